@@ -1,0 +1,54 @@
+# benchgui — the commands a new user needs. Everything installs itself into .venv.
+#   make run     the GUI on the simulated bench
+#   make test    the whole test suite (installs apt packages when run as root)
+#   make bench   speed and memory benchmarks, printed as a table
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip --disable-pip-version-check
+CONSTRAINTS := constraints.txt
+PYTEST_ARGS ?=
+
+.PHONY: help run test lint typecheck pytest bench fuzz soak sysdeps-run sysdeps-test clean
+
+help:
+	@grep -E '^#   make' Makefile | sed 's/^#   //'
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.app-installed: pyproject.toml $(CONSTRAINTS) | $(PY)
+	$(PIP) install -q -c $(CONSTRAINTS) -e .
+	touch $@
+
+$(VENV)/.test-installed: pyproject.toml $(CONSTRAINTS) | $(PY)
+	$(PIP) install -q -c $(CONSTRAINTS) -e '.[dev]'
+	touch $@ $(VENV)/.app-installed
+
+sysdeps-run:
+	@scripts/system-deps.sh run
+
+sysdeps-test:
+	@scripts/system-deps.sh test
+
+run: sysdeps-run $(VENV)/.app-installed
+	$(VENV)/bin/benchgui --demo
+
+lint: $(VENV)/.test-installed
+	$(VENV)/bin/ruff check benchgui tests benchmarks
+	$(VENV)/bin/lint-imports
+
+typecheck: $(VENV)/.test-installed
+	$(PY) -m mypy benchgui
+
+pytest: sysdeps-test $(VENV)/.test-installed
+	QT_QPA_PLATFORM=offscreen $(PY) -m pytest $(PYTEST_ARGS)
+
+test: lint typecheck pytest
+
+bench: sysdeps-test $(VENV)/.test-installed
+	QT_QPA_PLATFORM=offscreen $(PY) benchmarks/run.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis build *.egg-info

@@ -1,0 +1,95 @@
+"""The GUI application: QApplication + asyncio (qasync) + the bench + the main window.
+
+asyncio runs inside Qt's event loop (qasync), so drivers and the core are plain coroutines and
+nothing blocks the GUI thread. Unhandled exceptions in slots are logged and shown in the status
+bar instead of vanishing. Closing the window stops the bench (load off first) with a timeout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+import traceback
+from pathlib import Path
+
+from benchgui.assembly import Assembly, assemble, store_path_for
+from benchgui.config import LoadedConfig
+from benchgui.core.catalog import SessionCatalog
+from benchgui.model import SessionMeta
+
+log = logging.getLogger(__name__)
+
+
+def _install_excepthook(window_ref: list) -> None:  # type: ignore[type-arg]
+    def hook(exc_type, exc, tb) -> None:  # type: ignore[no-untyped-def]
+        log.error("unhandled exception:\n%s", "".join(traceback.format_exception(exc_type, exc, tb)))
+        if window_ref:
+            window_ref[0].statusBar().showMessage(f"Error: {exc}", 15000)
+
+    sys.excepthook = hook
+
+
+def run_app(args: argparse.Namespace, loaded: LoadedConfig) -> int:
+    import qasync
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("benchgui")
+    app.setOrganizationName("benchgui")
+    app.setQuitOnLastWindowClosed(False)  # we quit after the bench has stopped cleanly
+    window_ref: list = []  # type: ignore[type-arg]
+    _install_excepthook(window_ref)
+    with asyncio.Runner(loop_factory=qasync.QEventLoop) as runner:
+        return runner.run(_main(args, loaded, window_ref))
+
+
+async def _main(args: argparse.Namespace, loaded: LoadedConfig, window_ref: list) -> int:  # type: ignore[type-arg]
+    from benchgui.widgets.main_window import MainWindow
+
+    cfg = loaded.config
+    asm: Assembly = await assemble(loaded, demo=args.demo, speed=args.speed, store_path=args.store)
+    bench = asm.bench
+    meta = SessionMeta(cfg.bench.operator, cfg.bench.battery_id, "", "demo" if bench.simulated else "live")
+    window = MainWindow(
+        bench,
+        catalog=SessionCatalog(store_path_for(loaded, args.store)),
+        default_meta=meta,
+        window_s=float(cfg.display.window_s),
+        redraw_hz=cfg.display.redraw_hz,
+    )
+    window_ref.append(window)
+    closed = asyncio.get_running_loop().create_future()
+    window.closing.connect(lambda: closed.done() or closed.set_result(None))
+    if args.fullscreen:
+        window.showFullScreen()
+    else:
+        window.show()
+    await bench.start()
+    if cfg.recording.auto_start:
+        bench.start_session(meta)
+    exit_code = 0
+    try:
+        if args.quit_after is not None:
+            done, _ = await asyncio.wait([closed], timeout=args.quit_after)
+            if not done and args.screenshot:
+                window.redraw()
+                exit_code = 0 if save_screenshot(window, Path(args.screenshot)) else 1
+            if not done:
+                window.close()
+        else:
+            await closed
+    finally:
+        await asyncio.wait_for(asm.aclose(), 15)
+    return exit_code
+
+
+def save_screenshot(window, path: Path) -> bool:  # type: ignore[no-untyped-def]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    ok = bool(window.grab().save(str(path)))
+    if ok:
+        log.info("screenshot written to %s", path)
+    else:
+        log.error("could not write screenshot %s", path)
+    return ok

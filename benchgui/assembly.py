@@ -1,0 +1,108 @@
+"""Build a running bench from the configuration: the composition root below the GUI and CLI.
+
+With ``demo`` (or when no instrument is configured) the simulated bench is used: one
+:class:`~benchgui.simbench.SimWorld` shared by every simulated instrument. Everything else —
+drivers, simulators, their ports — is created here and torn down by :meth:`Assembly.aclose`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from benchgui.clock import Clock, ScaledClock, WallClock
+from benchgui.config import LoadedConfig
+from benchgui.config import paths
+from benchgui.core.bench import Bench
+from benchgui.core.recorder import Recorder
+from benchgui.errors import ConfigError
+from benchgui.instruments.base import LoadControl, Source
+from benchgui.simbench.world import SimWorld, WorldParams
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Assembly:
+    bench: Bench
+    world: SimWorld | None = None
+    closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+
+    async def aclose(self) -> None:
+        """Stop the bench (load off, session ended, store flushed), then the simulators."""
+        await self.bench.stop()
+        for close in reversed(self.closers):
+            with contextlib.suppress(Exception):
+                await close()
+        self.closers.clear()
+
+
+def store_path_for(loaded: LoadedConfig, override: str | Path | None = None) -> Path:
+    if override:
+        return Path(override)
+    if loaded.config.recording.store_path:
+        return Path(loaded.config.recording.store_path).expanduser()
+    return paths.default_store_path()
+
+
+def uses_simulation(loaded: LoadedConfig, demo: bool) -> bool:
+    return demo or not loaded.config.instruments.any_enabled()
+
+
+async def assemble(
+    loaded: LoadedConfig,
+    *,
+    demo: bool = False,
+    speed: float | None = None,
+    store_path: str | Path | None = None,
+    record: bool = True,
+) -> Assembly:
+    """Create the bench (not started) with its instruments and recorder."""
+    cfg = loaded.config
+    simulated = uses_simulation(loaded, demo)
+    recorder = None
+    if record:
+        recorder = Recorder(store_path_for(loaded, store_path), cfg.recording.flush_interval_s)
+    if simulated:
+        sim = cfg.simulation
+        s = speed if speed is not None else sim.speed
+        clock: Clock = ScaledClock(s)
+        world = SimWorld(
+            WorldParams(
+                speed=s,
+                seed=sim.seed,
+                chemistry=sim.chemistry,
+                capacity_ah=sim.capacity_ah,
+                initial_soc=sim.initial_soc_pct / 100.0,
+                sun=sim.sun,
+                ambient_c=sim.ambient_c,
+            ),
+            clock,
+        )
+        sources, load, closers = await _simulated_sources(world)
+        bench = Bench(clock, sources, recorder, history_s=cfg.display.buffer_s, load=load,
+                      name=f"{cfg.bench.name} (simulated)", simulated=True)
+        return Assembly(bench, world, closers)
+    if speed not in (None, 1.0):
+        raise ConfigError("--speed", "only the simulated bench can run faster than real time (add --demo)")
+    sources, load, closers = await _hardware_sources(loaded)
+    bench = Bench(WallClock(), sources, recorder, history_s=cfg.display.buffer_s, load=load, name=cfg.bench.name)
+    return Assembly(bench, None, closers)
+
+
+async def _simulated_sources(
+    world: SimWorld,
+) -> tuple[list[Source], LoadControl | None, list[Callable[[], Awaitable[None]]]]:
+    from benchgui.instruments.simulated import SimLabJackSource, SimLoadSource, SimMpptSource
+
+    load = SimLoadSource(world)
+    return [SimLabJackSource(world), SimMpptSource(world), load], load, []
+
+
+async def _hardware_sources(
+    loaded: LoadedConfig,
+) -> tuple[list[Source], LoadControl | None, list[Callable[[], Awaitable[None]]]]:
+    raise ConfigError("instruments", "real instrument drivers are not available in this build yet; use --demo")

@@ -1,0 +1,82 @@
+"""The ``benchgui`` command: the GUI by default, sub-commands for everything else.
+
+Exit codes: 0 success, 1 the work itself failed, 2 bad usage or configuration. Errors that
+benchgui raises on purpose are printed as one line; the traceback goes to the log only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import os
+import sys
+from collections.abc import Sequence
+
+from benchgui import __version__
+from benchgui.errors import BenchError, ConfigError
+
+log = logging.getLogger("benchgui")
+
+#: modules under benchgui.cli that each provide ``add_parser(subparsers)``
+SUBCOMMANDS = ["record", "sessions", "sim"]
+
+
+def common_options() -> argparse.ArgumentParser:
+    """Options every command accepts."""
+    p = argparse.ArgumentParser(add_help=False)
+    p.add_argument("--config", metavar="PATH", help="configuration file (TOML); default: the user config file")
+    p.add_argument("--demo", action="store_true", help="use the simulated bench (no hardware)")
+    p.add_argument("--speed", type=float, metavar="N", help="simulated time runs N times faster (with --demo)")
+    p.add_argument("--store", metavar="PATH", help="session store (SQLite) to use instead of the configured one")
+    p.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv for debug)")
+    return p
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = common_options()
+    parser = argparse.ArgumentParser(
+        prog="benchgui",
+        description="Battery test bench: live plots, recording, discharge programs, SOC.",
+        parents=[common],
+    )
+    parser.add_argument("--version", action="version", version=f"benchgui {__version__}")
+    parser.add_argument("--screenshot", metavar="PNG", help="render the window into PNG after --quit-after seconds")
+    parser.add_argument("--quit-after", type=float, metavar="SECONDS", help="quit the GUI after this many seconds")
+    parser.add_argument("--fullscreen", action="store_true", help="start full screen (kiosk)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in SUBCOMMANDS:
+        importlib.import_module(f"benchgui.cli.{name}").add_parser(sub, common)
+    return parser
+
+
+def setup_logging(verbosity: int) -> None:
+    level = os.environ.get("BENCHGUI_LOG_LEVEL") or ("DEBUG" if verbosity > 1 else "INFO" if verbosity else "WARNING")
+    logging.basicConfig(
+        level=level,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    setup_logging(args.verbose)
+    if args.speed is not None and not args.speed > 0:
+        parser.error("--speed must be > 0")
+    try:
+        if args.command is None:
+            from benchgui.cli.gui import run_gui
+
+            return run_gui(args)
+        return int(args.func(args))
+    except ConfigError as exc:
+        print(f"benchgui: configuration error: {exc}", file=sys.stderr)
+        return 2
+    except BenchError as exc:
+        log.debug("failed", exc_info=True)
+        print(f"benchgui: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130

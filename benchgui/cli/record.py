@@ -1,0 +1,81 @@
+"""``benchgui record --headless``: record a session without any display (no Qt imported).
+
+The recorder service on a bench without a screen runs this. SIGINT and SIGTERM end it cleanly:
+load off, session closed, store flushed. The session id is the last line on standard output.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+
+from benchgui.assembly import assemble
+from benchgui.config import load_config
+from benchgui.model import SessionMeta
+
+log = logging.getLogger(__name__)
+
+
+def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    p = sub.add_parser("record", parents=[common], help="record a session without a display")
+    p.add_argument("--headless", action="store_true", help="no display (implied; accepted for clarity)")
+    p.add_argument("--duration", type=float, metavar="SECONDS",
+                   help="stop after this many seconds of bench time (simulated time with --speed); default: until SIGINT/SIGTERM")
+    p.add_argument("--operator", default=None)
+    p.add_argument("--battery-id", default=None)
+    p.add_argument("--notes", default="")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    loaded = load_config(args.config)
+    return asyncio.run(record(args, loaded))
+
+
+async def wait_for_stop(duration_s: float | None, clock_sleep) -> str:  # type: ignore[no-untyped-def]
+    """Wait for the duration or a signal; return why we stopped."""
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    reason = {"why": "duration"}
+
+    def on_signal(name: str) -> None:
+        reason["why"] = name
+        stop.set()
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, on_signal, sig.name)
+    try:
+        waiters = [asyncio.create_task(stop.wait())]
+        if duration_s is not None:
+            waiters.append(asyncio.create_task(clock_sleep(duration_s)))
+        _, pending = await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+        for t in pending:
+            t.cancel()
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+    return reason["why"]
+
+
+async def record(args: argparse.Namespace, loaded) -> int:  # type: ignore[no-untyped-def]
+    cfg = loaded.config
+    asm = await assemble(loaded, demo=args.demo, speed=args.speed, store_path=args.store)
+    bench = asm.bench
+    meta = SessionMeta(
+        operator=args.operator if args.operator is not None else cfg.bench.operator,
+        battery_id=args.battery_id if args.battery_id is not None else cfg.bench.battery_id,
+        notes=args.notes,
+        kind="demo" if bench.simulated else "live",
+    )
+    try:
+        await bench.start()
+        session = bench.start_session(meta)
+        log.info("recording session %s to %s", session.id, bench.recorder.store_path if bench.recorder else "-")
+        why = await wait_for_stop(args.duration, bench.clock.sleep)
+        log.info("stopping (%s) after %d samples", why, bench.sample_count)
+    finally:
+        await asm.aclose()
+    print(session.id, flush=True)
+    return 0

@@ -1,0 +1,77 @@
+"""``benchgui sessions list [--json]``: what the local store holds."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+
+from benchgui.assembly import store_path_for
+from benchgui.config import load_config
+from benchgui.errors import StoreError
+from benchgui.model import SessionInfo
+from benchgui.recording.store import Store
+
+
+def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    p = sub.add_parser("sessions", parents=[common], help="list stored sessions")
+    ss = p.add_subparsers(dest="sessions_command", metavar="ACTION", required=True)
+    lp = ss.add_parser("list", parents=[common], help="list sessions (id, start, duration, samples)")
+    lp.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    lp.set_defaults(func=run_list)
+
+
+def _iso(t_ns: int | None) -> str | None:
+    if t_ns is None:
+        return None
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t_ns / 1e9))
+
+
+def _duration(s: SessionInfo) -> str:
+    d = s.duration_s
+    if d is None:
+        return "running"
+    h, rem = divmod(int(round(d)), 3600)
+    m, sec = divmod(rem, 60)
+    return f"{h}:{m:02d}:{sec:02d}"
+
+
+def session_dict(s: SessionInfo) -> dict[str, object]:
+    return {
+        "id": s.id,
+        "start": _iso(s.started_ns),
+        "end": _iso(s.ended_ns),
+        "duration_s": s.duration_s,
+        "samples": s.samples,
+        "forwarded": s.forwarded,
+        "operator": s.meta.operator,
+        "battery_id": s.meta.battery_id,
+        "kind": s.meta.kind,
+        "notes": s.meta.notes,
+    }
+
+
+def run_list(args: argparse.Namespace) -> int:
+    loaded = load_config(args.config)
+    path = store_path_for(loaded, args.store)
+    if not path.exists():
+        sessions: list[SessionInfo] = []
+    else:
+        try:
+            with Store(path, readonly=True) as store:
+                sessions = store.sessions()
+        except StoreError:
+            with Store(path) as store:  # needs a schema upgrade: open writable once
+                sessions = store.sessions()
+    if args.json:
+        json.dump([session_dict(s) for s in sessions], sys.stdout, indent=1)
+        print()
+        return 0
+    if not sessions:
+        print(f"no sessions in {path}")
+        return 0
+    print(f"{'id':<22} {'start (UTC)':<21} {'duration':>9} {'samples':>9}  kind   battery")
+    for s in sessions:
+        print(f"{s.id:<22} {_iso(s.started_ns):<21} {_duration(s):>9} {s.samples:>9}  {s.meta.kind:<6} {s.meta.battery_id}")
+    return 0

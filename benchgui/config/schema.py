@@ -1,0 +1,113 @@
+"""The configuration file's sections as frozen dataclasses (stdlib only).
+
+One dataclass per TOML table; units in key names (``poll_interval_s``, ``capacity_ah``). The
+documented example with every key is ``resources/config.example.toml``; a test keeps the two in
+step. Sections for instruments are ``None`` when the table is absent: that instrument is not on
+the bench.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from benchgui.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class BenchSection:
+    name: str = "battery bench"
+    operator: str = ""
+    battery_id: str = ""
+
+
+@dataclass(frozen=True)
+class SimulationSection:
+    """The simulated bench (used with ``--demo`` or when no instrument is configured)."""
+
+    speed: float = field(default=1.0, metadata={"min": 0.01, "max": 100000})
+    seed: int = 1
+    capacity_ah: float = field(default=7.2, metadata={"min": 0.1, "max": 1000})
+    initial_soc_pct: float = field(default=80.0, metadata={"min": 0, "max": 100})
+    chemistry: Literal["lead-acid-6s", "lifepo4-4s"] = "lead-acid-6s"
+    sun: bool = True
+    ambient_c: float = field(default=25.0, metadata={"min": -40, "max": 80})
+
+
+@dataclass(frozen=True)
+class EaSection:
+    """EA EL 3000 electronic load on RS232 (IF-R1) or USB (IF-U1)."""
+
+    enabled: bool = True
+    port: str = "/dev/ea-load"
+    baud: int = field(default=57600, metadata={"choices": (9600, 19200, 38400, 57600, 115200)})
+    parity: Literal["O", "E", "N"] = "O"
+    node: int = field(default=0, metadata={"min": 0, "max": 30})
+    poll_interval_s: float = field(default=0.5, metadata={"min": 0.003, "max": 60})
+    timeout_s: float = field(default=0.5, metadata={"min": 0.01, "max": 10})
+    retries: int = field(default=2, metadata={"min": 0, "max": 10})
+    profile: str = "el3160-60"
+
+
+@dataclass(frozen=True)
+class MpptSection:
+    """Libre Solar MPPT 1210 HUS speaking ThingSet text mode."""
+
+    enabled: bool = True
+    port: str = "/dev/mppt"
+    baud: int = field(default=115200, metadata={"choices": (9600, 19200, 38400, 57600, 115200)})
+    publication_period_s: float = field(default=1.0, metadata={"min": 0.001, "max": 3600})
+    timeout_s: float = field(default=1.0, metadata={"min": 0.01, "max": 10})
+
+
+@dataclass(frozen=True)
+class LabJackSection:
+    """LabJack T7 reference DAQ."""
+
+    enabled: bool = True
+    backend: Literal["modbus", "ljm"] = "modbus"
+    address: str = "192.168.1.207"
+    port: int = field(default=502, metadata={"min": 1, "max": 65535})
+    identifier: str = "ANY"  # LJM: serial number, IP or name
+    connection: Literal["USB", "ETHERNET", "WIFI", "ANY", "TCP"] = "USB"  # LJM connection type
+    poll_interval_s: float = field(default=0.1, metadata={"min": 0.01, "max": 60})
+    timeout_s: float = field(default=1.0, metadata={"min": 0.01, "max": 10})
+
+
+@dataclass(frozen=True)
+class InstrumentsSection:
+    ea: EaSection | None = None
+    mppt: MpptSection | None = None
+    labjack: LabJackSection | None = None
+
+    def any_enabled(self) -> bool:
+        return any(s is not None and s.enabled for s in (self.ea, self.mppt, self.labjack))
+
+
+@dataclass(frozen=True)
+class RecordingSection:
+    """Local session store (always on)."""
+
+    store_path: str = ""  # empty: <user data dir>/sessions.sqlite3
+    flush_interval_s: float = field(default=0.25, metadata={"min": 0.01, "max": 1.0})
+    auto_start: bool = True
+
+
+@dataclass(frozen=True)
+class DisplaySection:
+    window_s: int = field(default=300, metadata={"choices": (60, 300, 900, 3600)})
+    buffer_s: float = field(default=3900.0, metadata={"min": 60, "max": 86400})
+    redraw_hz: float = field(default=20.0, metadata={"min": 1, "max": 60})
+
+
+@dataclass(frozen=True)
+class Config:
+    bench: BenchSection = field(default_factory=BenchSection)
+    simulation: SimulationSection = field(default_factory=SimulationSection)
+    instruments: InstrumentsSection = field(default_factory=InstrumentsSection)
+    recording: RecordingSection = field(default_factory=RecordingSection)
+    display: DisplaySection = field(default_factory=DisplaySection)
+
+    def validate(self, key: str) -> None:
+        if self.display.buffer_s < self.display.window_s:
+            raise ConfigError("display.buffer_s", "must be at least display.window_s")

@@ -1,0 +1,1 @@
+"""Instruments: one room per device (codec, driver, simulator) plus the shared byte transports."""

@@ -1,0 +1,299 @@
+"""The local session store: one SQLite database, always written, never needs a server.
+
+WAL mode with ``synchronous=NORMAL`` survives an application crash (``kill -9``) with every
+committed transaction intact; the recorder commits every ``flush_interval_s`` (0.25 s by
+default), so at most that much is lost. Samples reference their session and channel by integer
+keys to keep rows small. The schema is versioned with ``PRAGMA user_version`` and migrated
+forward on open.
+
+One :class:`Store` object belongs to one thread (SQLite's rule); readers open their own. WAL lets
+readers work while the recorder writes.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+import sqlite3
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from benchgui.errors import SessionNotFound, StoreError
+from benchgui.model import Channel, Event, SessionInfo, SessionMeta
+from benchgui.recording.schema import MIGRATIONS, SCHEMA_VERSION
+
+log = logging.getLogger(__name__)
+
+SampleRow = tuple[int, int, float | None, int]  # channel key, t_ns, value (None for NaN), flags
+
+
+def new_session_id(started_ns: int) -> str:
+    """Readable, sortable, unique enough across benches: ``20261125-183455-3f2a``."""
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime(started_ns / 1e9))
+    return f"{stamp}-{secrets.token_hex(2)}"
+
+
+class Store:
+    """Access to one session database (one object per thread)."""
+
+    def __init__(self, path: str | Path, *, readonly: bool = False) -> None:
+        self.path = Path(path)
+        self.readonly = readonly
+        try:
+            if readonly:
+                if not self.path.exists():
+                    raise StoreError(f"no session store at {self.path}")
+                self._db = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=10)
+            else:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                self._db = sqlite3.connect(self.path, timeout=10)
+                self._db.execute("PRAGMA journal_mode=WAL")
+                self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute("PRAGMA foreign_keys=ON")
+            self._migrate()
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"cannot open session store {self.path}: {exc}") from exc
+        self._channel_keys: dict[str, int] = {}
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def _migrate(self) -> None:
+        version = self._db.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise StoreError(
+                f"{self.path} has schema version {version}, newer than this benchgui ({SCHEMA_VERSION}); "
+                "upgrade benchgui"
+            )
+        if version == SCHEMA_VERSION:
+            return
+        if self.readonly:
+            raise StoreError(f"{self.path} needs a schema upgrade; open it once with write access")
+        with self._db:
+            for v in range(version, SCHEMA_VERSION):
+                log.info("migrating session store %s to schema %d", self.path, v + 1)
+                self._db.executescript(MIGRATIONS[v])
+            self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def db(self) -> sqlite3.Connection:
+        """The raw connection, for modules of :mod:`benchgui.recording` that extend the store."""
+        return self._db
+
+    # -- channels --------------------------------------------------------------------------
+    def channel_key(self, channel: Channel) -> int:
+        """Integer key of ``channel``, registering it on first use."""
+        key = self._channel_keys.get(channel.name)
+        if key is not None:
+            return key
+        row = self._db.execute("SELECT key FROM channels WHERE name = ?", (channel.name,)).fetchone()
+        if row is None:
+            with self._db:
+                cur = self._db.execute(
+                    "INSERT INTO channels(name, unit, source, quantity, label) VALUES (?,?,?,?,?)",
+                    (channel.name, channel.unit, channel.source, channel.quantity, channel.label),
+                )
+            key = int(cur.lastrowid or 0)
+        else:
+            key = int(row[0])
+        self._channel_keys[channel.name] = key
+        return key
+
+    def channels(self, session_id: str | None = None) -> list[Channel]:
+        """All known channels, or those with samples in one session."""
+        sql = "SELECT name, unit, source, quantity, label FROM channels"
+        args: tuple[Any, ...] = ()
+        if session_id is not None:
+            key = self._session_key(session_id)
+            sql += " WHERE key IN (SELECT DISTINCT channel FROM samples WHERE session = ?)"
+            args = (key,)
+        return [Channel(n, u or "", s or "", q or "", lbl or "") for n, u, s, q, lbl in self._db.execute(sql + " ORDER BY name", args)]
+
+    # -- sessions --------------------------------------------------------------------------
+    def create_session(self, started_ns: int, meta: SessionMeta, info: dict[str, Any] | None = None) -> str:
+        sid = new_session_id(started_ns)
+        with self._db:
+            self._db.execute(
+                "INSERT INTO sessions(id, started_ns, operator, battery_id, notes, kind, info_json) "
+                "VALUES (?,?,?,?,?,?,?)",
+                (sid, started_ns, meta.operator, meta.battery_id, meta.notes, meta.kind, json.dumps(info or {})),
+            )
+        return sid
+
+    def end_session(self, session_id: str, ended_ns: int) -> None:
+        with self._db:
+            self._db.execute("UPDATE sessions SET ended_ns = ? WHERE id = ?", (ended_ns, session_id))
+
+    def update_session(self, session_id: str, meta: SessionMeta | None = None, info: dict[str, Any] | None = None) -> None:
+        with self._db:
+            if meta is not None:
+                self._db.execute(
+                    "UPDATE sessions SET operator=?, battery_id=?, notes=? WHERE id=?",
+                    (meta.operator, meta.battery_id, meta.notes, session_id),
+                )
+            if info is not None:
+                old = json.loads(self.session_info_json(session_id))
+                old.update(info)
+                self._db.execute("UPDATE sessions SET info_json=? WHERE id=?", (json.dumps(old), session_id))
+
+    def session_info_json(self, session_id: str) -> str:
+        row = self._db.execute("SELECT info_json FROM sessions WHERE id = ?", (session_id,)).fetchone()
+        if row is None:
+            raise SessionNotFound(f"no session {session_id!r}")
+        return str(row[0])
+
+    def _session_key(self, session_id: str) -> int:
+        row = self._db.execute("SELECT key FROM sessions WHERE id = ?", (session_id,)).fetchone()
+        if row is None:
+            raise SessionNotFound(f"no session {session_id!r} in {self.path}")
+        return int(row[0])
+
+    def session_key(self, session_id: str) -> int:
+        return self._session_key(session_id)
+
+    _SESSION_COLS = "id, started_ns, ended_ns, operator, battery_id, notes, kind, sample_count, last_sample_ns"
+
+    def _to_info(self, row: Sequence[Any]) -> SessionInfo:
+        sid, started, ended, op, bat, notes, kind, count, last = row
+        return SessionInfo(sid, started, ended if ended is not None else None, SessionMeta(op, bat, notes, kind), count)
+
+    def sessions(self) -> list[SessionInfo]:
+        rows = self._db.execute(f"SELECT {self._SESSION_COLS} FROM sessions ORDER BY started_ns, key")
+        return [self._to_info(r) for r in rows]
+
+    def session(self, ref: str) -> SessionInfo:
+        """A session by full id, unique prefix, or ``latest``."""
+        if ref in ("latest", "last"):
+            row = self._db.execute(f"SELECT {self._SESSION_COLS} FROM sessions ORDER BY started_ns DESC, key DESC LIMIT 1").fetchone()
+            if row is None:
+                raise SessionNotFound(f"no sessions in {self.path}")
+            return self._to_info(row)
+        rows = self._db.execute(
+            f"SELECT {self._SESSION_COLS} FROM sessions WHERE id = ? OR id LIKE ? ESCAPE '\\' ORDER BY id",
+            (ref, ref.replace("%", "\\%").replace("_", "\\_") + "%"),
+        ).fetchall()
+        exact = [r for r in rows if r[0] == ref]
+        if exact:
+            return self._to_info(exact[0])
+        if not rows:
+            raise SessionNotFound(f"no session matches {ref!r} in {self.path}")
+        if len(rows) > 1:
+            raise SessionNotFound(f"{ref!r} matches {len(rows)} sessions; give more of the id")
+        return self._to_info(rows[0])
+
+    def session_span(self, session_id: str) -> tuple[int, int] | None:
+        """(first, last) sample time of a session, or None if it has none."""
+        key = self._session_key(session_id)
+        row = self._db.execute("SELECT MIN(t_ns), MAX(t_ns) FROM samples WHERE session = ?", (key,)).fetchone()
+        return None if row[0] is None else (int(row[0]), int(row[1]))
+
+    # -- samples and events ----------------------------------------------------------------
+    def insert_samples(self, session_id: str, rows: Sequence[SampleRow], commit: bool = True) -> None:
+        """Insert rows of (channel key, t_ns, value, flags) for one session."""
+        if not rows:
+            return
+        key = self._session_key(session_id)
+        last = max(r[1] for r in rows)
+        self._db.executemany(
+            f"INSERT INTO samples(session, channel, t_ns, value, flags) VALUES ({key},?,?,?,?)", rows
+        )
+        self._db.execute(
+            "UPDATE sessions SET sample_count = sample_count + ?, "
+            "last_sample_ns = MAX(COALESCE(last_sample_ns, 0), ?) WHERE key = ?",
+            (len(rows), last, key),
+        )
+        if commit:
+            self._db.commit()
+
+    def insert_events(self, session_id: str, events: Iterable[Event], commit: bool = True) -> None:
+        key = self._session_key(session_id)
+        self._db.executemany(
+            "INSERT INTO events(session, t_ns, kind, text, data_json) VALUES (?,?,?,?,?)",
+            [(key, e.t_ns, e.kind, e.text, e.data_json()) for e in events],
+        )
+        if commit:
+            self._db.commit()
+
+    def commit(self) -> None:
+        self._db.commit()
+
+    def events(self, session_id: str, kind_prefix: str = "") -> list[Event]:
+        key = self._session_key(session_id)
+        rows = self._db.execute(
+            "SELECT t_ns, kind, text, data_json FROM events WHERE session = ? AND kind LIKE ? ORDER BY t_ns, key",
+            (key, kind_prefix + "%"),
+        )
+        return [Event(t, k, txt, json.loads(d or "{}")) for t, k, txt, d in rows]
+
+    def samples(
+        self, session_id: str, channel: str, t0_ns: int | None = None, t1_ns: int | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(t_ns int64, value float64) of one channel, time-ordered; NULL values come back NaN."""
+        key = self._session_key(session_id)
+        row = self._db.execute("SELECT key FROM channels WHERE name = ?", (channel,)).fetchone()
+        if row is None:
+            return np.empty(0, np.int64), np.empty(0)
+        rows = self._db.execute(
+            "SELECT t_ns, value FROM samples WHERE session=? AND channel=? AND t_ns BETWEEN ? AND ? ORDER BY t_ns",
+            (key, row[0], t0_ns if t0_ns is not None else -(2**62), t1_ns if t1_ns is not None else 2**62),
+        ).fetchall()
+        if not rows:
+            return np.empty(0, np.int64), np.empty(0)
+        arr = np.array(rows, dtype=object)
+        t = arr[:, 0].astype(np.int64)
+        v = np.array([np.nan if x is None else x for x in arr[:, 1]], dtype=np.float64)
+        return t, v
+
+    def decimated(
+        self, session_id: str, channel: str, t0_ns: int, t1_ns: int, columns: int
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Min and max per column of [t0, t1] computed in SQL: the 'whole session' plot view.
+
+        Returns float seconds and values, two points per non-empty column.
+        """
+        key = self._session_key(session_id)
+        row = self._db.execute("SELECT key FROM channels WHERE name = ?", (channel,)).fetchone()
+        if row is None or t1_ns <= t0_ns:
+            return np.empty(0), np.empty(0)
+        bucket = max(1, (t1_ns - t0_ns) // max(1, columns))
+        rows = self._db.execute(
+            "SELECT MIN(t_ns), MAX(t_ns), MIN(value), MAX(value) FROM samples "
+            "WHERE session=? AND channel=? AND t_ns BETWEEN ? AND ? AND value IS NOT NULL "
+            "GROUP BY (t_ns - ?) / ? ORDER BY 1",
+            (key, row[0], t0_ns, t1_ns, t0_ns, bucket),
+        ).fetchall()
+        if not rows:
+            return np.empty(0), np.empty(0)
+        a = np.array(rows, dtype=np.float64)
+        t = np.empty(2 * len(a))
+        v = np.empty(2 * len(a))
+        t[0::2], t[1::2] = a[:, 0] / 1e9, a[:, 1] / 1e9
+        v[0::2], v[1::2] = a[:, 2], a[:, 3]
+        return t, v
+
+    def iter_samples(self, session_id: str, batch: int = 10000) -> Iterator[list[tuple[str, int, float | None, int]]]:
+        """All samples of a session in time order as (channel name, t_ns, value, flags) batches."""
+        key = self._session_key(session_id)
+        cur = self._db.execute(
+            "SELECT c.name, s.t_ns, s.value, s.flags FROM samples s JOIN channels c ON c.key = s.channel "
+            "WHERE s.session = ? ORDER BY s.t_ns, s.rowid",
+            (key,),
+        )
+        while rows := cur.fetchmany(batch):
+            yield rows
+
+    def count_samples(self, session_id: str) -> int:
+        key = self._session_key(session_id)
+        return int(self._db.execute("SELECT COUNT(*) FROM samples WHERE session = ?", (key,)).fetchone()[0])

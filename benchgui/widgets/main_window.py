@@ -1,0 +1,269 @@
+"""The main window: live plots on one time axis, big readouts, instrument status, sessions.
+
+It observes the bench through :class:`CoreBridge` and redraws from snapshots on a timer
+(``display.redraw_hz``), whatever the sample rate. Commands (start/stop session, annotate)
+go to the bench. Instrument panels (load, charger, LabJack, SOC…) are added as docks with
+:meth:`MainWindow.add_panel`; the layout persists in QSettings.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDockWidget,
+    QInputDialog,
+    QLabel,
+    QMainWindow,
+    QToolBar,
+    QVBoxLayout,
+    QWidget,
+)
+
+from benchgui.core.bench import Bench
+from benchgui.core.catalog import SessionCatalog
+from benchgui.core.history import History
+from benchgui.model import SessionMeta
+from benchgui.widgets.bridge import CoreBridge
+from benchgui.widgets.plots import DEFAULT_PLOTS, PlotPanel, PlotSpec
+from benchgui.widgets.readouts import ReadoutPanel
+from benchgui.widgets.session_dialog import SessionDialog
+from benchgui.widgets.sessions_dialog import SessionsDialog, SessionViewer
+from benchgui.widgets.status_panel import StatusPanel
+
+log = logging.getLogger(__name__)
+
+WINDOWS = [("1 min", 60.0), ("5 min", 300.0), ("15 min", 900.0), ("60 min", 3600.0), ("Whole session", 0.0)]
+
+
+class MainWindow(QMainWindow):
+    closing = Signal()
+
+    def __init__(
+        self,
+        bench: Bench,
+        *,
+        catalog: SessionCatalog | None = None,
+        default_meta: SessionMeta | None = None,
+        window_s: float = 300.0,
+        redraw_hz: float = 20.0,
+        plot_specs: tuple[PlotSpec, ...] = DEFAULT_PLOTS,
+        settings: QSettings | None = None,
+    ) -> None:
+        super().__init__()
+        self.bench = bench
+        self.catalog = catalog
+        self.default_meta = default_meta or SessionMeta()
+        self.settings = settings or QSettings("benchgui", "benchgui")
+        self.paused = False
+        self.window_s = window_s
+        self._viewers: list[SessionViewer] = []
+        self.bridge = CoreBridge(bench, self)
+        store = bench.recorder.store_path if bench.recorder else None
+        self.history = History(bench.display, store, None, max_gap_s=None)
+        self.setWindowTitle(f"benchgui — {bench.name}")
+        self.resize(1280, 800)
+        self._setup_ui(plot_specs)
+        self._connect()
+        self.timer = QTimer(self)
+        self.timer.setTimerType(Qt.TimerType.PreciseTimer)
+        self.timer.timeout.connect(self.redraw)
+        self.timer.start(int(1000 / redraw_hz))
+        self._restore()
+
+    # -- layout ------------------------------------------------------------------------------
+    def _setup_ui(self, plot_specs: tuple[PlotSpec, ...]) -> None:
+        self.plots = PlotPanel(self.history, plot_specs)
+        self.plots.range_fn = self.visible_range_or_frozen
+        self.plots.add_channels(list(self.bench.channels.values()))
+        self.setCentralWidget(self.plots)
+
+        tb = QToolBar("Session", self)
+        tb.setObjectName("toolbar.session")
+        self.addToolBar(tb)
+        self.act_start = QAction("● Start session…", self)
+        self.act_stop = QAction("■ Stop session", self)
+        self.act_pause = QAction("Pause", self, checkable=True)
+        self.act_pause.setShortcut(QKeySequence(Qt.Key.Key_Space))
+        self.act_annotate = QAction("Annotate…", self)
+        self.act_annotate.setShortcut(QKeySequence("Ctrl+N"))
+        self.act_sessions = QAction("Sessions…", self)
+        for a in (self.act_start, self.act_stop):
+            tb.addAction(a)
+        tb.addSeparator()
+        tb.addAction(self.act_pause)
+        tb.addWidget(QLabel(" Show: "))
+        self.window_combo = QComboBox()
+        for label, _ in WINDOWS:
+            self.window_combo.addItem(label)
+        self.window_combo.setCurrentIndex(self._window_index(self.window_s))
+        tb.addWidget(self.window_combo)
+        tb.addSeparator()
+        tb.addAction(self.act_annotate)
+        tb.addAction(self.act_sessions)
+
+        side = QWidget()
+        lay = QVBoxLayout(side)
+        lay.setContentsMargins(0, 0, 0, 0)
+        self.readouts = ReadoutPanel(self.bench.display.latest)
+        self.status_panel = StatusPanel()
+        for st in self.bench.status.values():
+            self.status_panel.set_status(st)
+        lay.addWidget(self.readouts)
+        lay.addWidget(self.status_panel)
+        lay.addStretch(1)
+        self.add_panel("Readouts", side, Qt.DockWidgetArea.RightDockWidgetArea)
+
+        self.session_label = QLabel()
+        self.recorder_label = QLabel()
+        self.statusBar().addWidget(self.session_label, 1)
+        self.statusBar().addPermanentWidget(self.recorder_label)
+        self._show_session(self.bench.session)
+
+    def add_panel(self, title: str, widget: QWidget, area: Qt.DockWidgetArea = Qt.DockWidgetArea.RightDockWidgetArea) -> QDockWidget:
+        """Add an instrument or tool panel as a dock (tabbed with others in the same area)."""
+        dock = QDockWidget(title, self)
+        dock.setObjectName(f"dock.{title}")
+        dock.setWidget(widget)
+        existing = [d for d in self.findChildren(QDockWidget) if self.dockWidgetArea(d) == area and d is not dock]
+        self.addDockWidget(area, dock)
+        if existing and title != "Readouts":
+            self.tabifyDockWidget(existing[-1], dock)
+        return dock
+
+    def _connect(self) -> None:
+        b = self.bridge
+        b.status_changed.connect(self.status_panel.set_status)
+        b.channels_added.connect(self.plots.add_channels)
+        b.session_changed.connect(self._show_session)
+        b.recorder_state.connect(self._show_recorder)
+        self.act_start.triggered.connect(self.ask_start_session)
+        self.act_stop.triggered.connect(self.stop_session)
+        self.act_pause.toggled.connect(self.set_paused)
+        self.act_annotate.triggered.connect(self.ask_annotation)
+        self.act_sessions.triggered.connect(self.show_sessions)
+        self.window_combo.currentIndexChanged.connect(self._window_changed)
+
+    # -- time window -----------------------------------------------------------------------------
+    @staticmethod
+    def _window_index(window_s: float) -> int:
+        for i, (_, s) in enumerate(WINDOWS):
+            if s == window_s:
+                return i
+        return 1
+
+    def _window_changed(self, index: int) -> None:
+        self.window_s = WINDOWS[index][1]
+        self.settings.setValue("window_s", self.window_s)
+
+    def latest_time(self) -> float:
+        """Newest sample time on the bench (the right edge of the live view)."""
+        return self.bench.clock.now_ns() / 1e9
+
+    def visible_range(self) -> tuple[float, float]:
+        t1 = self.latest_time()
+        if self.window_s > 0:
+            return (t1 - self.window_s, t1)
+        s = self.bench.session
+        start = s.started_ns / 1e9 if s is not None else (self._first_sample_time() or t1 - 60)
+        return (start, max(t1, start + 1))
+
+    def _first_sample_time(self) -> float | None:
+        firsts = [b.first_time() for n in self.bench.display.names() if (b := self.bench.display.get(n)) and len(b)]
+        return min(firsts) if firsts else None
+
+    def set_paused(self, paused: bool) -> None:
+        """Freeze the time axis; the operator can pan and zoom the frozen view."""
+        self.paused = paused
+        self.act_pause.setText("Resume" if paused else "Pause")
+
+    def visible_range_or_frozen(self) -> tuple[float, float] | None:
+        return None if self.paused else self.visible_range()
+
+    def redraw(self) -> None:
+        self.plots.redraw()
+        self.readouts.refresh(self.latest_time())
+
+    # -- sessions --------------------------------------------------------------------------------
+    def _show_session(self, session) -> None:  # type: ignore[no-untyped-def]
+        if session is not None:
+            self.history.set_session(session.id, session.started_ns / 1e9)
+        else:
+            self.history.set_session(None)
+        if session is None:
+            self.session_label.setText("<b style='color:#d62728'>Not recording</b> — live view only")
+        else:
+            m = session.meta
+            who = ", ".join(x for x in (m.operator, m.battery_id) if x)
+            self.session_label.setText(f"Recording session <b>{session.id}</b> {('— ' + who) if who else ''}")
+        self.act_stop.setEnabled(session is not None)
+
+    def _show_recorder(self, state) -> None:  # type: ignore[no-untyped-def]
+        color = "#2ca02c" if state.ok else "#d62728"
+        self.recorder_label.setText(f"<span style='color:{color}'>store: {state.text}</span>")
+
+    def ask_start_session(self) -> None:
+        meta = self.bench.session.meta if self.bench.session else self.default_meta
+        dlg = SessionDialog(meta, self)
+        dlg.accepted.connect(lambda: self.bench.start_session(dlg.meta()))
+        dlg.open()  # not exec(): no nested event loop under qasync
+
+    def stop_session(self) -> None:
+        self.bench.stop_session()
+
+    def ask_annotation(self) -> None:
+        t_ns = self.bench.clock.now_ns()
+        dlg = QInputDialog(self)
+        dlg.setWindowTitle("Annotation")
+        dlg.setLabelText(f"Note at {time.strftime('%H:%M:%S', time.localtime(t_ns / 1e9))}:")
+        dlg.textValueSelected.connect(lambda text: text.strip() and self.bench.annotate(text.strip(), t_ns))
+        dlg.open()
+
+    def show_sessions(self) -> None:
+        if self.catalog is None:
+            return
+        dlg = SessionsDialog(self.catalog.sessions(), self)
+        dlg.open_session.connect(self.open_session_viewer)
+        dlg.open()
+
+    def open_session_viewer(self, session_id: str) -> SessionViewer | None:
+        if self.catalog is None:
+            return None
+        viewer = SessionViewer(self.catalog, session_id)
+        self._viewers.append(viewer)
+        viewer.show()
+        return viewer
+
+    # -- persistence -----------------------------------------------------------------------------
+    def _restore(self) -> None:
+        geo = self.settings.value("geometry")
+        state = self.settings.value("state")
+        if isinstance(geo, QByteArray | bytes):
+            self.restoreGeometry(geo)
+        if isinstance(state, QByteArray | bytes):
+            self.restoreState(state)
+        w = self.settings.value("window_s")
+        if w is not None:
+            try:
+                self.window_combo.setCurrentIndex(self._window_index(float(w)))
+            except (TypeError, ValueError):
+                pass
+
+    def save_layout(self) -> None:
+        self.settings.setValue("geometry", self.saveGeometry())
+        self.settings.setValue("state", self.saveState())
+        self.settings.setValue("window_s", self.window_s)
+        self.settings.sync()
+
+    def closeEvent(self, event) -> None:  # type: ignore[no-untyped-def]
+        self.save_layout()
+        self.timer.stop()
+        for v in self._viewers:
+            v.close()
+        self.history.close()
+        self.closing.emit()
+        super().closeEvent(event)

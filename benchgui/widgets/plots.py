@@ -1,0 +1,205 @@
+"""Live plots: one stacked set of pyqtgraph plots sharing one time axis.
+
+The panel redraws on a timer from :class:`~benchgui.core.history.History` (ring buffers plus
+the store), at most two points per pixel column per trace, so hours of data stay smooth. Traces
+appear as channels appear. A cross-hair shows every trace's value at the cursor time.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QVBoxLayout, QWidget
+
+from benchgui.core.history import History
+from benchgui.model import Channel
+
+pg.setConfigOptions(antialias=False, background="w", foreground="k")
+
+PALETTE = {
+    "labjack": (31, 119, 180),
+    "mppt": (214, 39, 40),
+    "load": (44, 160, 44),
+    "spkf": (148, 103, 189),
+    "setpoint": (255, 127, 14),
+}
+EXTRA = [(140, 86, 75), (227, 119, 194), (127, 127, 127), (188, 189, 34), (23, 190, 207)]
+
+
+@dataclass(frozen=True)
+class PlotSpec:
+    title: str
+    unit: str
+    patterns: tuple[str, ...]
+
+
+DEFAULT_PLOTS = (
+    PlotSpec("Battery voltage", "V", ("battery.voltage.*",)),
+    PlotSpec("Battery current", "A", ("battery.current.*",)),
+    PlotSpec("Battery power", "W", ("battery.power.*",)),
+    PlotSpec("Load setpoint", "A", ("load.current.setpoint",)),
+)
+
+
+def color_for(channel: Channel, index: int) -> tuple[int, int, int]:
+    return PALETTE.get(channel.source) or PALETTE.get(channel.name.rsplit(".", 1)[-1]) or EXTRA[index % len(EXTRA)]
+
+
+class PlotPanel(QWidget):
+    """Stacked plots with linked time axes.
+
+    ``range_fn`` returns the (t0, t1) to show in epoch seconds, or None to leave the view alone
+    (paused, or the operator zoomed).
+    """
+
+    def __init__(
+        self,
+        history: History,
+        specs: Sequence[PlotSpec] = DEFAULT_PLOTS,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.history = history
+        self.specs = list(specs)
+        self.range_fn: Callable[[], tuple[float, float] | None] = lambda: None
+        self.curves: dict[str, pg.PlotDataItem] = {}
+        self._curve_plot: dict[str, int] = {}
+        self.frames = 0
+        self.last_frame_ms = 0.0
+        self._last_range: tuple[float, float] | None = None
+        self._setup_ui()
+
+    def _setup_ui(self) -> None:
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        self.view = pg.GraphicsLayoutWidget()
+        layout.addWidget(self.view)
+        self.plots: list[pg.PlotItem] = []
+        for i, spec in enumerate(self.specs):
+            axis = pg.DateAxisItem(orientation="bottom", utcOffset=-time.localtime().tm_gmtoff)
+            p = self.view.addPlot(row=i, col=0, axisItems={"bottom": axis})
+            p.setLabel("left", spec.title, units=spec.unit)
+            p.showGrid(x=True, y=True, alpha=0.25)
+            p.addLegend(offset=(5, 5), labelTextSize="8pt")
+            p.setClipToView(True)
+            p.setDownsampling(auto=True, mode="peak")
+            p.getViewBox().setMouseEnabled(x=True, y=False)
+            if i > 0:
+                p.setXLink(self.plots[0])
+            if i < len(self.specs) - 1:
+                p.getAxis("bottom").setStyle(showValues=False)
+            self.plots.append(p)
+        # cross-hair
+        self.cursor_lines = []
+        for p in self.plots:
+            line = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen((120, 120, 120), style=Qt.PenStyle.DashLine))
+            line.setVisible(False)
+            p.addItem(line, ignoreBounds=True)
+            self.cursor_lines.append(line)
+        self.readout = pg.TextItem(anchor=(0, 0), color=(30, 30, 30), fill=pg.mkBrush(255, 255, 255, 200))
+        self.readout.setZValue(100)
+        self.plots[0].addItem(self.readout, ignoreBounds=True)
+        self.readout.setVisible(False)
+        self.view.scene().sigMouseMoved.connect(self._mouse_moved)
+
+    # -- traces ----------------------------------------------------------------------------------
+    def plot_index_for(self, name: str) -> int | None:
+        for i, spec in enumerate(self.specs):
+            if any(fnmatch.fnmatchcase(name, pat) for pat in spec.patterns):
+                return i
+        return None
+
+    def add_channels(self, channels: Sequence[Channel]) -> None:
+        for ch in channels:
+            idx = self.plot_index_for(ch.name)
+            if idx is None or ch.name in self.curves:
+                continue
+            n = sum(1 for v in self._curve_plot.values() if v == idx)
+            curve = self.plots[idx].plot(
+                name=ch.label or ch.name,
+                pen=pg.mkPen(color_for(ch, n), width=1.5),
+                connect="finite",
+            )
+            curve.setClipToView(True)
+            self.curves[ch.name] = curve
+            self._curve_plot[ch.name] = idx
+
+    def set_history(self, history: History) -> None:
+        self.history = history
+        for c in self.curves.values():
+            c.setData([], [])
+
+    # -- drawing ---------------------------------------------------------------------------------
+    def columns(self) -> int:
+        return max(100, int(self.view.width()))
+
+    def redraw(self) -> None:
+        """Fetch each trace's window and hand it to pyqtgraph (called by the window's timer)."""
+        rng = self.range_fn()
+        if rng is None:
+            vb_range = self.plots[0].getViewBox().viewRange()[0]
+            rng = (vb_range[0], vb_range[1])
+            set_range = False
+        else:
+            set_range = True
+        t0, t1 = rng
+        if not (math.isfinite(t0) and math.isfinite(t1)) or t1 <= t0:
+            return
+        start = time.perf_counter()
+        cols = self.columns()
+        for name, curve in self.curves.items():
+            t, v = self.history.series(name, t0, t1, cols)
+            curve.setData(t, v, connect="finite") if len(t) else curve.setData([], [])
+        if set_range and rng != self._last_range:
+            self.plots[0].setXRange(t0, t1, padding=0)
+            self._last_range = rng
+        for p in self.plots:
+            p.enableAutoRange(axis="y")
+        self.frames += 1
+        self.last_frame_ms = (time.perf_counter() - start) * 1000
+
+    # -- cross-hair ------------------------------------------------------------------------------
+    def _mouse_moved(self, pos) -> None:  # type: ignore[no-untyped-def]
+        for p in self.plots:
+            if p.sceneBoundingRect().contains(pos):
+                x = p.getViewBox().mapSceneToView(pos).x()
+                self.show_cursor(x)
+                return
+        self.hide_cursor()
+
+    def hide_cursor(self) -> None:
+        for line in self.cursor_lines:
+            line.setVisible(False)
+        self.readout.setVisible(False)
+
+    def values_at(self, x: float) -> dict[str, float]:
+        """Each visible trace's value nearest to time ``x`` (what the cross-hair shows)."""
+        out = {}
+        for name, curve in self.curves.items():
+            t, v = curve.getData()
+            if t is None or len(t) == 0:
+                continue
+            i = int(np.clip(np.searchsorted(t, x), 1, len(t) - 1))
+            j = i if abs(t[i] - x) < abs(t[i - 1] - x) else i - 1
+            if np.isfinite(v[j]):
+                out[name] = float(v[j])
+        return out
+
+    def show_cursor(self, x: float) -> None:
+        for line in self.cursor_lines:
+            line.setPos(x)
+            line.setVisible(True)
+        vals = self.values_at(x)
+        stamp = time.strftime("%H:%M:%S", time.localtime(x))
+        lines = [stamp] + [f"{n}: {v:.4g}" for n, v in vals.items()]
+        self.readout.setText("\n".join(lines))
+        (x0, _), (y0, y1) = self.plots[0].getViewBox().viewRange()
+        self.readout.setPos(x, y1)
+        self.readout.setVisible(True)

@@ -1,0 +1,88 @@
+"""Big numeric readouts, readable from two metres away."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QFont
+from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QWidget
+
+
+@dataclass(frozen=True)
+class ReadoutSpec:
+    channel: str
+    label: str
+    unit: str
+    digits: int = 3
+
+
+DEFAULT_READOUTS = (
+    ReadoutSpec("battery.voltage.labjack", "V LabJack", "V", 3),
+    ReadoutSpec("battery.voltage.mppt", "V MPPT", "V", 2),
+    ReadoutSpec("battery.current.labjack", "I LabJack", "A", 3),
+    ReadoutSpec("battery.current.mppt", "I MPPT", "A", 2),
+    ReadoutSpec("battery.power.labjack", "P LabJack", "W", 1),
+    ReadoutSpec("soc.mppt", "SOC MPPT", "%", 0),
+)
+
+
+class Readout(QFrame):
+    def __init__(self, spec: ReadoutSpec, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.spec = spec
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        lay = QGridLayout(self)
+        lay.setContentsMargins(6, 2, 6, 2)
+        self.caption = QLabel(spec.label)
+        self.caption.setStyleSheet("color: #555;")
+        self.value = QLabel("—")
+        f = QFont()
+        f.setPointSize(26)
+        f.setBold(True)
+        self.value.setFont(f)
+        self.value.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        self.value.setMinimumWidth(150)
+        unit = QLabel(spec.unit)
+        uf = QFont()
+        uf.setPointSize(14)
+        unit.setFont(uf)
+        lay.addWidget(self.caption, 0, 0, 1, 2)
+        lay.addWidget(self.value, 1, 0)
+        lay.addWidget(unit, 1, 1)
+
+    def set_value(self, v: float | None, stale: bool = False) -> None:
+        if v is None or not math.isfinite(v):
+            self.value.setText("—")
+        else:
+            self.value.setText(f"{v:.{self.spec.digits}f}")
+        self.value.setStyleSheet("color: #999;" if stale else "color: #000;")
+
+
+class ReadoutPanel(QWidget):
+    """A column of readouts; ``latest(channel)`` supplies (t, value) or None."""
+
+    def __init__(
+        self,
+        latest: Callable[[str], tuple[float, float] | None],
+        specs: Sequence[ReadoutSpec] = DEFAULT_READOUTS,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.latest = latest
+        lay = QGridLayout(self)
+        lay.setContentsMargins(2, 2, 2, 2)
+        self.readouts = {s.channel: Readout(s) for s in specs}
+        for i, r in enumerate(self.readouts.values()):
+            lay.addWidget(r, i // 2, i % 2)
+        lay.setRowStretch(len(self.readouts), 1)
+
+    def refresh(self, now_s: float, stale_after_s: float = 5.0) -> None:
+        for name, r in self.readouts.items():
+            last = self.latest(name)
+            if last is None:
+                r.set_value(None)
+            else:
+                r.set_value(last[1], stale=now_s - last[0] > stale_after_s)

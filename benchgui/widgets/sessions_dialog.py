@@ -1,0 +1,88 @@
+"""Stored sessions: a list to pick one from, and a window that shows a stored session's plots."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+from PySide6.QtCore import QTimer, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QDialog,
+    QDialogButtonBox,
+    QMainWindow,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from benchgui.core.catalog import SessionCatalog
+from benchgui.core.history import History
+from benchgui.model import SessionInfo
+from benchgui.widgets.plots import PlotPanel
+
+
+class SessionsDialog(QDialog):
+    open_session = Signal(str)
+
+    def __init__(self, sessions: Sequence[SessionInfo], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Sessions")
+        self.resize(760, 420)
+        lay = QVBoxLayout(self)
+        self.table = QTableWidget(len(sessions), 6)
+        self.table.setHorizontalHeaderLabels(["id", "start", "duration", "samples", "operator", "battery"])
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        for row, s in enumerate(reversed(list(sessions))):
+            dur = "running" if s.duration_s is None else f"{s.duration_s / 60:.1f} min"
+            cells = [s.id, time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(s.started_ns / 1e9)), dur,
+                     str(s.samples), s.meta.operator, s.meta.battery_id]
+            for col, text in enumerate(cells):
+                self.table.setItem(row, col, QTableWidgetItem(text))
+        self.table.resizeColumnsToContents()
+        self.table.doubleClicked.connect(lambda _: self._open())
+        lay.addWidget(self.table)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Open | QDialogButtonBox.StandardButton.Close)
+        buttons.accepted.connect(self._open)
+        buttons.rejected.connect(self.reject)
+        lay.addWidget(buttons)
+
+    def _open(self) -> None:
+        row = self.table.currentRow()
+        if row >= 0:
+            self.open_session.emit(self.table.item(row, 0).text())
+            self.accept()
+
+
+class SessionViewer(QMainWindow):
+    """A stored session in the same plots as the live view, read from the store."""
+
+    def __init__(self, catalog: SessionCatalog, session_id: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        info = catalog.session(session_id)
+        self.setWindowTitle(f"Session {info.id} — {info.meta.battery_id or 'no battery id'}")
+        self.resize(1100, 750)
+        self.history = History(None, catalog.store_path, info.id, max_gap_s=None)
+        self.panel = PlotPanel(self.history)
+        self.panel.add_channels(catalog.channels(info.id))
+        self.setCentralWidget(self.panel)
+        span = catalog.span_s(info.id)
+        self._span = span
+        self._first = True
+        self.panel.range_fn = self._range
+        self._timer = QTimer(self)
+        self._timer.timeout.connect(self.panel.redraw)
+        self._timer.start(200)
+
+    def _range(self) -> tuple[float, float] | None:
+        if self._first and self._span is not None:
+            self._first = False
+            return self._span
+        return None  # the operator pans and zooms freely
+
+    def closeEvent(self, event) -> None:  # type: ignore[no-untyped-def]
+        self._timer.stop()
+        self.history.close()
+        super().closeEvent(event)

@@ -36,6 +36,7 @@ def run_app(args: argparse.Namespace, loaded: LoadedConfig) -> int:
     from PySide6.QtWidgets import QApplication
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
+    assert isinstance(app, QApplication)
     app.setApplicationName("benchgui")
     app.setOrganizationName("benchgui")
     app.setQuitOnLastWindowClosed(False)  # we quit after the bench has stopped cleanly
@@ -60,8 +61,14 @@ async def _main(args: argparse.Namespace, loaded: LoadedConfig, window_ref: list
         redraw_hz=cfg.display.redraw_hz,
     )
     window_ref.append(window)
+    add_panels(window, bench)
     closed = asyncio.get_running_loop().create_future()
-    window.closing.connect(lambda: closed.done() or closed.set_result(None))
+
+    def on_closing() -> None:
+        if not closed.done():
+            closed.set_result(None)
+
+    window.closing.connect(on_closing)
     if args.fullscreen:
         window.showFullScreen()
     else:
@@ -83,6 +90,34 @@ async def _main(args: argparse.Namespace, loaded: LoadedConfig, window_ref: list
     finally:
         await asyncio.wait_for(asm.aclose(), 15)
     return exit_code
+
+
+# Panels are optional modules under benchgui.widgets, each with ``create_panel(window, bench)``
+# that adds itself with ``window.add_panel(...)`` when the bench has what it needs (returns
+# None otherwise). A feature adds its panel by adding its module here.
+PANELS = (
+    "benchgui.widgets.load_panel",
+    "benchgui.widgets.program_panel",
+    "benchgui.widgets.charger_panel",
+    "benchgui.widgets.ain_panel",
+    "benchgui.widgets.soc_gauge",
+    "benchgui.widgets.safety_banner",
+    "benchgui.widgets.recording_panel",
+    "benchgui.widgets.verify_view",
+)
+
+
+def add_panels(window, bench) -> None:  # type: ignore[no-untyped-def]
+    import importlib
+
+    for name in PANELS:
+        try:
+            mod = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name == name:
+                continue
+            raise
+        mod.create_panel(window, bench)
 
 
 def save_screenshot(window, path: Path) -> bool:  # type: ignore[no-untyped-def]

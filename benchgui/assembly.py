@@ -8,14 +8,14 @@ drivers, simulators, their ports — is created here and torn down by :meth:`Ass
 from __future__ import annotations
 
 import contextlib
+import importlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from benchgui.clock import Clock, ScaledClock, WallClock
-from benchgui.config import LoadedConfig
-from benchgui.config import paths
+from benchgui.config import LoadedConfig, paths
 from benchgui.core.bench import Bench
 from benchgui.core.recorder import Recorder
 from benchgui.errors import ConfigError
@@ -59,8 +59,13 @@ async def assemble(
     speed: float | None = None,
     store_path: str | Path | None = None,
     record: bool = True,
+    wire: bool = True,
 ) -> Assembly:
-    """Create the bench (not started) with its instruments and recorder."""
+    """Create the bench (not started) with its instruments and recorder.
+
+    ``wire=False`` makes the simulated bench use in-process instruments (no ptys, no sockets):
+    the fastest path, for core tests and benchmarks.
+    """
     cfg = loaded.config
     simulated = uses_simulation(loaded, demo)
     recorder = None
@@ -82,27 +87,83 @@ async def assemble(
             ),
             clock,
         )
-        sources, load, closers = await _simulated_sources(world)
-        bench = Bench(clock, sources, recorder, history_s=cfg.display.buffer_s, load=load,
-                      name=f"{cfg.bench.name} (simulated)", simulated=True)
+        sources, load, closers = await _simulated_sources(world, loaded, wire)
+        bench = Bench(
+            clock,
+            sources,
+            recorder,
+            history_s=cfg.display.buffer_s,
+            load=load,
+            name=f"{cfg.bench.name} (simulated)",
+            simulated=True,
+        )
         return Assembly(bench, world, closers)
     if speed not in (None, 1.0):
         raise ConfigError("--speed", "only the simulated bench can run faster than real time (add --demo)")
     sources, load, closers = await _hardware_sources(loaded)
-    bench = Bench(WallClock(), sources, recorder, history_s=cfg.display.buffer_s, load=load, name=cfg.bench.name)
+    bench = Bench(
+        WallClock(), sources, recorder, history_s=cfg.display.buffer_s, load=load, name=cfg.bench.name
+    )
     return Assembly(bench, None, closers)
 
 
-async def _simulated_sources(
-    world: SimWorld,
-) -> tuple[list[Source], LoadControl | None, list[Callable[[], Awaitable[None]]]]:
-    from benchgui.instruments.simulated import SimLabJackSource, SimLoadSource, SimMpptSource
+# Instruments on the bench, in display order. Each ``benchgui.instruments.<pkg>.factory`` module
+# provides ``async simulated(world, section, closers) -> Source`` (start its wire-level simulator
+# and return the real driver's source connected to it) and ``hardware(section, secrets) -> Source``.
+# Until a package has a factory, the simulated bench uses its in-process stand-in.
+INSTRUMENTS = (("labjack", "labjack"), ("mppt", "mppt"), ("ea", "ea"))  # (config key, package)
 
-    load = SimLoadSource(world)
-    return [SimLabJackSource(world), SimMpptSource(world), load], load, []
+
+def _factory(package: str):  # type: ignore[no-untyped-def]
+    try:
+        return importlib.import_module(f"benchgui.instruments.{package}.factory")
+    except ModuleNotFoundError as exc:
+        if (
+            exc.name != f"benchgui.instruments.{package}.factory"
+            and exc.name != f"benchgui.instruments.{package}"
+        ):
+            raise
+        return None
+
+
+async def _simulated_sources(
+    world: SimWorld, loaded: LoadedConfig, wire: bool = True
+) -> tuple[list[Source], LoadControl | None, list[Callable[[], Awaitable[None]]]]:
+    from benchgui.instruments import simulated as inproc
+
+    closers: list[Callable[[], Awaitable[None]]] = []
+    sources: list[Source] = []
+    stand_ins: dict[str, Callable[[SimWorld], Source]] = {
+        "labjack": inproc.SimLabJackSource,
+        "mppt": inproc.SimMpptSource,
+        "ea": inproc.SimLoadSource,
+    }
+    for key, package in INSTRUMENTS:
+        section = getattr(loaded.config.instruments, key)
+        if section is not None and not section.enabled:
+            continue
+        factory = _factory(package) if wire else None
+        if factory is not None:
+            sources.append(await factory.simulated(world, section, closers))
+        else:
+            sources.append(stand_ins[key](world))
+    load = next((s for s in sources if isinstance(s, LoadControl)), None)
+    return sources, load, closers
 
 
 async def _hardware_sources(
     loaded: LoadedConfig,
 ) -> tuple[list[Source], LoadControl | None, list[Callable[[], Awaitable[None]]]]:
-    raise ConfigError("instruments", "real instrument drivers are not available in this build yet; use --demo")
+    sources: list[Source] = []
+    for key, package in INSTRUMENTS:
+        section = getattr(loaded.config.instruments, key)
+        if section is None or not section.enabled:
+            continue
+        factory = _factory(package)
+        if factory is None:
+            raise ConfigError(
+                f"instruments.{key}", "no driver for this instrument in this build yet; use --demo"
+            )
+        sources.append(factory.hardware(section, loaded.secrets))
+    load = next((s for s in sources if isinstance(s, LoadControl)), None)
+    return sources, load, []

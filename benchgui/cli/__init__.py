@@ -18,40 +18,87 @@ from benchgui.errors import BenchError, ConfigError
 
 log = logging.getLogger("benchgui")
 
-#: modules under benchgui.cli that each provide ``add_parser(subparsers)``
-SUBCOMMANDS = ["record", "sessions", "sim"]
+
+def subcommand_modules() -> list[str]:
+    """Every module under :mod:`benchgui.cli` that provides ``add_parser(subparsers, common)``.
+
+    A new sub-command is a new module here; nothing else needs editing.
+    """
+    import pkgutil
+
+    import benchgui.cli as pkg
+
+    names = []
+    for info in sorted(pkgutil.iter_modules(pkg.__path__), key=lambda i: i.name):
+        if info.name.startswith("_") or info.name == "gui":
+            continue
+        names.append(info.name)
+    return names
 
 
-def common_options() -> argparse.ArgumentParser:
-    """Options every command accepts."""
+def common_options(for_subcommand: bool = True) -> argparse.ArgumentParser:
+    """Options every command accepts, before or after the sub-command name.
+
+    Sub-command copies default to SUPPRESS so that ``benchgui --demo record`` keeps ``--demo``
+    (argparse would otherwise overwrite it with the sub-parser's default).
+    """
+    sup = argparse.SUPPRESS if for_subcommand else None
     p = argparse.ArgumentParser(add_help=False)
-    p.add_argument("--config", metavar="PATH", help="configuration file (TOML); default: the user config file")
-    p.add_argument("--demo", action="store_true", help="use the simulated bench (no hardware)")
-    p.add_argument("--speed", type=float, metavar="N", help="simulated time runs N times faster (with --demo)")
-    p.add_argument("--store", metavar="PATH", help="session store (SQLite) to use instead of the configured one")
-    p.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv for debug)")
+    p.add_argument(
+        "--config",
+        metavar="PATH",
+        default=sup,
+        help="configuration file (TOML); default: the user config file",
+    )
+    p.add_argument(
+        "--demo", action="store_true", default=sup or False, help="use the simulated bench (no hardware)"
+    )
+    p.add_argument(
+        "--speed",
+        type=float,
+        metavar="N",
+        default=sup,
+        help="simulated time runs N times faster (with --demo)",
+    )
+    p.add_argument(
+        "--store",
+        metavar="PATH",
+        default=sup,
+        help="session store (SQLite) to use instead of the configured one",
+    )
+    p.add_argument(
+        "-v", "--verbose", action="count", default=sup or 0, help="more log output (-vv for debug)"
+    )
     return p
 
 
 def build_parser() -> argparse.ArgumentParser:
-    common = common_options()
+    common = common_options(for_subcommand=True)
     parser = argparse.ArgumentParser(
         prog="benchgui",
         description="Battery test bench: live plots, recording, discharge programs, SOC.",
-        parents=[common],
+        parents=[common_options(for_subcommand=False)],
     )
     parser.add_argument("--version", action="version", version=f"benchgui {__version__}")
-    parser.add_argument("--screenshot", metavar="PNG", help="render the window into PNG after --quit-after seconds")
-    parser.add_argument("--quit-after", type=float, metavar="SECONDS", help="quit the GUI after this many seconds")
+    parser.add_argument(
+        "--screenshot", metavar="PNG", help="render the window into PNG after --quit-after seconds"
+    )
+    parser.add_argument(
+        "--quit-after", type=float, metavar="SECONDS", help="quit the GUI after this many seconds"
+    )
     parser.add_argument("--fullscreen", action="store_true", help="start full screen (kiosk)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in SUBCOMMANDS:
-        importlib.import_module(f"benchgui.cli.{name}").add_parser(sub, common)
+    for name in subcommand_modules():
+        mod = importlib.import_module(f"benchgui.cli.{name}")
+        if hasattr(mod, "add_parser"):
+            mod.add_parser(sub, common)
     return parser
 
 
 def setup_logging(verbosity: int) -> None:
-    level = os.environ.get("BENCHGUI_LOG_LEVEL") or ("DEBUG" if verbosity > 1 else "INFO" if verbosity else "WARNING")
+    level = os.environ.get("BENCHGUI_LOG_LEVEL") or (
+        "DEBUG" if verbosity > 1 else "INFO" if verbosity else "WARNING"
+    )
     logging.basicConfig(
         level=level,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",

@@ -21,8 +21,12 @@ log = logging.getLogger(__name__)
 def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser("record", parents=[common], help="record a session without a display")
     p.add_argument("--headless", action="store_true", help="no display (implied; accepted for clarity)")
-    p.add_argument("--duration", type=float, metavar="SECONDS",
-                   help="stop after this many seconds of bench time (simulated time with --speed); default: until SIGINT/SIGTERM")
+    p.add_argument(
+        "--duration",
+        type=float,
+        metavar="SECONDS",
+        help="stop after this many seconds of bench time (simulated time with --speed); default: until SIGINT/SIGTERM",
+    )
     p.add_argument("--operator", default=None)
     p.add_argument("--battery-id", default=None)
     p.add_argument("--notes", default="")
@@ -72,7 +76,9 @@ async def record(args: argparse.Namespace, loaded) -> int:  # type: ignore[no-un
     try:
         await bench.start()
         session = bench.start_session(meta)
-        log.info("recording session %s to %s", session.id, bench.recorder.store_path if bench.recorder else "-")
+        log.info(
+            "recording session %s to %s", session.id, bench.recorder.store_path if bench.recorder else "-"
+        )
         why = await wait_for_stop(args.duration, bench.clock.sleep)
         log.info("stopping (%s) after %d samples", why, bench.sample_count)
     finally:

@@ -32,7 +32,7 @@ def _duration(s: SessionInfo) -> str:
     d = s.duration_s
     if d is None:
         return "running"
-    h, rem = divmod(int(round(d)), 3600)
+    h, rem = divmod(round(d), 3600)
     m, sec = divmod(rem, 60)
     return f"{h}:{m:02d}:{sec:02d}"
 
@@ -73,5 +73,7 @@ def run_list(args: argparse.Namespace) -> int:
         return 0
     print(f"{'id':<22} {'start (UTC)':<21} {'duration':>9} {'samples':>9}  kind   battery")
     for s in sessions:
-        print(f"{s.id:<22} {_iso(s.started_ns):<21} {_duration(s):>9} {s.samples:>9}  {s.meta.kind:<6} {s.meta.battery_id}")
+        print(
+            f"{s.id:<22} {_iso(s.started_ns):<21} {_duration(s):>9} {s.samples:>9}  {s.meta.kind:<6} {s.meta.battery_id}"
+        )
     return 0

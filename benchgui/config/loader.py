@@ -53,7 +53,8 @@ def _require_private(path: Path, what: str) -> None:
     mode = stat.S_IMODE(path.stat().st_mode)
     if mode & 0o077:
         raise ConfigError(
-            "", f"{what} holds secrets but is readable by others (mode {mode:04o}); run: chmod 600 {path}",
+            "",
+            f"{what} holds secrets but is readable by others (mode {mode:04o}); run: chmod 600 {path}",
             str(path),
         )
 
@@ -86,8 +87,12 @@ def load_secrets(path: Path | None = None) -> dict[str, str]:
                 raise ConfigError(k, "secrets file holds only plain key = value pairs", str(path))
             secrets[str(k).lower()] = str(v)
     for k, v in os.environ.items():
-        if k.startswith("BENCHGUI_") and k not in ("BENCHGUI_CONFIG_DIR", "BENCHGUI_DATA_DIR", "BENCHGUI_SECRETS_FILE"):
-            secrets[k[len("BENCHGUI_"):].lower()] = v
+        if k.startswith("BENCHGUI_") and k not in (
+            "BENCHGUI_CONFIG_DIR",
+            "BENCHGUI_DATA_DIR",
+            "BENCHGUI_SECRETS_FILE",
+        ):
+            secrets[k[len("BENCHGUI_") :].lower()] = v
     return secrets
 
 

@@ -85,12 +85,48 @@ class InstrumentsSection:
 
 
 @dataclass(frozen=True)
+class InfluxSection:
+    """InfluxDB sink (issue: recording). Empty url: no InfluxDB, local store only."""
+
+    url: str = ""
+
+
+@dataclass(frozen=True)
 class RecordingSection:
     """Local session store (always on)."""
 
     store_path: str = ""  # empty: <user data dir>/sessions.sqlite3
     flush_interval_s: float = field(default=0.25, metadata={"min": 0.01, "max": 1.0})
     auto_start: bool = True
+    influx: InfluxSection = field(default_factory=InfluxSection)
+
+
+@dataclass(frozen=True)
+class BatterySection:
+    """The battery under test: model file, cells, capacity and limits."""
+
+    model: str = ""  # cell model TOML (resources/models/…); empty: by simulation.chemistry
+
+
+@dataclass(frozen=True)
+class SafetySection:
+    """Interlocks that switch the load off (see README, Safety)."""
+
+    enabled: bool = True
+
+
+@dataclass(frozen=True)
+class SocSection:
+    """The running SOC estimator."""
+
+    enabled: bool = True
+
+
+@dataclass(frozen=True)
+class VerifySection:
+    """Sensor verification: alignment and tolerances."""
+
+    max_gap_s: float = field(default=5.0, metadata={"min": 0.0, "max": 3600})
 
 
 @dataclass(frozen=True)
@@ -107,6 +143,10 @@ class Config:
     instruments: InstrumentsSection = field(default_factory=InstrumentsSection)
     recording: RecordingSection = field(default_factory=RecordingSection)
     display: DisplaySection = field(default_factory=DisplaySection)
+    battery: BatterySection = field(default_factory=BatterySection)
+    safety: SafetySection = field(default_factory=SafetySection)
+    soc: SocSection = field(default_factory=SocSection)
+    verify: VerifySection = field(default_factory=VerifySection)
 
     def validate(self, key: str) -> None:
         if self.display.buffer_s < self.display.window_s:

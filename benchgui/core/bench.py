@@ -53,6 +53,9 @@ class Bench:
         self.channels_added: Signal[[Sequence[Channel]]] = Signal("channels_added")
         self.session_changed: Signal[[Session | None]] = Signal("session_changed")
         self.sample_count = 0
+        #: core services attached by the assembly (``"supervisor"``, ``"programs"``, ``"soc"``,
+        #: ``"forwarder"``…), looked up by the widgets that show or command them
+        self.services: dict[str, Any] = {}
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._running = False
         for src in sources:
@@ -114,7 +117,7 @@ class Bench:
                 return
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:  # noqa: BLE001 - a source bug must not stop the bench
+            except Exception as exc:
                 log.exception("%s stopped unexpectedly; restarting in %.1f s", src.id, delay)
                 self.set_status(InstrumentStatus(src.id, InstrumentState.ERROR, f"internal error: {exc}"))
                 await asyncio.sleep(delay)
@@ -131,7 +134,7 @@ class Bench:
         for t in tasks:
             t.cancel()
         if tasks:
-            done, pending = await asyncio.wait(tasks, timeout=timeout_s)
+            _, pending = await asyncio.wait(tasks, timeout=timeout_s)
             for t in pending:
                 log.error("task %s did not stop within %.1f s", t.get_name(), timeout_s)
         self.stop_session()
@@ -151,7 +154,11 @@ class Bench:
         info = {"bench": self.name, "instruments": {k: s.info() for k, s in self.sources.items()}}
         sid = self.recorder.start_session(now, meta, info) if self.recorder else f"unrecorded-{now}"
         self.session = Session(sid, now, meta, info=info)
-        self.record_event("session.start", f"session {sid} started", {"operator": meta.operator, "battery_id": meta.battery_id})
+        self.record_event(
+            "session.start",
+            f"session {sid} started",
+            {"operator": meta.operator, "battery_id": meta.battery_id},
+        )
         log.info("session %s started", sid)
         self.session_changed.emit(self.session)
         return self.session

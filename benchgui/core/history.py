@@ -9,6 +9,7 @@ what it has. So widgets never touch the disk and a redraw never waits for it.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import threading
@@ -69,7 +70,8 @@ class History:
     def series(self, channel: str, t0: float, t1: float, columns: int) -> tuple[FloatArray, FloatArray]:
         """(t seconds, value) for [t0, t1], at most ~2 points per column."""
         buf = self.display.get(channel) if self.display is not None else None
-        buf_start = buf.first_time() if buf is not None and len(buf) else math.inf
+        first = buf.first_time() if buf is not None else None
+        buf_start = first if first is not None else math.inf
         parts: list[tuple[FloatArray, FloatArray]] = []
         older_in_store = self.session_start_s is None or self.session_start_s < buf_start
         if t0 < buf_start and older_in_store and self.session_id is not None and self.store_path is not None:
@@ -77,7 +79,9 @@ class History:
             cached = self._cache.get(channel)
             col_w = (t1 - t0) / max(columns, 1)
             if cached is None or not (
-                cached.t0 <= t0 + col_w and cached.t1 >= upto - col_w and cached.columns >= columns // 2
+                cached.t0 <= t0 + col_w
+                and cached.t1 >= upto - col_w
+                and cached.columns >= columns // 2
                 and (cached.t1 - cached.t0) <= 2 * (upto - t0) + col_w
             ):
                 self._request(channel, t0, upto, columns)
@@ -99,10 +103,8 @@ class History:
         if pending is not None and not pending.done():
             return
         sid = self.session_id
-        try:
+        with contextlib.suppress(RuntimeError):  # RuntimeError: the pool is shut down
             self._pending[channel] = self._pool.submit(self._fetch, sid, channel, t0, t1, columns)
-        except RuntimeError:  # shut down
-            pass
 
     def _store(self) -> Store | None:
         store = getattr(self._local, "store", None)
@@ -122,5 +124,5 @@ class History:
                 self._cache[channel] = _Cached(t0, t1, columns, t, v)
         except SessionNotFound:
             pass  # the recorder has not committed the new session yet; asked again next frame
-        except Exception:  # noqa: BLE001 - a failed history read only leaves a gap on screen
+        except Exception:
             log.exception("reading history of %s failed", channel)

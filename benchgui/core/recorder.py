@@ -133,7 +133,9 @@ class Recorder:
                         n = sum(len(p[1][1]) for p in pending if p[0] == _SAMPLES)
                         log.error(
                             "recorder stopping with %d uncommitted operations (%d samples) lost: %s",
-                            len(pending), n, self.state.text,
+                            len(pending),
+                            n,
+                            self.state.text,
                         )
                         break
         finally:
@@ -187,7 +189,7 @@ class Recorder:
                 elif op == _EVENT:
                     store.insert_events(arg[0], [arg[1]], commit=False)
             store.commit()
-        except Exception as exc:  # noqa: BLE001 - disk trouble must not kill the thread
+        except Exception as exc:
             with contextlib.suppress(Exception):
                 store.db.rollback()
             self._set_state(False, f"cannot write {self.store_path}: {exc}", len(ops))

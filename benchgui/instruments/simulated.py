@@ -127,7 +127,9 @@ class SimLoadSource(_PollingSim):
         r = 1 / self.interval_s
         return [
             *battery_channels("load", r),
-            Channel("load.current.setpoint", "A", "load", "load.current.setpoint", "Load current setpoint", r),
+            Channel(
+                "load.current.setpoint", "A", "load", "load.current.setpoint", "Load current setpoint", r
+            ),
             Channel("load.input.load", "", "load", "load.input", "Load input on", r),
         ]
 

@@ -119,7 +119,10 @@ class Store:
             key = self._session_key(session_id)
             sql += " WHERE key IN (SELECT DISTINCT channel FROM samples WHERE session = ?)"
             args = (key,)
-        return [Channel(n, u or "", s or "", q or "", lbl or "") for n, u, s, q, lbl in self._db.execute(sql + " ORDER BY name", args)]
+        return [
+            Channel(n, u or "", s or "", q or "", lbl or "")
+            for n, u, s, q, lbl in self._db.execute(sql + " ORDER BY name", args)
+        ]
 
     # -- sessions --------------------------------------------------------------------------
     def create_session(self, started_ns: int, meta: SessionMeta, info: dict[str, Any] | None = None) -> str:
@@ -128,7 +131,15 @@ class Store:
             self._db.execute(
                 "INSERT INTO sessions(id, started_ns, operator, battery_id, notes, kind, info_json) "
                 "VALUES (?,?,?,?,?,?,?)",
-                (sid, started_ns, meta.operator, meta.battery_id, meta.notes, meta.kind, json.dumps(info or {})),
+                (
+                    sid,
+                    started_ns,
+                    meta.operator,
+                    meta.battery_id,
+                    meta.notes,
+                    meta.kind,
+                    json.dumps(info or {}),
+                ),
             )
         return sid
 
@@ -136,7 +147,9 @@ class Store:
         with self._db:
             self._db.execute("UPDATE sessions SET ended_ns = ? WHERE id = ?", (ended_ns, session_id))
 
-    def update_session(self, session_id: str, meta: SessionMeta | None = None, info: dict[str, Any] | None = None) -> None:
+    def update_session(
+        self, session_id: str, meta: SessionMeta | None = None, info: dict[str, Any] | None = None
+    ) -> None:
         with self._db:
             if meta is not None:
                 self._db.execute(
@@ -163,11 +176,15 @@ class Store:
     def session_key(self, session_id: str) -> int:
         return self._session_key(session_id)
 
-    _SESSION_COLS = "id, started_ns, ended_ns, operator, battery_id, notes, kind, sample_count, last_sample_ns"
+    _SESSION_COLS = (
+        "id, started_ns, ended_ns, operator, battery_id, notes, kind, sample_count, last_sample_ns"
+    )
 
     def _to_info(self, row: Sequence[Any]) -> SessionInfo:
-        sid, started, ended, op, bat, notes, kind, count, last = row
-        return SessionInfo(sid, started, ended if ended is not None else None, SessionMeta(op, bat, notes, kind), count)
+        sid, started, ended, op, bat, notes, kind, count, _last = row
+        return SessionInfo(
+            sid, started, ended if ended is not None else None, SessionMeta(op, bat, notes, kind), count
+        )
 
     def sessions(self) -> list[SessionInfo]:
         rows = self._db.execute(f"SELECT {self._SESSION_COLS} FROM sessions ORDER BY started_ns, key")
@@ -176,7 +193,9 @@ class Store:
     def session(self, ref: str) -> SessionInfo:
         """A session by full id, unique prefix, or ``latest``."""
         if ref in ("latest", "last"):
-            row = self._db.execute(f"SELECT {self._SESSION_COLS} FROM sessions ORDER BY started_ns DESC, key DESC LIMIT 1").fetchone()
+            row = self._db.execute(
+                f"SELECT {self._SESSION_COLS} FROM sessions ORDER BY started_ns DESC, key DESC LIMIT 1"
+            ).fetchone()
             if row is None:
                 raise SessionNotFound(f"no sessions in {self.path}")
             return self._to_info(row)
@@ -196,7 +215,9 @@ class Store:
     def session_span(self, session_id: str) -> tuple[int, int] | None:
         """(first, last) sample time of a session, or None if it has none."""
         key = self._session_key(session_id)
-        row = self._db.execute("SELECT MIN(t_ns), MAX(t_ns) FROM samples WHERE session = ?", (key,)).fetchone()
+        row = self._db.execute(
+            "SELECT MIN(t_ns), MAX(t_ns) FROM samples WHERE session = ?", (key,)
+        ).fetchone()
         return None if row[0] is None else (int(row[0]), int(row[1]))
 
     # -- samples and events ----------------------------------------------------------------
@@ -232,7 +253,8 @@ class Store:
     def events(self, session_id: str, kind_prefix: str = "") -> list[Event]:
         key = self._session_key(session_id)
         rows = self._db.execute(
-            "SELECT t_ns, kind, text, data_json FROM events WHERE session = ? AND kind LIKE ? ORDER BY t_ns, key",
+            "SELECT t_ns, kind, text, data_json FROM events "
+            "WHERE session = ? AND kind LIKE ? ORDER BY t_ns, key",
             (key, kind_prefix + "%"),
         )
         return [Event(t, k, txt, json.loads(d or "{}")) for t, k, txt, d in rows]
@@ -246,14 +268,12 @@ class Store:
         if row is None:
             return np.empty(0, np.int64), np.empty(0)
         rows = self._db.execute(
-            "SELECT t_ns, value FROM samples WHERE session=? AND channel=? AND t_ns BETWEEN ? AND ? ORDER BY t_ns",
+            "SELECT t_ns, value FROM samples "
+            "WHERE session=? AND channel=? AND t_ns BETWEEN ? AND ? ORDER BY t_ns",
             (key, row[0], t0_ns if t0_ns is not None else -(2**62), t1_ns if t1_ns is not None else 2**62),
         ).fetchall()
-        if not rows:
-            return np.empty(0, np.int64), np.empty(0)
-        arr = np.array(rows, dtype=object)
-        t = arr[:, 0].astype(np.int64)
-        v = np.array([np.nan if x is None else x for x in arr[:, 1]], dtype=np.float64)
+        t = np.fromiter((r[0] for r in rows), np.int64, len(rows))
+        v = np.fromiter((np.nan if r[1] is None else r[1] for r in rows), np.float64, len(rows))
         return t, v
 
     def decimated(
@@ -283,7 +303,9 @@ class Store:
         v[0::2], v[1::2] = a[:, 2], a[:, 3]
         return t, v
 
-    def iter_samples(self, session_id: str, batch: int = 10000) -> Iterator[list[tuple[str, int, float | None, int]]]:
+    def iter_samples(
+        self, session_id: str, batch: int = 10000
+    ) -> Iterator[list[tuple[str, int, float | None, int]]]:
         """All samples of a session in time order as (channel name, t_ns, value, flags) batches."""
         key = self._session_key(session_id)
         cur = self._db.execute(

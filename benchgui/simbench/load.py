@@ -40,10 +40,7 @@ class SimLoadStage:
         v = w.battery.terminal_voltage(now, extra_current=self.sink_a)  # as if unloaded by us
         i = 0.0
         if self.input_on and v > r.min_voltage_v:
-            if self.mode == CP:
-                i = min(self.set_power_w, r.power_w) / max(v, 1e-3)
-            else:
-                i = self.set_current_a
+            i = min(self.set_power_w, r.power_w) / max(v, 1e-3) if self.mode == CP else self.set_current_a
             i = min(i, r.current_a, r.power_w / max(v, 1e-3))
             # the battery sags under load: iterate once so P = V·I holds at the loaded voltage
             v_loaded = w.battery.terminal_voltage(now, extra_current=self.sink_a - i)

@@ -23,7 +23,9 @@ class SimSun:
             return 0.0
         hour = (self.start_hour + t_s / 3600.0) % 24.0
         day = max(0.0, math.sin(math.pi * (hour - 6.0) / 12.0))
-        cloud = 0.15 * sum(math.sin(2 * math.pi * t_s / p + ph) for p, ph in zip(self._periods, self._phases, strict=True))
+        cloud = 0.15 * sum(
+            math.sin(2 * math.pi * t_s / p + ph) for p, ph in zip(self._periods, self._phases, strict=True)
+        )
         return max(0.0, min(1.0, day * (0.8 + cloud)))
 
 

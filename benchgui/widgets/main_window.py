@@ -8,6 +8,7 @@ go to the bench. Instrument panels (load, charger, LabJack, SOC…) are added as
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 
@@ -124,12 +125,16 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.recorder_label)
         self._show_session(self.bench.session)
 
-    def add_panel(self, title: str, widget: QWidget, area: Qt.DockWidgetArea = Qt.DockWidgetArea.RightDockWidgetArea) -> QDockWidget:
+    def add_panel(
+        self, title: str, widget: QWidget, area: Qt.DockWidgetArea = Qt.DockWidgetArea.RightDockWidgetArea
+    ) -> QDockWidget:
         """Add an instrument or tool panel as a dock (tabbed with others in the same area)."""
         dock = QDockWidget(title, self)
         dock.setObjectName(f"dock.{title}")
         dock.setWidget(widget)
-        existing = [d for d in self.findChildren(QDockWidget) if self.dockWidgetArea(d) == area and d is not dock]
+        existing = [
+            d for d in self.findChildren(QDockWidget) if self.dockWidgetArea(d) == area and d is not dock
+        ]
         self.addDockWidget(area, dock)
         if existing and title != "Readouts":
             self.tabifyDockWidget(existing[-1], dock)
@@ -173,7 +178,11 @@ class MainWindow(QMainWindow):
         return (start, max(t1, start + 1))
 
     def _first_sample_time(self) -> float | None:
-        firsts = [b.first_time() for n in self.bench.display.names() if (b := self.bench.display.get(n)) and len(b)]
+        firsts = [
+            t
+            for n in self.bench.display.names()
+            if (b := self.bench.display.get(n)) is not None and (t := b.first_time()) is not None
+        ]
         return min(firsts) if firsts else None
 
     def set_paused(self, paused: bool) -> None:
@@ -248,10 +257,8 @@ class MainWindow(QMainWindow):
             self.restoreState(state)
         w = self.settings.value("window_s")
         if w is not None:
-            try:
+            with contextlib.suppress(TypeError, ValueError):
                 self.window_combo.setCurrentIndex(self._window_index(float(w)))
-            except (TypeError, ValueError):
-                pass
 
     def save_layout(self) -> None:
         self.settings.setValue("geometry", self.saveGeometry())

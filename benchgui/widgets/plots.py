@@ -49,7 +49,11 @@ DEFAULT_PLOTS = (
 
 
 def color_for(channel: Channel, index: int) -> tuple[int, int, int]:
-    return PALETTE.get(channel.source) or PALETTE.get(channel.name.rsplit(".", 1)[-1]) or EXTRA[index % len(EXTRA)]
+    return (
+        PALETTE.get(channel.source)
+        or PALETTE.get(channel.name.rsplit(".", 1)[-1])
+        or EXTRA[index % len(EXTRA)]
+    )
 
 
 class PlotPanel(QWidget):
@@ -99,7 +103,9 @@ class PlotPanel(QWidget):
         # cross-hair
         self.cursor_lines = []
         for p in self.plots:
-            line = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen((120, 120, 120), style=Qt.PenStyle.DashLine))
+            line = pg.InfiniteLine(
+                angle=90, movable=False, pen=pg.mkPen((120, 120, 120), style=Qt.PenStyle.DashLine)
+            )
             line.setVisible(False)
             p.addItem(line, ignoreBounds=True)
             self.cursor_lines.append(line)
@@ -200,6 +206,6 @@ class PlotPanel(QWidget):
         stamp = time.strftime("%H:%M:%S", time.localtime(x))
         lines = [stamp] + [f"{n}: {v:.4g}" for n, v in vals.items()]
         self.readout.setText("\n".join(lines))
-        (x0, _), (y0, y1) = self.plots[0].getViewBox().viewRange()
+        _, (_, y1) = self.plots[0].getViewBox().viewRange()
         self.readout.setPos(x, y1)
         self.readout.setVisible(True)

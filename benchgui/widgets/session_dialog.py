@@ -20,7 +20,9 @@ class SessionDialog(QDialog):
         form.addRow("Battery id", self.battery_id)
         form.addRow("Notes", self.notes)
         self._kind = defaults.kind
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
         buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Start")
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
@@ -28,5 +30,8 @@ class SessionDialog(QDialog):
 
     def meta(self) -> SessionMeta:
         return SessionMeta(
-            self.operator.text().strip(), self.battery_id.text().strip(), self.notes.toPlainText().strip(), self._kind
+            self.operator.text().strip(),
+            self.battery_id.text().strip(),
+            self.notes.toPlainText().strip(),
+            self._kind,
         )

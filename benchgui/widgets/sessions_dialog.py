@@ -37,22 +37,31 @@ class SessionsDialog(QDialog):
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         for row, s in enumerate(reversed(list(sessions))):
             dur = "running" if s.duration_s is None else f"{s.duration_s / 60:.1f} min"
-            cells = [s.id, time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(s.started_ns / 1e9)), dur,
-                     str(s.samples), s.meta.operator, s.meta.battery_id]
+            cells = [
+                s.id,
+                time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(s.started_ns / 1e9)),
+                dur,
+                str(s.samples),
+                s.meta.operator,
+                s.meta.battery_id,
+            ]
             for col, text in enumerate(cells):
                 self.table.setItem(row, col, QTableWidgetItem(text))
         self.table.resizeColumnsToContents()
         self.table.doubleClicked.connect(lambda _: self._open())
         lay.addWidget(self.table)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Open | QDialogButtonBox.StandardButton.Close)
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Open | QDialogButtonBox.StandardButton.Close
+        )
         buttons.accepted.connect(self._open)
         buttons.rejected.connect(self.reject)
         lay.addWidget(buttons)
 
     def _open(self) -> None:
         row = self.table.currentRow()
-        if row >= 0:
-            self.open_session.emit(self.table.item(row, 0).text())
+        item = self.table.item(row, 0) if row >= 0 else None
+        if item is not None:
+            self.open_session.emit(item.text())
             self.accept()
 
 

@@ -1,0 +1,1 @@
+"""State of charge: cell model, sigma-point Kalman filter, identification (numpy/scipy only)."""

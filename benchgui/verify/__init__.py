@@ -1,0 +1,1 @@
+"""Sensor verification: time alignment of sources, error statistics, reports."""

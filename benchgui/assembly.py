@@ -17,9 +17,11 @@ from pathlib import Path
 from benchgui.clock import Clock, ScaledClock, WallClock
 from benchgui.config import LoadedConfig, paths
 from benchgui.core.bench import Bench
+from benchgui.core.forwarder import ForwarderService
 from benchgui.core.recorder import Recorder
 from benchgui.errors import ConfigError
 from benchgui.instruments.base import LoadControl, Source
+from benchgui.recording.influx_config import influx_target
 from benchgui.simbench.world import SimWorld, WorldParams
 
 log = logging.getLogger(__name__)
@@ -97,6 +99,8 @@ async def assemble(
             name=f"{cfg.bench.name} (simulated)",
             simulated=True,
         )
+        if record:
+            add_forwarder(bench, loaded, store_path_for(loaded, store_path), closers)
         return Assembly(bench, world, closers)
     if speed not in (None, 1.0):
         raise ConfigError("--speed", "only the simulated bench can run faster than real time (add --demo)")
@@ -104,7 +108,27 @@ async def assemble(
     bench = Bench(
         WallClock(), sources, recorder, history_s=cfg.display.buffer_s, load=load, name=cfg.bench.name
     )
+    if record:
+        add_forwarder(bench, loaded, store_path_for(loaded, store_path), closers)
     return Assembly(bench, None, closers)
+
+
+def add_forwarder(
+    bench: Bench, loaded: LoadedConfig, store: Path, closers: list[Callable[[], Awaitable[None]]]
+) -> None:
+    """Start the InfluxDB forwarder (``bench.services["forwarder"]``) when a target is configured.
+
+    Its closer runs after the bench has stopped and flushed the store, and gives the last
+    samples a few seconds to reach the server; whatever does not stays queued on disk.
+    """
+    target = influx_target(loaded.config.recording.influx, loaded.secrets)
+    if target is None:
+        return
+    fwd = ForwarderService(store, target)
+    bench.services["forwarder"] = fwd
+    fwd.start()
+    log.info("forwarding sessions to %s", target.describe())
+    closers.append(fwd.aclose)
 
 
 # Instruments on the bench, in display order. Each ``benchgui.instruments.<pkg>.factory`` module

@@ -5,12 +5,13 @@ rules differ per element (InfluxDB documentation, "Line protocol", "Special char
 
 * measurement: ``,`` and space are escaped with a backslash;
 * tag keys, tag values and field keys: ``,``, ``=`` and space are escaped;
-* string field values are double-quoted; ``"`` and ``\\`` inside them are escaped;
 * a backslash cannot be written portably in names and tag values: InfluxDB 1.x keeps ``\\\\``
   as two characters and cannot store one before a separator at all, 2.x unescapes it. So
   backslashes in names become ``/``; newline, carriage return and tab become spaces (then
-  escaped). String field values keep everything: they are quoted, ``"`` and ``\\`` escaped
-  (newlines inside the quotes are fine for both versions);
+  escaped);
+* string field values are quoted with ``"`` and ``\\`` escaped; a newline or carriage return is
+  written as the two characters ``\\n`` / ``\\r`` (InfluxDB stores them like that), so every
+  point is exactly one line — also in ``benchgui export``;
 * tags with an empty value are left out (InfluxDB rejects them), and a line needs at least one
   field;
 * floats are written with Python's shortest round-trip ``repr``; NaN and ±infinity cannot be
@@ -31,7 +32,7 @@ FieldValue = float | int | bool | str
 
 _MEASUREMENT = str.maketrans({"\\": "/", ",": "\\,", " ": "\\ ", "\n": "\\ ", "\r": "\\ ", "\t": "\\ "})
 _KEY = str.maketrans({"\\": "/", ",": "\\,", "=": "\\=", " ": "\\ ", "\n": "\\ ", "\r": "\\ ", "\t": "\\ "})
-_STRING = str.maketrans({"\\": "\\\\", '"': '\\"'})
+_STRING = str.maketrans({"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r"})
 
 
 class UnrepresentableValue(BenchError, ValueError):

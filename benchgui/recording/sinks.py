@@ -25,6 +25,7 @@ import http.client
 import json
 import logging
 import ssl
+import warnings
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
@@ -202,6 +203,11 @@ class Influx2Sink(InfluxSink):
         from influxdb_client.client.write_api import SYNCHRONOUS
 
         self._precision = WritePrecision.NS
+        if not target.verify_tls:
+            import urllib3
+
+            log.warning("TLS certificate verification is off for %s (verify_tls = false)", target.url)
+            warnings.filterwarnings("ignore", category=urllib3.exceptions.InsecureRequestWarning)
         self._client = InfluxDBClient(
             url=target.url,
             token=target.token,
@@ -225,6 +231,9 @@ class Influx2Sink(InfluxSink):
                 write_precision=self._precision,  # type: ignore[arg-type]
             )
         except ApiException as exc:
+            if not exc.status:  # the client's wrapper for TLS failures (urllib3.SSLError)
+                reason = " ".join(str(exc.reason or "").split())
+                raise SinkUnavailable(f"TLS/connection problem with {self.target.url}: {reason}") from exc
             headers: Any = exc.headers or {}
             check_status(int(exc.status or 0), exc.body, headers.get("Retry-After"))
             raise SinkUnavailable(f"unexpected client error: {exc.reason}") from exc  # pragma: no cover

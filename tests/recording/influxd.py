@@ -7,6 +7,7 @@ make two servers collide). :meth:`stop` and :meth:`start` again keep the data, f
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import shutil
@@ -59,6 +60,7 @@ bind-address = "127.0.0.1:{rpc_port}"
   enabled = true
   bind-address = "127.0.0.1:{http_port}"
   log-enabled = false
+  auth-enabled = {auth}
   write-tracing = false
   max-body-size = 0
 
@@ -71,13 +73,18 @@ bind-address = "127.0.0.1:{rpc_port}"
 
 
 class InfluxServer:
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, auth: bool = False) -> None:
         self.root = Path(root)
+        self.auth: tuple[str, str] | None = None  # (user, password) for queries once users exist
         self.root.mkdir(parents=True, exist_ok=True)
         self.http_port = free_port()
         self.rpc_port = free_port()
         self.conf = self.root / "influxdb.conf"
-        self.conf.write_text(CONFIG.format(root=self.root, http_port=self.http_port, rpc_port=self.rpc_port))
+        self.conf.write_text(
+            CONFIG.format(
+                root=self.root, http_port=self.http_port, rpc_port=self.rpc_port, auth=str(auth).lower()
+            )
+        )
         self.proc: subprocess.Popen[bytes] | None = None
         self.log_path = self.root / "influxd.log"
 
@@ -130,6 +137,9 @@ class InfluxServer:
             req = urllib.request.Request(f"{self.url}/query", data=data.encode(), method="POST")
         else:
             req = urllib.request.Request(f"{self.url}/query?{data}")
+        if self.auth is not None:
+            token = base64.b64encode(f"{self.auth[0]}:{self.auth[1]}".encode()).decode()
+            req.add_header("Authorization", f"Basic {token}")
         with urllib.request.urlopen(req, timeout=30) as r:
             body = json.loads(r.read())
         result = body["results"][0]

@@ -35,7 +35,7 @@ def test_values() -> None:
     assert format_value(-0.0) == "-0.0"
     assert format_value(3) == "3i"
     assert format_value(True) == "true"
-    assert format_value("x\ny") == '"x\ny"'
+    assert format_value("x\ny\r") == '"x\\ny\\r"'  # one point, one line
     for bad in (math.nan, math.inf, -math.inf):
         with pytest.raises(UnrepresentableValue):
             format_value(bad)
@@ -114,5 +114,8 @@ def test_any_names_survive_a_round_trip(m: str, tk: str, tv: str, fk: str, value
 @given(text=st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=50))
 def test_string_fields_round_trip(text: str) -> None:
     line = format_line("annotations", {"session": "s"}, {"text": text}, 1)
+    assert "\n" not in line
+    assert "\r" not in line
     inner = line[line.index('text="') + 6 : line.rindex('" ')]
-    assert re.sub(r'\\(["\\])', r"\1", inner) == text
+    unescaped = re.sub(r'\\(["\\nr])', lambda m: {"n": "\n", "r": "\r"}.get(m[1], m[1]), inner)
+    assert unescaped == text

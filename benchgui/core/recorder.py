@@ -41,9 +41,10 @@ class RecorderState:
 
 
 class Recorder:
-    def __init__(self, store_path: str | Path, flush_interval_s: float = 0.25) -> None:
+    def __init__(self, store_path: str | Path, flush_interval_s: float = 0.25, busy_timeout_s: float = 10.0) -> None:
         self.store_path = Path(store_path)
         self.flush_interval_s = flush_interval_s
+        self.busy_timeout_s = busy_timeout_s
         self.session_id: str | None = None
         self.state = RecorderState()
         self.state_changed: Signal[[RecorderState]] = Signal("recorder.state_changed")
@@ -108,7 +109,7 @@ class Recorder:
 
     # -- writer thread ---------------------------------------------------------------------
     def _run(self) -> None:
-        store = Store(self.store_path)
+        store = Store(self.store_path, busy_timeout_s=self.busy_timeout_s)
         keys: dict[str, int] = {}
         pending: list[tuple[int, Any]] = []
         tries_left = 20

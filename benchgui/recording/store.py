@@ -41,17 +41,17 @@ def new_session_id(started_ns: int) -> str:
 class Store:
     """Access to one session database (one object per thread)."""
 
-    def __init__(self, path: str | Path, *, readonly: bool = False) -> None:
+    def __init__(self, path: str | Path, *, readonly: bool = False, busy_timeout_s: float = 10.0) -> None:
         self.path = Path(path)
         self.readonly = readonly
         try:
             if readonly:
                 if not self.path.exists():
                     raise StoreError(f"no session store at {self.path}")
-                self._db = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=10)
+                self._db = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=busy_timeout_s)
             else:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
-                self._db = sqlite3.connect(self.path, timeout=10)
+                self._db = sqlite3.connect(self.path, timeout=busy_timeout_s)
                 self._db.execute("PRAGMA journal_mode=WAL")
                 self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("PRAGMA foreign_keys=ON")

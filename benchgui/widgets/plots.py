@@ -130,7 +130,7 @@ class PlotPanel(QWidget):
             n = sum(1 for v in self._curve_plot.values() if v == idx)
             curve = self.plots[idx].plot(
                 name=ch.label or ch.name,
-                pen=pg.mkPen(color_for(ch, n), width=1.5),
+                pen=pg.mkPen(color_for(ch, n), width=1),  # wider pens are several times slower to draw
                 connect="finite",
             )
             curve.setClipToView(True)

@@ -22,7 +22,9 @@ async def test_bench_publishes_records_and_sessions(tmp_path: Path) -> None:
         session = bench.start_session(SessionMeta(operator="t", battery_id="B1", kind="demo"))
         await async_wait_until(lambda: bench.sample_count > 300, timeout=10, what="samples")
         assert all(st.state is InstrumentState.CONNECTED for st in bench.status.values())
-        assert {"battery.voltage.labjack", "battery.voltage.mppt", "battery.voltage.load"} <= {s.channel for s in seen}
+        assert {"battery.voltage.labjack", "battery.voltage.mppt", "battery.voltage.load"} <= {
+            s.channel for s in seen
+        }
         assert bench.display.latest("battery.voltage.labjack") is not None
         bench.annotate("hello")
     finally:
@@ -48,7 +50,7 @@ async def test_load_sag_is_seen_by_every_instrument(tmp_path: Path) -> None:
 
         def mean_v(name: str, since: float) -> float:
             buf = bench.display.get(name)
-            t, v = buf.window(since)
+            _t, v = buf.window(since)
             return float(v.mean())
 
         t_before = bench.clock.now_ns() / 1e9
@@ -64,7 +66,8 @@ async def test_load_sag_is_seen_by_every_instrument(tmp_path: Path) -> None:
         assert all(d > 0.3 for d in drops), drops  # ≈ 20 A × R0 on every instrument
         assert max(drops) - min(drops) < 0.15, drops  # …and they agree within their sensor errors
         i_lj = bench.display.latest("battery.current.labjack")
-        assert i_lj is not None and i_lj[1] < -10
+        assert i_lj is not None
+        assert i_lj[1] < -10
     finally:
         await asm.aclose()
     assert bench.load.input_on is False  # stopping the bench switched the load off

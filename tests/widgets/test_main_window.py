@@ -62,12 +62,15 @@ def test_traces_follow_channels_and_data(window: MainWindow, bench: Bench) -> No
     feed(bench)
     window.redraw()
     t, v = window.plots.curves["battery.voltage.labjack"].getData()
-    assert t is not None and len(t) > 10
+    assert t is not None
+    assert len(t) > 10
     assert v.min() > 12.4
     # a channel that appears later gets its trace
     bench.add_channels([Channel.of("battery.voltage", "load", "V")])
     assert "battery.voltage.load" in window.plots.curves
-    assert float(window.readouts.readouts["battery.voltage.labjack"].value.text()) == pytest.approx(12.5, abs=0.02)
+    assert float(window.readouts.readouts["battery.voltage.labjack"].value.text()) == pytest.approx(
+        12.5, abs=0.02
+    )
 
 
 def test_window_choice_sets_the_visible_range(window: MainWindow, bench: Bench) -> None:
@@ -102,7 +105,8 @@ def test_session_start_stop_and_annotation(window: MainWindow, bench: Bench, qtb
     bench.annotate("cells balanced")
     window.stop_session()
     qtbot.waitUntil(lambda: "Not recording" in window.session_label.text(), timeout=2000)
-    assert bench.recorder is not None and bench.recorder.flush(5)
+    assert bench.recorder is not None
+    assert bench.recorder.flush(5)
     events = window.catalog.events(s.id)  # type: ignore[union-attr]
     assert [e.kind for e in events] == ["session.start", "annotation", "session.stop"]
 
@@ -131,10 +135,12 @@ def test_stored_session_opens_in_a_viewer(window: MainWindow, bench: Bench, qtbo
     s = bench.start_session(SessionMeta())
     feed(bench, 20)
     bench.stop_session()
-    assert bench.recorder is not None and bench.recorder.flush(5)
+    assert bench.recorder is not None
+    assert bench.recorder.flush(5)
     viewer = window.open_session_viewer(s.id)
     assert viewer is not None
     qtbot.addWidget(viewer)
+
     def has_data() -> bool:
         t, _ = viewer.panel.curves["battery.voltage.labjack"].getData()
         return t is not None and len(t) > 10

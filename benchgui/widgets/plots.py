@@ -90,6 +90,7 @@ class PlotPanel(QWidget):
             axis = pg.DateAxisItem(orientation="bottom", utcOffset=-time.localtime().tm_gmtoff)
             p = self.view.addPlot(row=i, col=0, axisItems={"bottom": axis})
             p.setLabel("left", spec.title, units=spec.unit)
+            p.getAxis("left").setWidth(72)  # equal widths keep the stacked time axes aligned
             p.showGrid(x=True, y=True, alpha=0.25)
             p.addLegend(offset=(5, 5), labelTextSize="8pt")
             p.setClipToView(True)

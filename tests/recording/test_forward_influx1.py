@@ -217,3 +217,47 @@ def test_slow_and_overloaded_servers_are_waited_for(tmp_path: Path, stub) -> Non
         r = fwd.drain()
         assert r.samples_sent == 9
         assert fwd.backlog() == (0, 0)
+
+
+async def test_recording_a_simulated_bench_lands_in_influxdb(
+    tmp_path: Path, influx_server: InfluxServer, influx_db: str
+) -> None:
+    from benchgui.assembly import assemble
+    from benchgui.config import LoadedConfig
+    from benchgui.config.schema import Config, InfluxSection, RecordingSection
+    from benchgui.model import SessionMeta
+    from tests.helpers import async_wait_until
+    from tests.recording.conftest import forward_done
+
+    secrets = {"influx_url": influx_server.url, "influx_version": "1", "influx_database": influx_db}
+    cfg = Config(recording=RecordingSection(influx=InfluxSection(interval_s=0.1, max_backoff_s=0.5)))
+    path = tmp_path / "s.sqlite3"
+    asm = await assemble(LoadedConfig(cfg, None, secrets), demo=True, speed=50, store_path=path, wire=False)
+    bench = asm.bench
+    fwd = bench.services["forwarder"]
+    assert isinstance(fwd, ForwarderService)
+    try:
+        await bench.start()
+        session = bench.start_session(SessionMeta("tess", "B9", "end-to-end"))
+        await async_wait_until(lambda: bench.sample_count > 3000, 30, what="samples")
+        bench.annotate("half way")
+        bench.record_event("program.step", "step 2", {"current_a": 3.0})
+        await bench.stop()  # session closed, store flushed
+        await async_wait_until(lambda: forward_done(path), 30, what="the forwarder to catch up")
+        assert fwd.state.connected
+    finally:
+        await asm.aclose()
+    with Store(path, readonly=True) as store:
+        stored = {c.name: len(store.samples(session.id, c.name)[0]) for c in store.channels(session.id)}
+        assert store.session(session.id).forwarded == sum(stored.values())
+    where = f"\"session\" = '{session.id}'"
+    got = influx_server.counts_by(influx_db, "battery", "source", where)
+    assert got["labjack"]["voltage_v"] == stored["battery.voltage.labjack"]
+    assert got["mppt"]["current_a"] == stored["battery.current.mppt"]
+    assert got["load"]["power_w"] == stored["battery.power.load"]
+    assert influx_server.count(influx_db, "soc", "soc_pct", where) == stored["soc.mppt"]
+    assert influx_server.count(influx_db, "annotations", "text", where) == 1
+    kinds = influx_server.query(f'SELECT "text" FROM "events" WHERE {where} GROUP BY "kind"', influx_db)
+    assert {s["tags"]["kind"] for s in kinds} == {"session.start", "session.stop", "program.step"}
+    sess = influx_server.query(f'SELECT "operator", "notes" FROM "sessions" WHERE {where}', influx_db)
+    assert sess[0]["values"][0][1:] == ["tess", "end-to-end"]

@@ -78,6 +78,7 @@ def once(target: InfluxTarget, path: Path) -> int:
                 )
                 return 1
             finally:
+                fwd.close()
                 sink.close()
             samples, events = fwd.backlog()
     finally:

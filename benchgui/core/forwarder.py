@@ -131,9 +131,11 @@ class ForwarderService:
         try:
             store = Store(self.store_path)
             sink = self._sink_factory(self.target)
+            fwd = Forwarder(store, sink, self.target.batch_size)
             try:
-                self._loop(Forwarder(store, sink, self.target.batch_size))
+                self._loop(fwd)
             finally:
+                fwd.close()
                 sink.close()
                 store.close()
         except Exception as exc:

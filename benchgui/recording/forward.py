@@ -20,7 +20,9 @@ import fcntl
 import logging
 import os
 import time
-from dataclasses import dataclass
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
@@ -92,13 +94,26 @@ class StepResult:
         return self.samples_sent + self.events_sent + self.sessions_sent
 
 
+@dataclass
+class _SampleBatch:
+    last_rowid: int
+    full: bool
+    lines: list[str] = field(default_factory=list)
+    refs: list[tuple[int, int]] = field(default_factory=list)  # (rowid, session) per line
+    entries: list[QuarantineEntry] = field(default_factory=list)
+    done: Counter[int] = field(default_factory=Counter)  # rows per session key
+    skipped: int = 0
+
+
 class Forwarder:
-    def __init__(self, store: Store, sink: InfluxSink, batch_size: int = 5000) -> None:
+    def __init__(self, store: Store, sink: InfluxSink, batch_size: int = 5000, pipeline: int = 8) -> None:
         self.store = store
         self.sink = sink
         self.batch_size = max(1, batch_size)
+        self.pipeline = max(1, pipeline)  # sample batches per step, sent while the next is encoded
         self.ledger = ForwardLedger(store.db, sink.sink_id)
         self.encoder = PointEncoder(store)
+        self._pool: ThreadPoolExecutor | None = None
 
     # -- delivery with isolation of refused lines ------------------------------------------------
     def _deliver(self, lines: list[str], lo: int, hi: int, refused: dict[int, str]) -> None:
@@ -123,7 +138,7 @@ class Forwarder:
 
     # -- one round -------------------------------------------------------------------------------
     def step(self) -> StepResult:
-        """Send what is pending (one batch each of events and samples)."""
+        """Send what is pending (changed sessions, a batch of events, a few batches of samples)."""
         self.encoder.maybe_refresh()
         res = StepResult()
         self._step_sessions(res)
@@ -180,47 +195,84 @@ class Forwarder:
         res.quarantined += len(entries)
         res.more = res.more or len(rows) == self.batch_size
 
-    def _step_samples(self, res: StepResult) -> None:
-        cursor, _ = self.ledger.cursors()
+    def _prepare_samples(self, after_rowid: int) -> _SampleBatch | None:
+        """Read and encode the next batch of samples after ``after_rowid`` (store thread)."""
         rows = self.store.db.execute(
             "SELECT rowid, session, channel, t_ns, value, flags FROM samples "
             "WHERE rowid > ? ORDER BY rowid LIMIT ?",
-            (cursor, self.batch_size),
+            (after_rowid, self.batch_size),
         ).fetchall()
         if not rows:
-            return
-        enc_line = self.encoder.sample_line
-        lines: list[str] = []
-        line_rows: list[int] = []  # index into rows for each line
-        done: dict[int, int] = {}
-        entries: list[QuarantineEntry] = []
-        skipped = 0
-        for i, (rowid, session, channel, t_ns, value, flags) in enumerate(rows):
-            try:
-                line = enc_line(session, channel, t_ns, value, flags)
-            except UnrepresentableValue as exc:
-                entries.append(QuarantineEntry("sample", rowid, session, f"{value!r} at {t_ns}", str(exc)))
-                continue
-            if line is None:
-                skipped += 1
+            return None
+        enc = self.encoder
+        heads = enc.heads
+        b = _SampleBatch(int(rows[-1][0]), len(rows) == self.batch_size)
+        lines, refs = b.lines, b.refs
+        for rowid, session, channel, t_ns, value, flags in rows:
+            head = heads.get((session, channel))
+            if value is None:  # stored NaN: no value, nothing to send
+                b.skipped += 1
+            elif head is not None and not flags and value - value == 0.0:  # the common case, inline
+                lines.append(f"{head[0]}{value!r} {t_ns}")
+                refs.append((rowid, session))
             else:
-                lines.append(line)
-                line_rows.append(i)
-            done[session] = done.get(session, 0) + 1
-        refused = self._send(lines)
+                try:
+                    line = enc.sample_line(session, channel, t_ns, value, flags)
+                except UnrepresentableValue as exc:
+                    b.entries.append(
+                        QuarantineEntry("sample", rowid, session, f"{value!r} at {t_ns}", str(exc))
+                    )
+                    continue
+                if line is not None:
+                    lines.append(line)
+                    refs.append((rowid, session))
+        b.done = Counter(r[1] for r in rows)
+        return b
+
+    def _commit_samples(self, b: _SampleBatch, refused: dict[int, str], res: StepResult) -> None:
         for i, err in refused.items():
-            rowid, session = rows[line_rows[i]][0], rows[line_rows[i]][1]
-            entries.append(QuarantineEntry("sample", rowid, session, lines[i], err))
-            done[session] -= 1
-        quarantined: dict[int, int] = {}
-        for q in entries:
-            if q.session is not None:
-                quarantined[q.session] = quarantined.get(q.session, 0) + 1
-        self.ledger.commit_samples(int(rows[-1][0]), done, quarantined, entries, time.time_ns())
-        res.samples_sent += len(lines) - len(refused)
-        res.samples_skipped += skipped
-        res.quarantined += len(entries)
-        res.more = res.more or len(rows) == self.batch_size
+            rowid, session = b.refs[i]
+            b.entries.append(QuarantineEntry("sample", rowid, session, b.lines[i], err))
+        quarantined = Counter(q.session for q in b.entries if q.session is not None)
+        done = {k: n - quarantined.get(k, 0) for k, n in b.done.items()}
+        self.ledger.commit_samples(b.last_rowid, done, quarantined, b.entries, time.time_ns())
+        res.samples_sent += len(b.lines) - len(refused)
+        res.samples_skipped += b.skipped
+        res.quarantined += len(b.entries)
+        res.more = res.more or b.full
+
+    def _step_samples(self, res: StepResult) -> None:
+        """Up to ``pipeline`` batches; the next one is read and encoded while the server works
+        on the current one (the sender thread only talks to the sink, never to the store)."""
+        cursor, _ = self.ledger.cursors()
+        batch = self._prepare_samples(cursor)
+        for n in range(self.pipeline):
+            if batch is None:
+                return
+            future = self._sender().submit(self._send, batch.lines)
+            following = (
+                self._prepare_samples(batch.last_rowid) if batch.full and n + 1 < self.pipeline else None
+            )
+            refused = future.result()  # SinkUnavailable propagates: nothing of this batch is marked done
+            self._commit_samples(batch, refused, res)
+            batch = following
+
+    def _sender(self) -> ThreadPoolExecutor:
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="benchgui-forward-send")
+        return self._pool
+
+    def close(self) -> None:
+        """Stop the sender thread (the sink and the store belong to the caller)."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
+
+    def __enter__(self) -> Forwarder:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def backlog(self) -> tuple[int, int]:
         return self.ledger.backlog()

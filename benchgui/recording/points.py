@@ -57,7 +57,8 @@ class PointEncoder:
         self.refresh_s = refresh_s
         self._sessions: dict[int, SessionContext] = {}
         self._channels: dict[int, Channel] = {}
-        self._heads: dict[tuple[int, int], tuple[str, str]] = {}
+        #: (session key, channel key) → (line head up to "field=", flags field key); filled on use
+        self.heads: dict[tuple[int, int], tuple[str, str]] = {}
         self._loaded_at = -1e9
         self.refresh()
 
@@ -83,7 +84,7 @@ class PointEncoder:
             )
         }
         if changed:
-            self._heads = {k: v for k, v in self._heads.items() if k[0] not in changed}
+            self.heads = {k: v for k, v in self.heads.items() if k[0] not in changed}
         self._loaded_at = time.monotonic()
 
     def maybe_refresh(self) -> None:
@@ -116,7 +117,7 @@ class PointEncoder:
         measurement, fld = schema.measurement_and_field(ch)
         tags = schema.sample_tags(ch, ctx.id, ctx.meta.battery_id, ctx.devices.get(ch.source, ""))
         head = (f"{series_key(measurement, tags)} {escape_key(fld)}=", escape_key(schema.flags_field(fld)))
-        self._heads[(session_key, channel_key)] = head
+        self.heads[(session_key, channel_key)] = head
         return head
 
     def sample_line(
@@ -130,7 +131,7 @@ class PointEncoder:
             return None
         if value - value != 0.0:
             raise UnrepresentableValue(f"value {value!r} cannot be written to InfluxDB")
-        head = self._heads.get((session_key, channel_key)) or self._head(session_key, channel_key)
+        head = self.heads.get((session_key, channel_key)) or self._head(session_key, channel_key)
         if flags:
             return f"{head[0]}{float(value)!r},{head[1]}={int(flags)}i {t_ns}"
         return f"{head[0]}{float(value)!r} {t_ns}"

@@ -28,7 +28,8 @@ def drain(store_path: Path, t: InfluxTarget):  # type: ignore[no-untyped-def]
     with Store(store_path) as store:
         sink = Influx1Sink(t)
         try:
-            return Forwarder(store, sink, t.batch_size).drain()
+            with Forwarder(store, sink, t.batch_size) as fwd:
+                return fwd.drain()
         finally:
             sink.close()
 

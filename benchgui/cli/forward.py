@@ -16,7 +16,7 @@ from pathlib import Path
 
 from benchgui.assembly import store_path_for
 from benchgui.config import load_config
-from benchgui.core.forwarder import ForwarderService
+from benchgui.core.forwarder import ForwarderService, ForwarderState
 from benchgui.errors import ConfigError
 from benchgui.recording.forward import Forwarder, ForwardLock
 from benchgui.recording.influx_config import InfluxTarget, influx_target
@@ -102,13 +102,18 @@ async def forever(target: InfluxTarget, path: Path) -> int:
     from benchgui.cli.record import wait_for_stop
 
     service = ForwarderService(path, target)
-    service.state_changed.connect(
-        lambda st: print(
-            f"{time.strftime('%H:%M:%S')} {'connected' if st.connected else 'not connected'}; "
-            f"backlog {st.backlog}; {st.last_error}",
-            flush=True,
-        )
-    )
+    shown: list[object] = [None]
+
+    def show(st: ForwarderState) -> None:
+        """One line whenever the connection or the error changes (not on every write)."""
+        key = (st.connected, st.last_error)
+        if key == shown[0] or st.connected is None:
+            return
+        shown[0] = key
+        state = "connected" if st.connected else f"not connected ({st.last_error})"
+        print(f"{time.strftime('%H:%M:%S')} {target.describe()}: {state}; backlog {st.backlog}", flush=True)
+
+    service.state_changed.connect(show)
     service.start()
     try:
         await wait_for_stop(None, asyncio.sleep)

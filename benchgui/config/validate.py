@@ -49,15 +49,17 @@ def convert(tp: Any, value: Any, key: str, meta: typing.Mapping[str, Any] | None
         args = get_args(tp)
         if value is None and type(None) in args:
             return None
-        errors = []
+        errors: list[ConfigError] = []
         for arg in args:
             if arg is type(None):
                 continue
             try:
                 return convert(arg, value, key, meta)
             except ConfigError as exc:
-                errors.append(exc.problem)
-        raise ConfigError(key, "; ".join(errors))
+                errors.append(exc)
+        if len(errors) == 1:  # ``Section | None``: keep the inner key (instruments.mppt.baud)
+            raise errors[0]
+        raise ConfigError(key, "; ".join(e.problem for e in errors))
     if origin is Literal:
         allowed = get_args(tp)
         if value not in allowed:

@@ -478,14 +478,21 @@ class LineSplitter:
 
     def feed(self, data: bytes) -> None:
         buf = self._buf
+        if b"\n" not in data and b"\r" not in data:  # the middle of a line: the common case
+            if not self._skipping:
+                buf += data
+                if len(buf) > self.max_line:
+                    self._out.append(LineTooLong(bytes(buf[: self.max_line]), self.max_line))
+                    self._skipping = True
+                    buf.clear()
+            return
         buf += data
         start = 0
         n = len(buf)
         while start < n:
             cr = buf.find(b"\r", start)
             lf = buf.find(b"\n", start)
-            ends = [i for i in (cr, lf) if i >= 0]
-            end = min(ends) if ends else -1
+            end = lf if cr < 0 else cr if lf < 0 else min(cr, lf)
             if end < 0:
                 break
             if self._skipping:

@@ -188,9 +188,12 @@ class ChargerPanel(QWidget):
         self.load_toggle.setEnabled(s.connected and not busy)
         if s.load_enabled is not None and not busy:
             self.load_toggle.setChecked(s.load_enabled)
-        self.period_button.setEnabled(s.connected and not busy and s.period_settable is not False)
-        if s.period_settable is False:
-            self.period_button.setToolTip("this firmware publishes every second (fixed)")
+        settable = s.period_settable is not False
+        self.period_button.setEnabled(s.connected and not busy and settable)
+        self.period_spin.setEnabled(settable)
+        if not settable:
+            self.period_spin.setValue(1.0)
+            self.period_spin.setToolTip("this firmware publishes every second (fixed)")
 
     # -- commands ----------------------------------------------------------------------------------
     def set_load_output(self, on: bool) -> None:

@@ -40,14 +40,21 @@ def qloop(qapp: QApplication) -> Iterator[qasync.QEventLoop]:
 Scenario = Callable[[MpptSimServer, MpptSource, MainWindow, charger_panel.ChargerPanel], Awaitable[None]]
 
 
-def run_with_panel(qloop: qasync.QEventLoop, qtbot: QtBot, tmp_path: Path, scenario: Scenario) -> None:
+def run_with_panel(
+    qloop: qasync.QEventLoop,
+    qtbot: QtBot,
+    tmp_path: Path,
+    scenario: Scenario,
+    options: SimOptions | None = None,
+) -> None:
     async def main() -> None:
         clock = ScaledClock(1.0)
         world = SimWorld(WorldParams(sun_start_hour=11.0), clock)
-        server = MpptSimServer(world, tmp_path / "mppt.pty", SimOptions(period_s=0.1, load_output_a=0.4))
+        opts = options or SimOptions(period_s=0.1, load_output_a=0.4)
+        server = MpptSimServer(world, tmp_path / "mppt.pty", opts)
         await server.start()
         source = MpptSource(
-            SerialTransport(server.path), period_s=0.1, timeout_s=2.0, backoff=Backoff(0.05, 0.2)
+            SerialTransport(server.path), period_s=opts.period_s, timeout_s=2.0, backoff=Backoff(0.05, 0.2)
         )
         bench = Bench(clock, [source])
         window = MainWindow(bench, settings=QSettings(str(tmp_path / "ui.ini"), QSettings.Format.IniFormat))
@@ -123,6 +130,20 @@ def test_load_toggle_and_period_go_to_the_device(
         assert "not connected" in panel.message.text()
 
     run_with_panel(qloop, qtbot, tmp_path, scenario)
+
+
+def test_fixed_period_firmware_is_explained(qloop: qasync.QEventLoop, qtbot: QtBot, tmp_path: Path) -> None:
+    async def scenario(server, source, window, panel) -> None:  # type: ignore[no-untyped-def]
+        await async_wait_until(lambda: panel.period_button.isEnabled(), 15, what="connected")
+        panel.period_spin.setValue(2.0)
+        panel.period_button.click()
+        await async_wait_until(lambda: "every second" in panel.message.text(), 10, what="explained")
+        await async_wait_until(lambda: not panel.period_button.isEnabled(), 10, what="button off")
+        assert not panel.period_spin.isEnabled()
+        assert source.snapshot.period_settable is False
+        assert server.model.period_s == 1.0
+
+    run_with_panel(qloop, qtbot, tmp_path, scenario, SimOptions(period_s=1.0, fixed_period=True))
 
 
 def test_no_panel_without_a_thingset_mppt(qtbot: QtBot, tmp_path: Path) -> None:

@@ -230,6 +230,12 @@ def add_arguments(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> 
         help="a consumer on the MPPT's load terminals (default 0)",
     )
     parser.add_argument(
+        *names("fixed-period"),
+        dest="mppt_fixed_period",
+        action="store_true",
+        help="no pub/serial/Period_s (answers :A4, as the 2021 firmware)",
+    )
+    parser.add_argument(
         *names("no-pacing"),
         dest="mppt_no_pacing",
         action="store_true",
@@ -242,6 +248,7 @@ async def serve(args: argparse.Namespace, world: SimWorld, ready: Callable[[str]
         period_s=getattr(args, "mppt_period", 1.0),
         firmware=getattr(args, "mppt_firmware", "old"),
         load_output_a=getattr(args, "mppt_load_output_a", 0.0),
+        fixed_period=getattr(args, "mppt_fixed_period", False),
     )
     pace = None if getattr(args, "mppt_no_pacing", False) else 115200.0
     server = MpptSimServer(world, getattr(args, "mppt_link", None), options, pace_baud=pace)

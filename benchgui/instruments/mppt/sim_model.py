@@ -79,6 +79,7 @@ class SimOptions:
     seed: int = 21
     verbose_status: bool = True  # ":84 Changed." (False: ":84.")
     device_id: str = "SIM1210H"
+    fixed_period: bool = False  # True: no pub/serial/Period_s, as the 2021 firmware (1 s)
 
 
 @dataclass
@@ -220,11 +221,10 @@ class MpptModel:
                 "SolarAbsMax_V": _f(40.0, 1, "mkr"),
                 "DcdcRestart_s": Item(60, None, "mkr"),
             },
-            "pub/serial": {
-                "Enable": Item(True, None, "rw"),
-                "Period_s": Item(self.options.period_s, None, "rw"),
-            },
+            "pub/serial": {"Enable": Item(True, None, "rw")},
         }
+        if not o.fixed_period:
+            t["pub/serial"]["Period_s"] = Item(o.period_s, None, "rw")
         self._order = {n: i for i, n in enumerate(n for g in t.values() for n in g)}
         return t
 
@@ -252,7 +252,8 @@ class MpptModel:
 
     @property
     def period_s(self) -> float:
-        return float(self.tree["pub/serial"]["Period_s"].value)
+        item = self.tree["pub/serial"].get("Period_s")
+        return float(item.value) if item is not None else self.options.period_s
 
     # -- physics and measurement -------------------------------------------------------------
     def _apply_conf(self) -> None:

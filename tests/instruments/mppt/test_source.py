@@ -201,3 +201,20 @@ async def test_simulator_process_killed_and_restarted(tmp_path: Path) -> None:
         await bench.stop()
         proc.terminate()
         proc.wait(10)
+
+
+async def test_fixed_period_firmware_still_connects(tmp_path: Path) -> None:
+    clock = ScaledClock(1.0)
+    world = SimWorld(WorldParams(), clock)
+    options = SimOptions(period_s=0.2, fixed_period=True)
+    async with MpptSimServer(world, tmp_path / "m.pty", options) as server:
+        source = make_source(server.path, period_s=0.5)
+        bench = Bench(clock, [source])
+        await bench.start()
+        try:
+            await connected(source)
+            assert source.snapshot.period_settable is False
+            assert source.snapshot.publication_period_s == 1.0
+            await async_wait_until(lambda: source.snapshot.statements >= 2, 10)
+        finally:
+            await bench.stop()

@@ -189,21 +189,23 @@ class MpptSource(Source):
         self._last_statement = time.monotonic()
         self._report(InstrumentState.CONNECTED, self._base_text)
         silent_rounds = 0
-        while True:
-            stale_s = self._stale_after()
-            closed = asyncio.ensure_future(driver.wait_closed())
-            done, _ = await asyncio.wait([closed], timeout=stale_s / 2)
-            if done:
-                return closed.result()
+        closed = asyncio.ensure_future(driver.wait_closed())
+        try:
+            while True:
+                stale_s = self._stale_after()
+                done, _ = await asyncio.wait([closed], timeout=stale_s / 2)
+                if done:
+                    return closed.result()
+                if time.monotonic() - self._last_statement < stale_s:
+                    silent_rounds = 0
+                    continue
+                silent_rounds += 1
+                self._report(InstrumentState.CONNECTED, f"{self._base_text} — no data for {stale_s:.0f} s")
+                if silent_rounds >= 3:
+                    raise TransportError(f"no publication for {3 * stale_s:.0f} s")
+                await driver.enable_publication(True)  # after a device reset or someone disabled it
+        finally:
             closed.cancel()
-            if time.monotonic() - self._last_statement < stale_s:
-                silent_rounds = 0
-                continue
-            silent_rounds += 1
-            self._report(InstrumentState.CONNECTED, f"{self._base_text} — no data for {stale_s:.0f} s")
-            if silent_rounds >= 3:
-                raise TransportError(f"no publication for {3 * stale_s:.0f} s")
-            await driver.enable_publication(True)  # after a device reset or someone disabled it
 
     def _stale_after(self) -> float:
         """Real seconds without a statement before the device counts as silent."""

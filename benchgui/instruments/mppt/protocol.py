@@ -21,30 +21,71 @@ from __future__ import annotations
 import enum
 import json
 import re
-from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
-from benchgui.errors import DeviceRefused, LocalProtocolError
+from benchgui.errors import LocalProtocolError
+from benchgui.instruments.mppt.lines import MAX_LINE, NEED_DATA, LineSplitter, LineTooLong, Sentinel
+from benchgui.instruments.mppt.status import (
+    BAD_REQUEST,
+    REQUEST_TOO_LARGE,
+    STATUS_TEXT,
+    BadRequest,
+    ClientError,
+    Conflict,
+    Forbidden,
+    InternalServerError,
+    MethodNotAllowed,
+    NotFound,
+    NotImplementedStatus,
+    RequestIncomplete,
+    RequestTooLarge,
+    ResponseTooLarge,
+    ServerError,
+    ThingSetError,
+    Unauthorized,
+    UnsupportedFormat,
+    error_for_status,
+)
+
+#: a request without a JSON payload
+NO_PAYLOAD: Final = Sentinel("NO_PAYLOAD")
 
 __all__ = [
+    "BAD_REQUEST",
     "MAX_LINE",
     "NEED_DATA",
     "NO_PAYLOAD",
+    "REQUEST_TOO_LARGE",
+    "STATUS_TEXT",
+    "BadRequest",
     "ClientCodec",
+    "ClientError",
+    "Conflict",
     "DeviceCodec",
     "Fixed",
+    "Forbidden",
+    "InternalServerError",
     "InvalidRequest",
     "LineSplitter",
     "LineTooLong",
     "MalformedResponse",
     "Method",
+    "MethodNotAllowed",
     "Noise",
+    "NotFound",
+    "NotImplementedStatus",
     "Request",
+    "RequestIncomplete",
+    "RequestTooLarge",
     "Response",
+    "ResponseTooLarge",
+    "ServerError",
     "Statement",
     "ThingSetError",
+    "Unauthorized",
+    "UnsupportedFormat",
     "encode_request",
     "encode_response",
     "encode_statement",
@@ -54,158 +95,12 @@ __all__ = [
     "render_json",
 ]
 
-#: longest line accepted (the firmware's TX buffer can be configured up to 2048 bytes)
-MAX_LINE: Final = 2048
-
-
-class _Sentinel:
-    __slots__ = ("_name",)
-
-    def __init__(self, name: str) -> None:
-        self._name = name
-
-    def __repr__(self) -> str:
-        return self._name
-
-
-#: returned by ``next_event()`` when a complete line has not arrived yet
-NEED_DATA: Final = _Sentinel("NEED_DATA")
-#: a request without a JSON payload
-NO_PAYLOAD: Final = _Sentinel("NO_PAYLOAD")
-
-# -- status codes --------------------------------------------------------------------------------
-
-CREATED, DELETED, VALID, CHANGED, CONTENT = 0x81, 0x82, 0x83, 0x84, 0x85
-BAD_REQUEST, UNAUTHORIZED, FORBIDDEN, NOT_FOUND = 0xA0, 0xA1, 0xA3, 0xA4
-METHOD_NOT_ALLOWED, REQUEST_INCOMPLETE, CONFLICT, REQUEST_TOO_LARGE = 0xA5, 0xA8, 0xA9, 0xAD
-UNSUPPORTED_FORMAT, INTERNAL_ERROR, NOT_IMPLEMENTED, RESPONSE_TOO_LARGE = 0xAF, 0xC0, 0xC1, 0xE1
-
-STATUS_TEXT: Final[dict[int, str]] = {
-    CREATED: "Created",
-    DELETED: "Deleted",
-    VALID: "Valid",
-    CHANGED: "Changed",
-    CONTENT: "Content",
-    BAD_REQUEST: "Bad Request",
-    UNAUTHORIZED: "Unauthorized",
-    FORBIDDEN: "Forbidden",
-    NOT_FOUND: "Not Found",
-    METHOD_NOT_ALLOWED: "Method Not Allowed",
-    REQUEST_INCOMPLETE: "Request Entity Incomplete",
-    CONFLICT: "Conflict",
-    REQUEST_TOO_LARGE: "Request Entity Too Large",
-    UNSUPPORTED_FORMAT: "Unsupported Content-Format",
-    INTERNAL_ERROR: "Internal Server Error",
-    NOT_IMPLEMENTED: "Not Implemented",
-    RESPONSE_TOO_LARGE: "Error",
-}
-
-
-# -- errors for error statuses -------------------------------------------------------------------
-
-
-class ThingSetError(DeviceRefused):
-    """The device understood the request and answered with an error status (≥ 0xA0)."""
-
-    status: int = 0
-
-    def __init__(self, status: int, text: str = "", request: str = "") -> None:
-        self.status = status
-        self.text = text or STATUS_TEXT.get(status, "Error")
-        self.request = request
-        where = f" to {request!r}" if request else ""
-        super().__init__(f"MPPT answered :{status:02X} {self.text}{where}")
-
-
-class ClientError(ThingSetError):
-    """0xA0…0xBF: the request was wrong."""
-
-
-class ServerError(ThingSetError):
-    """0xC0… : the device failed."""
-
-
-class BadRequest(ClientError):
-    """:A0 — malformed request, unknown prefix, JSON error, wrong value type."""
-
-
-class Unauthorized(ClientError):
-    """:A1 — the value is protected; authenticate with ``!auth "password"`` first."""
-
-
-class Forbidden(ClientError):
-    """:A3 — the value is read-only."""
-
-
-class NotFound(ClientError, LookupError):
-    """:A4 — unknown path or name."""
-
-
-class MethodNotAllowed(ClientError):
-    """:A5 — e.g. exec on a value, update on an exec node."""
-
-
-class RequestIncomplete(ClientError):
-    """:A8."""
-
-
-class Conflict(ClientError):
-    """:A9."""
-
-
-class RequestTooLarge(ClientError):
-    """:AD — too many JSON tokens for the device's parser."""
-
-
-class UnsupportedFormat(ClientError):
-    """:AF."""
-
-
-class InternalServerError(ServerError):
-    """:C0."""
-
-
-class NotImplementedStatus(ServerError):
-    """:C1."""
-
-
-class ResponseTooLarge(ServerError):
-    """:E1 — the answer does not fit the device's TX buffer; ask for fewer names."""
-
-
-_ERROR_CLASSES: Final[dict[int, type[ThingSetError]]] = {
-    BAD_REQUEST: BadRequest,
-    UNAUTHORIZED: Unauthorized,
-    FORBIDDEN: Forbidden,
-    NOT_FOUND: NotFound,
-    METHOD_NOT_ALLOWED: MethodNotAllowed,
-    REQUEST_INCOMPLETE: RequestIncomplete,
-    CONFLICT: Conflict,
-    REQUEST_TOO_LARGE: RequestTooLarge,
-    UNSUPPORTED_FORMAT: UnsupportedFormat,
-    INTERNAL_ERROR: InternalServerError,
-    NOT_IMPLEMENTED: NotImplementedStatus,
-    RESPONSE_TOO_LARGE: ResponseTooLarge,
-}
+# -- events --------------------------------------------------------------------------------------
 
 
 def error_for(response: Response, request: str = "") -> ThingSetError:
     """The typed error for an error response (unknown codes get their class's base)."""
-    cls = _ERROR_CLASSES.get(response.status)
-    if cls is None:
-        cls = ClientError if response.status < 0xC0 else ServerError
-    return cls(response.status, response.text, request)
-
-
-# -- events --------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class LineTooLong:
-    """A line exceeded ``limit`` bytes; ``head`` is its beginning. The rest was discarded."""
-
-    head: bytes
-    limit: int
+    return error_for_status(response.status, response.text, request)
 
 
 @dataclass(frozen=True)
@@ -462,62 +357,6 @@ def _parse_statement(line: str) -> Statement | Noise:
     return Statement(path, values)
 
 
-# -- line splitting ------------------------------------------------------------------------------
-
-
-class LineSplitter:
-    """Bytes in any chunking → complete lines (LF, CR or CRLF), over-long lines cut."""
-
-    def __init__(self, max_line: int = MAX_LINE) -> None:
-        if max_line < 1:
-            raise ValueError("max_line must be >= 1")
-        self.max_line = max_line
-        self._buf = bytearray()
-        self._skipping = False  # inside the tail of an over-long line
-        self._out: deque[bytes | LineTooLong] = deque()
-
-    def feed(self, data: bytes) -> None:
-        buf = self._buf
-        if b"\n" not in data and b"\r" not in data:  # the middle of a line: the common case
-            if not self._skipping:
-                buf += data
-                if len(buf) > self.max_line:
-                    self._out.append(LineTooLong(bytes(buf[: self.max_line]), self.max_line))
-                    self._skipping = True
-                    buf.clear()
-            return
-        buf += data
-        start = 0
-        n = len(buf)
-        while start < n:
-            cr = buf.find(b"\r", start)
-            lf = buf.find(b"\n", start)
-            end = lf if cr < 0 else cr if lf < 0 else min(cr, lf)
-            if end < 0:
-                break
-            if self._skipping:
-                self._skipping = False
-            elif end - start > self.max_line:
-                self._out.append(LineTooLong(bytes(buf[start : start + self.max_line]), self.max_line))
-            elif end > start:
-                self._out.append(bytes(buf[start:end]))
-            start = end + 1
-        del buf[:start]
-        if len(buf) > self.max_line:
-            if not self._skipping:
-                self._out.append(LineTooLong(bytes(buf[: self.max_line]), self.max_line))
-                self._skipping = True
-            buf.clear()
-
-    def next_line(self) -> bytes | LineTooLong | _Sentinel:
-        return self._out.popleft() if self._out else NEED_DATA
-
-    @property
-    def buffered(self) -> int:
-        """Bytes waiting for their line end."""
-        return len(self._buf)
-
-
 ClientEvent = Response | MalformedResponse | Statement | Noise | LineTooLong
 
 
@@ -539,7 +378,7 @@ class ClientCodec:
     def feed(self, data: bytes) -> None:
         self._lines.feed(data)
 
-    def next_event(self) -> ClientEvent | _Sentinel:
+    def next_event(self) -> ClientEvent | Sentinel:
         while True:
             item = self._lines.next_line()
             if item is NEED_DATA:
@@ -587,7 +426,7 @@ class DeviceCodec:
     def feed(self, data: bytes) -> None:
         self._lines.feed(data)
 
-    def next_event(self) -> Request | InvalidRequest | _Sentinel:
+    def next_event(self) -> Request | InvalidRequest | Sentinel:
         while True:
             item = self._lines.next_line()
             if item is NEED_DATA:

@@ -58,6 +58,8 @@ class MpptSection:
     baud: int = field(default=115200, metadata={"choices": (9600, 19200, 38400, 57600, 115200)})
     publication_period_s: float = field(default=1.0, metadata={"min": 0.001, "max": 3600})
     timeout_s: float = field(default=1.0, metadata={"min": 0.01, "max": 10})
+    # items added to the serial publication at connect (+pub/serial/IDs), beyond the defaults
+    extra_items: tuple[str, ...] = ("Bat_degC", "Int_degC")
 
 
 @dataclass(frozen=True)

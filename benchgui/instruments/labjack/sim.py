@@ -30,8 +30,8 @@ log = logging.getLogger(__name__)
 
 
 class T7Server:
-    """A :class:`SimT7` on a Modbus TCP port. ``start`` again after ``stop`` (same port) to
-    simulate a device that was power-cycled or unplugged and plugged back in."""
+    """A :class:`SimT7` on a Modbus TCP port. ``start`` again after ``stop`` (same port) is a
+    device that was power-cycled: settings back to their power-up values."""
 
     def __init__(self, device: SimT7, host: str = "127.0.0.1", port: int = 0) -> None:
         self.device = device
@@ -67,6 +67,7 @@ class T7Server:
 
         if self._server is not None:
             return self.port
+        self.device.power_cycle()
         server = ModbusTcpServer(self._context(), address=(self.host, self.port))
         try:
             await server.serve_forever(background=True)

@@ -106,6 +106,10 @@ class SimT7:
         self.reads = 0
         self.refused = 0
 
+    def power_cycle(self) -> None:
+        """Back to power-up settings (the register store is rebuilt by the server's start)."""
+        self.ains = [AinState() for _ in range(reg.T7_AIN_COUNT)]
+
     # -- the analog side -----------------------------------------------------------------------
     def terminal_volts(self, ain: int, truth: tuple[float, float]) -> float:
         """What the front-end puts on AIN ``ain`` against GND (0 V if nothing is wired)."""

@@ -37,6 +37,19 @@ MIN_REAL_POLL_S = 0.005  # a sped-up simulated bench must not poll faster than 2
 CALIBRATION_WINDOW = 20  # uncalibrated readings kept per channel for calibration capture
 
 
+def _raise_if_cancelled() -> None:
+    """Honour a cancellation that was swallowed on the way.
+
+    Python 3.11's ``asyncio.wait_for`` (which pymodbus awaits every answer with) loses a
+    cancellation when the answer arrives in the same loop iteration — frequent in a busy GUI
+    loop, where it left the source polling after the bench had stopped it. The task still
+    counts the request (``Task.cancelling()``), so the loop checks it after every transaction.
+    """
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
+
+
 @dataclass(frozen=True)
 class Reading:
     """The latest poll of one channel, for the AIN panel (no I/O needed to show it)."""
@@ -158,6 +171,7 @@ class LabJackSource(Source):
         backoff = Backoff(initial_s=0.1, max_s=2.0)
         lost = 0
         while True:
+            _raise_if_cancelled()
             backend = self._make_backend(self.section)
             try:
                 async with self._io:
@@ -197,6 +211,7 @@ class LabJackSource(Source):
                 t0 = clock.now_ns()
                 volts = await backend.read_ains(plan.ains)
                 t1 = clock.now_ns()
+            _raise_if_cancelled()
             values, raw, flags = plan.scale(volts)
             t_ns = (t0 + t1) // 2
             sink.publish(plan.samples(values, flags, t_ns))

@@ -10,7 +10,7 @@ import pytest
 from benchgui.errors import TransportError, ValueOutOfRange
 from benchgui.instruments.labjack import registers as reg
 from benchgui.instruments.labjack.backends.base import T7Refused
-from benchgui.instruments.labjack.backends.modbus import ModbusBackend
+from benchgui.instruments.labjack.backends.modbus import ModbusBackend, runs
 from benchgui.instruments.labjack.sim import T7Server
 from benchgui.instruments.labjack.simdevice import SIM_SERIAL
 from benchgui.simbench.world import SimWorld
@@ -125,3 +125,39 @@ async def test_server_restart_needs_a_reconnect(t7: T7Server, backend: ModbusBac
     info = await asyncio.wait_for(backend.open(), 10)
     assert info.serial == SIM_SERIAL
     assert len(await backend.read_ains([1, 2])) == 2
+
+
+def test_runs_of_consecutive_inputs() -> None:
+    assert runs([5, 1, 2]) == [[1, 2], [5]]
+    assert runs([3]) == [[3]]
+    assert runs([]) == []
+
+
+async def test_configuration_is_batched_per_run_of_inputs(
+    backend: ModbusBackend, t7: T7Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    writes: list[str] = []
+    original = backend.write_registers
+
+    async def counting(address: int, values: list[int], what: str) -> None:
+        writes.append(what)
+        await original(address, values, what)
+
+    monkeypatch.setattr(backend, "write_registers", counting)
+    wanted = [
+        reg.AinSettings(2, 0.1, 3, 5, 10.0),
+        reg.AinSettings(1, 1.0, 199, 2, 0.0),
+        reg.AinSettings(5, 0.01, 199, 8, 500.0),
+    ]
+    await backend.configure(wanted)
+    assert len(writes) == 8  # two runs (AIN1…AIN2, AIN5) × four register arrays
+    assert "AIN1…AIN2_RANGE = 1, 0.1" in writes
+    assert await backend.read_many([2, 1, 5]) == wanted
+    for s in wanted:
+        st = t7.device.ains[s.ain]
+        assert (st.range_v, st.negative_ch, st.resolution_index, st.settling_us) == (
+            s.range_v,
+            s.negative_ch,
+            s.resolution_index,
+            s.settling_us,
+        )

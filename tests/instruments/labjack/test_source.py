@@ -17,7 +17,7 @@ from benchgui.errors import ConfigError, DeviceRefused
 from benchgui.instruments.labjack.backends.base import LjmUnavailable
 from benchgui.instruments.labjack.backends.ljm import load_ljm
 from benchgui.instruments.labjack.sim import T7Server
-from benchgui.instruments.labjack.source import LabJackSource
+from benchgui.instruments.labjack.source import LabJackSource, _raise_if_cancelled
 from benchgui.instruments.simulated import SimLoadSource
 from benchgui.model import InstrumentState, Sample, SampleFlag
 from benchgui.simbench.world import SimWorld
@@ -162,3 +162,15 @@ async def test_missing_ljm_library_is_reported_and_nothing_else_breaks(world: Si
     finally:
         with contextlib.suppress(asyncio.TimeoutError):
             await bench.stop()
+
+
+async def test_a_swallowed_cancellation_still_stops_the_source() -> None:
+    async def body() -> None:
+        asyncio.current_task().cancel()  # type: ignore[union-attr]
+        with contextlib.suppress(asyncio.CancelledError):  # as Python 3.11's wait_for may do
+            await asyncio.sleep(0)
+        _raise_if_cancelled()
+
+    task = asyncio.create_task(body())
+    with pytest.raises(asyncio.CancelledError):
+        await task

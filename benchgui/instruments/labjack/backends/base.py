@@ -92,12 +92,19 @@ class LabJackBackend(abc.ABC):
             problems = s.problems()
             if problems:
                 raise ValueOutOfRange("; ".join(problems))
-        for s in settings:
-            await self.write_settings(s)
-        for s in settings:
-            got = await self.read_settings(s.ain)
+        await self.write_many(settings)
+        held = await self.read_many([s.ain for s in settings])
+        for s, got in zip(settings, held, strict=True):
             if not _same(got, s):
                 raise T7Refused(f"AIN{s.ain} holds {got} after writing {s}")
+
+    async def write_many(self, settings: Sequence[AinSettings]) -> None:
+        """Write several inputs' settings (a backend may batch them)."""
+        for s in settings:
+            await self.write_settings(s)
+
+    async def read_many(self, ains: Sequence[int]) -> list[AinSettings]:
+        return [await self.read_settings(a) for a in ains]
 
 
 def _same(a: AinSettings, b: AinSettings) -> bool:

@@ -152,12 +152,30 @@ class LjmBackend(LabJackBackend):
             shown = ", ".join(f"{k} = {v:g}" for k, v in values.items())
             raise T7Refused(f"T7 refused {shown}: {exc}") from exc
 
-    async def read_settings(self, ain: int) -> AinSettings:
-        names = [
-            f"AIN{ain}_RANGE",
-            f"AIN{ain}_NEGATIVE_CH",
-            f"AIN{ain}_RESOLUTION_INDEX",
-            f"AIN{ain}_SETTLING_US",
-        ]
+    async def write_many(self, settings: Sequence[AinSettings]) -> None:
+        """One ``eWriteNames`` for every input (LJM packs it into as few packets as it can)."""
+        if self._handle is None:
+            raise TransportError(f"{self.where}: not open")
+        values = {k: v for s in settings for k, v in s.names().items()}
+        try:
+            await self._call(
+                self._ljm.eWriteNames, self._handle, len(values), list(values), list(values.values())
+            )
+        except self._error_types() as exc:
+            shown = ", ".join(f"{k} = {v:g}" for k, v in values.items())
+            raise T7Refused(f"T7 refused {shown}: {exc}") from exc
+
+    async def read_many(self, ains: Sequence[int]) -> list[AinSettings]:
+        names = [n for a in ains for n in setting_names(a)]
         v = await self._read_names(names)
-        return AinSettings(ain, v[0] or 10.0, round(v[1]), round(v[2]), v[3])
+        return [
+            AinSettings(a, v[4 * i] or 10.0, round(v[4 * i + 1]), round(v[4 * i + 2]), v[4 * i + 3])
+            for i, a in enumerate(ains)
+        ]
+
+    async def read_settings(self, ain: int) -> AinSettings:
+        return (await self.read_many([ain]))[0]
+
+
+def setting_names(ain: int) -> list[str]:
+    return [f"AIN{ain}_RANGE", f"AIN{ain}_NEGATIVE_CH", f"AIN{ain}_RESOLUTION_INDEX", f"AIN{ain}_SETTLING_US"]

@@ -142,6 +142,56 @@ class ModbusBackend(LabJackBackend):
             await self.write_registers(address, regs, f"{name} = {values[name]:g}")
         log.debug("AIN%d configured: %s", n, settings)
 
+    async def write_many(self, settings: Sequence[AinSettings]) -> None:
+        """Four writes per run of consecutive AINs (one per setting register array), not four
+        per AIN: at connect, each transaction costs a round trip through a busy GUI loop."""
+        by_ain = {s.ain: s for s in settings}
+        for run in runs(list(by_ain)):
+            lo = run[0]
+            group = [by_ain[a] for a in run]
+            span = f"AIN{lo}…AIN{run[-1]}" if len(run) > 1 else f"AIN{lo}"
+            shown = ", ".join(f"{s.range_v:g}" for s in group)
+            await self.write_registers(
+                reg.range_address(lo),
+                [w for s in group for w in reg.encode_float32(s.range_v)],
+                f"{span}_RANGE = {shown}",
+            )
+            await self.write_registers(
+                reg.negative_ch_address(lo),
+                [s.negative_ch for s in group],
+                f"{span}_NEGATIVE_CH = {', '.join(str(s.negative_ch) for s in group)}",
+            )
+            await self.write_registers(
+                reg.resolution_index_address(lo),
+                [s.resolution_index for s in group],
+                f"{span}_RESOLUTION_INDEX = {', '.join(str(s.resolution_index) for s in group)}",
+            )
+            await self.write_registers(
+                reg.settling_us_address(lo),
+                [w for s in group for w in reg.encode_float32(s.settling_us)],
+                f"{span}_SETTLING_US = {', '.join(f'{s.settling_us:g}' for s in group)}",
+            )
+
+    async def read_many(self, ains: Sequence[int]) -> list[AinSettings]:
+        held: dict[int, AinSettings] = {}
+        for run in runs(ains):
+            lo, n = run[0], len(run)
+            span = f"AIN{lo}…AIN{run[-1]}"
+            rng = await self.read_registers(reg.range_address(lo), 2 * n, f"{span}_RANGE")
+            neg = await self.read_registers(reg.negative_ch_address(lo), n, f"{span}_NEGATIVE_CH")
+            res = await self.read_registers(reg.resolution_index_address(lo), n, f"{span}_RESOLUTION_INDEX")
+            settle = await self.read_registers(reg.settling_us_address(lo), 2 * n, f"{span}_SETTLING_US")
+            for i, a in enumerate(run):
+                r = reg.decode_float32(rng[2 * i], rng[2 * i + 1])
+                held[a] = AinSettings(
+                    a,
+                    reg.range_or_none(r) or r,
+                    neg[i],
+                    res[i],
+                    reg.decode_float32(settle[2 * i], settle[2 * i + 1]),
+                )
+        return [held[a] for a in ains]
+
     async def read_settings(self, ain: int) -> AinSettings:
         rng = await self.read_registers(reg.range_address(ain), 2, f"AIN{ain}_RANGE")
         neg = await self.read_registers(reg.negative_ch_address(ain), 1, f"AIN{ain}_NEGATIVE_CH")
@@ -154,6 +204,17 @@ class ModbusBackend(LabJackBackend):
             res[0],
             reg.decode_float32(*settle),
         )
+
+
+def runs(ains: Sequence[int]) -> list[list[int]]:
+    """Sorted AIN numbers split into runs of consecutive inputs ([1, 2, 5] → [[1, 2], [5]])."""
+    out: list[list[int]] = []
+    for a in sorted(set(ains)):
+        if out and a == out[-1][-1] + 1:
+            out[-1].append(a)
+        else:
+            out.append([a])
+    return out
 
 
 def _describe(rr: Any) -> str:

@@ -94,3 +94,12 @@ def test_example_config_documents_every_labjack_key() -> None:
     for f in dataclasses.fields(TransferSection):
         assert f"{f.name} =" in text, f.name
     assert [c.quantity for c in section.channels][:2] == ["battery.voltage", "battery.current"]
+
+
+def test_the_readme_example_is_a_valid_config() -> None:
+    text = (ROOT / "README.md").read_text()
+    section = text[text.index("## LabJack T7 reference") :]
+    block = section[section.index("```toml\n") + 8 : section.index("```", section.index("```toml\n") + 8)]
+    s = labjack(tomllib.loads(block)["instruments"]["labjack"])
+    assert (s.address, s.port, s.backend) == ("127.0.0.1", 5020, "modbus")
+    assert [c.transfer.kind for c in s.channels] == ["divider", "la55p"]

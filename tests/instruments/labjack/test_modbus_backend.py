@@ -7,12 +7,12 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from benchgui.errors import TransportError, ValueOutOfRange
+from benchgui.errors import InstrumentTimeout, TransportError, ValueOutOfRange
 from benchgui.instruments.labjack import registers as reg
 from benchgui.instruments.labjack.backends.base import T7Refused
 from benchgui.instruments.labjack.backends.modbus import ModbusBackend, runs
 from benchgui.instruments.labjack.sim import T7Server
-from benchgui.instruments.labjack.simdevice import SIM_SERIAL
+from benchgui.instruments.labjack.simdevice import SIM_SERIAL, SimT7, Wiring
 from benchgui.simbench.world import SimWorld
 
 pytestmark = pytest.mark.timeout(30)
@@ -161,3 +161,23 @@ async def test_configuration_is_batched_per_run_of_inputs(
             s.resolution_index,
             s.settling_us,
         )
+
+
+async def test_answers_time_out_after_timeout_s(world: SimWorld) -> None:
+    server = T7Server(SimT7(world, Wiring.bench()), "127.0.0.1", 0)
+    await server.start()
+    b = ModbusBackend("127.0.0.1", server.port, timeout_s=0.1)
+    try:
+        await b.open()
+        await b.configure([reg.AinSettings(2, 10.0, 199, 0, 50000.0)])  # 50 ms settling …
+        await b.configure([reg.AinSettings(1, 10.0, 199, 0, 50000.0)])
+        server.device.ains[3].settling_us = 50000.0  # … ×4 AINs: 200 ms, twice timeout_s
+        server.device.ains[0].settling_us = 50000.0
+        loop = asyncio.get_running_loop()
+        t0 = loop.time()
+        with pytest.raises(InstrumentTimeout, match="no answer"):
+            await b.read_ains([0, 1, 2, 3])
+        assert loop.time() - t0 < 1.5
+    finally:
+        await b.close()
+        await server.stop()

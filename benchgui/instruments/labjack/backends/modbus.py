@@ -24,6 +24,7 @@ from benchgui.instruments.labjack.registers import AinSettings
 
 log = logging.getLogger(__name__)
 
+CONNECT_TIMEOUT_S = 3.0
 MODBUS_EXCEPTIONS = {
     1: "ILLEGAL FUNCTION",
     2: "ILLEGAL DATA ADDRESS",
@@ -53,17 +54,27 @@ class ModbusBackend(LabJackBackend):
         from pymodbus.client import AsyncModbusTcpClient
 
         await self.close()
+        # pymodbus uses one timeout for connecting and for answers; a connect gets at least
+        # CONNECT_TIMEOUT_S (a GUI loop busy with its first paint must not fail it), answers
+        # get timeout_s from the first transaction on.
         client = AsyncModbusTcpClient(
-            self.host, port=self.port, timeout=self.timeout_s, retries=0, reconnect_delay=0
+            self.host,
+            port=self.port,
+            timeout=max(self.timeout_s, CONNECT_TIMEOUT_S),
+            retries=0,
+            reconnect_delay=0,
         )
         try:
-            ok = await asyncio.wait_for(client.connect(), self.timeout_s + 1.0)
+            ok = await asyncio.wait_for(client.connect(), max(self.timeout_s, CONNECT_TIMEOUT_S) + 1.0)
         except (OSError, TimeoutError) as exc:
             ok = False
             log.debug("connect to %s failed: %s", self.where, exc)
         if not ok:
             client.close()
             raise TransportError(f"no T7 answers at {self.host}:{self.port} (Modbus TCP)")
+        params = getattr(getattr(client, "ctx", None), "comm_params", None)  # pymodbus 3.x internals
+        if params is not None and hasattr(params, "timeout_connect"):
+            params.timeout_connect = self.timeout_s  # answers: the configured timeout
         self._client = client
         head = await self.read_registers(reg.PRODUCT_ID, 6, "PRODUCT_ID…FIRMWARE_VERSION")
         serial = await self.read_registers(reg.SERIAL_NUMBER, 2, "SERIAL_NUMBER")

@@ -188,15 +188,25 @@ def add_arguments(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> 
     they cannot clash with the other simulators' options."""
     p = "" if isinstance(parser, argparse.ArgumentParser) else "labjack-"
     parser.add_argument(
-        f"--{p}port", dest="labjack_port", type=int, default=5020, help="Modbus TCP port (0: pick a free one)"
+        f"--{p}port",
+        dest="labjack_port",
+        type=int,
+        default=5020,
+        metavar="N",
+        help="Modbus TCP port (0: pick a free one)",
     )
     parser.add_argument(
-        f"--{p}host", dest="labjack_host", default="127.0.0.1", help="address to bind (default loopback)"
+        f"--{p}host",
+        dest="labjack_host",
+        default="127.0.0.1",
+        metavar="ADDR",
+        help="address to bind (default loopback)",
     )
     parser.add_argument(
         f"--{p}divider-ratio",
         dest="labjack_divider_ratio",
         type=float,
+        metavar="RATIO",
         default=None,
         help="LJTick-Divider ratio on the battery-voltage AIN (default: from the config, else 5)",
     )
@@ -204,10 +214,13 @@ def add_arguments(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> 
         f"--{p}r-m-ohm",
         dest="labjack_r_m_ohm",
         type=float,
+        metavar="OHM",
         default=None,
         help="LA 55-P measuring resistor on the battery-current AIN (default: from the config, else 100)",
     )
-    parser.add_argument(f"--{p}seed", dest="labjack_seed", type=int, default=11, help="noise seed")
+    parser.add_argument(
+        f"--{p}seed", dest="labjack_seed", type=int, default=11, metavar="N", help="noise seed"
+    )
 
 
 def wiring_for(args: argparse.Namespace) -> Wiring:

@@ -104,3 +104,19 @@ def test_lsb_and_over_range() -> None:
     assert reg.over_range(0.98, 1.0)
     assert reg.over_range(-9.9, 10.0)
     assert not reg.over_range(0.979, 1.0)
+
+
+def test_the_register_module_is_pure_standard_library() -> None:
+    import ast
+    import sys
+    from pathlib import Path
+
+    tree = ast.parse(Path(reg.__file__).read_text())
+    imported = {
+        (n.module or "") if isinstance(n, ast.ImportFrom) else a.name
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Import | ast.ImportFrom)
+        for a in n.names
+    }
+    top = {m.split(".")[0] for m in imported}
+    assert top <= set(sys.stdlib_module_names) | {"__future__"}, top

@@ -40,7 +40,7 @@ from benchgui.config.validate import from_dict, to_dict
 from benchgui.errors import BenchError
 from benchgui.instruments.labjack.scaling import two_point
 from benchgui.instruments.labjack.source import LabJackSource
-from benchgui.model import SampleFlag
+from benchgui.model import InstrumentState, SampleFlag
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +86,9 @@ class AinPanel(QWidget):
     # -- layout --------------------------------------------------------------------------------
     def _setup_ui(self) -> None:
         lay = QVBoxLayout(self)
+        self.lb_device = QLabel()  # the source's status: connected, reconnecting, LJM missing …
+        self.lb_device.setWordWrap(True)
+        lay.addWidget(self.lb_device)
         top = QHBoxLayout()
         self.list = QListWidget()
         self.list.setMaximumHeight(90)
@@ -419,7 +422,11 @@ class AinPanel(QWidget):
         )
 
     def refresh_live(self) -> None:
-        """Show the selected channel's latest reading (no I/O: the source keeps it)."""
+        """Show the device status and the selected channel's latest reading (no I/O: the
+        source keeps both)."""
+        st = self.source.status
+        self.lb_device.setText(f"LabJack T7: {st.describe()}")
+        self.lb_device.setStyleSheet("color: #d62728;" if st.state is InstrumentState.ERROR else "")
         ch = self.current()
         r = self.source.latest(ch["quantity"]) if ch else None
         if ch is None or r is None:

@@ -85,6 +85,7 @@ def test_range_change_is_applied_live_and_saved(qapp: Any, tmp_path: Path) -> No
         await async_wait_until(lambda: (r := src.latest("battery.voltage")) is not None and r.flags, 10)  # type: ignore[attr-defined]
         panel.refresh_live()
         assert "OVER RANGE" in panel.lb_live.text()
+        assert panel.lb_device.text().startswith("LabJack T7: connected: T7 #470099999")
         assert bench.status["labjack"].state is InstrumentState.CONNECTED
 
     run_scenario(qapp, tmp_path, scenario)

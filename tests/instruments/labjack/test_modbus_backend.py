@@ -173,11 +173,9 @@ async def test_answers_time_out_after_timeout_s(world: SimWorld) -> None:
         await b.configure([reg.AinSettings(1, 10.0, 199, 0, 50000.0)])
         server.device.ains[3].settling_us = 50000.0  # … ×4 AINs: 200 ms, twice timeout_s
         server.device.ains[0].settling_us = 50000.0
-        loop = asyncio.get_running_loop()
-        t0 = loop.time()
+        # the answer comes after 200 ms: only a 0.1 s answer timeout (not the 3 s connect one) trips
         with pytest.raises(InstrumentTimeout, match="no answer"):
             await b.read_ains([0, 1, 2, 3])
-        assert loop.time() - t0 < 1.5
     finally:
         await b.close()
         await server.stop()

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from benchgui.clock import Clock, ScaledClock, WallClock
 from benchgui.config import LoadedConfig, paths
+from benchgui.config.writer import ConfigFile
 from benchgui.core.bench import Bench
 from benchgui.core.recorder import Recorder
 from benchgui.errors import ConfigError
@@ -97,6 +98,7 @@ async def assemble(
             name=f"{cfg.bench.name} (simulated)",
             simulated=True,
         )
+        bench.services["config_file"] = ConfigFile(loaded.path)
         return Assembly(bench, world, closers)
     if speed not in (None, 1.0):
         raise ConfigError("--speed", "only the simulated bench can run faster than real time (add --demo)")
@@ -104,6 +106,7 @@ async def assemble(
     bench = Bench(
         WallClock(), sources, recorder, history_s=cfg.display.buffer_s, load=load, name=cfg.bench.name
     )
+    bench.services["config_file"] = ConfigFile(loaded.path)  # panels persist settings through it
     return Assembly(bench, None, closers)
 
 

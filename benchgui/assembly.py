@@ -16,6 +16,7 @@ from pathlib import Path
 
 from benchgui.clock import Clock, ScaledClock, WallClock
 from benchgui.config import LoadedConfig, paths
+from benchgui.config.writer import ConfigFile
 from benchgui.core.bench import Bench
 from benchgui.core.forwarder import ForwarderService
 from benchgui.core.recorder import Recorder
@@ -99,6 +100,7 @@ async def assemble(
             name=f"{cfg.bench.name} (simulated)",
             simulated=True,
         )
+        bench.services["config_file"] = ConfigFile(loaded.path)
         if record:
             add_forwarder(bench, loaded, store_path_for(loaded, store_path), closers)
         return Assembly(bench, world, closers)
@@ -108,6 +110,7 @@ async def assemble(
     bench = Bench(
         WallClock(), sources, recorder, history_s=cfg.display.buffer_s, load=load, name=cfg.bench.name
     )
+    bench.services["config_file"] = ConfigFile(loaded.path)  # panels persist settings through it
     if record:
         add_forwarder(bench, loaded, store_path_for(loaded, store_path), closers)
     return Assembly(bench, None, closers)

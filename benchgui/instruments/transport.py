@@ -134,6 +134,7 @@ class SerialTransport(Transport):
         if fd is None:
             raise TransportError(f"{self.port} is not open")
         loop = asyncio.get_running_loop()
+        woken = False
         while True:
             try:
                 data = os.read(fd, max_bytes)
@@ -144,7 +145,9 @@ class SerialTransport(Transport):
             if data:
                 self._trace(False, data)
                 return data
-            if data == b"":
+            # pyserial's timeout=0 sets VMIN=0/VTIME=0: an idle tty reads b"" too. Only b"" after
+            # the fd was reported readable is a hang-up (pty master closed, USB adapter gone).
+            if data == b"" and woken:
                 raise self._fail("device gone (end of file)")
             ready = loop.create_future()
             loop.add_reader(fd, ready.set_result, None)
@@ -154,6 +157,7 @@ class SerialTransport(Transport):
                 loop.remove_reader(fd)
             if self._fd != fd:
                 raise TransportError(f"{self.port} was closed")
+            woken = True
 
     async def write(self, data: bytes) -> None:
         fd = self._fd

@@ -17,8 +17,9 @@ import contextlib
 import errno
 import logging
 import os
+import termios
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from benchgui.errors import TransportError
 
@@ -97,6 +98,10 @@ class SerialTransport(Transport):
         if self.is_open:
             return
         s = self.settings
+        if s.parity != "N" and os.path.realpath(self.port).startswith("/dev/pts/"):
+            # A pseudo-terminal (a simulator) carries no parity: Linux clears PARENB and then
+            # refuses (EINVAL) pyserial setting it again when the same pty is reopened.
+            s = replace(s, parity="N")
         try:
             ser = serial.Serial(
                 self.port,
@@ -108,7 +113,7 @@ class SerialTransport(Transport):
                 write_timeout=0,
                 exclusive=True,
             )
-        except (serial.SerialException, OSError, ValueError) as exc:
+        except (serial.SerialException, OSError, ValueError, termios.error) as exc:
             raise TransportError(f"cannot open {self.port}: {_reason(exc)}") from exc
         self._ser = ser
         self._fd = ser.fileno()
@@ -150,7 +155,7 @@ class SerialTransport(Transport):
             if data == b"" and woken:
                 raise self._fail("device gone (end of file)")
             ready = loop.create_future()
-            loop.add_reader(fd, ready.set_result, None)
+            loop.add_reader(fd, _wake, ready)
             try:
                 await ready
             finally:
@@ -176,7 +181,7 @@ class SerialTransport(Transport):
             except OSError as exc:
                 raise self._fail(f"write failed ({_reason(exc)})") from exc
             ready = loop.create_future()
-            loop.add_writer(fd, ready.set_result, None)
+            loop.add_writer(fd, _wake, ready)
             try:
                 await asyncio.wait_for(ready, 2.0)
             except TimeoutError:
@@ -313,6 +318,12 @@ def list_serial_ports() -> list[tuple[str, str]]:
             desc = f"{desc} (serial {p.serial_number})".strip()
         out.append((p.device, desc))
     return out
+
+
+def _wake(fut: asyncio.Future[None]) -> None:
+    # qasync may deliver a notification queued before remove_reader(): the future can be done
+    if not fut.done():
+        fut.set_result(None)
 
 
 def _reason(exc: BaseException) -> str:

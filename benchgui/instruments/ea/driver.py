@@ -147,12 +147,14 @@ class EaDriver:
         self._lock = asyncio.Lock()
         self._dirty = False
         self._queries: dict[str, _Request] = {}
+        self._nominals: dict[str, float] | None = None  # read before identify(), until reopened
 
     # -- connection --------------------------------------------------------------------------
     async def open(self) -> None:
         await self.transport.open()
         self._reader.clear()
         self.selected_mode = None
+        self._nominals = None
 
     async def close(self) -> None:
         await self.transport.close()
@@ -200,12 +202,14 @@ class EaDriver:
         return self.identity
 
     async def _scaling(self) -> Scaling:
-        if self.identity is None:
+        if self.identity is not None:
+            return self.profile.scaling(self.identity.nominals)
+        if self._nominals is None:
             noms = await self.read(*NOMINAL_ROLES.values())
             if not all(math.isfinite(v) and v > 0 for v in noms):
                 raise MalformedData(f"nominal values {noms!r} are not positive numbers")
-            return self.profile.scaling(dict(zip(NOMINAL_ROLES, noms, strict=True)))
-        return self.profile.scaling(self.identity.nominals)
+            self._nominals = dict(zip(NOMINAL_ROLES, noms, strict=True))
+        return self.profile.scaling(self._nominals)
 
     # -- control -------------------------------------------------------------------------------
     async def remote(self, on: bool) -> None:
@@ -427,10 +431,12 @@ class EaDriver:
                     async with asyncio.timeout_at(deadline):
                         data = await self.transport.read()
                 except TimeoutError:
-                    self.stats.timeouts += 1
-                    raise InstrumentTimeout(
-                        f"{self.transport.name}: no answer to {req.label} within {self.timeout_s:g} s"
-                    ) from None
+                    data = await self._read_now()  # the loop may have stalled with the answer waiting
+                    if not data:
+                        self.stats.timeouts += 1
+                        raise InstrumentTimeout(
+                            f"{self.transport.name}: no answer to {req.label} within {self.timeout_s:g} s"
+                        ) from None
                 reader.feed(data)
                 continue
             if isinstance(ev, Discarded):
@@ -455,6 +461,16 @@ class EaDriver:
                 return ev
             self.stats.stale_answers += 1
             log.info("%s: discarding %s while waiting for %s", self.transport.name, ev.describe(), req.label)
+
+    async def _read_now(self) -> bytes:
+        """What has arrived already, without waiting. After a stalled event loop (a GUI busy
+        for a second) the timeout fires in the same turn as the answer's readiness; this gives
+        the answer a last chance instead of counting a timeout that did not happen on the line."""
+        try:
+            async with asyncio.timeout(0):
+                return await self.transport.read()
+        except TimeoutError:
+            return b""
 
     def _resync(self) -> None:
         self._reader.clear()

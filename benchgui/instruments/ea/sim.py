@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -71,6 +72,10 @@ class EaSimulator:
         self._garble = 0
         self._tasks: list[asyncio.Task[None]] = []
         self._line_free = 0.0
+        self._last_answer_t: float | None = None
+        #: seconds from an answer leaving the pty to the next request arriving: the driver's own
+        #: gap (plus scheduling); bounded, for benchmarks
+        self.gaps: deque[float] = deque(maxlen=100_000)
         self._ticker: asyncio.Task[None] | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------------
@@ -165,6 +170,9 @@ class EaSimulator:
         opts = self.options
         while True:
             t_rx, ev = await queue.get()
+            if self._last_answer_t is not None:
+                self.gaps.append(t_rx - self._last_answer_t)
+                self._last_answer_t = None
             if isinstance(ev, Discarded):
                 log.debug("EA sim: discarded %s (%s)", ev.data.hex(" "), ev.reason)
                 reply = self.device.on_discarded(ev)
@@ -191,6 +199,8 @@ class EaSimulator:
                 await _sleep_until(end)
             await port.write(bytes(raw))
             self.answers_sent += 1
+            if queue.empty():
+                self._last_answer_t = time.monotonic()
 
     async def _tick(self) -> None:
         """Keep the power stage current while nobody asks (CP follows the sagging battery)."""

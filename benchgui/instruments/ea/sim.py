@@ -236,33 +236,38 @@ def add_arguments(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> 
     """Options of ``benchgui sim ea``; in ``sim bench`` they are prefixed ``--ea-``."""
     p = "--ea-" if isinstance(parser, argparse._ArgumentGroup) else "--"
     ident = SimIdentity()
-    parser.add_argument(
-        f"{p}link",
-        dest="ea_link",
-        metavar="PATH",
-        help="symlink to the pty (default: print the /dev/pts path)",
-    )
-    parser.add_argument(
-        f"{p}baud", dest="ea_baud", type=int, default=57600, help="line speed the answers are paced at"
-    )
-    parser.add_argument(
-        f"{p}turnaround-ms", dest="ea_turnaround_ms", type=float, default=0.0, help="device reaction time"
-    )
-    parser.add_argument(
-        f"{p}no-pacing", dest="ea_pacing", action="store_false", help="answer at once (no line timing)"
-    )
-    parser.add_argument(
-        f"{p}profile", dest="ea_profile", default="el3000", help="device profile (name or TOML)"
-    )
-    parser.add_argument(f"{p}model", dest="ea_model", default=ident.device_type, help="device type string")
-    parser.add_argument(f"{p}serial", dest="ea_serial", default=ident.serial)
-    parser.add_argument(f"{p}firmware", dest="ea_firmware", default=ident.firmware)
-    parser.add_argument(f"{p}nominal-voltage", dest="ea_unom", type=float, default=ident.nominal_voltage)
-    parser.add_argument(f"{p}nominal-current", dest="ea_inom", type=float, default=ident.nominal_current)
-    parser.add_argument(f"{p}nominal-power", dest="ea_pnom", type=float, default=ident.nominal_power)
-    parser.add_argument(
-        f"{p}answer-node", dest="ea_answer_node", type=int, default=1, help="device node in answers (EL: 1)"
-    )
+    options: list[tuple[str, dict[str, object]]] = [
+        ("link", {"metavar": "PATH", "help": "symlink to the pty (default: print the /dev/pts path)"}),
+        (
+            "baud",
+            {"type": int, "default": 57600, "metavar": "BAUD", "help": "pace answers at this line speed"},
+        ),
+        ("turnaround-ms", {"type": float, "default": 0.0, "metavar": "MS", "help": "device reaction time"}),
+        (
+            "no-pacing",
+            {"dest": "ea_pacing", "action": "store_false", "help": "answer at once (no line timing)"},
+        ),
+        ("profile", {"default": "el3000", "metavar": "NAME|TOML", "help": "device profile"}),
+        ("model", {"default": ident.device_type, "metavar": "TEXT", "help": "device type (object 0)"}),
+        ("serial", {"default": ident.serial, "metavar": "TEXT"}),
+        ("firmware", {"default": ident.firmware, "metavar": "TEXT"}),
+        (
+            "nominal-voltage",
+            {"dest": "ea_unom", "type": float, "default": ident.nominal_voltage, "metavar": "V"},
+        ),
+        (
+            "nominal-current",
+            {"dest": "ea_inom", "type": float, "default": ident.nominal_current, "metavar": "A"},
+        ),
+        ("nominal-power", {"dest": "ea_pnom", "type": float, "default": ident.nominal_power, "metavar": "W"}),
+        (
+            "answer-node",
+            {"type": int, "default": 1, "metavar": "N", "help": "device node in answers (EL: 1)"},
+        ),
+    ]
+    for name, kw in options:
+        kw.setdefault("dest", "ea_" + name.replace("-", "_"))
+        parser.add_argument(f"{p}{name}", **kw)  # type: ignore[arg-type]
 
 
 def simulator_from_args(args: argparse.Namespace, world: SimWorld) -> EaSimulator:

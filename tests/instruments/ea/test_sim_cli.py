@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import select
 import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -12,7 +14,7 @@ from benchgui.instruments.ea.driver import EaDriver
 from benchgui.instruments.ea.objects import load_profile
 from benchgui.instruments.ea.sim import SimOptions, answer_end
 from benchgui.instruments.transport import SerialTransport
-from tests.helpers import spawn_cli
+from tests.helpers import ROOT, cli_env, spawn_cli
 from tests.instruments.ea.conftest import SETTINGS
 
 pytestmark = pytest.mark.timeout(60)
@@ -62,3 +64,33 @@ def test_pacing_follows_the_line() -> None:
     # a second query that arrived while the first answer was still on the line waits for it
     first = answer_end(0.0, 5, 11, 0.0, opts)
     assert answer_end(0.0, 5, 11, first, opts) == pytest.approx(first + 11 * 11 / 57600)
+
+
+def readme_script() -> str:
+    text = (ROOT / "README.md").read_text()
+    section = text.split("## EA electronic load", 1)[1].split("\n## ", 1)[0]
+    return section.split("```python\n", 1)[1].split("```", 1)[0]
+
+
+def test_the_readme_script_runs_against_the_simulator(tmp_path: Path) -> None:
+    link = tmp_path / "ea.pty"
+    script = tmp_path / "ea_script.py"
+    script.write_text(readme_script())
+    proc = spawn_cli(["sim", "ea", "--link", str(link)])
+    try:
+        first_line(proc)
+        res = subprocess.run(
+            [sys.executable, str(script), str(link)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=cli_env(),
+        )
+        assert res.returncode == 0, res.stderr
+        lines = res.stdout.splitlines()
+        assert lines[0].startswith("EL 3160-60A ")
+        assert " 2.50" in lines[1]
+        assert lines[2] == "remote=True input=True mode=CC"
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(20)

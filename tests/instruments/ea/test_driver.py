@@ -11,10 +11,11 @@ from benchgui.errors import DeviceRefused, InstrumentTimeout, TransportError, Va
 from benchgui.instruments.ea import protocol as p
 from benchgui.instruments.ea.driver import EaDriver
 from benchgui.instruments.ea.objects import NotSupported, load_profile
-from benchgui.instruments.ea.sim import EaSimulator
+from benchgui.instruments.ea.sim import EaSimulator, SimOptions
+from benchgui.instruments.ea.simdevice import SimIdentity
 from benchgui.instruments.transport import SerialTransport
 from tests.instruments.ea import golden as g
-from tests.instruments.ea.conftest import SETTINGS, trace_of
+from tests.instruments.ea.conftest import SETTINGS, Trace, trace_of
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -216,3 +217,31 @@ async def test_serialized_transactions_never_interleave(driver: EaDriver) -> Non
     assert len(results) == 30
     assert driver.stats.retries == 0
     assert driver.stats.stale_answers == 0
+
+
+async def test_another_family_is_only_another_profile(world, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """PS 2000 B: status bytes inside object 71, no mode selection, no Ah counter — same code."""
+    ps = load_profile("ps2000b")
+    ident = SimIdentity(
+        device_type="PS 2042-06B", nominal_voltage=42.0, nominal_current=6.0, nominal_power=100.0
+    )
+    sim = EaSimulator(world, ps, ident, SimOptions(pacing=False), link=tmp_path / "ps.pty")
+    await sim.start()
+    d = EaDriver(SerialTransport(sim.path, SETTINGS), ps, timeout_s=0.3)
+    d.trace = Trace().record
+    await d.open()
+    try:
+        assert (await d.identify()).nominal_current_a == 6.0
+        await d.remote(True)
+        await d.set_current(1.5)
+        await d.input(True)
+        actual = await d.read_actual()
+        assert actual.current_a == pytest.approx(1.5, abs=0.01)
+        assert actual.power_w is None
+        assert actual.status is not None
+        assert (actual.status.remote, actual.status.input_on) == (True, True)
+        assert p.query(71, 6).encode() in trace_of(d).sent()
+        assert p.query(70, 2).encode() not in trace_of(d).sent()  # status came with object 71
+    finally:
+        await d.close()
+        await sim.stop()

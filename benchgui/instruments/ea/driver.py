@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from benchgui.errors import InstrumentTimeout, ValueOutOfRange
-from benchgui.instruments.ea.objects import DeviceStatus, NotSupported, Profile
+from benchgui.instruments.ea.objects import DeviceStatus, NotSupported, Profile, load_profile
 from benchgui.instruments.ea.protocol import (
     CHECKSUM,
     ERROR_OBJECT,
@@ -42,12 +42,15 @@ from benchgui.instruments.ea.protocol import (
     send,
 )
 from benchgui.instruments.ea.values import ObjectSpec, Scaling, decode, encode
-from benchgui.instruments.transport import Transport
+from benchgui.instruments.transport import SerialSettings, Transport, transport_for
 
 log = logging.getLogger(__name__)
 
 #: (direction, bytes): "tx" a telegram sent, "rx" a telegram received, "discarded" skipped bytes
 TelegramTrace = Callable[[str, bytes], None]
+
+#: the EL's IF-R1 / IF-U1 interface cards: 57600 baud, 8 data bits, odd parity, 1 stop bit
+DEFAULT_SERIAL = SerialSettings(baud=57600, bytesize=8, parity="O", stopbits=1)
 
 IDENTIFY_ROLES = ("device_type", "serial", "firmware", "article", "manufacturer")
 NOMINAL_ROLES = {"voltage": "nominal_voltage", "current": "nominal_current", "power": "nominal_power"}
@@ -148,6 +151,18 @@ class EaDriver:
         self._dirty = False
         self._queries: dict[str, _Request] = {}
         self._nominals: dict[str, float] | None = None  # read before identify(), until reopened
+
+    @classmethod
+    def for_port(
+        cls,
+        port: str,
+        profile: Profile | str = "el3000",
+        settings: SerialSettings = DEFAULT_SERIAL,
+        **kwargs: Any,
+    ) -> EaDriver:
+        """A driver on a serial port (or ``tcp://host:port``) with the EL's 57600 8O1 defaults."""
+        prof = profile if isinstance(profile, Profile) else load_profile(profile)
+        return cls(transport_for(port, settings), prof, **kwargs)
 
     # -- connection --------------------------------------------------------------------------
     async def open(self) -> None:

@@ -7,14 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from benchgui.instruments.ea.driver import EaDriver
+from benchgui.instruments.ea.driver import DEFAULT_SERIAL, EaDriver
 from benchgui.instruments.ea.objects import Profile, load_profile
 from benchgui.instruments.ea.sim import EaSimulator, SimOptions
 from benchgui.instruments.ea.simdevice import SimIdentity
-from benchgui.instruments.transport import SerialSettings, SerialTransport
+from benchgui.instruments.transport import SerialTransport
 from benchgui.simbench.world import SimWorld, WorldParams
 
-SETTINGS = SerialSettings(57600, 8, "O", 1)
+SETTINGS = DEFAULT_SERIAL  # 57600 8O1 as on the real device
 
 
 @pytest.fixture

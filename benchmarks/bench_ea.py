@@ -31,7 +31,7 @@ def wire_limit(bytes_per_call: int) -> float:
 
 async def measure(quick: bool) -> list[Result]:
     from benchgui.instruments.ea.driver import EaDriver
-    from benchgui.instruments.ea.objects import load_profile
+    from benchgui.instruments.ea.loader import load_profile
     from benchgui.instruments.ea.sim import EaSimulator, SimOptions
     from benchgui.instruments.transport import SerialSettings, SerialTransport
     from benchgui.simbench.world import SimWorld, WorldParams

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping
 
 from benchgui.config.schema import EaSection
-from benchgui.instruments.ea.objects import load_profile
+from benchgui.instruments.ea.loader import load_profile
 from benchgui.instruments.ea.sim import EaSimulator, SimOptions
 from benchgui.instruments.ea.simdevice import SimIdentity
 from benchgui.instruments.ea.source import LoadSource

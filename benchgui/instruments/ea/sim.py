@@ -24,7 +24,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchgui.instruments.ea.objects import Profile, load_profile
+from benchgui.instruments.ea.loader import load_profile
+from benchgui.instruments.ea.objects import Profile
 from benchgui.instruments.ea.protocol import (
     CHECKSUM,
     NEED_DATA,

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from benchgui.instruments.ea.driver import DEFAULT_SERIAL, EaDriver
-from benchgui.instruments.ea.objects import Profile, load_profile
+from benchgui.instruments.ea.loader import load_profile
+from benchgui.instruments.ea.objects import Profile
 from benchgui.instruments.ea.sim import EaSimulator, SimOptions
 from benchgui.instruments.ea.simdevice import SimIdentity
 from benchgui.instruments.transport import SerialTransport

@@ -10,7 +10,8 @@ import pytest
 from benchgui.errors import DeviceRefused, InstrumentTimeout, TransportError, ValueOutOfRange
 from benchgui.instruments.ea import protocol as p
 from benchgui.instruments.ea.driver import EaDriver
-from benchgui.instruments.ea.objects import NotSupported, load_profile
+from benchgui.instruments.ea.loader import load_profile
+from benchgui.instruments.ea.objects import NotSupported
 from benchgui.instruments.ea.sim import EaSimulator, SimOptions
 from benchgui.instruments.ea.simdevice import SimIdentity
 from benchgui.instruments.transport import SerialTransport

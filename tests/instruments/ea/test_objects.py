@@ -8,14 +8,8 @@ from pathlib import Path
 import pytest
 
 from benchgui.errors import ConfigError
-from benchgui.instruments.ea.objects import (
-    PROFILE_DIR,
-    NotSupported,
-    ProfileError,
-    available_profiles,
-    load_profile,
-    parse_profile,
-)
+from benchgui.instruments.ea.loader import PROFILE_DIR, available_profiles, load_profile, parse_profile
+from benchgui.instruments.ea.objects import NotSupported, ProfileError
 
 
 def el3000_data() -> dict:  # type: ignore[type-arg]

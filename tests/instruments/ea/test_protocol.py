@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from benchgui.errors import DeviceRefused, LocalProtocolError, ProtocolError
 from benchgui.instruments.ea import protocol as p
-from benchgui.instruments.ea.objects import load_profile
+from benchgui.instruments.ea.loader import load_profile
 from benchgui.instruments.ea.values import decode, encode
 from tests.instruments.ea import golden as g
 

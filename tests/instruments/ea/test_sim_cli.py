@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from benchgui.instruments.ea.driver import EaDriver
-from benchgui.instruments.ea.objects import load_profile
+from benchgui.instruments.ea.loader import load_profile
 from benchgui.instruments.ea.sim import SimOptions, answer_end
 from benchgui.instruments.transport import SerialTransport
 from tests.helpers import ROOT, cli_env, spawn_cli

@@ -248,6 +248,7 @@ def chunked(data: bytes, cuts: list[int]) -> list[bytes]:
     return [data[a:b] for a, b in itertools.pairwise(points)]
 
 
+@settings(deadline=None)  # no timing luck on a loaded machine
 @given(st.lists(any_telegram, min_size=1, max_size=6), st.lists(st.integers(0, 200), max_size=10))
 def test_round_trip_answers_in_any_chunks(tgs: list[p.Telegram], cuts: list[int]) -> None:
     reader = p.TelegramReader(p.Direction.FROM_DEVICE)
@@ -257,6 +258,7 @@ def test_round_trip_answers_in_any_chunks(tgs: list[p.Telegram], cuts: list[int]
     assert out == tgs
 
 
+@settings(deadline=None)  # no timing luck on a loaded machine
 @given(st.lists(requests, min_size=1, max_size=6), st.lists(st.integers(0, 200), max_size=10))
 def test_round_trip_requests_in_any_chunks(tgs: list[p.Telegram], cuts: list[int]) -> None:
     reader = p.TelegramReader(p.Direction.TO_DEVICE)
@@ -270,6 +272,7 @@ def test_round_trip_requests_in_any_chunks(tgs: list[p.Telegram], cuts: list[int
 non_starts = st.binary(max_size=40).map(lambda b: bytes(x & 0x7F for x in b))
 
 
+@settings(deadline=None)  # no timing luck on a loaded machine
 @given(non_starts, any_telegram, st.lists(st.integers(0, 200), max_size=6))
 def test_resync_after_garbage(garbage: bytes, t: p.Telegram, cuts: list[int]) -> None:
     reader = p.TelegramReader()
@@ -280,7 +283,7 @@ def test_resync_after_garbage(garbage: bytes, t: p.Telegram, cuts: list[int]) ->
     assert sum(len(e.data) for e in out if isinstance(e, p.Discarded)) == len(garbage)
 
 
-@settings(max_examples=300)
+@settings(max_examples=300, deadline=None)
 @given(st.lists(st.binary(max_size=64), max_size=20), st.sampled_from(list(p.Direction)))
 def test_random_bytes_never_raise_hang_or_grow(chunks: list[bytes], direction: p.Direction) -> None:
     reader = p.TelegramReader(direction)
@@ -302,6 +305,7 @@ def test_random_bytes_never_raise_hang_or_grow(chunks: list[bytes], direction: p
 PROFILES = (load_profile("el3000"), load_profile("ps2000b"))
 
 
+@settings(deadline=None)  # no timing luck on a loaded machine
 @given(st.binary(max_size=20))
 def test_decoding_any_data_raises_only_codec_errors(data: bytes) -> None:
     for prof in PROFILES:
@@ -311,6 +315,7 @@ def test_decoding_any_data_raises_only_codec_errors(data: bytes) -> None:
                 decode(spec, data, scaling)
 
 
+@settings(deadline=None)  # no timing luck on a loaded machine
 @given(st.floats(0, 60), st.floats(0, 400))
 def test_scaled_values_round_trip_within_one_lsb(amps: float, watts: float) -> None:
     prof = PROFILES[0]

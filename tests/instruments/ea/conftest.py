@@ -50,7 +50,7 @@ class Trace(list[tuple[str, bytes]]):
 
 @pytest.fixture
 async def driver(sim: EaSimulator, profile: Profile) -> AsyncIterator[EaDriver]:
-    d = EaDriver(SerialTransport(sim.path, SETTINGS), profile, timeout_s=0.3, retries=2)
+    d = EaDriver(SerialTransport(sim.path, SETTINGS), profile, timeout_s=1.0, retries=2)
     d.trace = Trace().record
     await d.open()
     yield d

@@ -140,6 +140,7 @@ async def test_garbage_before_an_answer_is_skipped(driver: EaDriver, sim: EaSimu
 
 async def test_timeout_and_recovery(driver: EaDriver, sim: EaSimulator) -> None:
     await driver.identify()
+    driver.timeout_s = 0.5  # short, to keep the test quick; 1 s elsewhere (the machine is shared)
     sim.drop_next(1)  # one lost answer: the retry gets it
     await driver.read_actual(with_status=False)
     assert driver.stats.timeouts == 1
@@ -167,7 +168,7 @@ async def test_device_vanishing_and_returning(driver: EaDriver, sim: EaSimulator
 
 
 async def test_pipelined_exchanges_give_the_same_answers(sim: EaSimulator) -> None:
-    d = EaDriver(SerialTransport(sim.path, SETTINGS), load_profile("el3000"), timeout_s=0.3, pipeline_depth=3)
+    d = EaDriver(SerialTransport(sim.path, SETTINGS), load_profile("el3000"), timeout_s=1.0, pipeline_depth=3)
     await d.open()
     try:
         ident = await d.identify()
@@ -185,7 +186,7 @@ async def test_pipelined_exchanges_give_the_same_answers(sim: EaSimulator) -> No
 
 
 async def test_refusal_inside_a_pipeline_keeps_the_stream_aligned(sim: EaSimulator) -> None:
-    d = EaDriver(SerialTransport(sim.path, SETTINGS), load_profile("el3000"), timeout_s=0.3, pipeline_depth=2)
+    d = EaDriver(SerialTransport(sim.path, SETTINGS), load_profile("el3000"), timeout_s=1.0, pipeline_depth=2)
     await d.open()
     try:
         await d.identify()
@@ -198,7 +199,7 @@ async def test_refusal_inside_a_pipeline_keeps_the_stream_aligned(sim: EaSimulat
 
 
 async def test_profile_without_the_object(sim: EaSimulator) -> None:
-    d = EaDriver(SerialTransport(sim.path, SETTINGS), load_profile("ps2000b"), timeout_s=0.3)
+    d = EaDriver(SerialTransport(sim.path, SETTINGS), load_profile("ps2000b"), timeout_s=1.0)
     await d.open()
     try:
         with pytest.raises(NotSupported):
@@ -228,7 +229,7 @@ async def test_another_family_is_only_another_profile(world, tmp_path) -> None: 
     )
     sim = EaSimulator(world, ps, ident, SimOptions(pacing=False), link=tmp_path / "ps.pty")
     await sim.start()
-    d = EaDriver(SerialTransport(sim.path, SETTINGS), ps, timeout_s=0.3)
+    d = EaDriver(SerialTransport(sim.path, SETTINGS), ps, timeout_s=1.0)
     d.trace = Trace().record
     await d.open()
     try:

@@ -50,7 +50,7 @@ class Sink:
 
 @pytest.fixture
 async def running(sim: EaSimulator, profile: Profile) -> AsyncIterator[tuple[LoadSource, Sink]]:
-    src = LoadSource(SerialTransport(sim.path, SETTINGS), profile, poll_interval_s=0.02, timeout_s=0.2)
+    src = LoadSource(SerialTransport(sim.path, SETTINGS), profile, poll_interval_s=0.02, timeout_s=1.0)
     sink = Sink()
     task = asyncio.create_task(src.run(sink, WallClock()))
     await async_wait_until(lambda: src.state.connected and sink.latest("battery.voltage.load"), 10)
@@ -151,7 +151,7 @@ async def test_vanishing_and_returning_device(running: tuple[LoadSource, Sink], 
 
 
 async def test_cancel_leaves_the_load_off_and_local(sim: EaSimulator, profile: Profile) -> None:
-    src = LoadSource(SerialTransport(sim.path, SETTINGS), profile, poll_interval_s=0.02, timeout_s=0.2)
+    src = LoadSource(SerialTransport(sim.path, SETTINGS), profile, poll_interval_s=0.02, timeout_s=1.0)
     sink = Sink()
     task = asyncio.create_task(src.run(sink, WallClock()))
     await async_wait_until(lambda: src.state.connected, 10)

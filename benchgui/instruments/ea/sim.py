@@ -77,6 +77,9 @@ class EaSimulator:
         #: seconds from an answer leaving the pty to the next request arriving: the driver's own
         #: gap (plus scheduling); bounded, for benchmarks
         self.gaps: deque[float] = deque(maxlen=100_000)
+        #: seconds a paced answer left after the moment the line would have delivered it
+        #: (scheduling of a busy machine); bounded, for benchmarks
+        self.lateness: deque[float] = deque(maxlen=100_000)
         self._ticker: asyncio.Task[None] | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------------
@@ -198,6 +201,7 @@ class EaSimulator:
             if opts.pacing:
                 self._line_free = end = answer_end(t_rx, rx_len, len(raw), self._line_free, opts)
                 await _sleep_until(end)
+                self.lateness.append(time.monotonic() - end)
             await port.write(bytes(raw))
             self.answers_sent += 1
             if queue.empty():

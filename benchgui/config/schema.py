@@ -47,7 +47,14 @@ class EaSection:
     poll_interval_s: float = field(default=0.5, metadata={"min": 0.003, "max": 60})
     timeout_s: float = field(default=0.5, metadata={"min": 0.01, "max": 10})
     retries: int = field(default=2, metadata={"min": 0, "max": 10})
+    # device profile: a name in benchgui/instruments/ea/profiles (el3000, alias el3160-60) or the
+    # path of a corrected copy (*.toml) — object numbers are data, not code
     profile: str = "el3160-60"
+    # queries kept outstanding on the line; 1 = strict half duplex (whether the EL buffers a
+    # second query is unconfirmed)
+    pipeline_depth: int = field(default=1, metadata={"min": 1, "max": 4})
+    # switch remote control on by itself before a setpoint or input command
+    auto_remote: bool = True
 
 
 @dataclass(frozen=True)

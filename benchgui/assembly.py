@@ -18,6 +18,7 @@ from benchgui.clock import Clock, ScaledClock, WallClock
 from benchgui.config import LoadedConfig, paths
 from benchgui.core.bench import Bench
 from benchgui.core.recorder import Recorder
+from benchgui.core.verification import VerificationService
 from benchgui.errors import ConfigError
 from benchgui.instruments.base import LoadControl, Source
 from benchgui.simbench.world import SimWorld, WorldParams
@@ -97,6 +98,7 @@ async def assemble(
             name=f"{cfg.bench.name} (simulated)",
             simulated=True,
         )
+        _attach_services(bench, loaded, store_path, closers)
         return Assembly(bench, world, closers)
     if speed not in (None, 1.0):
         raise ConfigError("--speed", "only the simulated bench can run faster than real time (add --demo)")
@@ -104,7 +106,20 @@ async def assemble(
     bench = Bench(
         WallClock(), sources, recorder, history_s=cfg.display.buffer_s, load=load, name=cfg.bench.name
     )
+    _attach_services(bench, loaded, store_path, closers)
     return Assembly(bench, None, closers)
+
+
+def _attach_services(
+    bench: Bench,
+    loaded: LoadedConfig,
+    store_path: str | Path | None,
+    closers: list[Callable[[], Awaitable[None]]],
+) -> None:
+    """Core services that listen to the bench (looked up by widgets in ``bench.services``)."""
+    verify = VerificationService(bench, loaded.config.verify, store_path_for(loaded, store_path))
+    bench.services["verify"] = verify
+    closers.append(verify.aclose)
 
 
 # Instruments on the bench, in display order. Each ``benchgui.instruments.<pkg>.factory`` module

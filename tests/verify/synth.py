@@ -110,3 +110,35 @@ def session(
     if v_load is not None:
         out["battery.voltage.load"] = read(v_load, v_truth, rng)
     return out
+
+
+INSTRUMENTS = {
+    "labjack": {"model": "T7", "serial": "470000001", "firmware": "1.0299"},
+    "mppt": {"model": "MPPT 1210 HUS", "serial": "ABC123", "firmware": "v0.10"},
+    "load": {"model": "EL 3160-60", "serial": "2000123", "firmware": "V2.04"},
+}
+
+
+def store_session(store_path, channels, *, kind: str = "demo", info=None) -> str:  # type: ignore[no-untyped-def]
+    """Write synthetic channels into a session of the store at ``store_path``; returns its id."""
+    from benchgui.model import Channel, SessionMeta
+    from benchgui.recording.store import Store
+
+    t_first = min(int(t[0]) for t, _ in channels.values())
+    t_last = max(int(t[-1]) for t, _ in channels.values())
+    with Store(store_path) as store:
+        sid = store.create_session(
+            t_first,
+            SessionMeta(operator="tester", battery_id="BAT-7", notes="synthetic", kind=kind),
+            info if info is not None else {"bench": "synthetic bench", "instruments": INSTRUMENTS},
+        )
+        for name, (t, v) in channels.items():
+            quantity, _, source = name.rpartition(".")
+            unit = "V" if quantity.endswith("voltage") else "A"
+            key = store.channel_key(Channel(name, unit, source, quantity, name))
+            store.insert_samples(
+                sid, [(key, int(ti), float(vi), 0) for ti, vi in zip(t, v, strict=True)], commit=False
+            )
+        store.commit()
+        store.end_session(sid, t_last)
+    return sid

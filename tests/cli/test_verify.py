@@ -1,0 +1,121 @@
+"""``benchgui verify SESSION --output report.html --json stats.json`` as a user runs it."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from tests.helpers import run_cli
+from tests.verify import synth
+
+
+def test_report_and_json_from_a_stored_session(tmp_path: Path) -> None:
+    store = tmp_path / "s.sqlite3"
+    sid = synth.store_session(store, synth.session(seed=31, v_load=synth.Sensor(offset=0.01, period_s=0.5)))
+    out = run_cli(
+        [
+            "verify",
+            sid[:12],
+            "--store",
+            str(store),
+            "--output",
+            str(tmp_path / "report.html"),
+            "--json",
+            str(tmp_path / "stats.json"),
+        ]
+    )
+    assert out.returncode == 0, out.stderr
+    assert f"session {sid}" in out.stdout
+    assert "battery.current.mppt" in out.stdout
+    stats = json.loads((tmp_path / "stats.json").read_text())
+    gain = stats["battery.current"]["mppt"]["gain"]
+    assert abs(gain - 1.03) < 0.002
+    # the printed table shows the same numbers as the JSON
+    assert f"{(gain - 1) * 100:.3f}" in out.stdout
+    html = (tmp_path / "report.html").read_text()
+    assert sid in html
+    assert html.count("<svg") == 12
+
+
+def test_the_verify_command_imports_no_qt(tmp_path: Path) -> None:
+    store = tmp_path / "s.sqlite3"
+    synth.store_session(store, synth.session(seed=32))
+    code = (
+        "import sys; from benchgui.cli import main; "
+        f"rc = main(['verify', 'latest', '--store', {str(store)!r}, "
+        f"'--output', {str(tmp_path / 'r.html')!r}, '-q']); "
+        "assert not any(m.startswith(('PySide6', 'pyqtgraph')) for m in sys.modules), 'Qt imported'; "
+        "sys.exit(rc)"
+    )
+    import subprocess
+
+    from tests.helpers import ROOT, cli_env
+
+    env = cli_env()
+    env.pop("QT_QPA_PLATFORM", None)
+    env.pop("DISPLAY", None)
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "r.html").exists()
+
+
+def test_strict_fails_on_a_failed_verdict(tmp_path: Path) -> None:
+    store = tmp_path / "s.sqlite3"
+    synth.store_session(store, synth.session(seed=33))  # 3 % current gain error > 2 % tolerance
+    assert run_cli(["verify", "latest", "--store", str(store), "-q"]).returncode == 0
+    out = run_cli(["verify", "latest", "--store", str(store), "--strict"])
+    assert out.returncode == 1
+    assert "verdict FAIL" in out.stdout
+
+
+def test_tolerances_come_from_the_config(tmp_path: Path) -> None:
+    store = tmp_path / "s.sqlite3"
+    synth.store_session(store, synth.session(seed=34))
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(
+        '[verify]\ncomparisons = ["battery.current.mppt vs battery.current.labjack"]\n'
+        "[verify.tolerance.current]\ngain_error_pct = 5.0\n"
+    )
+    out = run_cli(
+        [
+            "verify",
+            "latest",
+            "--store",
+            str(store),
+            "--config",
+            str(cfg),
+            "--strict",
+            "--json",
+            str(tmp_path / "s.json"),
+        ]
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
+    stats = json.loads((tmp_path / "s.json").read_text())
+    assert stats["verdict"] == "pass"
+    assert list(stats["battery.current"]) == ["mppt"]
+
+
+def test_unknown_session_and_bad_config_are_one_line_errors(tmp_path: Path) -> None:
+    store = tmp_path / "s.sqlite3"
+    synth.store_session(store, synth.session(seed=35))
+    out = run_cli(["verify", "nosuch", "--store", str(store)])
+    assert out.returncode == 1
+    assert out.stderr.strip().count("\n") == 0
+    assert "nosuch" in out.stderr
+    missing = run_cli(["verify", "latest", "--store", str(tmp_path / "none.sqlite3")])
+    assert missing.returncode == 1
+    assert "no session store" in missing.stderr
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('[verify]\ncomparisons = ["battery.current.mppt and battery.current.labjack"]\n')
+    bad = run_cli(["verify", "latest", "--store", str(store), "--config", str(cfg)])
+    assert bad.returncode == 2
+    assert "verify.comparisons[0]" in bad.stderr

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from benchgui.verify import regions as rg
 from benchgui.verify.analysis import ComparisonResult
+from benchgui.widgets import pg_compat
 
 REGION_COLORS = {
     rg.REST: (127, 127, 127),
@@ -33,6 +34,7 @@ ORDER = (rg.REST, rg.ZERO, rg.CHARGE, rg.DISCHARGE, rg.UNKNOWN)
 EXPORT_FORMATS = ("svg", "png", "csv")
 
 pg.setConfigOptions(antialias=False, background="w", foreground="k")  # as the live plots
+pg_compat.install()  # SVG export with Qt >= 6.10
 
 
 def _safe(text: str) -> str:

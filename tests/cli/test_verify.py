@@ -6,13 +6,18 @@ import json
 import sys
 from pathlib import Path
 
+import pytest
+
+from benchgui.cli import main
 from tests.helpers import run_cli
 from tests.verify import synth
 
 
 def test_report_and_json_from_a_stored_session(tmp_path: Path) -> None:
     store = tmp_path / "s.sqlite3"
-    sid = synth.store_session(store, synth.session(seed=31, v_load=synth.Sensor(offset=0.01, period_s=0.5)))
+    sid = synth.store_session(
+        store, synth.session(seed=31, ref_period_s=0.5, v_load=synth.Sensor(offset=0.01, period_s=0.5))
+    )
     out = run_cli(
         [
             "verify",
@@ -40,7 +45,7 @@ def test_report_and_json_from_a_stored_session(tmp_path: Path) -> None:
 
 def test_the_verify_command_imports_no_qt(tmp_path: Path) -> None:
     store = tmp_path / "s.sqlite3"
-    synth.store_session(store, synth.session(seed=32))
+    synth.store_session(store, synth.session(seed=32, ref_period_s=0.5))
     code = (
         "import sys; from benchgui.cli import main; "
         f"rc = main(['verify', 'latest', '--store', {str(store)!r}, "
@@ -68,54 +73,41 @@ def test_the_verify_command_imports_no_qt(tmp_path: Path) -> None:
     assert (tmp_path / "r.html").exists()
 
 
-def test_strict_fails_on_a_failed_verdict(tmp_path: Path) -> None:
+def test_strict_fails_on_a_failed_verdict(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     store = tmp_path / "s.sqlite3"
-    synth.store_session(store, synth.session(seed=33))  # 3 % current gain error > 2 % tolerance
-    assert run_cli(["verify", "latest", "--store", str(store), "-q"]).returncode == 0
-    out = run_cli(["verify", "latest", "--store", str(store), "--strict"])
-    assert out.returncode == 1
-    assert "verdict FAIL" in out.stdout
+    synth.store_session(store, synth.session(seed=33, ref_period_s=0.5))  # 3 % gain error > 2 % tolerance
+    assert main(["verify", "latest", "--store", str(store), "-q"]) == 0
+    assert main(["verify", "latest", "--store", str(store), "--strict"]) == 1
+    assert "verdict FAIL" in capsys.readouterr().out
 
 
 def test_tolerances_come_from_the_config(tmp_path: Path) -> None:
     store = tmp_path / "s.sqlite3"
-    synth.store_session(store, synth.session(seed=34))
+    synth.store_session(store, synth.session(seed=34, ref_period_s=0.5))
     cfg = tmp_path / "c.toml"
     cfg.write_text(
         '[verify]\ncomparisons = ["battery.current.mppt vs battery.current.labjack"]\n'
         "[verify.tolerance.current]\ngain_error_pct = 5.0\n"
     )
-    out = run_cli(
-        [
-            "verify",
-            "latest",
-            "--store",
-            str(store),
-            "--config",
-            str(cfg),
-            "--strict",
-            "--json",
-            str(tmp_path / "s.json"),
-        ]
-    )
-    assert out.returncode == 0, out.stdout + out.stderr
+    args = ["verify", "latest", "--store", str(store), "--config", str(cfg), "--strict", "-q"]
+    assert main([*args, "--json", str(tmp_path / "s.json")]) == 0
     stats = json.loads((tmp_path / "s.json").read_text())
     assert stats["verdict"] == "pass"
     assert list(stats["battery.current"]) == ["mppt"]
 
 
-def test_unknown_session_and_bad_config_are_one_line_errors(tmp_path: Path) -> None:
+def test_unknown_session_and_bad_config_are_one_line_errors(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     store = tmp_path / "s.sqlite3"
-    synth.store_session(store, synth.session(seed=35))
-    out = run_cli(["verify", "nosuch", "--store", str(store)])
-    assert out.returncode == 1
-    assert out.stderr.strip().count("\n") == 0
-    assert "nosuch" in out.stderr
-    missing = run_cli(["verify", "latest", "--store", str(tmp_path / "none.sqlite3")])
-    assert missing.returncode == 1
-    assert "no session store" in missing.stderr
+    synth.store_session(store, synth.session(seed=35, ref_period_s=0.5))
+    assert main(["verify", "nosuch", "--store", str(store)]) == 1
+    err = capsys.readouterr().err
+    assert err.strip().count("\n") == 0
+    assert "nosuch" in err
+    assert main(["verify", "latest", "--store", str(tmp_path / "none.sqlite3")]) == 1
+    assert "no session store" in capsys.readouterr().err
     cfg = tmp_path / "c.toml"
     cfg.write_text('[verify]\ncomparisons = ["battery.current.mppt and battery.current.labjack"]\n')
-    bad = run_cli(["verify", "latest", "--store", str(store), "--config", str(cfg)])
-    assert bad.returncode == 2
-    assert "verify.comparisons[0]" in bad.stderr
+    assert main(["verify", "latest", "--store", str(store), "--config", str(cfg)]) == 2
+    assert "verify.comparisons[0]" in capsys.readouterr().err

@@ -103,7 +103,7 @@ def test_live_memory_is_bounded(bench: Bench) -> None:
 
 def test_stored_session_is_verified_on_the_worker_thread(bench: Bench, tmp_path: Path) -> None:
     store = tmp_path / "s.sqlite3"
-    sid = synth.store_session(store, synth.session(seed=23))
+    sid = synth.store_session(store, synth.session(seed=23, ref_period_s=0.5))
     svc = VerificationService(bench, VerifySection(), store)
     seen = []
     svc.result_ready.connect(seen.append)
@@ -138,7 +138,7 @@ def test_without_a_store() -> None:
 
 
 def test_verify_session_reads_only_what_it_needs(tmp_path: Path) -> None:
-    channels = synth.session(seed=24)
+    channels = synth.session(seed=24, ref_period_s=0.5)
     channels["soc.mppt"] = (
         channels["battery.current.mppt"][0],
         np.full(len(channels["battery.current.mppt"][0]), 50.0),

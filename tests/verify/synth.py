@@ -93,11 +93,13 @@ def session(
     i_ref: Sensor | None = None,
     v_ref: Sensor | None = None,
     v_load: Sensor | None = None,
+    ref_period_s: float = 0.1,
 ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """Channels of a synthetic session, named as on the bench."""
+    """Channels of a synthetic session, named as on the bench (``ref_period_s``: the reference's
+    sampling interval; tests that write the session to a store use a slower one)."""
     rng = np.random.default_rng(seed)
-    i_ref = i_ref or Sensor(noise=0.002, period_s=0.1)
-    v_ref = v_ref or Sensor(noise=0.0005, period_s=0.1)
+    i_ref = i_ref or Sensor(noise=0.002, period_s=ref_period_s)
+    v_ref = v_ref or Sensor(noise=0.0005, period_s=ref_period_s)
     i_dev = i_dev or Sensor(gain=1.03, offset=0.02, noise=0.01, period_s=1.0, phase_s=0.37)
     v_dev = v_dev or Sensor(offset=-0.03, noise=0.005, period_s=1.0, phase_s=0.37)
     v_truth = fine_truth(true_voltage)

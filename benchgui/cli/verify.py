@@ -41,7 +41,8 @@ def format_summary(v: Verification) -> str:
     lines.append(head)
     for c in v.result.comparisons:
         cells = summary_rows(c)
-        mark = {k: text + ("" if ok is None else (" ok" if ok else " !!")) for k, (text, ok) in cells.items()}
+        suffix = {"ok": " ok", "bad": " !!", "undetermined": " ??", "": ""}
+        mark = {k: text + suffix[state] for k, (text, state) in cells.items()}
         lines.append(
             f"{c.device_channel:<24} {c.reference_channel:<24} {c.summary.n:>6}  {mark['offset']:<26} "
             f"{mark['gain_error_pct']:<18} {_f(c.summary.rms):>8} {_f(c.summary.max_abs):>8} "
@@ -52,6 +53,7 @@ def format_summary(v: Verification) -> str:
             lines.append(
                 f"{'':<24} resistance between the sense points: {r.value * 1000:.1f} ± {r.half_width * 1000:.1f} mΩ"
             )
+    lines.append("ok: within tolerance, !!: outside, ??: confidence interval wider than the tolerance")
     for m in v.result.missing:
         lines.append(f"not compared: {m}")
     return "\n".join(lines)

@@ -40,7 +40,7 @@ log = logging.getLogger(__name__)
 LIVE = "live"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # equal only to itself: it holds arrays
 class Verification:
     """One computed verification: what was analysed (``origin``: ``"live"`` or a session id)."""
 
@@ -156,7 +156,7 @@ class VerificationService:
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="benchgui-verify")
         self._pending: Future[Verification | None] | None = None
-        self._last_compute = 0.0
+        self._last_compute = time.monotonic()  # first live result one interval after the start
         self._session: Session | None = bench.session
         bench.samples_published.connect(self._on_samples)
         bench.session_changed.connect(self._on_session)

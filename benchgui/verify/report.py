@@ -94,7 +94,15 @@ def comparison_dict(c: ComparisonResult) -> dict[str, Any]:
             "device_channel": c.device_channel,
             "reference_channel": c.reference_channel,
             "verdict": c.verdict,
-            "checks": {k.metric: {"value": k.value, "limit": k.limit, "ok": k.ok} for k in c.checks},
+            "checks": {
+                k.metric: {
+                    "value": k.value,
+                    "limit": k.limit,
+                    "ok": k.ok,
+                    "ci_half_width": _num(k.half_width),
+                }
+                for k in c.checks
+            },
             "excluded_steps": c.excluded_steps,
             "excluded_invalid": c.excluded_invalid,
             "unpaired": c.unpaired,
@@ -161,7 +169,7 @@ h3{font-size:14px;margin-bottom:4px}
 table{border-collapse:collapse;margin:6px 0 12px 0;font-size:12px}
 th,td{border:1px solid #ccc;padding:3px 7px;text-align:right} th{background:#f2f2f2}
 td.l,th.l{text-align:left}
-td.ok{background:#d8f0d8} td.bad{background:#f6d0d0}
+td.ok{background:#d8f0d8} td.bad{background:#f6d0d0} td.undetermined{background:#eeeeee;color:#666}
 .verdict{display:inline-block;padding:4px 12px;border-radius:4px;font-weight:bold;color:white}
 .pass{background:#2ca02c} .fail{background:#d62728} .nodata{background:#888}
 .plots svg{margin:4px;border:1px solid #ddd} .note{color:#555;font-size:12px}
@@ -194,23 +202,43 @@ def _verdict_html(v: str) -> str:
     return f'<span class="verdict {cls}">{escape(v.upper())}</span>'
 
 
-def _cell(text: str, ok: bool | None) -> str:
-    cls = "" if ok is None else (' class="ok"' if ok else ' class="bad"')
-    return f"<td{cls}>{text}</td>"
+OK, BAD, UNDETERMINED, UNCHECKED = "ok", "bad", "undetermined", ""
 
 
-def summary_rows(c: ComparisonResult) -> dict[str, tuple[str, bool | None]]:
-    """The summary table's cells of one comparison: text and tolerance state (None: unchecked)."""
+def _cell(text: str, state: str) -> str:
+    cls = f' class="{state}"' if state else ""
+    title = (
+        " title='confidence interval wider than the tolerance: not judged'" if state == UNDETERMINED else ""
+    )
+    return f"<td{cls}{title}>{text}</td>"
+
+
+def check_state(c: ComparisonResult, metric: str) -> str:
+    """How a summary cell is shown: ok, bad, undetermined, or unchecked ('')."""
+    for k in c.checks:
+        if k.metric == metric:
+            return UNDETERMINED if k.ok is None else OK if k.ok else BAD
+    return UNCHECKED
+
+
+def summary_rows(c: ComparisonResult) -> dict[str, tuple[str, str]]:
+    """The summary table's cells of one comparison: text and state (see :func:`check_state`)."""
     st = c.summary
-    ok = {k.metric: k.ok for k in c.checks}
+
+    def state(metric: str) -> str:
+        return check_state(c, metric)
+
     return {
-        "n": (str(st.n), None),
-        "offset": (pm(st.offset) + (f" ({st.offset_method})" if st.offset_method else ""), ok.get("offset")),
-        "gain_error_pct": (pm(st.gain, 3, 100.0, 1.0), ok.get("gain_error_pct")),
-        "rms": (_f(st.rms), ok.get("rms")),
-        "max_abs": (_f(st.max_abs), ok.get("max_abs")),
-        "noise": (_f(st.noise), ok.get("noise")),
-        "series_r": (pm(st.series_r_ohm, 1, 1000.0) if math.isfinite(st.series_r_ohm.value) else "–", None),
+        "n": (str(st.n), UNCHECKED),
+        "offset": (pm(st.offset) + (f" ({st.offset_method})" if st.offset_method else ""), state("offset")),
+        "gain_error_pct": (pm(st.gain, 3, 100.0, 1.0), state("gain_error_pct")),
+        "rms": (_f(st.rms), state("rms")),
+        "max_abs": (_f(st.max_abs), state("max_abs")),
+        "noise": (_f(st.noise), state("noise")),
+        "series_r": (
+            pm(st.series_r_ohm, 1, 1000.0) if math.isfinite(st.series_r_ohm.value) else "–",
+            UNCHECKED,
+        ),
     }
 
 
@@ -266,17 +294,9 @@ def plots(c: ComparisonResult) -> dict[str, str]:
         if np.any(m):
             sets.append(svg.PointSet(a.ref[m], a.dev[m], REGION_COLORS[region], region))
     lines = [svg.Line(1.0, 0.0, "#555", "ideal (device = reference)", dash=True)]
-    fit = c.summary.fit
-    if fit is not None:
-        lines.append(
-            svg.Line(
-                fit.gain.value,
-                fit.intercept.value,
-                "#ff7f0e",
-                f"fit: {fit.gain.value:.4f}·x {fit.intercept.value:+.4f}"
-                + (" (at 0 A)" if math.isfinite(fit.r.value) else ""),
-            )
-        )
+    line = c.fit_line()
+    if line is not None:
+        lines.append(svg.Line(line[0], line[1], "#ff7f0e", line[2]))
     t0 = float(a.t[0]) if len(a) else 0.0
     err_sets = [
         svg.PointSet((a.t[m] - t0) / 60.0, a.error[m], REGION_COLORS[r], r)
@@ -413,7 +433,8 @@ def render_html(result: VerifyResult, meta: ReportMeta, generated: dt.datetime |
         "intercept at zero (fit) or the mean error (mean). Gain: slope of the least-squares line device "
         "vs reference (for voltages with the battery current as second regressor, whose slope is the "
         "resistance between the two sense points). Noise: standard deviation of the residual about the "
-        "fit. ± is the half-width of the confidence interval. Green/red: within/outside tolerance.</p>"
+        "fit. ± is the half-width of the confidence interval. Green/red: within/outside tolerance; grey: "
+        "the confidence interval is wider than the tolerance, so the statistic is not judged.</p>"
     )
     if result.missing:
         parts.append(

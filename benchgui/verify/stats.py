@@ -85,9 +85,10 @@ class LineFit:
     n_effective: float
     r: Estimate = NAN_ESTIMATE
 
-    def predict(self, x: FloatArray | float) -> FloatArray | float:
-        """The fitted line at zero current."""
-        return self.gain.value * x + self.intercept.value
+    def predict(self, x: FloatArray | float, current: float = 0.0) -> FloatArray | float:
+        """The fitted line (at ``current``, when the current is part of the model)."""
+        drop = self.r.value * current if math.isfinite(self.r.value) else 0.0
+        return self.gain.value * x + self.intercept.value + drop
 
 
 def fit_line(

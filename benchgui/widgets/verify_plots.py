@@ -8,7 +8,6 @@ right-click menu), for a thesis or a paper.
 
 from __future__ import annotations
 
-import math
 import re
 import time
 from pathlib import Path
@@ -107,12 +106,9 @@ class VerifyPlots(QWidget):
         if len(a):
             lo, hi = float(np.min(a.ref)), float(np.max(a.ref))
             self.ideal.setData([lo, hi], [lo, hi])
-            fit = c.summary.fit
-            if fit is not None and math.isfinite(fit.gain.value):
-                self.fit.setData(
-                    [lo, hi],
-                    [fit.gain.value * lo + fit.intercept.value, fit.gain.value * hi + fit.intercept.value],
-                )
+            line = c.fit_line()
+            if line is not None:
+                self.fit.setData([lo, hi], [line[0] * lo + line[1], line[0] * hi + line[1]])
             else:
                 self.fit.setData([], [])
             err = a.error

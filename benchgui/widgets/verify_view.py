@@ -32,11 +32,12 @@ from PySide6.QtWidgets import (
 from benchgui.core.verification import LIVE, Verification, VerificationService
 from benchgui.errors import BenchError
 from benchgui.verify.analysis import FAIL, PASS, ComparisonResult
-from benchgui.verify.report import pm, summary_rows
+from benchgui.verify.report import BAD, OK, UNCHECKED, UNDETERMINED, pm, summary_rows
 from benchgui.verify.stats import ErrorStats
 from benchgui.widgets.verify_plots import VerifyPlots
 
-GREEN, RED = QColor(216, 240, 216), QColor(246, 208, 208)
+GREEN, RED, GREY = QColor(216, 240, 216), QColor(246, 208, 208), QColor(232, 232, 232)
+STATE_COLORS = {OK: GREEN, BAD: RED, UNDETERMINED: GREY}
 SUMMARY_COLUMNS = (
     ("device", "Device"),
     ("reference", "Reference"),
@@ -218,23 +219,26 @@ class VerifyView(QWidget):
             cells = summary_rows(c)
             limits = {k.metric: k.limit for k in c.checks}
             for col, (key, _) in enumerate(SUMMARY_COLUMNS):
-                ok: bool | None = None
+                state = UNCHECKED
                 if key == "device":
                     text = c.device_channel
                 elif key == "reference":
                     text = c.reference_channel
                 elif key == "verdict":
                     text = c.verdict
-                    ok = None if c.verdict not in (PASS, FAIL) else c.verdict == PASS
+                    state = {PASS: OK, FAIL: BAD}.get(c.verdict, UNCHECKED)
                 else:
-                    text, ok = cells[key]
+                    text, state = cells[key]
                 item = QTableWidgetItem(text)
                 if key not in ("device", "reference"):
                     item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-                if ok is not None:
-                    item.setBackground(QBrush(GREEN if ok else RED))
+                if state:
+                    item.setBackground(QBrush(STATE_COLORS[state]))
                 if key in limits:
-                    item.setToolTip(f"tolerance ±{limits[key]:g}")
+                    tip = f"tolerance ±{limits[key]:g}"
+                    if state == UNDETERMINED:
+                        tip += " — not judged: the confidence interval is wider than the tolerance"
+                    item.setToolTip(tip)
                 self.table.setItem(row, col, item)
         self.table.resizeColumnsToContents()
 

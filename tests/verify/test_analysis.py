@@ -175,3 +175,17 @@ def test_voltage_readings_below_the_floor_are_excluded_and_counted() -> None:
     c = analyse(channels, s).comparisons[0]
     assert c.excluded_invalid == 50
     assert c.summary.max_abs < 0.1
+
+
+def test_a_statistic_less_certain_than_its_tolerance_is_not_judged() -> None:
+    channels = synth.session(seed=6)
+    s = dataclasses.replace(
+        VerifySection(),
+        comparisons=["battery.voltage.mppt vs battery.voltage.labjack"],
+        tolerance=ToleranceSection(voltage=VoltageTolerance(gain_error_pct=1e-4)),
+    )
+    c = analyse(channels, s).comparisons[0]
+    gain = next(k for k in c.checks if k.metric == "gain_error_pct")
+    assert gain.ok is None
+    assert gain.half_width > 1e-4
+    assert c.verdict == PASS  # decided by what is determined: offset, rms, max, noise

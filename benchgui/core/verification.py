@@ -149,7 +149,9 @@ class VerificationService:
         #: (path, error or None) after a report was written; fires on the worker thread
         self.report_written: Signal[[Path, Exception | None]] = Signal("verify.report_written")
         self.latest: dict[str, Verification] = {}
-        self.live_enabled = True
+        #: recompute live statistics by itself every ``live_interval_s``; off until a view asks
+        #: (a headless recorder keeps the readings but spends no CPU on statistics nobody reads)
+        self.live_enabled = False
         self.computations = 0
         self._names = {n for pair in settings.parsed_comparisons() for n in pair} | {settings.region_current}
         self._live: dict[str, _LiveChannel] = {}

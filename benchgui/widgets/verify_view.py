@@ -81,6 +81,7 @@ class VerifyView(QWidget):
         self.current: Verification | None = None
         self.shown_origin = LIVE
         self.bridge = _Bridge(self)
+        service.live_enabled = True  # someone is watching: keep the live statistics fresh
         service.result_ready.connect(self.bridge.result.emit)
         service.report_written.connect(self.bridge.report.emit)
         self._setup_ui()
@@ -164,10 +165,10 @@ class VerifyView(QWidget):
         self.refresh()
 
     def refresh(self) -> None:
+        self.fill_sessions()  # a session imported meanwhile appears in the list
         if self.shown_origin == LIVE:
             self.service.refresh_live()
         else:
-            self.fill_sessions()
             try:
                 self.service.analyse_session(self.shown_origin)
             except BenchError as exc:

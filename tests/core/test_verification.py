@@ -70,6 +70,8 @@ def test_live_statistics_follow_the_published_samples(bench: Bench) -> None:
 def test_live_recomputes_periodically_and_ignores_other_channels(bench: Bench) -> None:
     settings = dataclasses.replace(VerifySection(), live_interval_s=0.2)
     svc = VerificationService(bench, settings)
+    assert not svc.live_enabled  # nobody watches yet: no CPU spent
+    svc.live_enabled = True  # as the view does
     try:
         bench.publish([Sample("soc.mppt", 1, 50.0), Sample("solar.voltage.mppt", 1, 18.0)])
         assert "soc.mppt" not in svc._live

@@ -2,7 +2,7 @@
 
     benchgui import ../shared/data/bench-2021-05-28-grafana-epoch-ms.csv --store /tmp/s.sqlite3
     QT_QPA_PLATFORM=offscreen python scripts/screenshot_verify.py --store /tmp/s.sqlite3 \\
-        --session latest --plot battery.current.mppt --output docs/verify-view.png
+        --session latest --plot battery.current.mppt --output docs/screenshots/verify-view.png
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ def main() -> int:
     p.add_argument("--store", required=True)
     p.add_argument("--session", default="latest")
     p.add_argument("--plot", default="battery.current.mppt", help="device channel of the comparison to plot")
-    p.add_argument("--output", default="docs/verify-view.png")
+    p.add_argument("--output", default="docs/screenshots/verify-view.png")
     p.add_argument("--size", default="1400x950")
     args = p.parse_args()
 

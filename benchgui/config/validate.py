@@ -49,6 +49,9 @@ def convert(tp: Any, value: Any, key: str, meta: typing.Mapping[str, Any] | None
         args = get_args(tp)
         if value is None and type(None) in args:
             return None
+        options = [a for a in args if a is not type(None)]
+        if len(options) == 1:  # X | None: errors from inside X keep their precise key
+            return convert(options[0], value, key, meta)
         errors = []
         for arg in args:
             if arg is type(None):

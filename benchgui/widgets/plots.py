@@ -90,6 +90,7 @@ class PlotPanel(QWidget):
             axis = pg.DateAxisItem(orientation="bottom", utcOffset=-time.localtime().tm_gmtoff)
             p = self.view.addPlot(row=i, col=0, axisItems={"bottom": axis})
             p.setLabel("left", spec.title, units=spec.unit)
+            p.getAxis("left").setWidth(72)  # equal widths keep the stacked time axes aligned
             p.showGrid(x=True, y=True, alpha=0.25)
             p.addLegend(offset=(5, 5), labelTextSize="8pt")
             p.setClipToView(True)
@@ -130,7 +131,7 @@ class PlotPanel(QWidget):
             n = sum(1 for v in self._curve_plot.values() if v == idx)
             curve = self.plots[idx].plot(
                 name=ch.label or ch.name,
-                pen=pg.mkPen(color_for(ch, n), width=1.5),
+                pen=pg.mkPen(color_for(ch, n), width=1),  # wider pens are several times slower to draw
                 connect="finite",
             )
             curve.setClipToView(True)

@@ -55,7 +55,8 @@ def main() -> int:
             return 1
         titles = [c.device_channel for c in view.current.result.comparisons]
         if args.plot in titles:
-            view.table.setCurrentCell(titles.index(args.plot), 0)
+            view.comparison_combo.setCurrentIndex(titles.index(args.plot))
+        view.table.clearSelection()  # keep the green/red cells visible
         for _ in range(20):
             app.processEvents()
         out = Path(args.output)

@@ -33,7 +33,8 @@ from benchgui.errors import StoreError
 from benchgui.model import Channel, Sample, SessionInfo
 from benchgui.recording.store import Store
 from benchgui.verify.analysis import ChannelData, VerifyResult, analyse
-from benchgui.verify.report import ReportMeta, render_html, to_json
+from benchgui.verify.report import ReportMeta, render_html
+from benchgui.verify.report_json import to_json
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,8 @@ import pytest
 from benchgui.config.schema import VerifySection
 from benchgui.verify import svg
 from benchgui.verify.analysis import analyse
-from benchgui.verify.report import ReportMeta, render_html, to_json
+from benchgui.verify.report import ReportMeta, render_html
+from benchgui.verify.report_json import to_json
 from tests.verify import synth
 
 

@@ -17,7 +17,7 @@ from benchgui.config.schema import CurrentTolerance, ToleranceSection, VerifySec
 from benchgui.core.bench import Bench
 from benchgui.core.verification import LIVE, VerificationService, verify_session
 from benchgui.model import SessionMeta
-from benchgui.verify.report import to_json
+from benchgui.verify.report_json import to_json
 from benchgui.widgets.verify_view import GREEN, RED, VerifyView, create_panel
 from tests.core.test_verification import publish_session
 from tests.verify import synth

@@ -308,5 +308,5 @@ def create_panel(window, bench) -> VerifyView | None:  # type: ignore[no-untyped
     if service is None:
         return None
     view = VerifyView(service)
-    window.add_panel("Verification", view)
+    window.add_view("Verification", view)
     return view

@@ -170,11 +170,11 @@ def test_live_results_appear_while_a_session_runs(qtbot, tmp_path: Path) -> None
         svc.close()
 
 
-def test_create_panel_adds_a_dock_when_the_service_exists(qtbot, service) -> None:  # type: ignore[no-untyped-def]
+def test_create_panel_adds_a_view_when_the_service_exists(qtbot, service) -> None:  # type: ignore[no-untyped-def]
     added = []
 
     class Window:
-        def add_panel(self, title, widget):  # type: ignore[no-untyped-def]
+        def add_view(self, title, widget):  # type: ignore[no-untyped-def]
             added.append((title, widget))
             qtbot.addWidget(widget)
 

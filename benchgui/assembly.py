@@ -20,6 +20,7 @@ from benchgui.config.writer import ConfigFile
 from benchgui.core.bench import Bench
 from benchgui.core.forwarder import ForwarderService
 from benchgui.core.recorder import Recorder
+from benchgui.core.verification import VerificationService
 from benchgui.errors import ConfigError
 from benchgui.instruments.base import LoadControl, Source
 from benchgui.recording.influx_config import influx_target
@@ -100,9 +101,7 @@ async def assemble(
             name=f"{cfg.bench.name} (simulated)",
             simulated=True,
         )
-        bench.services["config_file"] = ConfigFile(loaded.path)
-        if record:
-            add_forwarder(bench, loaded, store_path_for(loaded, store_path), closers)
+        _attach_services(bench, loaded, store_path, closers)
         return Assembly(bench, world, closers)
     if speed not in (None, 1.0):
         raise ConfigError("--speed", "only the simulated bench can run faster than real time (add --demo)")
@@ -110,10 +109,23 @@ async def assemble(
     bench = Bench(
         WallClock(), sources, recorder, history_s=cfg.display.buffer_s, load=load, name=cfg.bench.name
     )
-    bench.services["config_file"] = ConfigFile(loaded.path)  # panels persist settings through it
-    if record:
-        add_forwarder(bench, loaded, store_path_for(loaded, store_path), closers)
+    _attach_services(bench, loaded, store_path, closers)
     return Assembly(bench, None, closers)
+
+
+def _attach_services(
+    bench: Bench,
+    loaded: LoadedConfig,
+    store_path: str | Path | None,
+    closers: list[Callable[[], Awaitable[None]]],
+) -> None:
+    """Core services that listen to the bench (looked up by widgets in ``bench.services``)."""
+    bench.services["config_file"] = ConfigFile(loaded.path)  # panels persist settings through it
+    verify = VerificationService(bench, loaded.config.verify, store_path_for(loaded, store_path))
+    bench.services["verify"] = verify
+    closers.append(verify.aclose)
+    if bench.recorder is not None:
+        add_forwarder(bench, loaded, store_path_for(loaded, store_path), closers)
 
 
 def add_forwarder(

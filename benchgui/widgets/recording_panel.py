@@ -11,16 +11,8 @@ from __future__ import annotations
 
 import time
 
-from PySide6.QtCore import QObject, Qt, QTimer, Signal
-from PySide6.QtWidgets import (
-    QDockWidget,
-    QFormLayout,
-    QLabel,
-    QMainWindow,
-    QPushButton,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtWidgets import QFormLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from benchgui.core.bench import Bench
 
@@ -137,18 +129,7 @@ class RecordingPanel(QWidget):
 
 
 def create_panel(window, bench: Bench) -> QWidget | None:  # type: ignore[no-untyped-def]
-    """Always applies: the local store is always there; InfluxDB shows when configured.
-
-    The panel joins the right-hand tabs without taking the front: the tab that was in front
-    (readouts, an instrument panel) stays there.
-    """
+    """Always applies: the local store is always there; InfluxDB shows when configured."""
     panel = RecordingPanel(bench)
-    front = None
-    if isinstance(window, QMainWindow):
-        area = Qt.DockWidgetArea.RightDockWidgetArea
-        docks = [d for d in window.findChildren(QDockWidget) if window.dockWidgetArea(d) == area]
-        front = docks[-1] if docks else None
     window.add_panel("Recording", panel)
-    if front is not None:
-        front.raise_()
     return panel

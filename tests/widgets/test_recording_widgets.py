@@ -201,21 +201,3 @@ def test_viewer_shows_notes_and_adds_them_afterwards(qtbot: Any, tmp_path: Path)
 
     qtbot.waitUntil(stored, timeout=5000)
     viewer.close()
-
-
-def test_the_panel_joins_the_tabs_without_taking_the_front(qtbot: Any, tmp_path: Path) -> None:
-    from PySide6.QtWidgets import QDockWidget, QLabel
-
-    bench = Bench(ScaledClock(1.0), [])
-    settings = QSettings(str(tmp_path / "gui.ini"), QSettings.Format.IniFormat)
-    w = MainWindow(bench, settings=settings)
-    qtbot.addWidget(w)
-    w.add_panel("Instrument", QLabel("an instrument panel"))
-    recording_panel.create_panel(w, bench)
-    w.show()
-    qtbot.waitExposed(w)
-    docks = {d.windowTitle(): d for d in w.findChildren(QDockWidget)}
-    assert {"Readouts", "Instrument", "Recording"} <= set(docks)
-    qtbot.waitUntil(lambda: not docks["Instrument"].visibleRegion().isEmpty(), timeout=3000)
-    assert docks["Recording"].visibleRegion().isEmpty()
-    assert docks["Recording"] in w.tabifiedDockWidgets(docks["Instrument"])

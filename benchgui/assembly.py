@@ -20,7 +20,6 @@ from benchgui.config.writer import ConfigFile
 from benchgui.core.bench import Bench
 from benchgui.core.forwarder import ForwarderService
 from benchgui.core.recorder import Recorder
-from benchgui.core.verification import VerificationService
 from benchgui.errors import ConfigError
 from benchgui.instruments.base import LoadControl, Source
 from benchgui.recording.influx_config import influx_target
@@ -120,6 +119,8 @@ def _attach_services(
     closers: list[Callable[[], Awaitable[None]]],
 ) -> None:
     """Core services that listen to the bench (looked up by widgets in ``bench.services``)."""
+    from benchgui.core.verification import VerificationService  # scipy: only when a bench is built
+
     bench.services["config_file"] = ConfigFile(loaded.path)  # panels persist settings through it
     verify = VerificationService(bench, loaded.config.verify, store_path_for(loaded, store_path))
     bench.services["verify"] = verify

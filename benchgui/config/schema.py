@@ -250,9 +250,31 @@ class InstrumentsSection:
 
 @dataclass(frozen=True)
 class InfluxSection:
-    """InfluxDB sink (issue: recording). Empty url: no InfluxDB, local store only."""
+    """InfluxDB sink fed by the store-and-forward forwarder. Empty url: local store only.
+
+    ``version = 2`` covers InfluxDB 2.x, Cloud and 3.x (org, bucket, token; influxdb-client);
+    ``version = 1`` is InfluxDB 1.x's HTTP write API (database, retention policy, user,
+    password). Environment variables ``BENCHGUI_INFLUX_URL``, ``_VERSION``, ``_ORG``, ``_BUCKET``,
+    ``_TOKEN``, ``_DATABASE``, ``_USER``, ``_PASSWORD`` override these keys. A file holding
+    ``token`` or ``password`` must be mode 0600.
+    """
 
     url: str = ""
+    version: int = field(default=2, metadata={"choices": (1, 2)})
+    org: str = ""  # 2.x
+    bucket: str = ""  # 2.x
+    token: str = ""  # 2.x (secret: better in the environment or the secrets file)
+    database: str = ""  # 1.x
+    retention_policy: str = ""  # 1.x; empty: the database's default
+    user: str = ""  # 1.x
+    password: str = ""  # 1.x (secret)
+    verify_tls: bool = True
+    ca_file: str = ""  # PEM bundle for a private CA; empty: the system's
+    gzip: bool = True
+    timeout_s: float = field(default=10.0, metadata={"min": 0.5, "max": 300})
+    batch_size: int = field(default=5000, metadata={"min": 1, "max": 100000})
+    interval_s: float = field(default=1.0, metadata={"min": 0.05, "max": 3600})
+    max_backoff_s: float = field(default=60.0, metadata={"min": 0.1, "max": 3600})
 
 
 @dataclass(frozen=True)

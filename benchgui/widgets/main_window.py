@@ -102,6 +102,10 @@ class MainWindow(QMainWindow):
         self.act_annotate = QAction("Annotate…", self)
         self.act_annotate.setShortcut(QKeySequence("Ctrl+N"))
         self.act_sessions = QAction("Sessions…", self)
+        self.act_compare = QAction("Compare with…", self)
+        self.act_compare.setToolTip("Overlay a stored session on the same axes, aligned at the start")
+        self.act_clear_compare = QAction("Clear comparison", self)
+        self.act_clear_compare.setEnabled(False)
         for a in (self.act_start, self.act_stop):
             tb.addAction(a)
         tb.addSeparator()
@@ -115,6 +119,8 @@ class MainWindow(QMainWindow):
         tb.addSeparator()
         tb.addAction(self.act_annotate)
         tb.addAction(self.act_sessions)
+        tb.addAction(self.act_compare)
+        tb.addAction(self.act_clear_compare)
 
         side = QWidget()
         lay = QVBoxLayout(side)
@@ -171,6 +177,9 @@ class MainWindow(QMainWindow):
         self.act_pause.toggled.connect(self.set_paused)
         self.act_annotate.triggered.connect(self.ask_annotation)
         self.act_sessions.triggered.connect(self.show_sessions)
+        self.act_compare.triggered.connect(self.ask_compare)
+        self.act_clear_compare.triggered.connect(self.clear_compare)
+        b.event_recorded.connect(self._on_event)
         self.window_combo.currentIndexChanged.connect(self._window_changed)
 
     # -- time window -----------------------------------------------------------------------------
@@ -187,15 +196,27 @@ class MainWindow(QMainWindow):
 
     def latest_time(self) -> float:
         """Newest sample time on the bench (the right edge of the live view)."""
+        replay = self.bench.services.get("replay")
+        if replay is not None:
+            return float(replay.position_s())
         return self.bench.clock.now_ns() / 1e9
 
     def visible_range(self) -> tuple[float, float]:
         t1 = self.latest_time()
         if self.window_s > 0:
             return (t1 - self.window_s, t1)
-        s = self.bench.session
-        start = s.started_ns / 1e9 if s is not None else (self._first_sample_time() or t1 - 60)
+        start = self.primary_start_s()
         return (start, max(t1, start + 1))
+
+    def primary_start_s(self) -> float:
+        """Start of what the window shows: the replayed session, the recording, or the first sample."""
+        replay = self.bench.services.get("replay")
+        if replay is not None:
+            return float(replay.plan.first_ns) / 1e9
+        s = self.bench.session
+        if s is not None:
+            return s.started_ns / 1e9
+        return self._first_sample_time() or self.latest_time() - 60
 
     def _first_sample_time(self) -> float | None:
         firsts = [
@@ -262,6 +283,59 @@ class MainWindow(QMainWindow):
         dlg.textValueSelected.connect(lambda text: text.strip() and self.bench.annotate(text.strip(), t_ns))
         dlg.open()
 
+    # -- replay, comparison, annotation markers ---------------------------------------------------
+    def set_replay(self, replay) -> None:  # type: ignore[no-untyped-def]
+        """Show a replay (``bench.services["replay"]``): its session's stored data and notes."""
+        info = replay.session
+        self.history.set_session(info.id, replay.plan.first_ns / 1e9)
+        who = ", ".join(x for x in (info.meta.operator, info.meta.battery_id) if x)
+        self.session_label.setText(
+            f"Replaying session <b>{info.id}</b> ({info.meta.kind}{', ' + who if who else ''}) "
+            f"at {replay.speed:g}× — notes are added to it"
+        )
+        self.setWindowTitle(f"benchgui — replay of {info.id}")
+        self.act_start.setEnabled(False)
+        self.act_stop.setEnabled(False)
+        self.load_markers(info.id)
+
+    def load_markers(self, session_id: str) -> None:
+        """Show a stored session's annotations as markers."""
+        if self.catalog is None:
+            return
+        events = self.catalog.events(session_id, "annotation")
+        self.plots.set_markers([(e.t_ns / 1e9, e.text) for e in events if e.kind == "annotation"])
+
+    def _on_event(self, event) -> None:  # type: ignore[no-untyped-def]
+        if event.kind == "annotation":
+            self.plots.add_marker(event.t_ns / 1e9, event.text)
+
+    def ask_compare(self) -> None:
+        if self.catalog is None:
+            return
+        dlg = SessionsDialog(self.catalog.sessions(), self)
+        dlg.setWindowTitle("Compare with session")
+        dlg.open_session.connect(self.compare_with)
+        dlg.open()
+
+    def compare_with(self, session_id: str) -> None:
+        """Overlay a stored session, shifted so that its first sample lines up with our start."""
+        if self.catalog is None:
+            return
+        info = self.catalog.session(session_id)
+        span = self.catalog.span_s(info.id)
+        if span is None:
+            self.statusBar().showMessage(f"Session {info.id} has no samples", 5000)
+            return
+        history = History(None, self.catalog.store_path, info.id, max_gap_s=None)
+        offset = self.primary_start_s() - span[0]
+        self.plots.set_overlay(history, self.catalog.channels(info.id), offset, info.id)
+        self.act_clear_compare.setEnabled(True)
+        self.statusBar().showMessage(f"Comparing with session {info.id} (dashed), aligned at the start", 8000)
+
+    def clear_compare(self) -> None:
+        self.plots.set_overlay(None)
+        self.act_clear_compare.setEnabled(False)
+
     def show_sessions(self) -> None:
         if self.catalog is None:
             return
@@ -301,6 +375,7 @@ class MainWindow(QMainWindow):
         self.timer.stop()
         for v in self._viewers:
             v.close()
+        self.plots.set_overlay(None)
         self.history.close()
         self.closing.emit()
         super().closeEvent(event)

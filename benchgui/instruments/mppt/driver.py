@@ -57,6 +57,7 @@ class MpptDriver:
         self.transport = transport
         self.timeout_s = timeout_s
         self.now_ns = now_ns
+        self._last_t_ns = 0
         self.codec = ClientCodec()
         self.statement_listeners: list[StatementListener] = []
         self.noise_listeners: list[NoiseListener] = []
@@ -108,6 +109,11 @@ class MpptDriver:
                 t_ns = self.now_ns()
                 self.codec.feed(data)
                 while (event := self.codec.next_event()) is not NEED_DATA:
+                    # Several statements can arrive in one read (buffered while nobody read the
+                    # port): keep their times unique and increasing, or a time-series database
+                    # keeps only one of them.
+                    t_ns = max(t_ns, self._last_t_ns + 1)
+                    self._last_t_ns = t_ns
                     self._dispatch(event, t_ns)  # type: ignore[arg-type]
         except TransportError as exc:
             self._error = exc

@@ -17,7 +17,9 @@ from pathlib import Path
 from benchgui.clock import Clock, ScaledClock, WallClock
 from benchgui.config import LoadedConfig, paths
 from benchgui.core.bench import Bench
+from benchgui.core.programs.runner import ProgramRunner
 from benchgui.core.recorder import Recorder
+from benchgui.core.safety import Supervisor
 from benchgui.errors import ConfigError
 from benchgui.instruments.base import LoadControl, Source
 from benchgui.simbench.world import SimWorld, WorldParams
@@ -33,6 +35,11 @@ class Assembly:
 
     async def aclose(self) -> None:
         """Stop the bench (load off, session ended, store flushed), then the simulators."""
+        for name in ("programs", "supervisor"):  # end a program, load off with the reason recorded
+            service = self.bench.services.get(name)
+            if service is not None:
+                with contextlib.suppress(Exception):
+                    await service.aclose()
         await self.bench.stop()
         for close in reversed(self.closers):
             with contextlib.suppress(Exception):
@@ -97,6 +104,7 @@ async def assemble(
             name=f"{cfg.bench.name} (simulated)",
             simulated=True,
         )
+        _attach_safety(bench, loaded)
         return Assembly(bench, world, closers)
     if speed not in (None, 1.0):
         raise ConfigError("--speed", "only the simulated bench can run faster than real time (add --demo)")
@@ -104,7 +112,15 @@ async def assemble(
     bench = Bench(
         WallClock(), sources, recorder, history_s=cfg.display.buffer_s, load=load, name=cfg.bench.name
     )
+    _attach_safety(bench, loaded)
     return Assembly(bench, None, closers)
+
+
+def _attach_safety(bench: Bench, loaded: LoadedConfig) -> None:
+    """The safety supervisor and the program runner: every front end (GUI, record, run-program)
+    gets them, armed whenever the load input is on."""
+    supervisor = Supervisor.attach(bench, loaded.config)
+    ProgramRunner.attach(bench, loaded.config, supervisor)
 
 
 # Instruments on the bench, in display order. Each ``benchgui.instruments.<pkg>.factory`` module

@@ -163,7 +163,7 @@ class Supervisor:
         return SafetyState(
             armed=self.interlocks.armed,
             trip=self.trip_state,
-            judged_channel=self.interlocks.judged,
+            judged_channel=self.interlocks.judged_channel(now),
             discharged_ah=self.interlocks.discharged_ah,
             discharge_time_s=self.interlocks.discharge_time_s(now),
             load_input_on=self.load_input_on,
@@ -196,13 +196,21 @@ class Supervisor:
             self.bench.record_event("safety.trip", f"also: {text}", {"reason": reason, **values})
             self._ensure_enforcer()
             return current
-        self.trip_state = Trip(reason, text, values, now)
+        trip = self.trip_state = Trip(reason, text, values, now)
         log.error("SAFETY TRIP (%s): %s", reason, text)
         self.bench.record_event("safety.trip", text, {"reason": reason, **values})
         self._ensure_enforcer()
-        self.tripped.emit(self.trip_state)
+        # listeners (program runner, GUI banner) after the enforcer's first step: redrawing a
+        # window must not delay switching the load off
+        try:
+            (self._loop or asyncio.get_running_loop()).call_soon(self._announce, trip)
+        except RuntimeError:  # no running loop (shutting down): tell them now
+            self._announce(trip)
+        return trip
+
+    def _announce(self, trip: Trip) -> None:
+        self.tripped.emit(trip)
         self._emit()
-        return self.trip_state
 
     def emergency_stop(self, origin: str = "button") -> Trip:
         """The operator's emergency stop (button or keyboard shortcut)."""
@@ -320,10 +328,13 @@ class Supervisor:
         while True:
             attempts += 1
             try:
-                if attempts > 1:
-                    # a refused command may mean the load left remote control: take it back
-                    await asyncio.wait_for(load.set_remote(True), timeout)
-                await asyncio.wait_for(load.set_input(False), timeout)
+                # asyncio.timeout, not wait_for: no extra task, so the command goes out in this
+                # very step, before anything else the trip scheduled
+                async with asyncio.timeout(timeout):
+                    if attempts > 1:
+                        # a refused command may mean the load left remote control: take it back
+                        await load.set_remote(True)
+                    await load.set_input(False)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
@@ -373,7 +384,9 @@ class Supervisor:
         """SIGINT/SIGTERM: load off (a trip), then ask the front end to exit."""
         name = signal.Signals(signum).name
         self.trip(SIGNAL, f"{name} received: switching the load off", {"signal": name})
-        self.exit_requested.emit(name)
+        # after the enforcer's first attempt (scheduled by the trip), not before it
+        assert self._loop is not None
+        self._loop.call_soon(self.exit_requested.emit, name)
 
     def _on_loop_exception(self, loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
         if self._old_exc_handler is not None:

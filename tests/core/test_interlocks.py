@@ -217,3 +217,18 @@ def test_safety_config_errors_name_the_key() -> None:
         parse_config({"safety": {"max_current_amps": 3}})
     with pytest.raises(ConfigError, match=r"safety\.voltage_sources"):
         parse_config({"safety": {"voltage_sources": []}})
+
+
+def test_config_example_documents_every_safety_and_battery_key() -> None:
+    import dataclasses
+    import tomllib
+
+    from benchgui.config.schema import BatterySection, SafetySection
+    from tests.helpers import ROOT
+
+    data = tomllib.loads((ROOT / "resources" / "config.example.toml").read_text())
+    cfg = parse_config(data)
+    for section, cls in (("safety", SafetySection), ("battery", BatterySection)):
+        documented = set(data[section])
+        assert documented == {f.name for f in dataclasses.fields(cls)}, section
+        assert getattr(cfg, section) == cls(), f"[{section}] example values must be the defaults"

@@ -206,3 +206,15 @@ def test_checks_refuse_what_the_bench_cannot_do() -> None:
     p = parse_program_text("[[step]]\nkind='cc'\ncurrent_a=1\nuntil_voltage_below_v=9.0\n")
     with pytest.raises(ProgramError, match="supervisor would trip first"):
         check_program(p, Load(), safety_cutoff_v=10.5)
+
+
+def test_readme_program_example_is_valid() -> None:
+    from tests.helpers import ROOT
+
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("## Discharge programs and safety", 1)[1]
+    example = section.split("```toml\n", 1)[1].split("```", 1)[0]
+    p = parse_program_text(example)
+    assert p.name == "Capacity at 5 A"
+    assert [s.kind for s in p.steps] == ["cc", "rest", "loop"]
+    assert p.leaf_count() == 2 + 3 * 2

@@ -79,7 +79,7 @@ async def test_supervisor_cutoff_ends_a_program_without_its_own_condition() -> N
 
 
 async def test_pulses_give_the_dc_internal_resistance() -> None:
-    async with sim_bench(speed=20) as asm:
+    async with sim_bench(speed=40) as asm:
         await wait_samples(asm, "battery.voltage.labjack")
         p = parse_program_text(
             "[[step]]\nkind='pulse'\ncurrent_a=5\nbase_current_a=0.5\non_s=10\noff_s=20\ncount=3\n"

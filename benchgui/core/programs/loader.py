@@ -267,6 +267,12 @@ def save_program_text(path: str | Path, text: str) -> Program:
     return program
 
 
+def list_examples() -> list[Path]:
+    """The example programs shipped in ``resources/programs`` (for the panel's menu)."""
+    d = examples_dir()
+    return sorted(d.glob("*.toml")) if d.is_dir() else []
+
+
 def examples_dir() -> Path:
     """``resources/programs`` next to the package (source checkout or installed data)."""
     here = Path(__file__).resolve()

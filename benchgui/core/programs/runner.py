@@ -225,7 +225,9 @@ class ProgramRunner:
             self.bench.start_session(SessionMeta(notes=f"program: {program.name}", kind=kind))
         self.program = program
         self._running_program = program
-        self._meter = Meter(vch, ich)
+        # gaps come from stalls in real time (a busy machine at --speed 100 skips bench seconds):
+        # bridge up to 10 s of real time, whatever the speed
+        self._meter = Meter(vch, ich, max_gap_s=10.0 * max(1.0, self.bench.clock.speed))
         now_ns = self.bench.clock.now_ns()
         self._meter.seed(self.bench.display.latest, now_ns)
         self.result = ProgramResult(program.name, now_ns, voltage_channel=vch, current_channel=ich)

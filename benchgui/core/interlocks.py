@@ -147,6 +147,7 @@ class Interlocks:
         self.candidates: list[str] = []
         self.judged: str | None = None
         self.notices: list[tuple[str, str, dict[str, Any]]] = []  # (kind, text, data) to record
+        self._kinds: dict[str, str] = {}
         self.update_channels(channel_names)
 
     # -- which channels ------------------------------------------------------------------------
@@ -202,28 +203,44 @@ class Interlocks:
         return max(self._ah.values(), default=0.0)
 
     # -- judging ------------------------------------------------------------------------------
+    def _kind(self, channel: str) -> str:
+        """What a channel is to the interlocks (cached: this runs for every sample)."""
+        kind = self._kinds.get(channel)
+        if kind is None:
+            quantity, _ = split_name(channel)
+            if quantity in ("battery.voltage", "battery.current") or quantity.endswith("temperature"):
+                kind = quantity
+            else:
+                kind = ""
+            self._kinds[channel] = kind
+        return kind
+
     def on_samples(self, samples: Sequence[Sample]) -> Violation | None:
         """Feed published samples; returns the first violation found (if armed)."""
         found: Violation | None = None
+        judge = self.armed and self.limits.measurements
         for s in samples:
-            quantity, _ = split_name(s.channel)
-            if not quantity.endswith(("voltage", "current", "temperature")):
-                continue
-            if not math.isfinite(s.value):
+            kind = self._kind(s.channel)
+            if not kind or not math.isfinite(s.value):
                 continue  # a NaN is no measurement; staleness catches a source that only sends those
             self.latest[s.channel] = (s.t_ns, s.value)
-            if not self.armed or not self.limits.measurements:
+            if not judge:
                 continue
-            v: Violation | None = None
-            if quantity == "battery.voltage":
+            if kind == "battery.voltage":
                 v = self._voltage(s)
-            elif quantity == "battery.current":
+            elif kind == "battery.current":
                 v = self._current(s)
-            elif quantity.endswith("temperature"):
-                v = self._temperature(s, quantity)
+            else:
+                v = self._temperature(s, kind)
             if v is not None and found is None:
                 found = v
         return found
+
+    def _debounce(self, table: dict[str, Debounce], channel: str, hold_s: float) -> Debounce:
+        d = table.get(channel)
+        if d is None:
+            d = table[channel] = Debounce(hold_s)
+        return d
 
     def _voltage(self, s: Sample) -> Violation | None:
         lim = self.limits
@@ -247,7 +264,7 @@ class Interlocks:
                 self._disagree.pop(other, None)
                 continue
             diff = ref_v - self.latest[other][1]
-            deb = self._disagree.setdefault(other, Debounce(lim.disagreement_s))
+            deb = self._debounce(self._disagree, other, lim.disagreement_s)
             if deb.update(abs(diff) > lim.voltage_disagreement_v, s.t_ns):
                 return Violation(
                     SENSOR_DISAGREEMENT,
@@ -275,7 +292,7 @@ class Interlocks:
                 f"discharged {ah:.3f} Ah, limit {lim.max_discharge_ah:.3f} Ah",
                 {"ah": ah, "max_discharge_ah": lim.max_discharge_ah, "per_channel": dict(self._ah)},
             )
-        deb = self._limit_debounce.setdefault(s.channel, Debounce(lim.limit_debounce_s))
+        deb = self._debounce(self._limit_debounce, s.channel, lim.limit_debounce_s)
         if deb.update(abs(s.value) > lim.max_current_a, s.t_ns):
             return Violation(
                 OVERCURRENT,
@@ -291,7 +308,7 @@ class Interlocks:
             if quantity.startswith("battery.")
             else lim.max_internal_temperature_c
         )
-        deb = self._limit_debounce.setdefault(s.channel, Debounce(lim.limit_debounce_s))
+        deb = self._debounce(self._limit_debounce, s.channel, lim.limit_debounce_s)
         if deb.update(s.value > limit, s.t_ns):
             return Violation(
                 TEMPERATURE,

@@ -227,7 +227,14 @@ class Supervisor:
 
     def reset_counters(self) -> None:
         """A new discharge starts: discharged Ah and discharge time count from zero."""
-        self.interlocks.reset_counters(self.bench.clock.now_ns())
+        now = self.bench.clock.now_ns()
+        ah, t = self.interlocks.discharged_ah, self.interlocks.discharge_time_s(now)
+        self.interlocks.reset_counters(now)
+        self.bench.record_event(
+            "safety.reset_counters",
+            f"discharge counters reset (were {ah:.4f} Ah, {t:.0f} s)",
+            {"ah": ah, "discharge_time_s": t},
+        )
         self._emit()
 
     # -- listening ------------------------------------------------------------------------------

@@ -124,6 +124,10 @@ class SafetyPanel(QWidget):
             grid.addWidget(w, row, 1)
         grid.setColumnStretch(1, 1)
         lay.addLayout(grid)
+        self.reset = QPushButton("Reset discharge counters")
+        self.reset.setToolTip("A new discharge: count Ah and time from zero (a program start does this too)")
+        self.reset.clicked.connect(supervisor.reset_counters)
+        lay.addWidget(self.reset)
         lim = supervisor.limits
         self.limits = QLabel(
             f"cut-off {lim.cutoff_voltage_v:g} V ({lim.cutoff_debounce_s:g} s) · "

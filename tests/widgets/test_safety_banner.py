@@ -83,6 +83,10 @@ def test_a_measurement_trip_shows_its_reason_and_values(qtbot, qloop) -> None:  
             assert "below cut-off 10.500 V" in text
             assert "cutoff_voltage" in text
             assert asm.bench.load.input_on is False
+            assert supervisor(asm).state.discharged_ah > 0
+            qtbot.mouseClick(panel.reset, Qt.MouseButton.LeftButton)
+            assert supervisor(asm).state.discharged_ah == 0
+            assert panel.counters.text().startswith("0.000 /")
             window.close()
 
     run(qloop, body())

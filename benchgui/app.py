@@ -69,6 +69,8 @@ async def _main(args: argparse.Namespace, loaded: LoadedConfig, window_ref: list
             closed.set_result(None)
 
     window.closing.connect(on_closing)
+    if args.screenshot:
+        window.resize(1280, 800)  # a fixed size, so screenshots are comparable
     if args.fullscreen:
         window.showFullScreen()
     else:

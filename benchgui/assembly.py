@@ -16,6 +16,7 @@ from pathlib import Path
 
 from benchgui.clock import Clock, ScaledClock, WallClock
 from benchgui.config import LoadedConfig, paths
+from benchgui.config.writer import ConfigFile
 from benchgui.core.bench import Bench
 from benchgui.core.programs.runner import ProgramRunner
 from benchgui.core.recorder import Recorder
@@ -104,6 +105,7 @@ async def assemble(
             name=f"{cfg.bench.name} (simulated)",
             simulated=True,
         )
+        bench.services["config_file"] = ConfigFile(loaded.path)
         _attach_safety(bench, loaded)
         return Assembly(bench, world, closers)
     if speed not in (None, 1.0):
@@ -112,6 +114,7 @@ async def assemble(
     bench = Bench(
         WallClock(), sources, recorder, history_s=cfg.display.buffer_s, load=load, name=cfg.bench.name
     )
+    bench.services["config_file"] = ConfigFile(loaded.path)  # panels persist settings through it
     _attach_safety(bench, loaded)
     return Assembly(bench, None, closers)
 

@@ -7,7 +7,10 @@ that see the same samples reach the same verdict.
 
 The battery voltage is judged on the first source in ``voltage_sources`` that is fresh (the
 LabJack reference, then the MPPT); if none of them is on the bench at all, the load's own
-voltmeter is used. "Fresh" means a sample no older than ``sensor_timeout_s``.
+voltmeter is used. "Fresh" means a sample no older than ``sensor_timeout_s`` — but never less
+than half a second of *real* time (``speed`` × 0.5 s of bench time): instruments on a wire
+deliver at a rate bounded in real time, so on the simulated bench at ``--speed 200`` a 25 ms
+hiccup would otherwise look like 5 s of silence.
 """
 
 from __future__ import annotations
@@ -133,8 +136,9 @@ def split_name(name: str) -> tuple[str, str]:
 class Interlocks:
     """Tracks the latest measurements and judges them against :class:`Limits` while armed."""
 
-    def __init__(self, limits: Limits, channel_names: Iterable[str] = ()) -> None:
+    def __init__(self, limits: Limits, channel_names: Iterable[str] = (), speed: float = 1.0) -> None:
         self.limits = limits
+        self.sensor_timeout_ns = int(max(limits.sensor_timeout_s, 0.5 * speed) * NS)
         self.latest: dict[str, tuple[int, float]] = {}
         self.armed = False
         self.armed_since_ns: int | None = None
@@ -162,7 +166,7 @@ class Interlocks:
 
     def _fresh(self, channel: str, now_ns: int) -> bool:
         last = self.latest.get(channel)
-        return last is not None and now_ns - last[0] <= self.limits.sensor_timeout_s * NS
+        return last is not None and now_ns - last[0] <= self.sensor_timeout_ns
 
     def judged_channel(self, now_ns: int) -> str | None:
         """The voltage channel the cut-off is judged on now (None: no fresh voltage)."""
@@ -336,7 +340,7 @@ class Interlocks:
             newest = max((self.latest[c][0] for c in self.candidates if c in self.latest), default=None)
             silent_since = max(grace_from, newest) if newest is not None else grace_from
             silent_s = (now_ns - silent_since) / NS
-            if silent_s > lim.sensor_timeout_s:
+            if silent_s * NS > self.sensor_timeout_ns:
                 what = ", ".join(self.candidates) or "no battery voltage channel on this bench"
                 return Violation(
                     SENSOR_LOST,

@@ -83,7 +83,7 @@ class Supervisor:
         self.bench = bench
         self.limits = limits
         self.tick_s = tick_s
-        self.interlocks = Interlocks(limits, bench.channels)
+        self.interlocks = Interlocks(limits, bench.channels, bench.clock.speed)
         self.trip_state: Trip | None = None
         self.state_changed: Signal[[SafetyState]] = Signal("safety.state_changed")
         self.tripped: Signal[[Trip]] = Signal("safety.tripped")
@@ -129,7 +129,9 @@ class Supervisor:
         """Application exit: switch the load off (recorded as a trip if it was on), then stop."""
         if self._closing:
             return
-        if self.armed or self.load_input_on or self.program_active():
+        self._update_armed()
+        on = self.load_input_on
+        if on or (on is None and self.armed) or self.program_active():
             self.trip(EXIT, "application exit with the load input on")
         if self._enforcer is not None and not self._enforcer.done():
             with contextlib.suppress(asyncio.TimeoutError, Exception):
@@ -289,7 +291,8 @@ class Supervisor:
 
     async def _run_monitor(self) -> None:
         clock = self.bench.clock
-        real_tick = max(self.tick_s / clock.speed, 0.005)
+        armed_tick = max(self.tick_s / clock.speed, 0.005)
+        idle_tick = max(armed_tick, 0.1)  # disarmed there is nothing to time: spare the CPU
         emitted = 0.0
         while True:
             self._update_armed()
@@ -300,7 +303,7 @@ class Supervisor:
             if self.interlocks.armed and clock.monotonic() - emitted >= 1.0:
                 emitted = clock.monotonic()
                 self._emit()  # counters for the GUI, once per bench second
-            await asyncio.sleep(real_tick)
+            await asyncio.sleep(armed_tick if self.interlocks.armed or self.latched else idle_tick)
 
     def _monitor_done(self, task: asyncio.Task[None]) -> None:
         if self._closing:

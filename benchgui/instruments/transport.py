@@ -17,6 +17,7 @@ import contextlib
 import errno
 import logging
 import os
+import termios
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -112,6 +113,13 @@ class SerialTransport(Transport):
             raise TransportError(f"cannot open {self.port}: {_reason(exc)}") from exc
         self._ser = ser
         self._fd = ser.fileno()
+        # pyserial leaves VMIN=0, VTIME=0: a read with nothing to read then returns b"" instead
+        # of EAGAIN, which would look like end of file. VMIN=1 (the fd stays non-blocking) makes
+        # b"" mean what it should: hang-up (USB unplugged, pty master closed).
+        with contextlib.suppress(termios.error, OSError):
+            attrs = termios.tcgetattr(self._fd)
+            attrs[6][termios.VMIN], attrs[6][termios.VTIME] = 1, 0
+            termios.tcsetattr(self._fd, termios.TCSANOW, attrs)
         self._rx.clear()
         log.debug("opened %s (%s)", self.port, s)
 
@@ -147,7 +155,7 @@ class SerialTransport(Transport):
             if data == b"":
                 raise self._fail("device gone (end of file)")
             ready = loop.create_future()
-            loop.add_reader(fd, ready.set_result, None)
+            loop.add_reader(fd, _wake, ready)
             try:
                 await ready
             finally:
@@ -172,7 +180,7 @@ class SerialTransport(Transport):
             except OSError as exc:
                 raise self._fail(f"write failed ({_reason(exc)})") from exc
             ready = loop.create_future()
-            loop.add_writer(fd, ready.set_result, None)
+            loop.add_writer(fd, _wake, ready)
             try:
                 await asyncio.wait_for(ready, 2.0)
             except TimeoutError:
@@ -309,6 +317,12 @@ def list_serial_ports() -> list[tuple[str, str]]:
             desc = f"{desc} (serial {p.serial_number})".strip()
         out.append((p.device, desc))
     return out
+
+
+def _wake(fut: asyncio.Future[None]) -> None:
+    """Reader/writer callback: the waiting task may have been cancelled since it fired."""
+    if not fut.done():
+        fut.set_result(None)
 
 
 def _reason(exc: BaseException) -> str:

@@ -19,7 +19,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from benchgui.core.history import History
-from benchgui.model import Channel
+from benchgui.model import Channel, SampleFlag
 
 pg.setConfigOptions(antialias=False, background="w", foreground="k")
 
@@ -78,6 +78,7 @@ class PlotPanel(QWidget):
         self.frames = 0
         self.last_frame_ms = 0.0
         self._last_range: tuple[float, float] | None = None
+        self.over_range: dict[int, str] = {}  # plot index → channels shown as over range
         self._setup_ui()
 
     def _setup_ui(self) -> None:
@@ -90,6 +91,7 @@ class PlotPanel(QWidget):
             axis = pg.DateAxisItem(orientation="bottom", utcOffset=-time.localtime().tm_gmtoff)
             p = self.view.addPlot(row=i, col=0, axisItems={"bottom": axis})
             p.setLabel("left", spec.title, units=spec.unit)
+            p.getAxis("left").setWidth(72)  # equal widths keep the stacked time axes aligned
             p.showGrid(x=True, y=True, alpha=0.25)
             p.addLegend(offset=(5, 5), labelTextSize="8pt")
             p.setClipToView(True)
@@ -130,7 +132,7 @@ class PlotPanel(QWidget):
             n = sum(1 for v in self._curve_plot.values() if v == idx)
             curve = self.plots[idx].plot(
                 name=ch.label or ch.name,
-                pen=pg.mkPen(color_for(ch, n), width=1.5),
+                pen=pg.mkPen(color_for(ch, n), width=1),  # wider pens are several times slower to draw
                 connect="finite",
             )
             curve.setClipToView(True)
@@ -168,8 +170,24 @@ class PlotPanel(QWidget):
             self._last_range = rng
         for p in self.plots:
             p.enableAutoRange(axis="y")
+        self._mark_over_range()
         self.frames += 1
         self.last_frame_ms = (time.perf_counter() - start) * 1000
+
+    def _mark_over_range(self) -> None:
+        """Title a plot in red while one of its channels' latest sample is flagged OVER_RANGE
+        (within 2 % of the input range: probably clipped)."""
+        display = self.history.display
+        flags = display.flags if display is not None else {}
+        per_plot: dict[int, list[str]] = {}
+        for name, idx in self._curve_plot.items():
+            if flags.get(name, 0) & SampleFlag.OVER_RANGE:
+                per_plot.setdefault(idx, []).append(name)
+        for i, p in enumerate(self.plots):
+            text = ", ".join(per_plot.get(i, []))
+            if text != self.over_range.get(i, ""):
+                self.over_range[i] = text
+                p.setTitle(f"<span style='color:#d62728'>⚠ over range: {text}</span>" if text else None)
 
     # -- cross-hair ------------------------------------------------------------------------------
     def _mouse_moved(self, pos) -> None:  # type: ignore[no-untyped-def]

@@ -20,6 +20,7 @@ import time
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
+    QDockWidget,
     QFrame,
     QGridLayout,
     QHBoxLayout,
@@ -211,7 +212,13 @@ def create_panel(window: QMainWindow, bench: Bench) -> QWidget | None:
     timer.timeout.connect(lambda: panel.show_state(supervisor.state))
     timer.start(500)
     show(supervisor.state)
+    # the dock joins the others as a tab without taking the front: the emergency stop and the
+    # banner are in the toolbars, and the operator's panel stays where it was
+    right = Qt.DockWidgetArea.RightDockWidgetArea
+    front = [d for d in window.findChildren(QDockWidget) if window.dockWidgetArea(d) == right]
     window.add_panel("Safety", panel)  # type: ignore[attr-defined]
+    if front:
+        front[-1].raise_()
     panel.banner = banner  # type: ignore[attr-defined]  # for tests and the screenshot check
     panel.toolbar_button = estop_button  # type: ignore[attr-defined]
     panel.banner_bar = bar  # type: ignore[attr-defined]

@@ -232,3 +232,13 @@ def test_config_example_documents_every_safety_and_battery_key() -> None:
         documented = set(data[section])
         assert documented == {f.name for f in dataclasses.fields(cls)}, section
         assert getattr(cfg, section) == cls(), f"[{section}] example values must be the defaults"
+
+
+def test_sensor_timeout_is_at_least_half_a_real_second_at_speed() -> None:
+    il = Interlocks(lim(sensor_timeout_s=2.0), CHANNELS, speed=200.0)
+    il.arm(T0)
+    il.on_samples([v("labjack", 0.0, 12.0)])
+    assert il.on_tick(T0 + 99 * S) is None  # 99 bench s = 0.5 real s at --speed 200
+    got = il.on_tick(T0 + 101 * S)
+    assert got is not None
+    assert got.reason == "sensor_lost"

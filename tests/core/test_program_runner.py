@@ -22,7 +22,7 @@ SMALL_EMPTY = {
     "simulation": {"capacity_ah": 2.0, "initial_soc_pct": 2.0},
     # the program's own condition (0.5 s debounce) must end the step before the supervisor's
     # cut-off trips; a long supervisor debounce keeps that margin large in real time too
-    "safety": {"cutoff_debounce_s": 5.0},
+    "safety": {"cutoff_debounce_s": 20.0},
 }
 
 
@@ -44,6 +44,7 @@ async def test_discharge_to_cutoff_example_stops_there_with_the_input_off(wire: 
         assert asm.bench.load.input_on is False
         r.abort()
         result = await asyncio.wait_for(r.wait(), 10)
+        assert supervisor(asm).trip_state is None  # the program ended the step, not the supervisor
         session = asm.bench.session.id
         store_path = asm.bench.recorder.store_path
     discharge, rest = result.steps
@@ -56,7 +57,6 @@ async def test_discharge_to_cutoff_example_stops_there_with_the_input_off(wire: 
     assert rest.end == "operator_abort"
     assert result.end_reason == "operator_abort"
     assert result.load_input_on is False
-    assert supervisor(asm).trip_state is None  # the program ended the step, not the supervisor
     with Store(store_path, readonly=True) as store:
         kinds = [e.kind for e in store.events(session, "program.")]
     assert kinds[:2] == ["program.start", "program.step"]
@@ -94,7 +94,7 @@ async def test_pulses_give_the_dc_internal_resistance() -> None:
     for pulse in step.pulses:
         assert pulse.dcir_ohm == pytest.approx(expected, rel=0.2)
     assert step.dcir_ohm == pytest.approx(expected, rel=0.15)
-    assert step.duration_s == pytest.approx(90, abs=2)
+    assert 90 <= step.duration_s <= 95
 
 
 async def test_profile_plays_the_resampled_current(tmp_path: Path) -> None:
@@ -104,14 +104,18 @@ async def test_profile_plays_the_resampled_current(tmp_path: Path) -> None:
     async with sim_bench(speed=20) as asm:
         await wait_samples(asm, "battery.current.labjack")
         program = load_program(prog)
+        true_ah0 = asm.world.battery.discharged_ah
         result = await run_to_end(asm, program)
+        true_ah = asm.world.battery.discharged_ah - true_ah0
     (step,) = result.steps
     seg = program.steps[0]
-    expected_ah = 2 * sum(d * i for d, i in seg.segments) / 3600  # type: ignore[union-attr]
+    planned_ah = 2 * sum(d * i for d, i in seg.segments) / 3600  # type: ignore[union-attr]
     assert seg.clipped > 0  # type: ignore[union-attr]
     assert result.end_reason == "completed"
-    assert step.duration_s == pytest.approx(60, abs=1.5)
-    assert step.ah == pytest.approx(0.96 * expected_ah, rel=0.08)
+    assert 60 <= step.duration_s <= 63  # the absolute schedule keeps the length
+    # what the battery really gave, as the LabJack measures it (gain 0.96)
+    assert step.ah == pytest.approx(0.96 * true_ah, rel=0.05)
+    assert step.ah == pytest.approx(0.96 * planned_ah, rel=0.25)  # the profile was played
 
 
 async def test_loop_ends_on_its_ah_condition_and_steps_are_numbered_per_pass() -> None:
@@ -127,7 +131,7 @@ async def test_loop_ends_on_its_ah_condition_and_steps_are_numbered_per_pass() -
     assert paths[:4] == ["1.1#1", "1.2#1", "1.1#2", "1.2#2"]
     assert 4 <= len(paths) <= 8  # 0.01 Ah at 4.8 A is 7.5 s: the third CC pass ends it
     assert result.steps[-1].end == "ah"
-    assert result.ah == pytest.approx(0.01, abs=0.002)
+    assert 0.01 <= result.ah <= 0.014
 
 
 async def test_pause_switches_off_and_stops_the_step_time() -> None:
@@ -148,7 +152,7 @@ async def test_pause_switches_off_and_stops_the_step_time() -> None:
         result = await asyncio.wait_for(r.wait(), 20)
     (step,) = result.steps
     assert result.end_reason == "completed"
-    assert step.duration_s == pytest.approx(6.0 + 5.0, abs=1.5)  # 6 s on + 5 s paused
+    assert 6.0 + 5.0 - 0.2 <= step.duration_s <= 6.0 + 5.0 + 3.0  # 6 s on + ≥ 5 s paused
     assert step.ah == pytest.approx(2.0 * 0.96 * 6.0 / 3600, rel=0.15)
 
 

@@ -48,7 +48,7 @@ class EventLog:
 
 @pytest.mark.parametrize("wire", WIRE_PARAMS)
 async def test_cutoff_voltage_on_the_reference(wire: bool) -> None:
-    async with sim_bench(wire=wire, speed=10) as asm:
+    async with sim_bench(wire=wire, speed=4) as asm:
         log = EventLog(asm.bench)
         await wait_samples(asm, "battery.voltage.labjack")
         await load_on(asm)
@@ -64,7 +64,7 @@ async def test_cutoff_voltage_on_the_reference(wire: bool) -> None:
 
 
 async def test_cutoff_falls_back_to_the_mppt_when_the_reference_is_silent() -> None:
-    async with sim_bench(speed=10, config={"safety": {"disagreement_s": 1000}}) as asm:
+    async with sim_bench(speed=4, config={"safety": {"disagreement_s": 1000}}) as asm:
         log = EventLog(asm.bench)
         await wait_samples(asm, "battery.voltage.mppt")
         await load_on(asm)
@@ -80,7 +80,7 @@ async def test_cutoff_falls_back_to_the_mppt_when_the_reference_is_silent() -> N
 
 @pytest.mark.parametrize("wire", WIRE_PARAMS)
 async def test_sensor_lost_when_no_voltage_source_publishes(wire: bool) -> None:
-    async with sim_bench(wire=wire, speed=10, config={"safety": {"sensor_timeout_s": 2.0}}) as asm:
+    async with sim_bench(wire=wire, speed=4, config={"safety": {"sensor_timeout_s": 2.0}}) as asm:
         await wait_samples(asm, "battery.voltage.mppt")
         await load_on(asm)
         fault_ns = asm.bench.clock.now_ns()
@@ -95,7 +95,7 @@ async def test_sensor_lost_when_no_voltage_source_publishes(wire: bool) -> None:
 @pytest.mark.parametrize("wire", WIRE_PARAMS)
 async def test_sensor_disagreement(wire: bool) -> None:
     cfg = {"safety": {"voltage_disagreement_mv": 300, "disagreement_s": 2.0}}
-    async with sim_bench(wire=wire, speed=10, config=cfg) as asm:
+    async with sim_bench(wire=wire, speed=4, config=cfg) as asm:
         await wait_samples(asm, "battery.voltage.mppt")
         await load_on(asm)
         fault_ns = asm.bench.clock.now_ns()
@@ -109,7 +109,7 @@ async def test_sensor_disagreement(wire: bool) -> None:
 
 @pytest.mark.parametrize("wire", WIRE_PARAMS)
 async def test_discharged_ah_limit(wire: bool) -> None:
-    async with sim_bench(wire=wire, speed=20, config={"safety": {"max_discharge_ah": 0.02}}) as asm:
+    async with sim_bench(wire=wire, speed=8, config={"safety": {"max_discharge_ah": 0.02}}) as asm:
         await wait_samples(asm, "battery.current.labjack")
         await load_on(asm, 5.0)
         on_ns = asm.bench.clock.now_ns()
@@ -122,7 +122,7 @@ async def test_discharged_ah_limit(wire: bool) -> None:
 
 @pytest.mark.parametrize("wire", WIRE_PARAMS)
 async def test_discharge_time_limit(wire: bool) -> None:
-    async with sim_bench(wire=wire, speed=10, config={"safety": {"max_discharge_time_s": 3.0}}) as asm:
+    async with sim_bench(wire=wire, speed=4, config={"safety": {"max_discharge_time_s": 3.0}}) as asm:
         await wait_samples(asm, "battery.voltage.labjack")
         await load_on(asm, 1.0)
         on_ns = asm.bench.clock.now_ns()
@@ -134,7 +134,7 @@ async def test_discharge_time_limit(wire: bool) -> None:
 
 @pytest.mark.parametrize("wire", WIRE_PARAMS)
 async def test_overcurrent(wire: bool) -> None:
-    async with sim_bench(wire=wire, speed=10) as asm:
+    async with sim_bench(wire=wire, speed=4) as asm:
         await wait_samples(asm, "battery.current.labjack")
         await load_on(asm, 2.0)
         fault_ns = asm.bench.clock.now_ns()
@@ -148,7 +148,7 @@ async def test_overcurrent(wire: bool) -> None:
 
 @pytest.mark.parametrize("which", ["bat_t_sensor", "int_t_sensor"])
 async def test_temperature(which: str) -> None:
-    async with sim_bench(speed=10, temperatures=True) as asm:
+    async with sim_bench(speed=4, temperatures=True) as asm:
         await wait_samples(asm, "battery.temperature.mppt")
         await load_on(asm, 2.0)
         fault_ns = asm.bench.clock.now_ns()
@@ -278,7 +278,7 @@ async def test_application_exit_switches_off_and_records_why() -> None:
 
 async def test_works_with_only_the_load_on_the_bench() -> None:
     cfg = {"instruments": {"labjack": {"enabled": False}, "mppt": {"enabled": False}}}
-    async with sim_bench(speed=10, config=cfg) as asm:
+    async with sim_bench(speed=4, config=cfg) as asm:
         assert set(asm.bench.sources) == {"load"}
         await wait_samples(asm, "battery.voltage.load")
         await load_on(asm)
@@ -291,7 +291,7 @@ async def test_works_with_only_the_load_on_the_bench() -> None:
 
 async def test_works_without_a_load() -> None:
     cfg = {"instruments": {"ea": {"enabled": False}}}
-    async with sim_bench(speed=10, config=cfg) as asm:
+    async with sim_bench(speed=4, config=cfg) as asm:
         assert asm.bench.load is None
         await wait_samples(asm, "battery.voltage.labjack")
         sup = supervisor(asm)

@@ -120,6 +120,7 @@ def add_panels(window, bench) -> None:  # type: ignore[no-untyped-def]
                 continue
             raise
         mod.create_panel(window, bench)
+    window.show_panel("Readouts")  # the big numbers first; the instrument panels are tabs beside them
 
 
 def save_screenshot(window, path: Path) -> bool:  # type: ignore[no-untyped-def]

@@ -105,8 +105,7 @@ async def assemble(
             name=f"{cfg.bench.name} (simulated)",
             simulated=True,
         )
-        bench.services["config_file"] = ConfigFile(loaded.path)
-        _attach_safety(bench, loaded)
+        _attach_services(bench, loaded, store_path, closers)
         return Assembly(bench, world, closers)
     if speed not in (None, 1.0):
         raise ConfigError("--speed", "only the simulated bench can run faster than real time (add --demo)")
@@ -114,14 +113,24 @@ async def assemble(
     bench = Bench(
         WallClock(), sources, recorder, history_s=cfg.display.buffer_s, load=load, name=cfg.bench.name
     )
-    bench.services["config_file"] = ConfigFile(loaded.path)  # panels persist settings through it
-    _attach_safety(bench, loaded)
+    _attach_services(bench, loaded, store_path, closers)
     return Assembly(bench, None, closers)
 
 
-def _attach_safety(bench: Bench, loaded: LoadedConfig) -> None:
-    """The safety supervisor and the program runner: every front end (GUI, record, run-program)
-    gets them, armed whenever the load input is on."""
+def _attach_services(
+    bench: Bench,
+    loaded: LoadedConfig,
+    store_path: str | Path | None,
+    closers: list[Callable[[], Awaitable[None]]],
+) -> None:
+    """Core services that listen to the bench (looked up by widgets in ``bench.services``)."""
+    from benchgui.core.verification import VerificationService  # scipy: only when a bench is built
+
+    bench.services["config_file"] = ConfigFile(loaded.path)  # panels persist settings through it
+    verify = VerificationService(bench, loaded.config.verify, store_path_for(loaded, store_path))
+    bench.services["verify"] = verify
+    closers.append(verify.aclose)
+    # the safety supervisor and the program runner, armed whenever the load input is on
     supervisor = Supervisor.attach(bench, loaded.config)
     ProgramRunner.attach(bench, loaded.config, supervisor)
 

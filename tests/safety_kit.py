@@ -2,8 +2,13 @@
 
 Faults are injected the way they happen on a bench: through the sensor models of the simulated
 instruments (an offset makes a sensor lie, a muted source stops publishing) or through the
-shared simulated battery. ``wire`` selects the EA load on a real pty (its wire-level simulator
-and real driver) when that exists in this build, the in-process stand-in otherwise.
+shared simulated battery. ``wire`` chooses how the instruments are reached:
+
+* ``False`` — everything in-process (fastest);
+* ``"load"`` — the EA load on a real pty (its wire-level simulator and the real driver: the
+  switching off goes over the wire), the LabJack and MPPT in-process so their sensors can be
+  steered;
+* ``True`` — every instrument on its wire (for faults that need no steering).
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ from benchgui.config import LoadedConfig
 from benchgui.config.loader import parse_config
 from benchgui.core.programs.runner import ProgramRunner
 from benchgui.core.safety import Supervisor, Trip
-from benchgui.instruments.simulated import SimMpptSource
+from benchgui.instruments.simulated import SimLabJackSource, SimMpptSource
 from benchgui.model import Channel, Sample
 from benchgui.simbench.sensors import SensorModel
 from tests.helpers import async_wait_until
@@ -38,14 +43,11 @@ def ea_on_wire() -> bool:
         return False
 
 
-WIRE_PARAMS = [
-    pytest.param(False, id="inproc"),
-    pytest.param(
-        True,
-        id="pty",
-        marks=pytest.mark.skipif(not ea_on_wire(), reason="EA load pty simulator not in this build yet"),
-    ),
-]
+_NO_EA = pytest.mark.skipif(not ea_on_wire(), reason="EA load pty simulator not in this build")
+#: the load on a real pty, reference sensors steerable
+WIRE_PARAMS = [pytest.param(False, id="inproc"), pytest.param("load", id="pty", marks=_NO_EA)]
+#: every instrument on its wire
+FULL_WIRE_PARAMS = [pytest.param(False, id="inproc"), pytest.param(True, id="wire", marks=_NO_EA)]
 
 
 def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
@@ -89,16 +91,25 @@ class MpptWithTemperatures(SimMpptSource):
 async def sim_bench(
     *,
     speed: float = 10.0,
-    wire: bool = False,
+    wire: bool | str = False,
     config: dict[str, Any] | None = None,
     record: bool = False,
     temperatures: bool = False,
 ) -> AsyncIterator[Assembly]:
     """A started simulated bench with the supervisor and the runner; closed afterwards."""
-    asm = await assemble(loaded_config(config), demo=True, speed=speed, record=record, wire=wire)
-    bench = asm.bench
-    if temperatures and asm.world is not None and "mppt" in bench.sources:
-        bench.sources["mppt"] = MpptWithTemperatures(asm.world)
+    config = dict(config or {})
+    if wire == "load":  # the references join in-process below, where their sensors can be steered
+        off = {"labjack": {"enabled": False}, "mppt": {"enabled": False}}
+        config = _merge(config, {"instruments": off})
+    asm = await assemble(loaded_config(config), demo=True, speed=speed, record=record, wire=bool(wire))
+    bench, world = asm.bench, asm.world
+    assert world is not None
+    if wire == "load":
+        for src in (SimLabJackSource(world), SimMpptSource(world)):
+            bench.sources[src.id] = src
+            bench.add_channels(src.channels())
+    if temperatures and isinstance(bench.sources.get("mppt"), SimMpptSource):
+        bench.sources["mppt"] = MpptWithTemperatures(world)
         bench.add_channels(bench.sources["mppt"].channels())
     try:
         await bench.start()

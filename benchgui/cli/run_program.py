@@ -109,6 +109,7 @@ async def run_program(args: argparse.Namespace, loaded, program: Program) -> int
     runner: ProgramRunner = bench.services["programs"]
     supervisor: Supervisor = bench.services["supervisor"]
     result: ProgramResult | None = None
+    input_on: bool | None = None
     error = ""
     usage = False
     session_id = ""
@@ -131,6 +132,7 @@ async def run_program(args: argparse.Namespace, loaded, program: Program) -> int
             kind="demo" if bench.simulated else "live",
         )
         session_id = bench.start_session(meta).id
+        await runner.wait_load_ready()  # so that its state is known whatever happens next
         if not signalled:
             await runner.start(program)
             if signalled:  # the signal came while the program was starting
@@ -142,9 +144,13 @@ async def run_program(args: argparse.Namespace, loaded, program: Program) -> int
         usage = isinstance(exc, ConfigError)
         print(f"benchgui: {'configuration error: ' if usage else ''}{exc}", file=sys.stderr)
     finally:
+        load = bench.load
+        input_on = load.input_on if load is not None else False
         await asm.aclose()
-    load = bench.load
-    input_on = load.input_on if load is not None else False
+    # a driver may forget the state once its port is closed; the load switches its input off on
+    # close anyway, so what it reported last (after the program and the supervisor) stands
+    if load is not None and load.input_on is not None:
+        input_on = load.input_on
     out = summary(result, load_input_on=input_on, session=session_id)
     if result is None and signalled:
         out["end_reason"] = SIGNAL

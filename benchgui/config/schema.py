@@ -8,6 +8,7 @@ the bench.
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass, field
 from typing import Literal
@@ -47,7 +48,14 @@ class EaSection:
     poll_interval_s: float = field(default=0.5, metadata={"min": 0.003, "max": 60})
     timeout_s: float = field(default=0.5, metadata={"min": 0.01, "max": 10})
     retries: int = field(default=2, metadata={"min": 0, "max": 10})
+    # device profile: a name in benchgui/instruments/ea/profiles (el3000, alias el3160-60) or the
+    # path of a corrected copy (*.toml) — object numbers are data, not code
     profile: str = "el3160-60"
+    # queries kept outstanding on the line; 1 = strict half duplex (whether the EL buffers a
+    # second query is unconfirmed)
+    pipeline_depth: int = field(default=1, metadata={"min": 1, "max": 4})
+    # switch remote control on by itself before a setpoint or input command
+    auto_remote: bool = True
 
 
 @dataclass(frozen=True)
@@ -309,10 +317,94 @@ class SocSection:
 
 
 @dataclass(frozen=True)
-class VerifySection:
-    """Sensor verification: alignment and tolerances."""
+class VoltageTolerance:
+    """Largest acceptable voltage errors of a device against its reference (0: not checked)."""
 
-    max_gap_s: float = field(default=5.0, metadata={"min": 0.0, "max": 3600})
+    offset_v: float = field(default=0.05, metadata={"min": 0.0, "max": 100})
+    gain_error_pct: float = field(default=1.0, metadata={"min": 0.0, "max": 100})
+    rms_v: float = field(default=0.05, metadata={"min": 0.0, "max": 100})
+    max_abs_v: float = field(default=0.25, metadata={"min": 0.0, "max": 100})
+    noise_v: float = field(default=0.03, metadata={"min": 0.0, "max": 100})
+
+
+@dataclass(frozen=True)
+class CurrentTolerance:
+    """Largest acceptable current errors of a device against its reference (0: not checked)."""
+
+    offset_a: float = field(default=0.05, metadata={"min": 0.0, "max": 100})
+    gain_error_pct: float = field(default=2.0, metadata={"min": 0.0, "max": 100})
+    rms_a: float = field(default=0.15, metadata={"min": 0.0, "max": 100})
+    max_abs_a: float = field(default=0.5, metadata={"min": 0.0, "max": 100})
+    noise_a: float = field(default=0.1, metadata={"min": 0.0, "max": 100})
+
+
+@dataclass(frozen=True)
+class ToleranceSection:
+    voltage: VoltageTolerance = field(default_factory=VoltageTolerance)
+    current: CurrentTolerance = field(default_factory=CurrentTolerance)
+
+
+DEFAULT_COMPARISONS = (
+    "battery.voltage.mppt vs battery.voltage.labjack",
+    "battery.voltage.load vs battery.voltage.labjack",
+    "battery.voltage.mppt vs battery.voltage.load",
+    "battery.current.mppt vs battery.current.labjack",
+)
+
+
+@dataclass(frozen=True)
+class VerifySection:
+    """Sensor verification: which channels are compared, alignment, operating regions, tolerances.
+
+    A comparison is ``"<device channel> vs <reference channel>"`` of the same quantity.
+    """
+
+    comparisons: list[str] = field(default_factory=lambda: list(DEFAULT_COMPARISONS))
+    max_gap_s: float = field(default=2.5, metadata={"min": 0.0, "max": 3600})
+    latency_s: dict[str, float] = field(default_factory=dict)  # per source id, e.g. {mppt = 0.3}
+    region_current: str = "battery.current.labjack"  # the current that defines charge/rest/discharge
+    zero_current_a: float = field(default=0.05, metadata={"min": 0.0, "max": 100})
+    rest_min_s: float = field(default=60.0, metadata={"min": 0.0, "max": 86400})
+    current_bins_a: list[float] = field(
+        default_factory=lambda: [-10.0, -5.0, -2.0, -0.5, 0.5, 2.0, 5.0, 10.0]
+    )
+    transient_window_s: float = field(default=5.0, metadata={"min": 0.0, "max": 3600})
+    transient_threshold_a: float = field(default=0.5, metadata={"min": 0.0, "max": 100})
+    min_voltage_v: float = field(default=1.0, metadata={"min": 0.0, "max": 1000})
+    min_pairs: int = field(default=10, metadata={"min": 3, "max": 1_000_000})
+    confidence: float = field(default=0.95, metadata={"min": 0.5, "max": 0.9999})
+    live_interval_s: float = field(default=5.0, metadata={"min": 0.2, "max": 3600})
+    live_max_points: int = field(default=2_000_000, metadata={"min": 1000, "max": 100_000_000})
+    tolerance: ToleranceSection = field(default_factory=ToleranceSection)
+
+    def parsed_comparisons(self, key: str = "verify") -> list[tuple[str, str]]:
+        """The comparisons as (device channel, reference channel) pairs."""
+        out = []
+        for i, text in enumerate(self.comparisons):
+            parts = text.split(" vs ")
+            if len(parts) != 2 or not all(p.strip() for p in parts):
+                raise ConfigError(
+                    f"{key}.comparisons[{i}]",
+                    f"must be '<device channel> vs <reference channel>', got {text!r}",
+                )
+            dev, ref = parts[0].strip(), parts[1].strip()
+            if dev.rsplit(".", 1)[0] != ref.rsplit(".", 1)[0] or "." not in dev:
+                raise ConfigError(
+                    f"{key}.comparisons[{i}]", f"{dev} and {ref} are not the same quantity from two sources"
+                )
+            if dev == ref:
+                raise ConfigError(f"{key}.comparisons[{i}]", f"compares {dev} with itself")
+            out.append((dev, ref))
+        return out
+
+    def validate(self, key: str) -> None:
+        self.parsed_comparisons(key)
+        bins = self.current_bins_a
+        if any(b >= c for b, c in itertools.pairwise(bins)):
+            raise ConfigError(f"{key}.current_bins_a", "must be strictly increasing")
+        for src, lat in self.latency_s.items():
+            if not -60.0 <= lat <= 60.0:
+                raise ConfigError(f"{key}.latency_s.{src}", f"must be within ±60 s, got {lat!r}")
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ import logging
 import os
 import termios
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from benchgui.errors import TransportError
 
@@ -98,6 +98,10 @@ class SerialTransport(Transport):
         if self.is_open:
             return
         s = self.settings
+        if s.parity != "N" and os.path.realpath(self.port).startswith("/dev/pts/"):
+            # A pseudo-terminal (a simulator) carries no parity: Linux clears PARENB and then
+            # refuses (EINVAL) pyserial setting it again when the same pty is reopened.
+            s = replace(s, parity="N")
         try:
             ser = serial.Serial(
                 self.port,
@@ -109,7 +113,7 @@ class SerialTransport(Transport):
                 write_timeout=0,
                 exclusive=True,
             )
-        except (serial.SerialException, OSError, ValueError) as exc:
+        except (serial.SerialException, OSError, ValueError, termios.error) as exc:
             raise TransportError(f"cannot open {self.port}: {_reason(exc)}") from exc
         self._ser = ser
         self._fd = ser.fileno()
@@ -142,6 +146,7 @@ class SerialTransport(Transport):
         if fd is None:
             raise TransportError(f"{self.port} is not open")
         loop = asyncio.get_running_loop()
+        woken = False
         while True:
             try:
                 data = os.read(fd, max_bytes)
@@ -152,7 +157,10 @@ class SerialTransport(Transport):
             if data:
                 self._trace(False, data)
                 return data
-            if data == b"":
+            # open() sets VMIN=1, so b"" should mean hang-up; where the driver of a USB adapter
+            # ignores VMIN an idle tty still reads b"", so only b"" after the fd was reported
+            # readable counts as a hang-up (pty master closed, USB adapter gone).
+            if data == b"" and woken:
                 raise self._fail("device gone (end of file)")
             ready = loop.create_future()
             loop.add_reader(fd, _wake, ready)
@@ -162,6 +170,7 @@ class SerialTransport(Transport):
                 loop.remove_reader(fd)
             if self._fd != fd:
                 raise TransportError(f"{self.port} was closed")
+            woken = True
 
     async def write(self, data: bytes) -> None:
         fd = self._fd
@@ -320,7 +329,8 @@ def list_serial_ports() -> list[tuple[str, str]]:
 
 
 def _wake(fut: asyncio.Future[None]) -> None:
-    """Reader/writer callback: the waiting task may have been cancelled since it fired."""
+    """Reader/writer callback: the waiting task may have been cancelled since it fired, and
+    qasync may deliver a notification queued before remove_reader()."""
     if not fut.done():
         fut.set_result(None)
 

@@ -101,6 +101,7 @@ class PtyPort:
 
 
 def _wake(fut: asyncio.Future[None]) -> None:
-    """Reader callback: the waiting task may have been cancelled since it fired."""
+    """Reader callback: the waiting task may have been cancelled since it fired, and
+    qasync may deliver a notification queued before remove_reader()."""
     if not fut.done():
         fut.set_result(None)

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QInputDialog,
     QLabel,
     QMainWindow,
+    QTabWidget,
     QToolBar,
     QVBoxLayout,
     QWidget,
@@ -81,7 +82,10 @@ class MainWindow(QMainWindow):
         self.plots = PlotPanel(self.history, plot_specs)
         self.plots.range_fn = self.visible_range_or_frozen
         self.plots.add_channels(list(self.bench.channels.values()))
-        self.setCentralWidget(self.plots)
+        self.views = QTabWidget()  # the live plots, plus full-size views such as verification
+        self.views.setDocumentMode(True)
+        self.views.addTab(self.plots, "Live")
+        self.setCentralWidget(self.views)
 
         tb = QToolBar("Session", self)
         tb.setObjectName("toolbar.session")
@@ -124,6 +128,17 @@ class MainWindow(QMainWindow):
         self.statusBar().addWidget(self.session_label, 1)
         self.statusBar().addPermanentWidget(self.recorder_label)
         self._show_session(self.bench.session)
+
+    def add_view(self, title: str, widget: QWidget) -> None:
+        """Add a full-size view as a tab beside the live plots (it needs the room a dock lacks)."""
+        self.views.addTab(widget, title)
+
+    def show_panel(self, title: str) -> None:
+        """Bring a dock to the front of its tab group."""
+        for d in self.findChildren(QDockWidget):
+            if d.objectName() == f"dock.{title}":
+                d.show()
+                d.raise_()
 
     def add_panel(
         self, title: str, widget: QWidget, area: Qt.DockWidgetArea = Qt.DockWidgetArea.RightDockWidgetArea

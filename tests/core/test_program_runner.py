@@ -33,7 +33,7 @@ async def run_to_end(asm, program, timeout: float = 60.0):  # type: ignore[no-un
 
 
 @pytest.mark.parametrize("wire", WIRE_PARAMS)
-async def test_discharge_to_cutoff_example_stops_there_with_the_input_off(wire: bool) -> None:
+async def test_discharge_to_cutoff_example_stops_there_with_the_input_off(wire: bool | str) -> None:
     async with sim_bench(wire=wire, speed=20, config=SMALL_EMPTY, record=True) as asm:
         await wait_samples(asm, "battery.voltage.labjack")
         program = load_program(examples_dir() / "discharge-5A-to-cutoff.toml")
@@ -157,7 +157,7 @@ async def test_pause_switches_off_and_stops_the_step_time() -> None:
 
 
 @pytest.mark.parametrize("wire", WIRE_PARAMS)
-async def test_abort_and_emergency_stop_end_with_the_input_off(wire: bool) -> None:
+async def test_abort_and_emergency_stop_end_with_the_input_off(wire: bool | str) -> None:
     async with sim_bench(wire=wire, speed=10) as asm:
         r = runner(asm)
         p = parse_program_text("[[step]]\nkind='cc'\ncurrent_a=3\nduration_s=600\n")

@@ -16,6 +16,7 @@ from benchgui.core.safety import InterlockTripped
 from benchgui.errors import TransportError
 from tests.helpers import async_wait_until
 from tests.safety_kit import (
+    FULL_WIRE_PARAMS,
     NS,
     WIRE_PARAMS,
     assert_load_off,
@@ -47,7 +48,7 @@ class EventLog:
 
 
 @pytest.mark.parametrize("wire", WIRE_PARAMS)
-async def test_cutoff_voltage_on_the_reference(wire: bool) -> None:
+async def test_cutoff_voltage_on_the_reference(wire: bool | str) -> None:
     async with sim_bench(wire=wire, speed=4) as asm:
         log = EventLog(asm.bench)
         await wait_samples(asm, "battery.voltage.labjack")
@@ -79,7 +80,7 @@ async def test_cutoff_falls_back_to_the_mppt_when_the_reference_is_silent() -> N
 
 
 @pytest.mark.parametrize("wire", WIRE_PARAMS)
-async def test_sensor_lost_when_no_voltage_source_publishes(wire: bool) -> None:
+async def test_sensor_lost_when_no_voltage_source_publishes(wire: bool | str) -> None:
     async with sim_bench(wire=wire, speed=4, config={"safety": {"sensor_timeout_s": 2.0}}) as asm:
         await wait_samples(asm, "battery.voltage.mppt")
         await load_on(asm)
@@ -93,7 +94,7 @@ async def test_sensor_lost_when_no_voltage_source_publishes(wire: bool) -> None:
 
 
 @pytest.mark.parametrize("wire", WIRE_PARAMS)
-async def test_sensor_disagreement(wire: bool) -> None:
+async def test_sensor_disagreement(wire: bool | str) -> None:
     cfg = {"safety": {"voltage_disagreement_mv": 300, "disagreement_s": 2.0}}
     async with sim_bench(wire=wire, speed=4, config=cfg) as asm:
         await wait_samples(asm, "battery.voltage.mppt")
@@ -107,8 +108,8 @@ async def test_sensor_disagreement(wire: bool) -> None:
         assert_load_off(asm, trip)
 
 
-@pytest.mark.parametrize("wire", WIRE_PARAMS)
-async def test_discharged_ah_limit(wire: bool) -> None:
+@pytest.mark.parametrize("wire", FULL_WIRE_PARAMS)
+async def test_discharged_ah_limit(wire: bool | str) -> None:
     async with sim_bench(wire=wire, speed=8, config={"safety": {"max_discharge_ah": 0.02}}) as asm:
         await wait_samples(asm, "battery.current.labjack")
         await load_on(asm, 5.0)
@@ -120,8 +121,8 @@ async def test_discharged_ah_limit(wire: bool) -> None:
         assert_load_off(asm, trip)
 
 
-@pytest.mark.parametrize("wire", WIRE_PARAMS)
-async def test_discharge_time_limit(wire: bool) -> None:
+@pytest.mark.parametrize("wire", FULL_WIRE_PARAMS)
+async def test_discharge_time_limit(wire: bool | str) -> None:
     async with sim_bench(wire=wire, speed=4, config={"safety": {"max_discharge_time_s": 3.0}}) as asm:
         await wait_samples(asm, "battery.voltage.labjack")
         await load_on(asm, 1.0)
@@ -133,7 +134,7 @@ async def test_discharge_time_limit(wire: bool) -> None:
 
 
 @pytest.mark.parametrize("wire", WIRE_PARAMS)
-async def test_overcurrent(wire: bool) -> None:
+async def test_overcurrent(wire: bool | str) -> None:
     async with sim_bench(wire=wire, speed=4) as asm:
         await wait_samples(asm, "battery.current.labjack")
         await load_on(asm, 2.0)
@@ -146,9 +147,10 @@ async def test_overcurrent(wire: bool) -> None:
         assert_load_off(asm, trip)
 
 
+@pytest.mark.parametrize("wire", WIRE_PARAMS)
 @pytest.mark.parametrize("which", ["bat_t_sensor", "int_t_sensor"])
-async def test_temperature(which: str) -> None:
-    async with sim_bench(speed=4, temperatures=True) as asm:
+async def test_temperature(which: str, wire: bool | str) -> None:
+    async with sim_bench(wire=wire, speed=4, temperatures=True) as asm:
         await wait_samples(asm, "battery.temperature.mppt")
         await load_on(asm, 2.0)
         fault_ns = asm.bench.clock.now_ns()
@@ -161,8 +163,8 @@ async def test_temperature(which: str) -> None:
         assert_load_off(asm, trip)
 
 
-@pytest.mark.parametrize("wire", WIRE_PARAMS)
-async def test_emergency_stop_in_real_time(wire: bool) -> None:
+@pytest.mark.parametrize("wire", FULL_WIRE_PARAMS)
+async def test_emergency_stop_in_real_time(wire: bool | str) -> None:
     async with sim_bench(wire=wire, speed=1) as asm:
         await load_on(asm)
         sup = supervisor(asm)

@@ -82,7 +82,7 @@ def test_a_measurement_trip_shows_its_reason_and_values(qtbot, qloop) -> None:  
             text = panel.banner.text.text()
             assert "below cut-off 10.500 V" in text
             assert "cutoff_voltage" in text
-            assert asm.bench.load.input_on is False
+            await async_wait_until(lambda: asm.bench.load.input_on is False, 2, what="load off")
             assert supervisor(asm).state.discharged_ah > 0
             qtbot.mouseClick(panel.reset, Qt.MouseButton.LeftButton)
             assert supervisor(asm).state.discharged_ah == 0

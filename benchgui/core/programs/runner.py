@@ -150,7 +150,7 @@ class ProgramRunner:
         if self.supervisor is not None:
             self.supervisor.check_may_switch_on()
         self.check(program)
-        await self._wait_load_ready()
+        await self.wait_load_ready()
         names = list(self.bench.channels)
         vch = choose_channel(names, "battery.voltage", VOLTAGE_PREFERENCE, program.voltage_channel)
         ich = choose_channel(names, "battery.current", CURRENT_PREFERENCE, program.current_channel)
@@ -189,7 +189,8 @@ class ProgramRunner:
         self._task = asyncio.get_running_loop().create_task(self._execute(run), name="program")
         self.changed.emit()
 
-    async def _wait_load_ready(self) -> None:
+    async def wait_load_ready(self) -> None:
+        """Wait (real time, bounded) until the load is connected and its input state known."""
         load = self.bench.load
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.load_ready_timeout_s

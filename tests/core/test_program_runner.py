@@ -41,7 +41,7 @@ async def test_discharge_to_cutoff_example_stops_there_with_the_input_off(wire: 
         await r.start(program)
         # the first step ends on the cut-off voltage; abort the 10 min rest once it started
         await async_wait_until(lambda: len(r.result.steps) == 2, 60, what="rest step")  # type: ignore[union-attr]
-        assert asm.bench.load.input_on is False
+        await async_wait_until(lambda: asm.bench.load.input_on is False, 5, what="input off at rest")
         r.abort()
         result = await asyncio.wait_for(r.wait(), 10)
         assert supervisor(asm).trip_state is None  # the program ended the step, not the supervisor

@@ -19,7 +19,9 @@ from benchgui.config import LoadedConfig, paths
 from benchgui.config.writer import ConfigFile
 from benchgui.core.bench import Bench
 from benchgui.core.forwarder import ForwarderService
+from benchgui.core.programs.runner import ProgramRunner
 from benchgui.core.recorder import Recorder
+from benchgui.core.safety import Supervisor
 from benchgui.errors import ConfigError
 from benchgui.instruments.base import LoadControl, Source
 from benchgui.recording.influx_config import influx_target
@@ -36,6 +38,11 @@ class Assembly:
 
     async def aclose(self) -> None:
         """Stop the bench (load off, session ended, store flushed), then the simulators."""
+        for name in ("programs", "supervisor"):  # end a program, load off with the reason recorded
+            service = self.bench.services.get(name)
+            if service is not None:
+                with contextlib.suppress(Exception):
+                    await service.aclose()
         await self.bench.stop()
         for close in reversed(self.closers):
             with contextlib.suppress(Exception):
@@ -125,6 +132,9 @@ def _attach_services(
     verify = VerificationService(bench, loaded.config.verify, store_path_for(loaded, store_path))
     bench.services["verify"] = verify
     closers.append(verify.aclose)
+    # the safety supervisor and the program runner, armed whenever the load input is on
+    supervisor = Supervisor.attach(bench, loaded.config)
+    ProgramRunner.attach(bench, loaded.config, supervisor)
     if bench.recorder is not None:
         add_forwarder(bench, loaded, store_path_for(loaded, store_path), closers)
 

@@ -287,18 +287,48 @@ class RecordingSection:
     influx: InfluxSection = field(default_factory=InfluxSection)
 
 
+# Discharge cut-off of a 12 V block when [battery] cutoff_voltage_v is not given:
+# lead-acid 1.75 V/cell × 6, LiFePO4 2.5 V/cell × 4.
+CUTOFF_V_BY_CHEMISTRY = {"lead-acid-6s": 10.5, "lifepo4-4s": 10.0}
+
+
 @dataclass(frozen=True)
 class BatterySection:
     """The battery under test: model file, cells, capacity and limits."""
 
     model: str = ""  # cell model TOML (resources/models/…); empty: by simulation.chemistry
+    chemistry: Literal["", "lead-acid-6s", "lifepo4-4s"] = ""  # empty: simulation.chemistry
+    capacity_ah: float = field(default=0.0, metadata={"min": 0, "max": 10000})  # 0: simulation.capacity_ah
+    cutoff_voltage_v: float = field(default=0.0, metadata={"min": 0, "max": 100})  # 0: by chemistry
 
 
 @dataclass(frozen=True)
 class SafetySection:
-    """Interlocks that switch the load off (see README, Safety)."""
+    """Interlocks that switch the load off while its input is on (see README, Safety).
+
+    ``enabled = false`` turns off only the measurement interlocks (bench debugging); emergency
+    stop, exit, signals and core errors always switch the load off.
+    """
 
     enabled: bool = True
+    cutoff_voltage_v: float = field(default=0.0, metadata={"min": 0, "max": 100})  # 0: [battery] cut-off
+    cutoff_debounce_s: float = field(default=2.0, metadata={"min": 0, "max": 60})
+    # judge the battery voltage on the first of these that publishes (reference first)
+    voltage_sources: list[str] = field(default_factory=lambda: ["labjack", "mppt"])
+    max_discharge_ah: float = field(default=0.0, metadata={"min": 0, "max": 10000})  # 0: 1.2 × capacity
+    max_discharge_time_s: float = field(default=86400.0, metadata={"min": 1, "max": 864000})
+    max_current_a: float = field(default=20.0, metadata={"min": 0.1, "max": 1000})
+    max_battery_temperature_c: float = field(default=50.0, metadata={"min": -40, "max": 150})
+    max_internal_temperature_c: float = field(default=80.0, metadata={"min": -40, "max": 200})
+    limit_debounce_s: float = field(default=1.0, metadata={"min": 0, "max": 60})  # current, temperature
+    voltage_disagreement_mv: float = field(default=500.0, metadata={"min": 1, "max": 100000})
+    disagreement_s: float = field(default=10.0, metadata={"min": 0, "max": 3600})
+    sensor_timeout_s: float = field(default=5.0, metadata={"min": 0.1, "max": 3600})
+    retry_interval_s: float = field(default=0.25, metadata={"min": 0.01, "max": 60})  # real time
+
+    def validate(self, key: str) -> None:
+        if not self.voltage_sources:
+            raise ConfigError(f"{key}.voltage_sources", "needs at least one source (e.g. labjack)")
 
 
 @dataclass(frozen=True)

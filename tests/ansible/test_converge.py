@@ -20,12 +20,12 @@ import pytest
 
 from tests.ansible import converge as cv
 
+if os.environ.get("BENCHGUI_TEST_CONVERGE") != "1":
+    pytest.skip("the full converge runs in make test-ansible", allow_module_level=True)
+
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.timeout(3000),  # the fixture converges twice: many minutes on a busy machine
-    pytest.mark.skipif(
-        os.environ.get("BENCHGUI_TEST_CONVERGE") != "1", reason="the full converge runs in make test-ansible"
-    ),
 ]
 
 # Tasks that a chroot cannot do (no running systemd, udev or InfluxDB) and so must skip there; on a

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import atexit
 import os
+import secrets
 import shutil
 import socket
 import subprocess
@@ -132,8 +133,9 @@ def xvfb(tmp_path: Path) -> Iterator[str]:
 def test_benchgui_is_visible_through_x11vnc_with_a_password(tmp_path: Path, xvfb: str) -> None:
     if not shutil.which("x11vnc"):
         pytest.fail("x11vnc is missing: make test installs it (scripts/system-deps.sh)")
+    password = secrets.token_urlsafe(6)[:8]  # classic VNC auth uses 8 characters
     password_file = tmp_path / "vnc-password"  # as the vnc role writes it: one line, mode 0600
-    password_file.write_text("bench-test-pw\n")
+    password_file.write_text(password + "\n")
     password_file.chmod(0o600)
     port = free_port()
     vnc = subprocess.Popen(
@@ -160,7 +162,10 @@ def test_benchgui_is_visible_through_x11vnc_with_a_password(tmp_path: Path, xvfb
     app: subprocess.Popen[bytes] | None = None
     viewer: VncViewer | None = None
     try:
-        viewer = VncViewer(port, password="bench-test-pw")
+        intruder = VncViewer(port, password=password[::-1] + "x")
+        with pytest.raises(Exception, match="password check failed"):
+            intruder.capture(tmp_path / "intruder.png")
+        viewer = VncViewer(port, password=password)
         empty_ok, empty = window_visible(viewer.capture(tmp_path / "empty.png"))
         assert not empty_ok, f"the check passes on an empty screen: {empty}"
         app = subprocess.Popen(

@@ -88,7 +88,11 @@ def converged(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, 
 
 def inside(root: Path, *args: str, user: str | None = None) -> subprocess.CompletedProcess[str]:
     spec = [f"--userspec={user}:{user}"] if user else []
-    env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": "/tmp", "LANG": "C.UTF-8"}
+    env = {
+        "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+        "HOME": "/tmp",
+        "LANG": "C.UTF-8",
+    }
     return subprocess.run(
         ["chroot", *spec, str(root), *args], env=env, capture_output=True, text=True, timeout=120, check=False
     )

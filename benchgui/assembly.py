@@ -16,10 +16,13 @@ from pathlib import Path
 
 from benchgui.clock import Clock, ScaledClock, WallClock
 from benchgui.config import LoadedConfig, paths
+from benchgui.config.writer import ConfigFile
 from benchgui.core.bench import Bench
+from benchgui.core.forwarder import ForwarderService
 from benchgui.core.recorder import Recorder
 from benchgui.errors import ConfigError
 from benchgui.instruments.base import LoadControl, Source
+from benchgui.recording.influx_config import influx_target
 from benchgui.simbench.world import SimWorld, WorldParams
 
 log = logging.getLogger(__name__)
@@ -97,6 +100,7 @@ async def assemble(
             name=f"{cfg.bench.name} (simulated)",
             simulated=True,
         )
+        _attach_services(bench, loaded, store_path, closers)
         return Assembly(bench, world, closers)
     if speed not in (None, 1.0):
         raise ConfigError("--speed", "only the simulated bench can run faster than real time (add --demo)")
@@ -104,7 +108,43 @@ async def assemble(
     bench = Bench(
         WallClock(), sources, recorder, history_s=cfg.display.buffer_s, load=load, name=cfg.bench.name
     )
+    _attach_services(bench, loaded, store_path, closers)
     return Assembly(bench, None, closers)
+
+
+def _attach_services(
+    bench: Bench,
+    loaded: LoadedConfig,
+    store_path: str | Path | None,
+    closers: list[Callable[[], Awaitable[None]]],
+) -> None:
+    """Core services that listen to the bench (looked up by widgets in ``bench.services``)."""
+    from benchgui.core.verification import VerificationService  # scipy: only when a bench is built
+
+    bench.services["config_file"] = ConfigFile(loaded.path)  # panels persist settings through it
+    verify = VerificationService(bench, loaded.config.verify, store_path_for(loaded, store_path))
+    bench.services["verify"] = verify
+    closers.append(verify.aclose)
+    if bench.recorder is not None:
+        add_forwarder(bench, loaded, store_path_for(loaded, store_path), closers)
+
+
+def add_forwarder(
+    bench: Bench, loaded: LoadedConfig, store: Path, closers: list[Callable[[], Awaitable[None]]]
+) -> None:
+    """Start the InfluxDB forwarder (``bench.services["forwarder"]``) when a target is configured.
+
+    Its closer runs after the bench has stopped and flushed the store, and gives the last
+    samples a few seconds to reach the server; whatever does not stays queued on disk.
+    """
+    target = influx_target(loaded.config.recording.influx, loaded.secrets)
+    if target is None:
+        return
+    fwd = ForwarderService(store, target)
+    bench.services["forwarder"] = fwd
+    fwd.start()
+    log.info("forwarding sessions to %s", target.describe())
+    closers.append(fwd.aclose)
 
 
 # Instruments on the bench, in display order. Each ``benchgui.instruments.<pkg>.factory`` module

@@ -21,7 +21,8 @@ from common import Result, fmt  # noqa: E402
 
 def load(path: Path):  # type: ignore[no-untyped-def]
     spec = importlib.util.spec_from_file_location(path.stem, path)
-    assert spec and spec.loader
+    assert spec
+    assert spec.loader
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     return mod
@@ -43,7 +44,7 @@ def main() -> int:
         print(f"running {f.name} …", file=sys.stderr, flush=True)
         try:
             results = load(f).run(quick=args.quick)
-        except Exception:  # noqa: BLE001 - one broken benchmark must not hide the others
+        except Exception:
             traceback.print_exc()
             failed += 1
             continue
@@ -56,7 +57,9 @@ def main() -> int:
         verdict = {True: "ok", False: "MISSED", None: ""}[r.ok]
         base = fmt(r.baseline) if r.baseline is not None else ""
         ratio = f"{r.ratio:.1f}x" if r.ratio is not None else ""
-        print(f"{area:<10} {r.name:<58} {fmt(r.value):>12} {r.unit:<8} {r.target:<14} {verdict:<7} {base:>10} {ratio:>7}")
+        print(
+            f"{area:<10} {r.name:<58} {fmt(r.value):>12} {r.unit:<8} {r.target:<14} {verdict:<7} {base:>10} {ratio:>7}"
+        )
         if r.note:
             print(f"{'':<10}   {r.note}")
     return 1 if failed else 0

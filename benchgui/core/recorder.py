@@ -41,9 +41,12 @@ class RecorderState:
 
 
 class Recorder:
-    def __init__(self, store_path: str | Path, flush_interval_s: float = 0.25) -> None:
+    def __init__(
+        self, store_path: str | Path, flush_interval_s: float = 0.25, busy_timeout_s: float = 10.0
+    ) -> None:
         self.store_path = Path(store_path)
         self.flush_interval_s = flush_interval_s
+        self.busy_timeout_s = busy_timeout_s
         self.session_id: str | None = None
         self.state = RecorderState()
         self.state_changed: Signal[[RecorderState]] = Signal("recorder.state_changed")
@@ -108,14 +111,16 @@ class Recorder:
 
     # -- writer thread ---------------------------------------------------------------------
     def _run(self) -> None:
-        store = Store(self.store_path)
+        store = Store(self.store_path, busy_timeout_s=self.busy_timeout_s)
         keys: dict[str, int] = {}
         pending: list[tuple[int, Any]] = []
         tries_left = 20
         try:
             while True:
                 stopping = self._stop.wait(self.flush_interval_s)
-                while True:
+                # take what is queued now, not what arrives meanwhile: a fast producer must not
+                # keep the writer draining forever without committing
+                for _ in range(self._queue.qsize()):
                     try:
                         pending.append(self._queue.get_nowait())
                     except queue.Empty:
@@ -157,16 +162,31 @@ class Recorder:
                             ch = self._channels.get(s.channel) or Channel(s.channel, "", "", s.channel)
                             keys[s.channel] = store.channel_key(ch)
             db = store.db
+            rows: list[tuple[int, int, float | None, int]] = []
+            rows_sid: str | None = None
+
+            def flush_rows() -> None:
+                # one insert per run of consecutive sample batches: per-statement overhead (and
+                # the GIL hand-over around each) would otherwise dominate at high rates
+                nonlocal rows, written
+                if rows and rows_sid is not None:
+                    store.insert_samples(rows_sid, rows, commit=False)
+                    written += len(rows)
+                rows = []
+
             for op, arg in ops:
                 if op == _SAMPLES:
                     sid, samples = arg
-                    rows = [
+                    if sid != rows_sid:
+                        flush_rows()
+                        rows_sid = sid
+                    rows.extend(
                         (keys[s.channel], s.t_ns, None if math.isnan(s.value) else s.value, s.flags)
                         for s in samples
-                    ]
-                    store.insert_samples(sid, rows, commit=False)
-                    written += len(rows)
-                elif op == _CREATE:
+                    )
+                    continue
+                flush_rows()
+                if op == _CREATE:
                     sid, started, meta, info = arg
                     db.execute(
                         "INSERT INTO sessions(id, started_ns, operator, battery_id, notes, kind, info_json) "
@@ -188,6 +208,7 @@ class Recorder:
                         db.execute("UPDATE sessions SET info_json=? WHERE id=?", (_json(old), sid))
                 elif op == _EVENT:
                     store.insert_events(arg[0], [arg[1]], commit=False)
+            flush_rows()
             store.commit()
         except Exception as exc:
             with contextlib.suppress(Exception):

@@ -77,7 +77,10 @@ class RingBuffer:
         return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
 
     def window(self, t0: float, t1: float = math.inf) -> tuple[FloatArray, FloatArray]:
-        """Samples with t0 <= t <= t1, oldest first; copies only the window."""
+        """Samples with t0 <= t <= t1, oldest first.
+
+        May return views into the buffer (no copy): use them before the next append, or copy.
+        """
         ts, vs = [], []
         for t, v in self._parts():
             if len(t) == 0:
@@ -90,7 +93,7 @@ class RingBuffer:
         if not ts:
             return np.empty(0), np.empty(0)
         if len(ts) == 1:
-            return ts[0].copy(), vs[0].copy()
+            return ts[0], vs[0]  # read-only use: a view, no copy (see docstring)
         return np.concatenate(ts), np.concatenate(vs)
 
     def first_time(self) -> float | None:
@@ -115,10 +118,15 @@ def decimate_minmax(
     instead of a straight line across an outage. ``t`` must be sorted.
     """
     if len(t) <= 2 * columns or t1 <= t0:
-        ot, ov = t, v
+        ot, ov = t.copy(), v.copy()  # t, v may be views into a ring buffer: hand out a copy
     else:
-        cols = ((t - t0) * (columns / (t1 - t0))).astype(np.int64)
-        starts = np.flatnonzero(np.r_[True, cols[1:] != cols[:-1]])
+        # t is sorted, so column boundaries come from a binary search over the column edges
+        # (O(columns·log n)) rather than from binning every sample (O(n) in Python-level numpy ops).
+        edges = t0 + (t1 - t0) * np.arange(columns + 1) / columns
+        starts = np.unique(np.searchsorted(t, edges, side="left"))
+        starts = starts[starts < len(t)]
+        if len(starts) == 0 or starts[0] != 0:
+            starts = np.r_[0, starts]
         vmin = np.minimum.reduceat(v, starts)
         vmax = np.maximum.reduceat(v, starts)
         ends = np.r_[starts[1:], len(t)] - 1

@@ -66,6 +66,24 @@ def test_benchgui_loads_the_rendered_config_and_secrets(
     assert loaded.secrets["influx_password"] == vault()["vault_benchgui_influx_password"]
 
 
+def test_influxdb_settings_reach_benchguis_forwarder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With an InfluxDB URL set, the deployed files resolve to a complete 1.x target (password from
+    the secrets file), exactly as the forwarder will use them."""
+    from benchgui.recording.influx_config import influx_target
+
+    url = "http://lab.example.invalid:8086"
+    config = write(
+        tmp_path / "config.toml", render("benchgui", "config.toml.j2", benchgui_influx_url=url), 0o640
+    )
+    secrets = write(tmp_path / "secrets.toml", render("benchgui", "secrets.toml.j2"), 0o600)
+    monkeypatch.setenv("BENCHGUI_SECRETS_FILE", str(secrets))
+    loaded = load_config(config)
+    target = influx_target(loaded.config.recording.influx, loaded.secrets)
+    assert target is not None
+    assert (target.url, target.version, target.database, target.user) == (url, 1, "benchgui", "bench")
+    assert target.password == vault()["vault_benchgui_influx_password"]
+
+
 def test_secrets_are_only_in_the_secrets_file() -> None:
     secret = vault()["vault_benchgui_influx_password"]
     config = render("benchgui", "config.toml.j2", benchgui_influx_url="http://lab.example.invalid:8086")

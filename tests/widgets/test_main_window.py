@@ -1,0 +1,148 @@
+"""The main window on a bench fed by hand: traces, readouts, status, sessions, cross-hair, layout."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QSettings
+
+from benchgui.clock import ScaledClock
+from benchgui.core.bench import Bench
+from benchgui.core.catalog import SessionCatalog
+from benchgui.core.recorder import Recorder
+from benchgui.model import Channel, InstrumentState, InstrumentStatus, Sample, SessionMeta
+from benchgui.widgets.main_window import MainWindow
+
+CHANNELS = [
+    Channel.of("battery.voltage", "labjack", "V", rate_hz=10),
+    Channel.of("battery.voltage", "mppt", "V"),
+    Channel.of("battery.current", "labjack", "A", rate_hz=10),
+    Channel.of("battery.power", "labjack", "W", rate_hz=10),
+]
+
+
+class _NoSource:
+    pass
+
+
+@pytest.fixture
+def bench(tmp_path: Path) -> Bench:
+    b = Bench(ScaledClock(1.0), [], Recorder(tmp_path / "s.sqlite3", flush_interval_s=0.02))
+    b.add_channels(CHANNELS)
+    b.recorder.start()  # type: ignore[union-attr]
+    yield b
+    b.recorder.close()  # type: ignore[union-attr]
+
+
+@pytest.fixture
+def window(qtbot, bench: Bench, tmp_path: Path) -> MainWindow:  # type: ignore[no-untyped-def]
+    settings = QSettings(str(tmp_path / "gui.ini"), QSettings.Format.IniFormat)
+    w = MainWindow(bench, catalog=SessionCatalog(bench.recorder.store_path), settings=settings)  # type: ignore[union-attr]
+    qtbot.addWidget(w)
+    w.resize(1200, 800)
+    w.show()
+    return w
+
+
+def feed(bench: Bench, seconds: float = 30.0, rate: float = 10.0) -> None:
+    now = bench.clock.now_ns()
+    t = now - np.arange(int(seconds * rate))[::-1] * int(1e9 / rate)
+    for i, ti in enumerate(t.tolist()):
+        bench.publish(
+            [
+                Sample("battery.voltage.labjack", ti, 12.5 + 0.01 * np.sin(i / 10)),
+                Sample("battery.current.labjack", ti, -3.0),
+                Sample("battery.power.labjack", ti, -37.5),
+            ]
+        )
+
+
+def test_traces_follow_channels_and_data(window: MainWindow, bench: Bench) -> None:
+    assert set(window.plots.curves) == {c.name for c in CHANNELS}
+    feed(bench)
+    window.redraw()
+    t, v = window.plots.curves["battery.voltage.labjack"].getData()
+    assert t is not None
+    assert len(t) > 10
+    assert v.min() > 12.4
+    # a channel that appears later gets its trace
+    bench.add_channels([Channel.of("battery.voltage", "load", "V")])
+    assert "battery.voltage.load" in window.plots.curves
+    assert float(window.readouts.readouts["battery.voltage.labjack"].value.text()) == pytest.approx(
+        12.5, abs=0.02
+    )
+
+
+def test_window_choice_sets_the_visible_range(window: MainWindow, bench: Bench) -> None:
+    feed(bench)
+    window.window_combo.setCurrentIndex(0)  # 1 min
+    t0, t1 = window.visible_range()
+    assert t1 - t0 == pytest.approx(60.0)
+    window.redraw()
+    x0, x1 = window.plots.plots[0].getViewBox().viewRange()[0]
+    assert x1 - x0 == pytest.approx(60.0, rel=0.05)
+
+
+def test_pause_freezes_the_axis(window: MainWindow, bench: Bench) -> None:
+    feed(bench)
+    window.redraw()
+    window.act_pause.setChecked(True)
+    before = window.plots.plots[0].getViewBox().viewRange()[0]
+    feed(bench, 5)
+    window.redraw()
+    assert window.plots.plots[0].getViewBox().viewRange()[0] == before
+    assert window.act_pause.text() == "Resume"
+
+
+def test_status_indicator_shows_reconnecting(window: MainWindow, bench: Bench, qtbot) -> None:  # type: ignore[no-untyped-def]
+    bench.set_status(InstrumentStatus("mppt", InstrumentState.RECONNECTING, "port vanished", 3))
+    qtbot.waitUntil(lambda: "reconnecting (3)" in window.status_panel.text_of("mppt"), timeout=2000)
+
+
+def test_session_start_stop_and_annotation(window: MainWindow, bench: Bench, qtbot) -> None:  # type: ignore[no-untyped-def]
+    s = bench.start_session(SessionMeta("ana", "B1"))
+    qtbot.waitUntil(lambda: s.id in window.session_label.text(), timeout=2000)
+    bench.annotate("cells balanced")
+    window.stop_session()
+    qtbot.waitUntil(lambda: "Not recording" in window.session_label.text(), timeout=2000)
+    assert bench.recorder is not None
+    assert bench.recorder.flush(5)
+    events = window.catalog.events(s.id)  # type: ignore[union-attr]
+    assert [e.kind for e in events] == ["session.start", "annotation", "session.stop"]
+
+
+def test_crosshair_reads_values_at_time(window: MainWindow, bench: Bench) -> None:
+    feed(bench)
+    window.redraw()
+    t, _ = window.plots.curves["battery.current.labjack"].getData()
+    vals = window.plots.values_at(float(t[len(t) // 2]))
+    assert vals["battery.current.labjack"] == pytest.approx(-3.0)
+    window.plots.show_cursor(float(t[len(t) // 2]))
+    assert "battery.current.labjack: -3" in window.plots.readout.textItem.toPlainText()
+
+
+def test_layout_persists(window: MainWindow, tmp_path: Path, bench: Bench, qtbot) -> None:  # type: ignore[no-untyped-def]
+    window.window_combo.setCurrentIndex(2)  # 15 min
+    window.close()
+    settings = QSettings(str(tmp_path / "gui.ini"), QSettings.Format.IniFormat)
+    again = MainWindow(bench, settings=settings)
+    qtbot.addWidget(again)
+    assert again.window_s == 900.0
+    assert settings.value("geometry") is not None
+
+
+def test_stored_session_opens_in_a_viewer(window: MainWindow, bench: Bench, qtbot) -> None:  # type: ignore[no-untyped-def]
+    s = bench.start_session(SessionMeta())
+    feed(bench, 20)
+    bench.stop_session()
+    assert bench.recorder is not None
+    assert bench.recorder.flush(5)
+    viewer = window.open_session_viewer(s.id)
+    assert viewer is not None
+    qtbot.addWidget(viewer)
+
+    def has_data() -> bool:
+        t, _ = viewer.panel.curves["battery.voltage.labjack"].getData()
+        return t is not None and len(t) > 10
+
+    qtbot.waitUntil(has_data, timeout=5000)

@@ -17,6 +17,7 @@ import shutil
 import subprocess
 import sys
 import time
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -110,12 +111,22 @@ def build_wheel(out: Path) -> Path:
     return wheel
 
 
+def _requirements(wheel: Path) -> str:
+    """The wheel's Requires-Dist lines: the wheelhouse is rebuilt when they change."""
+    with zipfile.ZipFile(wheel) as zf:
+        (meta,) = [n for n in zf.namelist() if n.endswith(".dist-info/METADATA")]
+        lines = zf.read(meta).decode().splitlines()
+    return "\n".join(sorted(ln for ln in lines if ln.startswith("Requires-Dist:") and "extra ==" not in ln))
+
+
 def wheelhouse(wheel: Path) -> Path:
-    """benchgui's dependency wheels (for the chroot's Python 3.11), downloaded once."""
+    """benchgui's dependency wheels for the chroot's Python 3.11, fetched once per set of requirements."""
     house = CACHE / "wheelhouse"
-    stamp = house / ".complete"
-    if not stamp.exists():
-        house.mkdir(parents=True, exist_ok=True)
+    stamp = house / ".requirements"
+    wanted = _requirements(wheel)
+    if not stamp.exists() or stamp.read_text() != wanted:
+        shutil.rmtree(house, ignore_errors=True)
+        house.mkdir(parents=True)
         sh(
             [
                 sys.executable,
@@ -131,7 +142,7 @@ def wheelhouse(wheel: Path) -> Path:
         )
         for own in house.glob("benchgui-*.whl"):
             own.unlink()
-        stamp.touch()
+        stamp.write_text(wanted)
     return house
 
 

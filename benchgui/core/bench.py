@@ -18,9 +18,9 @@ from benchgui.clock import Clock
 from benchgui.core.display import DisplayBuffers
 from benchgui.core.recorder import Recorder
 from benchgui.core.session import Session
-from benchgui.core.signals import Signal
 from benchgui.instruments.base import LoadControl, Source
 from benchgui.model import Channel, Event, InstrumentState, InstrumentStatus, Sample, SessionMeta
+from benchgui.signals import Signal
 
 log = logging.getLogger(__name__)
 

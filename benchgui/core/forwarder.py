@@ -22,11 +22,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchgui.core.signals import Signal
 from benchgui.recording.forward import Forwarder, ForwarderBusy, ForwardLock
 from benchgui.recording.influx_config import InfluxTarget
-from benchgui.recording.sinks import InfluxSink, SinkUnavailable, make_sink
+from benchgui.recording.sinks import InfluxSink, SinkUnavailable, make_sink, preload
 from benchgui.recording.store import Store
+from benchgui.signals import Signal
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +86,7 @@ class ForwarderService:
     def start(self) -> None:
         if self._thread is None:
             self._stop.clear()
+            preload(self.target)  # imports on this (main) thread, not the worker's
             self._thread = threading.Thread(target=self._run, name="benchgui-forwarder", daemon=True)
             self._thread.start()
 

@@ -21,9 +21,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from benchgui.core.signals import Signal
 from benchgui.model import Channel, Event, Sample, SessionMeta
 from benchgui.recording.store import Store, new_session_id
+from benchgui.signals import Signal
 
 log = logging.getLogger(__name__)
 

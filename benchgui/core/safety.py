@@ -33,9 +33,9 @@ from benchgui.core.interlocks import (
     Limits,
     Violation,
 )
-from benchgui.core.signals import Signal
 from benchgui.errors import BenchError
 from benchgui.model import Channel, Sample
+from benchgui.signals import Signal
 
 if TYPE_CHECKING:
     from benchgui.config.schema import Config

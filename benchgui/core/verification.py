@@ -28,10 +28,10 @@ import numpy as np
 from benchgui.config.schema import VerifySection
 from benchgui.core.bench import Bench
 from benchgui.core.session import Session
-from benchgui.core.signals import Signal
 from benchgui.errors import StoreError
 from benchgui.model import Channel, Sample, SessionInfo
 from benchgui.recording.store import Store
+from benchgui.signals import Signal
 from benchgui.verify.analysis import ChannelData, VerifyResult, analyse
 from benchgui.verify.report import ReportMeta, render_html
 from benchgui.verify.report_json import to_json

@@ -261,3 +261,15 @@ class Influx2Sink(InfluxSink):
 
 def make_sink(target: InfluxTarget) -> InfluxSink:
     return Influx1Sink(target) if target.version == 1 else Influx2Sink(target)
+
+
+def preload(target: InfluxTarget) -> None:
+    """Import what the sink for ``target`` needs, on the calling thread.
+
+    Call it from the main thread before a worker thread builds the sink: importing a large
+    package (influxdb-client pulls in urllib3, dateutil, reactivex…) on a worker thread while
+    PySide6's import hook is active has crashed the process (segfault seen in the tests).
+    """
+    if target.version != 1:
+        import influxdb_client  # noqa: F401
+        import influxdb_client.client.write_api  # noqa: F401

@@ -28,9 +28,9 @@ from benchgui.core.programs.checks import check_program
 from benchgui.core.programs.execution import Execution
 from benchgui.core.programs.meter import CURRENT_PREFERENCE, VOLTAGE_PREFERENCE, Meter, choose_channel
 from benchgui.core.programs.model import Program, ProgramResult, StepResult
-from benchgui.core.signals import Signal
 from benchgui.errors import BenchError
 from benchgui.model import SessionMeta
+from benchgui.signals import Signal
 
 if TYPE_CHECKING:
     from benchgui.config.schema import Config

@@ -25,9 +25,10 @@ from benchgui.errors import BenchError, TransportError, ValueOutOfRange
 from benchgui.instruments.base import SampleSink, Source
 from benchgui.instruments.ea.driver import Actual, EaDriver, Identity
 from benchgui.instruments.ea.objects import Profile
-from benchgui.instruments.ea.state import LoadState, Notifier
+from benchgui.instruments.ea.state import LoadState
 from benchgui.instruments.transport import Backoff, Transport, open_with_backoff
 from benchgui.model import Channel, InstrumentState, Sample
+from benchgui.signals import Signal
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +61,7 @@ class LoadSource(Source):
         self.auto_remote = auto_remote
         self.backoff = backoff or Backoff()
         self.state = LoadState(status_confirmed=profile.status.confirmed if profile.status else False)
-        self.state_changed: Notifier[[LoadState]] = Notifier("load.state_changed")
+        self.state_changed: Signal[[LoadState]] = Signal("load.state_changed")
         self._clock: Clock | None = None
         self._ever_connected = False
 

@@ -1,46 +1,17 @@
 """The load's latest decoded state, and a tiny observer to announce changes (no Qt, no core).
 
-Instruments may not import :mod:`benchgui.core`, so the load source announces state changes
-with :class:`Notifier`, which has the same ``connect``/``disconnect``/``emit`` surface as
-:class:`benchgui.core.signals.Signal`; the load panel bridges it to a Qt signal.
+The load source announces state changes with :class:`benchgui.signals.Signal` (a foundation
+module, so instruments need not import the core); the load panel bridges it to a Qt signal.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Generic, ParamSpec
 
 from benchgui.instruments.ea.driver import Identity
 
 log = logging.getLogger(__name__)
-
-P = ParamSpec("P")
-
-
-class Notifier(Generic[P]):
-    """Call listeners in order; a listener that raises is logged and does not stop the others."""
-
-    __slots__ = ("_listeners", "name")
-
-    def __init__(self, name: str = "") -> None:
-        self.name = name
-        self._listeners: list[Callable[P, object]] = []
-
-    def connect(self, listener: Callable[P, object]) -> Callable[P, object]:
-        self._listeners.append(listener)
-        return listener
-
-    def disconnect(self, listener: Callable[P, object]) -> None:
-        self._listeners.remove(listener)
-
-    def emit(self, *args: P.args, **kwargs: P.kwargs) -> None:
-        for listener in list(self._listeners):
-            try:
-                listener(*args, **kwargs)
-            except Exception:
-                log.exception("listener %r of %s failed", listener, self.name or "notifier")
 
 
 @dataclass(frozen=True)

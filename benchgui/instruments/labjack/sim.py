@@ -21,6 +21,10 @@ import logging
 import threading
 from collections.abc import Callable
 
+from pymodbus.constants import ExcCodes
+from pymodbus.server import ModbusTcpServer
+from pymodbus.simulator import DataType, SimData, SimDevice
+
 from benchgui.config import load_config
 from benchgui.config.schema import LabJackSection
 from benchgui.instruments.labjack.simdevice import SimT7, Wiring
@@ -40,9 +44,6 @@ class T7Server:
         self._server: object | None = None
 
     def _context(self):  # type: ignore[no-untyped-def]
-        from pymodbus.constants import ExcCodes
-        from pymodbus.simulator import DataType, SimData, SimDevice
-
         async def action(
             function_code: int,
             start_address: int,
@@ -63,8 +64,6 @@ class T7Server:
 
     async def start(self) -> int:
         """Listen; returns the port (the real one when asked for port 0)."""
-        from pymodbus.server import ModbusTcpServer
-
         if self._server is not None:
             return self.port
         self.device.power_cycle()

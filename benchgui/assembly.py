@@ -18,6 +18,7 @@ from benchgui.clock import Clock, ScaledClock, WallClock
 from benchgui.config import LoadedConfig, paths
 from benchgui.config.writer import ConfigFile
 from benchgui.core.bench import Bench
+from benchgui.core.ports import PortService
 from benchgui.core.recorder import Recorder
 from benchgui.core.verification import VerificationService
 from benchgui.errors import ConfigError
@@ -118,7 +119,8 @@ def _attach_services(
     closers: list[Callable[[], Awaitable[None]]],
 ) -> None:
     """Core services that listen to the bench (looked up by widgets in ``bench.services``)."""
-    bench.services["config_file"] = ConfigFile(loaded.path)  # panels persist settings through it
+    config_file = bench.services["config_file"] = ConfigFile(loaded.path)  # panels persist through it
+    bench.services["ports"] = PortService(bench, config_file)  # the port picker
     verify = VerificationService(bench, loaded.config.verify, store_path_for(loaded, store_path))
     bench.services["verify"] = verify
     closers.append(verify.aclose)

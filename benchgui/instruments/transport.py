@@ -92,6 +92,11 @@ class SerialTransport(Transport):
     def is_open(self) -> bool:
         return self._fd is not None
 
+    def retarget(self, port: str) -> None:
+        """Open ``port`` from the next :meth:`open` on (the operator picked another port).
+        The owner closes the current connection first (see ``Bench.restart_source``)."""
+        self.port = port
+
     async def open(self) -> None:
         import serial  # pyserial; imported here so codec-only users need not have it
 

@@ -20,6 +20,8 @@ build without clang on the Pi) runs each target in a child process from the same
 from __future__ import annotations
 
 import argparse
+import contextlib
+import importlib
 import json
 import os
 import subprocess
@@ -89,6 +91,9 @@ def atheris_child(name: str, n: int, seed: int) -> None:
         import benchgui.instruments.labjack.registers
         import benchgui.instruments.mppt.lines
         import benchgui.instruments.mppt.protocol  # noqa: F401
+
+        with contextlib.suppress(ModuleNotFoundError):  # the recording feature's importer
+            importlib.import_module("benchgui.recording.csv_import")
     target = by_name(name)
     out = Outcome(name)
     t0 = time.perf_counter()

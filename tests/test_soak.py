@@ -84,3 +84,20 @@ def test_soak_command_prints_json(tmp_path: Path) -> None:
     assert report["samples_published"] == report["samples_stored"] > 1000
     assert all(name.endswith("unplug") for name in report["faults"])
     assert "Traceback" not in r.stderr
+
+
+def test_soak_and_ports_commands_import_no_qt() -> None:
+    import subprocess
+    import sys
+
+    from tests.helpers import cli_env
+
+    code = (
+        "import sys, benchgui.cli.soak, benchgui.cli.ports, benchgui.soak;"
+        "bad=[m for m in sys.modules if m.startswith(('PySide6','pyqtgraph','qasync'))];"
+        "print(bad); sys.exit(1 if bad else 0)"
+    )
+    r = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=cli_env(), check=False
+    )
+    assert r.returncode == 0, r.stdout + r.stderr

@@ -111,6 +111,9 @@ class SoakReport:
     load_on_min: float = 0.0
     load_commands: Counter[str] = field(default_factory=Counter)
     load_off_at_end: bool | None = None
+    #: events recorded in the session, by kind (setpoints, connections, safety trips once the
+    #: supervisor is on the bench …)
+    events: Counter[str] = field(default_factory=Counter)
     tracebacks: list[str] = field(default_factory=list)
     internal_errors: list[str] = field(default_factory=list)
     rss_start_mb: float = 0.0
@@ -142,6 +145,7 @@ class SoakReport:
             "load_on_min": round(self.load_on_min, 1),
             "load_commands": dict(self.load_commands),
             "load_off_at_end": self.load_off_at_end,
+            "events": dict(self.events),
             "tracebacks": self.tracebacks,
             "internal_errors": self.internal_errors,
             "rss_mb": {
@@ -187,6 +191,7 @@ class SoakReport:
             f"load: input on for {self.load_on_min:.0f} simulated min; commands "
             + ", ".join(f"{k} {v}" for k, v in sorted(self.load_commands.items()))
             + f"; off at the end: {self.load_off_at_end}",
+            "events: " + (", ".join(f"{k} {v}" for k, v in sorted(self.events.items())) or "none"),
             f"RSS: start {self.rss_start_mb:.0f} MB, after warm-up {self.rss_warm_mb:.0f} MB, end "
             f"{self.rss_end_mb:.0f} MB (growth {self.rss_growth_mb:+.1f} MB), peak {self.rss_peak_mb:.0f} MB",
             "",
@@ -268,6 +273,7 @@ async def _run(
 
     bench.samples_published.connect(count)
     bench.status_changed.connect(statuses.append)
+    bench.event_recorded.connect(lambda e: report.events.update([e.kind]))
     windows = _Windows(asm, published)
     bench.status_changed.connect(windows.on_status)
     rng = random.Random(s.seed)

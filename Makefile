@@ -2,6 +2,8 @@
 #   make run     the GUI on the simulated bench
 #   make test    the whole test suite (installs apt packages when run as root)
 #   make bench   speed and memory benchmarks, printed as a table
+#   make fuzz    10^6 inputs into every codec (minutes), counts per target; FUZZ_ARGS="--inputs N"
+#   make soak    24 simulated hours of the whole bench with faults injected (minutes), a report
 #   make test-ansible   converge the Ansible roles twice in a debootstrap chroot (slow, needs root)
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -10,6 +12,8 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --disable-pip-version-check
 CONSTRAINTS := constraints.txt
 PYTEST_ARGS ?=
+FUZZ_ARGS ?=
+SOAK_ARGS ?=
 
 .PHONY: help run test lint typecheck pytest bench fuzz soak sysdeps-run sysdeps-test clean test-ansible
 
@@ -56,6 +60,12 @@ test-ansible: sysdeps-test $(VENV)/.test-installed
 
 bench: sysdeps-test $(VENV)/.test-installed
 	QT_QPA_PLATFORM=offscreen $(PY) benchmarks/run.py
+
+fuzz: $(VENV)/.test-installed
+	$(PY) benchmarks/fuzz.py $(FUZZ_ARGS)
+
+soak: $(VENV)/.test-installed
+	$(PY) -m benchgui soak $(SOAK_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis build *.egg-info

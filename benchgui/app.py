@@ -117,6 +117,7 @@ PANELS = (
     "benchgui.widgets.safety_banner",
     "benchgui.widgets.recording_panel",
     "benchgui.widgets.verify_view",
+    "benchgui.widgets.port_picker",
 )
 
 

@@ -19,6 +19,7 @@ from benchgui.config import LoadedConfig, paths
 from benchgui.config.writer import ConfigFile
 from benchgui.core.bench import Bench
 from benchgui.core.forwarder import ForwarderService
+from benchgui.core.ports import PortService
 from benchgui.core.programs.runner import ProgramRunner
 from benchgui.core.recorder import Recorder
 from benchgui.core.safety import Supervisor
@@ -128,7 +129,8 @@ def _attach_services(
     """Core services that listen to the bench (looked up by widgets in ``bench.services``)."""
     from benchgui.core.verification import VerificationService  # scipy: only when a bench is built
 
-    bench.services["config_file"] = ConfigFile(loaded.path)  # panels persist settings through it
+    config_file = bench.services["config_file"] = ConfigFile(loaded.path)  # panels persist through it
+    bench.services["ports"] = PortService(bench, config_file)  # the port picker
     verify = VerificationService(bench, loaded.config.verify, store_path_for(loaded, store_path))
     bench.services["verify"] = verify
     closers.append(verify.aclose)

@@ -11,13 +11,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from benchgui.clock import Clock
 from benchgui.core.display import DisplayBuffers
 from benchgui.core.recorder import Recorder
 from benchgui.core.session import Session
+from benchgui.errors import BenchError
 from benchgui.instruments.base import LoadControl, Source
 from benchgui.model import Channel, Event, InstrumentState, InstrumentStatus, Sample, SessionMeta
 from benchgui.signals import Signal
@@ -122,6 +123,24 @@ class Bench:
                 self.set_status(InstrumentStatus(src.id, InstrumentState.ERROR, f"internal error: {exc}"))
                 await asyncio.sleep(delay)
                 delay = min(10.0, delay * 2)
+
+    async def restart_source(
+        self, source_id: str, before_start: Callable[[], object] | None = None, timeout_s: float = 5.0
+    ) -> None:
+        """Stop one source (it leaves its device safe and closes its port), call
+        ``before_start`` (e.g. point its transport at another port), and start it again."""
+        src = self.sources[source_id]
+        task = self._tasks.pop(source_id, None)
+        if task is not None:
+            task.cancel()
+            _, pending = await asyncio.wait([task], timeout=timeout_s)
+            if pending:  # never run a source twice: leave it to stop() and say so
+                self._tasks[source_id] = task
+                raise BenchError(f"{source_id} did not stop within {timeout_s:g} s; not restarted")
+        if before_start is not None:
+            before_start()
+        if self._running:
+            self._tasks[source_id] = asyncio.create_task(self._run_source(src), name=f"source-{source_id}")
 
     async def stop(self, timeout_s: float = 5.0) -> None:
         """Switch the load off, stop acquisition, end the session, flush the store."""

@@ -92,6 +92,11 @@ class SerialTransport(Transport):
     def is_open(self) -> bool:
         return self._fd is not None
 
+    def retarget(self, port: str) -> None:
+        """Open ``port`` from the next :meth:`open` on (the operator picked another port).
+        The owner closes the current connection first (see ``Bench.restart_source``)."""
+        self.port = port
+
     async def open(self) -> None:
         import serial  # pyserial; imported here so codec-only users need not have it
 
@@ -224,6 +229,8 @@ class TcpTransport(Transport):
         return self._writer is not None
 
     async def open(self) -> None:
+        if self.is_open:
+            return
         try:
             self._reader, self._writer = await asyncio.wait_for(
                 asyncio.open_connection(self.host, self.port), self.connect_timeout_s
@@ -238,17 +245,23 @@ class TcpTransport(Transport):
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(w.wait_closed(), 1.0)
 
+    def _fail(self, why: str) -> TransportError:
+        """Close the socket at once (a peer that restarted leaves ours half open, and a source
+        reconnecting all night must not leak one per reconnect); return the error to raise."""
+        w, self._writer, self._reader = self._writer, None, None
+        if w is not None:
+            w.close()
+        return TransportError(f"{self.name}: {why}")
+
     async def read(self, max_bytes: int = 4096) -> bytes:
         if self._reader is None:
             raise TransportError(f"{self.name} is not connected")
         try:
             data = await self._reader.read(max_bytes)
         except OSError as exc:
-            self._writer = None
-            raise TransportError(f"{self.name}: connection lost ({_reason(exc)})") from exc
+            raise self._fail(f"connection lost ({_reason(exc)})") from exc
         if not data:
-            self._writer = None
-            raise TransportError(f"{self.name}: peer closed the connection")
+            raise self._fail("peer closed the connection")
         self._trace(False, data)
         return data
 
@@ -260,8 +273,7 @@ class TcpTransport(Transport):
             self._writer.write(data)
             await self._writer.drain()
         except OSError as exc:
-            self._writer = None
-            raise TransportError(f"{self.name}: write failed ({_reason(exc)})") from exc
+            raise self._fail(f"write failed ({_reason(exc)})") from exc
 
 
 def transport_for(port: str, settings: SerialSettings | None = None) -> Transport:

@@ -271,5 +271,5 @@ def preload(target: InfluxTarget) -> None:
     PySide6's import hook is active has crashed the process (segfault seen in the tests).
     """
     if target.version != 1:
-        import influxdb_client  # noqa: F401
+        import influxdb_client
         import influxdb_client.client.write_api  # noqa: F401

@@ -45,7 +45,7 @@ def test_panel_commands_the_load_and_shows_its_state(qtbot: Any, qapp: QApplicat
         world = SimWorld(WorldParams(sun=False))
         closers: list[Callable[[], Awaitable[None]]] = []
         src = await factory.simulated(world, EaSection(poll_interval_s=0.05), closers)
-        sim: EaSimulator = closers[0].__self__  # type: ignore[attr-defined]
+        sim: EaSimulator = src.simulator  # type: ignore[attr-defined]  # set by the factory
         bench = Bench(world.clock, [src], None, load=src)
         window = Window()
         panel = load_panel.create_panel(window, bench)

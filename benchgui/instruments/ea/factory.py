@@ -8,7 +8,10 @@ the real driver and codec.
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from collections.abc import Awaitable, Callable, Mapping
+from pathlib import Path
 
 from benchgui.config.schema import EaSection
 from benchgui.instruments.ea.loader import load_profile
@@ -47,10 +50,20 @@ async def simulated(
         nominal_current=noms.get("current", 60.0),
         nominal_power=noms.get("power", 400.0),
     )
-    sim = EaSimulator(world, profile, identity, SimOptions(baud=section.baud, pacing=False))
+    # a link in a private directory: the path stays the same when the simulated device is
+    # unplugged and plugged back (fault injection, the soak), as a udev symlink would on the bench
+    tmp = Path(tempfile.mkdtemp(prefix="benchgui-ea-"))
+    sim = EaSimulator(world, profile, identity, SimOptions(baud=section.baud, pacing=False), tmp / "ea.pty")
     path = await sim.start()
-    closers.append(sim.stop)
-    return source_for(section, transport_for(path, serial_settings(section)))
+
+    async def close() -> None:
+        await sim.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+    closers.append(close)
+    source = source_for(section, transport_for(path, serial_settings(section)))
+    source.simulator = sim  # type: ignore[attr-defined]  # for tests and fault injection
+    return source
 
 
 def hardware(section: EaSection, secrets: Mapping[str, str]) -> LoadSource:

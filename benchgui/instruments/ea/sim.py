@@ -19,7 +19,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -68,6 +68,8 @@ class EaSimulator:
         self.port: PtyPort | None = None
         self.mute = False  # answer nothing at all (device hung)
         self.answers_sent = 0
+        #: answers written, by object number (0xFF: acknowledgements and error codes)
+        self.answers_by_object: Counter[int] = Counter()
         self._corrupt = 0
         self._drop = 0
         self._garble = 0
@@ -204,6 +206,7 @@ class EaSimulator:
                 self.lateness.append(time.monotonic() - end)
             await port.write(bytes(raw))
             self.answers_sent += 1
+            self.answers_by_object[reply.obj] += 1
             if queue.empty():
                 self._last_answer_t = time.monotonic()
 

@@ -64,6 +64,8 @@ class LoadSource(Source):
         self.state_changed: Signal[[LoadState]] = Signal("load.state_changed")
         self._clock: Clock | None = None
         self._ever_connected = False
+        #: connections lost since the source started: the n of "reconnecting (n)"
+        self._losses = 0
 
     # -- Source ------------------------------------------------------------------------------------
     def channels(self) -> list[Channel]:
@@ -100,7 +102,7 @@ class LoadSource(Source):
 
     async def run(self, sink: SampleSink, clock: Clock) -> None:
         self._sink, self._clock = sink, clock
-        failures = 0
+        failures = 0  # failed attempts since the connection last worked
         try:
             while True:
                 try:
@@ -119,8 +121,9 @@ class LoadSource(Source):
         state = InstrumentState.RECONNECTING if self._ever_connected else InstrumentState.CONNECTING
 
         def on_retry(attempt: int, exc: Exception) -> None:
-            self._set_status(state, str(exc), reconnects=failures + attempt)
-            self._update(connected=False, link=f"{state.value} ({failures + attempt}): {exc}")
+            text = f"{exc} (attempt {failures + attempt})"
+            self._set_status(state, text, reconnects=self._losses)
+            self._update(connected=False, link=f"{state.value} ({self._losses}): {text}")
 
         if not self.transport.is_open:
             await open_with_backoff(self.transport, self.backoff, on_retry)
@@ -136,10 +139,14 @@ class LoadSource(Source):
             update_info()
 
     def _lost(self, exc: Exception, failures: int) -> None:
+        """A connection that worked failed (count it), or a connect attempt failed."""
+        if self.state.connected:
+            self._losses += 1
         state = InstrumentState.RECONNECTING if self._ever_connected else InstrumentState.CONNECTING
-        log.warning("%s: %s", self.transport.name, exc)
-        self._set_status(state, str(exc), reconnects=failures)
-        self._update(connected=False, link=f"{state.value} ({failures}): {exc}", last_error=str(exc))
+        log.warning("load: %s", exc)
+        text = str(exc) if failures == 1 else f"{exc} (attempt {failures})"
+        self._set_status(state, text, reconnects=self._losses)
+        self._update(connected=False, link=f"{state.value} ({self._losses}): {text}", last_error=str(exc))
 
     async def _poll(self, sink: SampleSink, clock: Clock) -> None:
         has_ah = self.profile.has("ah_counter")

@@ -29,7 +29,9 @@ async def simulated(
     server = ThreadedT7Server(world, Wiring.from_channels(section.channels), "127.0.0.1", 0)
     port = await server.start()
     closers.append(server.stop)
-    return LabJackSource(replace(section, backend="modbus", address="127.0.0.1", port=port, unit_id=1))
+    source = LabJackSource(replace(section, backend="modbus", address="127.0.0.1", port=port, unit_id=1))
+    source.simulator = server  # type: ignore[attr-defined]  # for tests and fault injection
+    return source
 
 
 def hardware(section: LabJackSection, secrets: dict[str, str]) -> Source:

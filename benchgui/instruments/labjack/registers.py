@@ -88,7 +88,11 @@ def ain_span(ains: Sequence[int]) -> tuple[int, int]:
 
 
 def pick_ains(registers: Sequence[int], start_ain: int, ains: Sequence[int]) -> list[float]:
-    """Decode the AINs ``ains`` from a block read starting at ``start_ain``."""
+    """Decode the AINs ``ains`` from a block read starting at ``start_ain``; ValueError if the
+    block does not hold them all."""
+    if ains and (min(ains) < start_ain or len(registers) < 2 * (max(ains) - start_ain + 1)):
+        span = f"AIN{min(ains)}…AIN{max(ains)}"
+        raise ValueError(f"a block of {len(registers)} registers from AIN{start_ain} does not hold {span}")
     out = []
     for a in ains:
         i = 2 * (a - start_ain)
@@ -98,8 +102,12 @@ def pick_ains(registers: Sequence[int], start_ain: int, ains: Sequence[int]) -> 
 
 # -- value coding ----------------------------------------------------------------------------
 def encode_float32(value: float) -> tuple[int, int]:
-    """A float as two registers, most significant word first."""
-    hi, lo = struct.unpack(">HH", struct.pack(">f", value))
+    """A float as two registers, most significant word first (ValueError beyond FLOAT32's range)."""
+    try:
+        packed = struct.pack(">f", value)
+    except (OverflowError, struct.error) as exc:
+        raise ValueError(f"{value!r} does not fit in a FLOAT32 ({exc})") from None
+    hi, lo = struct.unpack(">HH", packed)
     return hi, lo
 
 

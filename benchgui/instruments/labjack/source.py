@@ -35,6 +35,9 @@ log = logging.getLogger(__name__)
 
 MIN_REAL_POLL_S = 0.005  # a sped-up simulated bench must not poll faster than 200/s of real time
 CALIBRATION_WINDOW = 20  # uncalibrated readings kept per channel for calibration capture
+#: longest wait between reconnect attempts: it bounds the time from "device is back" to data
+RECONNECT_MAX_S = 1.0
+REFUSED_RETRY_S = 10.0  # a configuration the T7 refused is retried slowly
 
 
 def _raise_if_cancelled() -> None:
@@ -168,8 +171,9 @@ class LabJackSource(Source):
     # -- acquisition ---------------------------------------------------------------------------
     async def run(self, sink: SampleSink, clock: Clock) -> None:
         self._sink = sink
-        backoff = Backoff(initial_s=0.1, max_s=2.0)
+        backoff = Backoff(initial_s=0.1, max_s=RECONNECT_MAX_S)
         lost = 0
+        attempts = 0  # failed attempts since the connection last worked
         while True:
             _raise_if_cancelled()
             backend = self._make_backend(self.section)
@@ -180,6 +184,8 @@ class LabJackSource(Source):
                     self._backend, self._device = backend, info
                 self.connects += 1
                 backoff.reset()
+                backoff.max_s = RECONNECT_MAX_S  # a refusal's slow retries are over
+                attempts = 0
                 text = f"{info.model} #{info.serial} fw {info.firmware:.4f} via {backend.where}"
                 self._set_status(InstrumentState.CONNECTED, text)
                 sink.record_event("instrument.connected", f"labjack: {text}", info.as_dict())
@@ -191,13 +197,15 @@ class LabJackSource(Source):
             except (DeviceRefused, ValueOutOfRange) as exc:
                 log.warning("labjack: configuration refused: %s", exc)
                 self._set_status(InstrumentState.ERROR, f"configuration refused: {exc}")
-                backoff.max_s = 10.0
+                backoff.max_s = REFUSED_RETRY_S
             except TransportError as exc:
+                attempts += 1
                 if self._backend is not None:  # it was connected: the connection was lost
                     lost += 1
                     log.warning("labjack: connection lost: %s", exc)
                 state = InstrumentState.RECONNECTING if self.connects else InstrumentState.CONNECTING
-                self._set_status(state, str(exc), reconnects=lost)
+                text = str(exc) if attempts == 1 else f"{exc} (attempt {attempts})"
+                self._set_status(state, text, reconnects=lost)
             finally:
                 self._backend = None
                 await backend.close()

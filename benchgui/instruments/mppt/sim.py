@@ -49,7 +49,8 @@ class MpptSimServer:
         self.pace_baud = pace_baud
         self.port: PtyPort | None = None
         self.muted = False
-        self.statements_sent = 0
+        self.statements_sent = 0  # queued for the host
+        self.statements_written = 0  # written to the port in full (what a host could read)
         self.requests_answered = 0
         self.dropped_lines = 0
         self._out: asyncio.Queue[bytes] = asyncio.Queue(QUEUE_LINES)
@@ -133,11 +134,14 @@ class MpptSimServer:
                 continue
             if self.pace_baud:
                 await asyncio.sleep(len(data) * 10 / self.pace_baud)
-            await self._write_all(port, data)
+            if await self._write_all(port, data) and data.startswith(b"#"):
+                self.statements_written += 1
 
-    async def _write_all(self, port: PtyPort, data: bytes) -> None:
+    async def _write_all(self, port: PtyPort, data: bytes) -> bool:
+        """Write like a UART that never blocks; True if every byte went out."""
         view = memoryview(data)
         stalled_since: float | None = None
+        complete = True
         while view and self.port is port:
             try:
                 view = view[os.write(port.master, view) :]
@@ -150,9 +154,11 @@ class MpptSimServer:
                         termios.tcflush(port.master, termios.TCOFLUSH)
                     self.dropped_lines += 1
                     stalled_since = None
+                    complete = False
                 await asyncio.sleep(0.002)
             except OSError:
-                return
+                return False
+        return complete and not view
 
     # -- input ---------------------------------------------------------------------------------
     async def _read_loop(self, port: PtyPort) -> None:

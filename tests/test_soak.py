@@ -1,0 +1,103 @@
+"""The soak, shortened for make test: 2 simulated hours of the whole wire-level bench at 1000×
+with a fault every 2–5 simulated minutes (``make soak`` runs 24 hours)."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from benchgui.config import load_config
+from benchgui.soak import InstrumentCounts, SoakReport, SoakSettings, _judge, soak
+from tests.helpers import run_cli
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(110)]
+
+
+async def test_two_simulated_hours_with_faults(tmp_path: Path) -> None:
+    settings = SoakSettings(
+        hours=2.0, speed=1000.0, fault_every_min=(2.0, 5.0), store_path=tmp_path / "s.sqlite3"
+    )
+    report = await soak(load_config(None), settings)
+    print("\n" + report.to_text())
+    assert report.ok, [c for c in report.checks if not c[1]]
+    assert set(report.instruments) == {"labjack", "mppt", "load"}
+    assert sum(report.faults.counts.values()) >= 15  # 120 min / 2–5 min
+    assert {"load unplug", "mppt unplug", "labjack unplug", "load garbage", "mppt garbage"} <= set(
+        report.faults.counts
+    )
+    assert report.channels_stored == report.channels_published
+    for c in report.instruments.values():
+        assert c.published_polls > 20
+        assert c.reconnects >= 1 or report.faults.by_instrument[c.instrument] == 0
+    assert report.load_on_min > 0
+    assert report.load_off_at_end is True
+    assert not report.tracebacks
+
+
+def _report(**changes: object) -> SoakReport:
+    r = SoakReport(SoakSettings(hours=2.0))
+    r.channels_published = Counter({"battery.voltage.load": 100, "battery.current.load": 100})
+    r.channels_stored = Counter(r.channels_published)
+    r.instruments["load"] = InstrumentCounts(
+        "load",
+        produced=101,
+        produced_what="answers",
+        published_polls=100,
+        published_samples=200,
+        stored_samples=200,
+        produced_connected=100,
+        published_connected=99,
+        faults=1,
+    )
+    r.load_on_min, r.load_off_at_end = 10.0, True
+    r.rss_warm_mb, r.rss_end_mb = 80.0, 81.0
+    for k, v in changes.items():
+        setattr(r, k, v)
+    _judge(r)
+    return r
+
+
+def test_the_judgement_can_fail() -> None:
+    assert _report().ok
+    lost = Counter({"battery.voltage.load": 99, "battery.current.load": 100})
+    assert not _report(channels_stored=lost).ok  # one sample short in the store
+    assert not _report(load_off_at_end=False).ok
+    assert not _report(tracebacks=["benchgui.core.bench: load stopped unexpectedly"]).ok
+    assert not _report(rss_end_mb=140.0).ok
+    many_missing = _report()
+    many_missing.instruments["load"].produced_connected = 200  # 100 answers while connected, lost
+    many_missing.checks.clear()
+    _judge(many_missing)
+    assert not many_missing.ok
+
+
+def test_soak_command_prints_json(tmp_path: Path) -> None:
+    r = run_cli(
+        ["soak", "--hours", "1.2", "--fault-every-min", "3", "6", "--faults", "unplug", "--json"], timeout=100
+    )
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
+    report = json.loads(r.stdout)
+    assert report["ok"] is True
+    assert report["samples_published"] == report["samples_stored"] > 1000
+    assert all(name.endswith("unplug") for name in report["faults"])
+    assert "Traceback" not in r.stderr
+
+
+def test_soak_and_ports_commands_import_no_qt() -> None:
+    import subprocess
+    import sys
+
+    from tests.helpers import cli_env
+
+    code = (
+        "import sys, benchgui.cli.soak, benchgui.cli.ports, benchgui.soak;"
+        "bad=[m for m in sys.modules if m.startswith(('PySide6','pyqtgraph','qasync'))];"
+        "print(bad); sys.exit(1 if bad else 0)"
+    )
+    r = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=cli_env(), check=False
+    )
+    assert r.returncode == 0, r.stdout + r.stderr

@@ -18,6 +18,7 @@ from benchgui.clock import Clock, ScaledClock, WallClock
 from benchgui.config import LoadedConfig, paths
 from benchgui.core.bench import Bench
 from benchgui.core.recorder import Recorder
+from benchgui.core.soc_service import attach_soc
 from benchgui.errors import ConfigError
 from benchgui.instruments.base import LoadControl, Source
 from benchgui.simbench.world import SimWorld, WorldParams
@@ -97,6 +98,7 @@ async def assemble(
             name=f"{cfg.bench.name} (simulated)",
             simulated=True,
         )
+        attach_soc(bench, cfg)  # bench.services["soc"]: live SPKF (issue 7)
         return Assembly(bench, world, closers)
     if speed not in (None, 1.0):
         raise ConfigError("--speed", "only the simulated bench can run faster than real time (add --demo)")
@@ -104,6 +106,7 @@ async def assemble(
     bench = Bench(
         WallClock(), sources, recorder, history_s=cfg.display.buffer_s, load=load, name=cfg.bench.name
     )
+    attach_soc(bench, cfg)  # bench.services["soc"]: live SPKF (issue 7)
     return Assembly(bench, None, closers)
 
 

@@ -29,6 +29,8 @@ def robust_cholesky(p: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
     Returns ``(L, repaired)`` where ``repaired`` is the covariance actually factored, or None
     when ``p`` was fine (so the caller can keep the repaired matrix).
     """
+    if not np.isfinite(p).all():
+        raise np.linalg.LinAlgError("covariance contains NaN or inf")
     try:
         return np.linalg.cholesky(p), None
     except np.linalg.LinAlgError:
@@ -43,5 +45,4 @@ def robust_cholesky(p: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         except np.linalg.LinAlgError:
             a = a + jitter * eye
             jitter *= 10.0
-    # only NaN/inf can get here: the caller must reset the filter
     raise np.linalg.LinAlgError("covariance cannot be repaired (contains NaN or inf)")

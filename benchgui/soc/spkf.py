@@ -13,8 +13,9 @@ nonlinearities in both. One step:
    step with its own noisy current; a random walk on SOC (variance ∝ Δt) stands for the drift
    that white current noise cannot represent (capacity error, current offset).
 4. Measurement update with the voltage sigma points; then the robustness rules:
-   * an absurd innovation (≥ ``fault_sigmas`` σ and ≥ ``fault_min_v_per_cell`` per cell, or a
-     non-finite reading) is a sensor fault: the measurement is skipped and counted;
+   * an absurd innovation (≥ ``fault_sigmas`` σ of what one reading may deviate by, and
+     ≥ ``fault_min_v_per_cell`` per cell) or an implausible voltage is a sensor fault: the
+     measurement is skipped and counted (a run of ``fault_limit`` in a row is believed);
    * a large innovation (≥ ``bump_sigmas`` σ) means the model and the measurement disagree:
      the SOC variance is multiplied by ``bump_factor`` so the filter listens more;
    * SOC is clamped to [soc_min, soc_max] and h to [−1, 1].
@@ -61,10 +62,13 @@ class SpkfTuning:
     dynamic_error_correlation_s: float = 1800.0
     current_sigma_a: float = 0.02  # noise of the measured current (process noise w), A
     soc_drift_pct_per_sqrt_h: float = 0.5  # random walk on SOC, % per √h
-    bump_sigmas: float = 4.0
-    bump_factor: float = 1.5
-    fault_sigmas: float = 20.0
-    fault_min_v_per_cell: float = 0.3
+    bump_sigmas: float = 3.0
+    bump_factor: float = 2.0
+    fault_sigmas: float = 6.0
+    fault_min_v_per_cell: float = 0.25
+    #: after this many rejected readings in a row the "fault" is the estimate, not the sensor:
+    #: the next reading is used, with the SOC variance widened
+    fault_limit: int = 10
     soc_min: float = -0.05
     soc_max: float = 1.05
     ukf_alpha: float = 1.0
@@ -84,8 +88,10 @@ class VoltageNoise:
         n = model.cells_in_series
         rest, dyn = model.uncertainty.tables()
         k = n * tuning.model_error_scale
-        self.rest = [tuning.rest_error_correlation_s * (k * x) ** 2 for x in rest]
-        self.dyn = [tuning.dynamic_error_correlation_s * (k * x) ** 2 for x in dyn]
+        self.rest_inst = [(k * x) ** 2 for x in rest]  # one reading's worth (no correlation)
+        self.dyn_inst = [(k * x) ** 2 for x in dyn]
+        self.rest = [tuning.rest_error_correlation_s * x for x in self.rest_inst]
+        self.dyn = [tuning.dynamic_error_correlation_s * x for x in self.dyn_inst]
         self.sensor = tuning.sensor_sigma_v**2
         self.r0 = model.r0_ohm
         self.r_abs = [abs(b.r_ohm) for b in model.rc]
@@ -152,6 +158,7 @@ class Spkf:
         self._deadband = model.rest_current_a()
         noise = VoltageNoise(model, t)
         self._var_sensor, self._var_rest, self._var_dyn = noise.sensor, noise.rest, noise.dyn
+        self._var_rest_i, self._var_dyn_i = noise.rest_inst, noise.dyn_inst
         self._r_abs = noise.r_abs
         self._q_soc_per_s = (t.soc_drift_pct_per_sqrt_h / 100.0) ** 2 / SECONDS_PER_HOUR
         # augmented sigma points: columns 1…L perturb dimension j by +γ·√P, L+1…2L by −γ·√P;
@@ -190,6 +197,8 @@ class Spkf:
         # diagnostics
         self.steps = 0
         self.rejected = 0
+        self.skipped = 0
+        self._faults_in_row = 0
         self.bumps = 0
         self.repairs = 0
         self.voltage_pred_v = math.nan
@@ -241,6 +250,9 @@ class Spkf:
         if temperature_c is not None and temperature_c == temperature_c:
             self.set_temperature(temperature_c)
         i_now = current_a if current_now_a is None else current_now_a
+        if not (math.isfinite(current_a) and math.isfinite(i_now) and math.isfinite(dt_s)):
+            self.skipped += 1  # a broken input must not poison the state
+            return float(self._x[-1])
         if i_now > self._deadband:
             self._s = 1.0
         elif i_now < -self._deadband:
@@ -302,11 +314,14 @@ class Spkf:
             dyn = abs(self._r0 * i_now)
             for j in range(n_rc):
                 dyn += self._r_abs[j] * abs(x_pred[j])
-            var_v = self._var_rest[idx] + self._var_dyn[idx] * dyn * dyn
+            dyn2 = dyn * dyn
+            var_v = self._var_rest[idx] + self._var_dyn[idx] * dyn2
             # model error is correlated over minutes: what the readings tell is per second of
             # data, not per sample (variance ∝ correlation time / Δt)
             var_v = var_v / (1.0 if dt <= 0.0 else (0.1 if dt < 0.1 else (60.0 if dt > 60.0 else dt)))
             var_v += self._var_sensor
+            # what one reading may deviate by: for telling a glitch from a model error
+            var_inst = self._var_rest_i[idx] + self._var_dyn_i[idx] * dyn2 + self._var_sensor
             # pack voltage of every sigma point: OCV + the linear terms (M·h, R_j·i_Rj) + R0·i
             ys = _interp(xs[zi], self._ocv_soc, self._ocv_pack)
             ys += self._c_lin @ xs
@@ -321,10 +336,18 @@ class Spkf:
             self.voltage_pred_v = y_pred
             self.innovation_v = r
             lo, hi = self._plausible
-            fault = not lo <= voltage_v <= hi or (abs(r) > self._fault_min and r * r > self._fault_k2 * p_y)
-            if fault or p_y <= 0.0:
+            implausible = not lo <= voltage_v <= hi  # a dead or disconnected sensor: always
+            fault = abs(r) > self._fault_min and r * r > self._fault_k2 * (p_y - var_v + var_inst)
+            if fault and not implausible and self._faults_in_row >= self.tuning.fault_limit:
+                # a sensor that agrees with itself this long is right; the estimate is lost
+                log.warning("SOC filter: %d readings disagreed in a row; re-converging", self._faults_in_row)
+                p_pred[zi, zi] += 0.01 + p_pred[zi, zi] * r * r / p_y
+                fault = False
+            if fault or implausible or p_y <= 0.0:
+                self._faults_in_row += 1
                 self._reject(voltage_v, y_pred)
             else:
+                self._faults_in_row = 0
                 k = (dxw @ dy) / p_y
                 x_pred += k * r
                 p_pred -= k[:, None] * (k * p_y)

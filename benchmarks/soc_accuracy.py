@@ -4,8 +4,11 @@ For each chemistry (LFP, NMC; 4S packs simulated by PyBaMM's DFN model, see soc_
 
 1. ``benchgui soc identify char.csv --cells 4 --output model.toml`` on the characterisation run
    (the only data the model is fitted to);
-2. ``benchgui soc replay PROFILE.csv --model model.toml --output out.csv --initial-soc X`` on
-   each drive profile, with the right start SOC and with a start SOC 20 points off;
+2. ``benchgui soc replay PROFILE.csv --model model.toml --output out.csv --initial-soc X
+   --initial-sigma S`` on each drive profile: with the right start SOC (σ 2 %, a known start)
+   and with a start 20 points off (σ 10 %, the CLI default: an operator's guess); and with
+   the right start but a current sensor that reads 3 % low during the drive (the LabJack and
+   the MPPT disagree by about that much on the real bench);
 3. the same replays through plain coulomb counting and through filterpy's
    ``UnscentedKalmanFilter`` on the same model (``soc_baselines.py``);
 4. errors against PyBaMM's true SOC: RMS and max after the first 10 minutes, share of samples
@@ -24,7 +27,7 @@ import argparse
 import logging
 import sys
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -34,12 +37,14 @@ sys.path.insert(0, str(HERE.parent))
 
 from benchgui.cli import main as benchgui_main  # noqa: E402
 from benchgui.soc.modelfile import load_model  # noqa: E402
+from benchgui.soc.replay import coulomb_series  # noqa: E402
 from benchmarks import soc_truth  # noqa: E402
 from benchmarks.soc_baselines import filterpy_replay  # noqa: E402
 
 WARMUP_S = 600.0
 CONVERGED_PCT = 2.0
 WRONG_BY = 0.20
+CURRENT_GAIN = 0.97
 
 
 @dataclass
@@ -47,22 +52,32 @@ class Metrics:
     rms_pct: float
     max_pct: float
     inside_3sigma: float | None  # fraction of samples, None when the method has no σ
-    converge_s: float | None  # None: never converged (or no wrong start)
+    converge_s: float | None  # None: not applicable (right start); < 0: never converged
+    failed_s: float | None = None  # the method stopped working here (numerically)
 
     def cells(self) -> list[str]:
         inside = "–" if self.inside_3sigma is None else f"{100 * self.inside_3sigma:.1f}"
-        conv = (
-            "–"
-            if self.converge_s is None
-            else ("never" if self.converge_s < 0 else f"{self.converge_s / 60:.1f}")
-        )
+        if self.converge_s is None:
+            conv = "–"
+        else:
+            conv = "never" if self.converge_s < 0 else f"{self.converge_s / 60:.1f}"
+        if self.failed_s is not None:
+            return [f"crashed after {self.failed_s / 60:.0f} min", "–", "–", "–"]
         return [f"{self.rms_pct:.2f}", f"{self.max_pct:.2f}", inside, conv]
 
 
 def metrics(
-    t: np.ndarray, est: np.ndarray, true: np.ndarray, sigma: np.ndarray | None, wrong: bool
+    t: np.ndarray,
+    est: np.ndarray,
+    true: np.ndarray,
+    sigma: np.ndarray | None,
+    wrong: bool,
+    failed_s: float | None = None,
 ) -> Metrics:
-    """Errors in SOC percentage points."""
+    """Errors in SOC percentage points (over the rows a method produced)."""
+    ok = np.isfinite(est)
+    t, est, true = t[ok], est[ok], true[ok]
+    sigma = sigma[ok] if sigma is not None else None
     err = 100 * (est - true)
     late = t - t[0] >= WARMUP_S
     inside = None
@@ -71,8 +86,17 @@ def metrics(
     conv = None
     if wrong:
         bad = np.nonzero(np.abs(err) > CONVERGED_PCT)[0]
-        conv = 0.0 if len(bad) == 0 else (-1.0 if bad[-1] == len(err) - 1 else float(t[bad[-1] + 1] - t[0]))
-    return Metrics(float(np.sqrt(np.mean(err[late] ** 2))), float(np.max(np.abs(err[late]))), inside, conv)
+        if len(bad) == 0:
+            conv = 0.0
+        elif bad[-1] == len(err) - 1 or failed_s is not None:
+            conv = -1.0
+        else:
+            conv = float(t[bad[-1] + 1] - t[0])
+    if not late.any():
+        return Metrics(float("nan"), float("nan"), inside, conv, failed_s)
+    return Metrics(
+        float(np.sqrt(np.mean(err[late] ** 2))), float(np.max(np.abs(err[late]))), inside, conv, failed_s
+    )
 
 
 def wrong_start(true0: float) -> float:
@@ -101,13 +125,20 @@ def evaluate(
     model = load_model(model_path)
     rows = []
     for prof in profiles:
-        run = soc_truth.drive(chem, prof, quick)
-        csv = work / f"{chem_key}-{prof}.csv"
-        run.to_csv(csv)
-        z0 = float(run.soc_true[0])
-        for start_name, start in (("right", z0), ("wrong", wrong_start(z0))):
+        clean = soc_truth.drive(chem, prof, quick)
+        z0 = float(clean.soc_true[0])
+        cases = (
+            ("right", z0, 0.02, 1.0),
+            ("wrong", wrong_start(z0), 0.10, 1.0),
+            # the drive's current sensor reads 3 % low (LabJack vs MPPT on the real bench)
+            (f"right, I {100 * (CURRENT_GAIN - 1):+.0f} %", z0, 0.02, CURRENT_GAIN),
+        )
+        for start_name, start, sigma, gain in cases:
+            run = replace(clean, current_a=clean.current_a * gain)
+            csv = work / f"{chem_key}-{prof}-{gain:g}.csv"
+            run.to_csv(csv)
             wrong = start_name == "wrong"
-            out = work / f"{chem_key}-{prof}-{start_name}-out.csv"
+            out = work / f"{chem_key}-{prof}-{start_name.split(',')[0]}-{gain:g}-out.csv"
             rc = benchgui_main(
                 [
                     "soc",
@@ -119,29 +150,88 @@ def evaluate(
                     str(out),
                     "--initial-soc",
                     f"{100 * start:.3f}",
+                    "--initial-sigma",
+                    f"{100 * sigma:g}",
                 ]
             )
             if rc != 0:
                 raise RuntimeError(f"replay failed with exit code {rc}")
             t, soc, sig = read_out(out)
             base = dict(chem=chem.label, profile=prof, start=start_name, hours=float((t[-1] - t[0]) / 3600))
-            rows.append({**base, "method": "SPKF (benchgui)", "m": metrics(t, soc, run.soc_true, sig, wrong)})
-            cc = start + np.concatenate(
-                [
-                    [0.0],
-                    np.cumsum(
-                        np.where(run.current_a[:-1] > 0, model.coulombic_efficiency, 1.0)
-                        * run.current_a[:-1]
-                        * np.diff(run.t_s)
-                    ),
-                ]
-            ) / (3600 * model.capacity_ah)
             rows.append(
-                {**base, "method": "coulomb counting", "m": metrics(t, cc, run.soc_true, None, wrong)}
+                {
+                    **base,
+                    "method": "SPKF (benchgui)",
+                    "m": metrics(t, soc, run.soc_true, sig, wrong),
+                    "raw": (t, soc, run.soc_true, sig),
+                }
             )
-            fz, fs = filterpy_replay(model, run.t_s, run.current_a, run.voltage_v, start, 0.1)
-            rows.append({**base, "method": "filterpy UKF", "m": metrics(t, fz, run.soc_true, fs, wrong)})
+            cc = coulomb_series(
+                model,
+                np.diff(run.t_s, prepend=run.t_s[0]),
+                np.concatenate([[run.current_a[0]], run.current_a[:-1]]),
+                start,
+            )
+            rows.append(
+                {
+                    **base,
+                    "method": "coulomb counting",
+                    "m": metrics(t, cc, run.soc_true, None, wrong),
+                    "raw": (t, cc, run.soc_true, None),
+                }
+            )
+            fz, fs, failed = filterpy_replay(model, run.t_s, run.current_a, run.voltage_v, start, sigma)
+            rows.append(
+                {
+                    **base,
+                    "method": "filterpy UKF",
+                    "m": metrics(t, fz, run.soc_true, fs, wrong, failed),
+                    "raw": (t, fz, run.soc_true, fs),
+                }
+            )
     return rows
+
+
+def summary(rows: list[dict]) -> list[dict]:
+    """One row per chemistry × start × method, over all profiles: RMS and max after the
+    first 10 minutes of each, ±3σ share of all samples, the slowest convergence."""
+    out = []
+    order = {"SPKF (benchgui)": 0, "filterpy UKF": 1, "coulomb counting": 2}
+    starts = list(dict.fromkeys(r["start"] for r in rows))
+    keys = sorted(
+        {(r["chem"], r["start"], r["method"]) for r in rows},
+        key=lambda k: (k[0], starts.index(k[1]), order.get(k[2], 9)),
+    )
+    for chem, start, method in keys:
+        group = [r for r in rows if (r["chem"], r["start"], r["method"]) == (chem, start, method)]
+        errs, late, inside = [], [], []
+        for r in group:
+            t, est, true, sig = r["raw"]
+            ok = np.isfinite(est)
+            e = 100 * (est[ok] - true[ok])
+            errs.append(e)
+            late.append(t[ok] - t[0] >= WARMUP_S)
+            if sig is not None:
+                inside.append(np.abs(e) <= 300 * sig[ok] + 1e-9)
+        e, lt = np.concatenate(errs), np.concatenate(late)
+        conv = None
+        if start == "wrong":
+            cs = [r["m"].converge_s for r in group]
+            conv = -1.0 if any(c is not None and c < 0 for c in cs) else max(c or 0.0 for c in cs)
+        fails = [r["m"].failed_s for r in group if r["m"].failed_s is not None]
+        if fails:  # numbers over a few minutes before a crash mean nothing
+            m = Metrics(float("nan"), float("nan"), None, None, min(fails))
+            out.append(dict(chem=chem, profile="all 3", start=start, method=method, m=m, crashed=len(fails)))
+            continue
+        m = Metrics(
+            float(np.sqrt(np.mean(e[lt] ** 2))),
+            float(np.max(np.abs(e[lt]))),
+            float(np.mean(np.concatenate(inside))) if inside else None,
+            conv,
+        )
+        hours = sum(r["hours"] for r in group)
+        out.append(dict(chem=chem, profile=f"all 3 ({hours:.0f} h)", start=start, method=method, m=m))
+    return out
 
 
 def table(rows: list[dict], markdown: bool) -> str:
@@ -186,6 +276,8 @@ def main() -> int:
         work.mkdir(parents=True, exist_ok=True)
         for chem in args.chem:
             rows += evaluate(chem, args.quick, work, tuple(args.profiles))
+    print(table(summary(rows), args.markdown))
+    print()
     print(table(rows, args.markdown))
     return 0
 

@@ -21,7 +21,12 @@ class FilterpySoc:
     """filterpy UKF over x = [i_R…, h, z] with the ESC model."""
 
     def __init__(
-        self, model: CellModel, soc0: float, soc0_sigma: float, tuning: SpkfTuning | None = None
+        self,
+        model: CellModel,
+        soc0: float,
+        soc0_sigma: float,
+        tuning: SpkfTuning | None = None,
+        kappa: float = 0.0,
     ) -> None:
         t = tuning or SpkfTuning()
         self.model = model
@@ -36,7 +41,9 @@ class FilterpySoc:
         self.sigma_i = t.current_sigma_a
         self.q_soc = (t.soc_drift_pct_per_sqrt_h / 100.0) ** 2 / SECONDS_PER_HOUR
         self.s = 0.0
-        points = MerweScaledSigmaPoints(nx, alpha=1.0, beta=2.0, kappa=3.0 - nx)
+        # κ = 0 keeps every weight positive; with the textbook κ = 3 − n the centre weight is
+        # negative and filterpy's Cholesky fails within minutes on LiFePO4 (it has no repair)
+        points = MerweScaledSigmaPoints(nx, alpha=1.0, beta=2.0, kappa=kappa)
         self.ukf = UnscentedKalmanFilter(nx, 1, 1.0, self.hx, self.fx, points)
         x = np.zeros(nx)
         x[-1] = soc0
@@ -75,6 +82,7 @@ class FilterpySoc:
             if nrc:
                 a = np.exp(-dt / self.taus)
                 q[np.arange(nrc), np.arange(nrc)] = ((1 - a) * self.sigma_i) ** 2
+            q[-2, -2] = 1e-6  # a little on h, or its variance collapses to round-off
             q[-1, -1] = self.q_soc * dt + (self.sigma_i * dt / self.q_as) ** 2
             self.ukf.Q = q
             self.ukf.predict(dt=dt, current=current)
@@ -87,13 +95,20 @@ class FilterpySoc:
 
 def filterpy_replay(
     model: CellModel, t: np.ndarray, i: np.ndarray, v: np.ndarray, soc0: float, soc0_sigma: float
-) -> tuple[np.ndarray, np.ndarray]:
-    """(SOC, σ) at every row, same zero-order hold as benchgui's replay."""
+) -> tuple[np.ndarray, np.ndarray, float | None]:
+    """(SOC, σ, time it failed or None) at every row, same zero-order hold as benchgui's replay.
+
+    filterpy has no covariance repair: when its Cholesky fails, the run ends there and the
+    remaining rows are NaN.
+    """
     f = FilterpySoc(model, soc0, soc0_sigma)
-    soc = np.empty(len(t))
-    sig = np.empty(len(t))
+    soc = np.full(len(t), np.nan)
+    sig = np.full(len(t), np.nan)
     for k in range(len(t)):
         dt = t[k] - t[k - 1] if k else 0.0
-        soc[k] = f.step(dt, i[k - 1] if k else i[0], v[k], i[k])
+        try:
+            soc[k] = f.step(dt, i[k - 1] if k else i[0], v[k], i[k])
+        except np.linalg.LinAlgError:
+            return soc, sig, float(t[k] - t[0])
         sig[k] = math.sqrt(max(f.ukf.P[-1, -1], 0.0))
-    return soc, sig
+    return soc, sig, None

@@ -215,7 +215,7 @@ def _session_run(args: argparse.Namespace, loaded) -> tuple[RunData, dict, str]:
         for ch in ("soc.mppt", "soc.spkf", "soc.coulomb"):
             if ch in names:
                 t, x = store.samples(info.id, ch)
-                compare[ch] = (t / 1e9, x)
+                compare[f"{ch} (recorded)"] = (t / 1e9, x)
     if len(tv) == 0 or len(ti) == 0:
         missing = v_ch if len(tv) == 0 else i_ch
         raise BenchError(

@@ -10,9 +10,14 @@ nonlinearities in both. One step:
    noise diagonal.
 2. 2L+1 sigma points with central-difference (h = √3) or unscented (α, β, κ) weights.
 3. Time update: every sigma point goes through the state equations for the *real* Δt of this
-   step with its own noisy current; a random walk on SOC (variance ∝ Δt) stands for the drift
-   that white current noise cannot represent (capacity error, current offset).
-4. Measurement update with the voltage sigma points; then the robustness rules:
+   step with its own noisy current (RC currents and SOC are linear in the state, and so is
+   the hysteresis once its rate is taken at the measured current: one pass); a random walk on SOC
+   (variance ∝ Δt) stands for the drift white current noise cannot represent (capacity error,
+   current offset).
+4. Measurement update: the voltage of every sigma point goes into the row below the states, so
+   one pass gives the means, P_x, P_xy and P_y. The voltage noise is what the model's
+   uncertainty table says at this SOC and overpotential, counted per second of data (model
+   errors persist for minutes; see :class:`VoltageNoise`). Then the robustness rules:
    * an absurd innovation (≥ ``fault_sigmas`` σ of what one reading may deviate by, and
      ≥ ``fault_min_v_per_cell`` per cell) or an implausible voltage is a sensor fault: the
      measurement is skipped and counted (a run of ``fault_limit`` in a row is believed);
@@ -190,10 +195,16 @@ class Spkf:
         self._c_lin = np.zeros(nx)
         self._c_lin[: self.n_rc] = [n * b.r_ohm for b in model.rc]
         self._c_lin[nx - 2] = n * model.hysteresis_m_v
-        self._w_span = 3.0 * self.gamma * t.current_sigma_a
-        self._dt_cache = -1.0
-        self._a_rc = self._b_rc = np.ones((self.n_rc, 1))
-        self._xs = np.empty((nx, n_sig))
+        self._dt_cache = self._eta_cache = -1.0
+        self._factors: dict[tuple[float, float], tuple[np.ndarray, np.ndarray]] = {}
+        self._a_col = self._b_col = np.ones((nx, 1))
+        # sigma-point spread: column 1+j gets +γ·(column j of √P), column L+1+j gets −γ·(…)
+        self._spread = np.zeros((nx, n_sig))
+        for j in range(nx):
+            self._spread[j, 1 + j] = self.gamma
+            self._spread[j, 1 + n_aug + j] = -self.gamma
+        self._mx = np.empty((nx + 1, n_sig))  # sigma points: states, then the output row
+        self._xs = self._mx[:nx]
         # diagnostics
         self.steps = 0
         self.rejected = 0
@@ -215,6 +226,10 @@ class Spkf:
     def soc_sigma(self) -> float:
         """Standard deviation of the SOC estimate (fraction)."""
         return math.sqrt(max(float(self._p[-1, -1]), 0.0))
+
+    @property
+    def soc_variance(self) -> float:
+        return float(self._p[-1, -1])
 
     @property
     def state(self) -> np.ndarray:
@@ -267,53 +282,48 @@ class Spkf:
             if repaired is not None:
                 self.repairs += 1
                 self._p = repaired
-        c *= self.gamma
-        xs = self._xs
-        xs[:] = self._x[:, None]
-        xs[:, 1 : 1 + nx] += c
-        xs[:, self._neg : self._neg + nx] -= c
+        xs = self._xs  # a view of the first nx rows of self._mx
+        np.dot(c, self._spread, out=xs)  # ±γ·√P in the state dimensions' own columns
+        xs += self._x[:, None]
 
         # -- time update over the real Δt ---------------------------------------------------
         dt = dt_s if dt_s > 0.0 else 0.0
         if dt > 0.0:
             ik = self._w_pattern + current_a  # the current seen by each sigma point
             eta = self._eta if current_a > 0.0 else 1.0
-            if n_rc:
-                if dt != self._dt_cache:
-                    a = np.exp(-dt / self._taus)[:, None]
-                    self._dt_cache, self._a_rc, self._b_rc = dt, a, 1.0 - a
-                rc = xs[:n_rc]
-                rc *= self._a_rc
-                rc += self._b_rc * ik
+            if dt != self._dt_cache or eta != self._eta_cache:
+                self._linear_factors(dt, eta)
             if self._hg > 0.0:
-                hx = xs[n_rc]
-                if abs(current_a) > self._w_span:  # every sigma point's current has one sign
-                    sg = 1.0 if current_a > 0.0 else -1.0
-                    ah = np.exp(ik * (-sg * self._hg * eta * dt / self._q_as))
-                    hx -= sg
-                    hx *= ah
-                    hx += sg
-                else:
-                    sgn = np.sign(ik)
-                    ah = np.exp(np.abs(ik) * (-self._hg * eta * dt / self._q_as))
-                    xs[n_rc] = ah * (hx - sgn) + sgn
-            xs[zi] += ik * (eta * dt / self._q_as)
-        x_pred = xs @ self.wm
-        dx = xs - x_pred[:, None]
-        dxw = dx * self.wc
-        p_pred = dxw @ dx.T
-        p_pred[zi, zi] += self._q_soc_per_s * dt
-
-        # -- measurement update ------------------------------------------------------------
+                # h ← a_h·h + (1 − a_h)·sgn(i) is linear too once the rate a_h and the sign are
+                # taken at the measured current (the ±γσ_w current noise of two sigma points
+                # would change them by a few % of a small step: neglected)
+                sg = 1.0 if current_a > 0.0 else (-1.0 if current_a < 0.0 else 0.0)
+                ah = math.exp(-abs(current_a) * self._hg * eta * dt / self._q_as)
+                self._a_col[n_rc, 0] = ah
+                xs *= self._a_col
+                xs += self._b_col * ik
+                xs[n_rc] += (1.0 - ah) * sg
+                self._a_col[n_rc, 0] = 1.0
+            else:
+                # RC currents and SOC are linear in the state: x ← a·x + b·i, one pass for both
+                xs *= self._a_col
+                xs += self._b_col * ik
         self.last_rejected = False
-        if voltage_v is not None and voltage_v == voltage_v:
-            # sensor noise + model error at this SOC, the dynamic part growing with the
-            # overpotential the model must explain
-            zk = x_pred[zi]
+        if voltage_v is None or voltage_v != voltage_v:  # no reading (or NaN): predict only
+            x_pred = xs @ self.wm
+            dx = xs - x_pred[:, None]
+            p_pred = (dx * self.wc) @ dx.T
+            p_pred[zi, zi] += self._q_soc_per_s * dt
+        else:
+            # sensor noise + model error at this SOC (looked up at the propagated estimate,
+            # the centre sigma point), the dynamic part growing with the overpotential the
+            # model must explain
+            x0 = xs[:, 0]
+            zk = x0[zi]
             idx = 0 if zk <= 0.0 else (100 if zk >= 1.0 else int(zk * 100.0 + 0.5))
             dyn = abs(self._r0 * i_now)
             for j in range(n_rc):
-                dyn += self._r_abs[j] * abs(x_pred[j])
+                dyn += self._r_abs[j] * abs(x0[j])
             dyn2 = dyn * dyn
             var_v = self._var_rest[idx] + self._var_dyn[idx] * dyn2
             # model error is correlated over minutes: what the readings tell is per second of
@@ -322,16 +332,24 @@ class Spkf:
             var_v += self._var_sensor
             # what one reading may deviate by: for telling a glitch from a model error
             var_inst = self._var_rest_i[idx] + self._var_dyn_i[idx] * dyn2 + self._var_sensor
-            # pack voltage of every sigma point: OCV + the linear terms (M·h, R_j·i_Rj) + R0·i
-            ys = _interp(xs[zi], self._ocv_soc, self._ocv_pack)
+            # pack voltage of every sigma point: OCV + the linear terms (M·h, R_j·i_Rj) + R0·i,
+            # into the row below the states, so one pass gives means and all covariances
+            m = self._mx
+            m[nx] = _interp(xs[zi], self._ocv_soc, self._ocv_pack)
+            ys = m[nx]
             ys += self._c_lin @ xs
             ys += self._n * (self._m0 * self._s + self._r0 * i_now)
             gsv = self.gamma * math.sqrt(var_v)
             ys[self._v_col] += gsv  # the sensor-noise sigma points (v enters additively)
             ys[self._v_col_neg] -= gsv
-            y_pred = float(ys @ self.wm)
-            dy = ys - y_pred
-            p_y = float((dy * self.wc) @ dy)
+            mean = m @ self.wm
+            dm = m - mean[:, None]
+            cov = (dm * self.wc) @ dm.T
+            x_pred = mean[:nx]
+            p_pred = cov[:nx, :nx]
+            p_pred[zi, zi] += self._q_soc_per_s * dt
+            y_pred = float(mean[nx])
+            p_y = float(cov[nx, nx])
             r = voltage_v - y_pred
             self.voltage_pred_v = y_pred
             self.innovation_v = r
@@ -348,9 +366,9 @@ class Spkf:
                 self._reject(voltage_v, y_pred)
             else:
                 self._faults_in_row = 0
-                k = (dxw @ dy) / p_y
-                x_pred += k * r
-                p_pred -= k[:, None] * (k * p_y)
+                p_xy = cov[:nx, nx]
+                x_pred += p_xy * (r / p_y)  # gain K = P_xy / P_y
+                p_pred -= np.multiply.outer(p_xy, p_xy / p_y)  # P − K·P_y·Kᵀ
                 if r * r > self._bump_k2 * p_y:
                     p_pred[zi, zi] *= self.tuning.bump_factor
                     self.bumps += 1
@@ -370,6 +388,26 @@ class Spkf:
         self._x = x_pred
         self._p = p_pred
         return float(x_pred[zi])
+
+    def _linear_factors(self, dt: float, eta: float) -> None:
+        """a and b of x ← a·x + b·i for this Δt (the h row is left alone: a = 1, b = 0).
+
+        Kept per (Δt, η): η flips with the sign of the current, Δt is usually constant."""
+        key = (dt, eta)
+        ab = self._factors.get(key)
+        if ab is None:
+            nx, n_rc = self.nx, self.n_rc
+            a = np.ones((nx, 1))
+            b = np.zeros((nx, 1))
+            if n_rc:
+                a[:n_rc, 0] = np.exp(-dt / self._taus)
+                b[:n_rc, 0] = 1.0 - a[:n_rc, 0]
+            b[nx - 1, 0] = eta * dt / self._q_as
+            if len(self._factors) > 64:  # irregular Δt: do not grow without bound
+                self._factors.clear()
+            ab = self._factors[key] = (a, b)
+        self._a_col, self._b_col = ab
+        self._dt_cache, self._eta_cache = dt, eta
 
     def _reject(self, voltage_v: float, y_pred: float) -> None:
         self.rejected += 1

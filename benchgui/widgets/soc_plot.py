@@ -60,9 +60,12 @@ def render_replay_png(
         pen=pg.mkPen((44, 160, 44), width=1, style=pg.QtCore.Qt.PenStyle.DashLine),
         name="coulomb counting (replay)",
     )
-    for name, (tc, vc) in (compare or {}).items():
-        color = COLORS.get(name, (127, 127, 127))
-        plot.plot(np.asarray(tc) * scale, vc, pen=pg.mkPen(color, width=1.5), name=f"{name} (recorded)")
+    extra = [(214, 39, 40), (255, 127, 14), (31, 119, 180), (127, 127, 127)]
+    for k, (name, (tc, vc)) in enumerate((compare or {}).items()):
+        color = COLORS.get(name.split(" ")[0], extra[k % len(extra)])
+        plot.plot(np.asarray(tc) * scale, vc, pen=pg.mkPen(color, width=1.5), name=name)
     path.parent.mkdir(parents=True, exist_ok=True)
-    ImageExporter(plot).export(str(path))
+    exporter = ImageExporter(plot)
+    exporter.parameters()["width"] = size[0]
+    exporter.export(str(path))
     view.close()

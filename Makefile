@@ -2,6 +2,7 @@
 #   make run     the GUI on the simulated bench
 #   make test    the whole test suite (installs apt packages when run as root)
 #   make bench   speed and memory benchmarks, printed as a table
+#   make test-ansible   converge the Ansible roles twice in a debootstrap chroot (slow, needs root)
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
@@ -10,7 +11,7 @@ PIP := $(PY) -m pip --disable-pip-version-check
 CONSTRAINTS := constraints.txt
 PYTEST_ARGS ?=
 
-.PHONY: help run test lint typecheck pytest bench fuzz soak sysdeps-run sysdeps-test clean
+.PHONY: help run test lint typecheck pytest bench fuzz soak sysdeps-run sysdeps-test clean test-ansible
 
 help:
 	@grep -E '^#   make' Makefile | sed 's/^#   //'
@@ -46,6 +47,12 @@ pytest: sysdeps-test $(VENV)/.test-installed
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest $(PYTEST_ARGS)
 
 test: lint typecheck pytest
+
+# The full converge of ansible/ in a throwaway Debian root (debootstrap + chroot), twice; the second
+# run must change nothing. Minutes, not seconds: not part of `make test` (which lints, syntax-checks
+# and renders every role instead). The debootstrap base and downloads are cached in tests/.cache/.
+test-ansible: sysdeps-test $(VENV)/.test-installed
+	BENCHGUI_TEST_CONVERGE=1 QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q -s tests/ansible/test_converge.py
 
 bench: sysdeps-test $(VENV)/.test-installed
 	QT_QPA_PLATFORM=offscreen $(PY) benchmarks/run.py

@@ -50,7 +50,16 @@ async def _main(args: argparse.Namespace, loaded: LoadedConfig, window_ref: list
     from benchgui.widgets.main_window import MainWindow
 
     cfg = loaded.config
-    asm: Assembly = await assemble(loaded, demo=args.demo, speed=args.speed, store_path=args.store)
+    replay = None
+    if getattr(args, "replay", None):
+        from benchgui.core.replay import replay_bench
+
+        bench, replay = replay_bench(
+            store_path_for(loaded, args.store), args.replay, args.replay_speed, cfg.display.buffer_s
+        )
+        asm = Assembly(bench, None, [replay.aclose])
+    else:
+        asm = await assemble(loaded, demo=args.demo, speed=args.speed, store_path=args.store)
     bench = asm.bench
     meta = SessionMeta(cfg.bench.operator, cfg.bench.battery_id, "", "demo" if bench.simulated else "live")
     window = MainWindow(
@@ -61,6 +70,8 @@ async def _main(args: argparse.Namespace, loaded: LoadedConfig, window_ref: list
         redraw_hz=cfg.display.redraw_hz,
     )
     window_ref.append(window)
+    if replay is not None:
+        window.set_replay(replay)
     add_panels(window, bench)
     closed = asyncio.get_running_loop().create_future()
 
@@ -76,7 +87,7 @@ async def _main(args: argparse.Namespace, loaded: LoadedConfig, window_ref: list
     else:
         window.show()
     await bench.start()
-    if cfg.recording.auto_start:
+    if cfg.recording.auto_start and replay is None:
         bench.start_session(meta)
     exit_code = 0
     try:
@@ -120,6 +131,7 @@ def add_panels(window, bench) -> None:  # type: ignore[no-untyped-def]
                 continue
             raise
         mod.create_panel(window, bench)
+    window.show_panel("Readouts")  # the big numbers first; the instrument panels are tabs beside them
 
 
 def save_screenshot(window, path: Path) -> bool:  # type: ignore[no-untyped-def]

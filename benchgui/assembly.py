@@ -16,11 +16,16 @@ from pathlib import Path
 
 from benchgui.clock import Clock, ScaledClock, WallClock
 from benchgui.config import LoadedConfig, paths
+from benchgui.config.writer import ConfigFile
 from benchgui.core.bench import Bench
+from benchgui.core.forwarder import ForwarderService
+from benchgui.core.programs.runner import ProgramRunner
 from benchgui.core.recorder import Recorder
+from benchgui.core.safety import Supervisor
 from benchgui.core.soc_service import attach_soc
 from benchgui.errors import ConfigError
 from benchgui.instruments.base import LoadControl, Source
+from benchgui.recording.influx_config import influx_target
 from benchgui.simbench.world import SimWorld, WorldParams
 
 log = logging.getLogger(__name__)
@@ -34,6 +39,11 @@ class Assembly:
 
     async def aclose(self) -> None:
         """Stop the bench (load off, session ended, store flushed), then the simulators."""
+        for name in ("programs", "supervisor"):  # end a program, load off with the reason recorded
+            service = self.bench.services.get(name)
+            if service is not None:
+                with contextlib.suppress(Exception):
+                    await service.aclose()
         await self.bench.stop()
         for close in reversed(self.closers):
             with contextlib.suppress(Exception):
@@ -98,7 +108,7 @@ async def assemble(
             name=f"{cfg.bench.name} (simulated)",
             simulated=True,
         )
-        attach_soc(bench, cfg)  # bench.services["soc"]: live SPKF (issue 7)
+        _attach_services(bench, loaded, store_path, closers)
         return Assembly(bench, world, closers)
     if speed not in (None, 1.0):
         raise ConfigError("--speed", "only the simulated bench can run faster than real time (add --demo)")
@@ -106,8 +116,47 @@ async def assemble(
     bench = Bench(
         WallClock(), sources, recorder, history_s=cfg.display.buffer_s, load=load, name=cfg.bench.name
     )
-    attach_soc(bench, cfg)  # bench.services["soc"]: live SPKF (issue 7)
+    _attach_services(bench, loaded, store_path, closers)
     return Assembly(bench, None, closers)
+
+
+def _attach_services(
+    bench: Bench,
+    loaded: LoadedConfig,
+    store_path: str | Path | None,
+    closers: list[Callable[[], Awaitable[None]]],
+) -> None:
+    """Core services that listen to the bench (looked up by widgets in ``bench.services``)."""
+    from benchgui.core.verification import VerificationService  # scipy: only when a bench is built
+
+    bench.services["config_file"] = ConfigFile(loaded.path)  # panels persist settings through it
+    verify = VerificationService(bench, loaded.config.verify, store_path_for(loaded, store_path))
+    bench.services["verify"] = verify
+    closers.append(verify.aclose)
+    # the safety supervisor and the program runner, armed whenever the load input is on
+    supervisor = Supervisor.attach(bench, loaded.config)
+    ProgramRunner.attach(bench, loaded.config, supervisor)
+    attach_soc(bench, loaded.config)  # the live SPKF: bench.services["soc"]
+    if bench.recorder is not None:
+        add_forwarder(bench, loaded, store_path_for(loaded, store_path), closers)
+
+
+def add_forwarder(
+    bench: Bench, loaded: LoadedConfig, store: Path, closers: list[Callable[[], Awaitable[None]]]
+) -> None:
+    """Start the InfluxDB forwarder (``bench.services["forwarder"]``) when a target is configured.
+
+    Its closer runs after the bench has stopped and flushed the store, and gives the last
+    samples a few seconds to reach the server; whatever does not stays queued on disk.
+    """
+    target = influx_target(loaded.config.recording.influx, loaded.secrets)
+    if target is None:
+        return
+    fwd = ForwarderService(store, target)
+    bench.services["forwarder"] = fwd
+    fwd.start()
+    log.info("forwarding sessions to %s", target.describe())
+    closers.append(fwd.aclose)
 
 
 # Instruments on the bench, in display order. Each ``benchgui.instruments.<pkg>.factory`` module

@@ -87,6 +87,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--quit-after", type=float, metavar="SECONDS", help="quit the GUI after this many seconds"
     )
     parser.add_argument("--fullscreen", action="store_true", help="start full screen (kiosk)")
+    parser.add_argument(
+        "--replay",
+        metavar="SESSION",
+        help="replay a stored session (id, prefix or 'latest') as if live, instead of the bench",
+    )
+    parser.add_argument(
+        "--replay-speed", type=float, default=1.0, metavar="N", help="replay N times faster (1…1000)"
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in subcommand_modules():
         mod = importlib.import_module(f"benchgui.cli.{name}")
@@ -112,6 +120,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     setup_logging(args.verbose)
     if args.speed is not None and not args.speed > 0:
         parser.error("--speed must be > 0")
+    if not 1 <= args.replay_speed <= 1000:
+        parser.error("--replay-speed must be between 1 and 1000")
     try:
         if args.command is None:
             from benchgui.cli.gui import run_gui

@@ -25,6 +25,11 @@ NO_DISPLAY = (
 
 def run_gui(args: argparse.Namespace) -> int:
     loaded = load_config(args.config)  # config errors before any Qt import
+    if getattr(args, "replay", None):  # an unknown session is reported before any Qt import too
+        from benchgui.assembly import store_path_for
+        from benchgui.core.replay import plan_replay
+
+        plan_replay(store_path_for(loaded, args.store), args.replay)
     if not display_available():
         if args.screenshot:
             os.environ["QT_QPA_PLATFORM"] = "offscreen"  # a screenshot needs no screen

@@ -8,9 +8,10 @@ import sys
 import time
 
 from benchgui.assembly import store_path_for
-from benchgui.config import load_config
-from benchgui.errors import StoreError
+from benchgui.config import LoadedConfig, load_config
+from benchgui.errors import ConfigError, StoreError
 from benchgui.model import SessionInfo
+from benchgui.recording.influx_config import influx_target
 from benchgui.recording.store import Store
 
 
@@ -52,18 +53,28 @@ def session_dict(s: SessionInfo) -> dict[str, object]:
     }
 
 
+def _forward_sink(loaded: LoadedConfig) -> str | None:
+    """The configured InfluxDB target's ledger name: ``forwarded`` counts are for it."""
+    try:
+        target = influx_target(loaded.config.recording.influx, loaded.secrets)
+    except ConfigError:
+        return None
+    return target.sink_id if target is not None else None
+
+
 def run_list(args: argparse.Namespace) -> int:
     loaded = load_config(args.config)
     path = store_path_for(loaded, args.store)
+    sink = _forward_sink(loaded)
     if not path.exists():
         sessions: list[SessionInfo] = []
     else:
         try:
             with Store(path, readonly=True) as store:
-                sessions = store.sessions()
+                sessions = store.sessions(sink)
         except StoreError:
             with Store(path) as store:  # needs a schema upgrade: open writable once
-                sessions = store.sessions()
+                sessions = store.sessions(sink)
     if args.json:
         json.dump([session_dict(s) for s in sessions], sys.stdout, indent=1)
         print()
@@ -71,9 +82,16 @@ def run_list(args: argparse.Namespace) -> int:
     if not sessions:
         print(f"no sessions in {path}")
         return 0
-    print(f"{'id':<22} {'start (UTC)':<21} {'duration':>9} {'samples':>9}  kind   battery")
+    fwd = sink is not None
+    print(
+        f"{'id':<22} {'start (UTC)':<21} {'duration':>9} {'samples':>9}"
+        + (f" {'forwarded':>9}" if fwd else "")
+        + "  kind   battery"
+    )
     for s in sessions:
         print(
-            f"{s.id:<22} {_iso(s.started_ns):<21} {_duration(s):>9} {s.samples:>9}  {s.meta.kind:<6} {s.meta.battery_id}"
+            f"{s.id:<22} {_iso(s.started_ns):<21} {_duration(s):>9} {s.samples:>9}"
+            + (f" {s.forwarded:>9}" if fwd else "")
+            + f"  {s.meta.kind:<6} {s.meta.battery_id}"
         )
     return 0

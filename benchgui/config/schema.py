@@ -8,6 +8,8 @@ the bench.
 
 from __future__ import annotations
 
+import itertools
+import re
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -46,7 +48,14 @@ class EaSection:
     poll_interval_s: float = field(default=0.5, metadata={"min": 0.003, "max": 60})
     timeout_s: float = field(default=0.5, metadata={"min": 0.01, "max": 10})
     retries: int = field(default=2, metadata={"min": 0, "max": 10})
+    # device profile: a name in benchgui/instruments/ea/profiles (el3000, alias el3160-60) or the
+    # path of a corrected copy (*.toml) — object numbers are data, not code
     profile: str = "el3160-60"
+    # queries kept outstanding on the line; 1 = strict half duplex (whether the EL buffers a
+    # second query is unconfirmed)
+    pipeline_depth: int = field(default=1, metadata={"min": 1, "max": 4})
+    # switch remote control on by itself before a setpoint or input command
+    auto_remote: bool = True
 
 
 @dataclass(frozen=True)
@@ -58,20 +67,175 @@ class MpptSection:
     baud: int = field(default=115200, metadata={"choices": (9600, 19200, 38400, 57600, 115200)})
     publication_period_s: float = field(default=1.0, metadata={"min": 0.001, "max": 3600})
     timeout_s: float = field(default=1.0, metadata={"min": 0.01, "max": 10})
+    # items added to the serial publication at connect (+pub/serial/IDs), beyond the defaults
+    extra_items: tuple[str, ...] = ("Bat_degC", "Int_degC")
+
+
+LABJACK_RANGES_V = (10.0, 1.0, 0.1, 0.01)  # the ± ranges a T7 accepts (AIN#_RANGE)
+_QUANTITY = re.compile(r"[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*")
+_TRANSFER_PARAMS = {
+    "linear": ("gain", "offset"),
+    "divider": ("ratio", "offset_v"),
+    "la55p": ("r_m_ohm", "turns_ratio", "primary_turns", "sign", "zero_offset_v"),
+}
+
+
+@dataclass(frozen=True)
+class TransferSection:
+    """How AIN volts become the physical quantity (see README, LabJack T7 reference).
+
+    * ``linear``: value = gain × V + offset
+    * ``divider``: value = ratio × (V − offset_v) — an LJTick-Divider /4, /5, /10, /25 …
+    * ``la55p``: LEM LA 55-P closed-loop current transducer whose secondary current flows
+      through the measuring resistor R_M: I = sign × (V − zero_offset_v) × turns_ratio /
+      (r_m_ohm × primary_turns). 100 Ω → 10 A per volt.
+
+    Parameters a kind does not use must be left out (a typo must not pass silently); the ones
+    left out take the defaults named in the docs (gain 1, offsets 0, turns_ratio 1000, one
+    primary turn, sign +1). ``ratio`` and ``r_m_ohm`` have no default: they describe hardware.
+    """
+
+    kind: Literal["linear", "divider", "la55p"] = "linear"
+    gain: float | None = None
+    offset: float | None = None
+    ratio: float | None = field(default=None, metadata={"min": 1e-6, "max": 1e6})
+    offset_v: float | None = None
+    r_m_ohm: float | None = field(default=None, metadata={"min": 0.001, "max": 1e6})
+    turns_ratio: float | None = field(default=None, metadata={"min": 1e-3, "max": 1e6})
+    primary_turns: int | None = field(default=None, metadata={"min": 1, "max": 1000})
+    sign: int | None = field(default=None, metadata={"choices": (1, -1)})
+    zero_offset_v: float | None = None
+
+    def validate(self, key: str) -> None:
+        used = _TRANSFER_PARAMS[self.kind]
+        for name in (n for params in _TRANSFER_PARAMS.values() for n in params):
+            if getattr(self, name) is not None and name not in used:
+                raise ConfigError(
+                    f"{key}.{name}", f"not a parameter of kind {self.kind!r} (it takes: {', '.join(used)})"
+                )
+        if self.kind == "divider" and self.ratio is None:
+            raise ConfigError(f"{key}.ratio", "a divider needs its ratio (input/output, e.g. 5 for /5)")
+        if self.kind == "la55p" and self.r_m_ohm is None:
+            raise ConfigError(f"{key}.r_m_ohm", "an LA 55-P needs its measuring resistor R_M in ohms")
+        if self.kind == "linear" and self.gain == 0:
+            raise ConfigError(f"{key}.gain", "must not be 0")
+
+
+@dataclass(frozen=True)
+class CalibrationSection:
+    """Two-point calibration applied after the transfer function: value' = gain × value + offset.
+
+    ``points`` keeps the two (reading, reference) pairs it was computed from and
+    ``calibrated_at`` when (ISO 8601, UTC), so a stale calibration can be spotted.
+    """
+
+    gain: float = field(default=1.0, metadata={"min": 0.5, "max": 2.0})
+    offset: float = 0.0
+    calibrated_at: str = ""
+    points: tuple[tuple[float, ...], ...] = ()
+
+    def validate(self, key: str) -> None:
+        if self.points and (len(self.points) != 2 or any(len(p) != 2 for p in self.points)):
+            raise ConfigError(f"{key}.points", "must be two [reading, reference] pairs")
+
+
+@dataclass(frozen=True)
+class LabJackChannelSection:
+    """One physical channel: an analog input (or a differential pair) and its sensor scaling.
+
+    The bench channel is named ``<quantity>.labjack`` (``battery.voltage.labjack``).
+    """
+
+    quantity: str
+    unit: str = ""
+    name: str = ""  # label shown to the operator; empty: the quantity
+    ain: int = field(default=0, metadata={"min": 0, "max": 13})
+    differential: bool = False  # AIN(n) − AIN(n+1); n even, 0…12
+    range_v: float = field(default=10.0, metadata={"choices": LABJACK_RANGES_V})
+    resolution_index: int = field(default=0, metadata={"min": 0, "max": 12})  # 0: default (8); T7 0–8
+    settling_us: float = field(default=0.0, metadata={"min": 0.0, "max": 50000.0})  # 0: auto
+    transfer: TransferSection = field(default_factory=TransferSection)
+    calibration: CalibrationSection = field(default_factory=CalibrationSection)
+
+    def validate(self, key: str) -> None:
+        if not _QUANTITY.fullmatch(self.quantity):
+            raise ConfigError(
+                f"{key}.quantity",
+                f"must be dotted lower-case words like 'battery.voltage', got {self.quantity!r}",
+            )
+        if self.differential and (self.ain % 2 or self.ain > 12):
+            raise ConfigError(
+                f"{key}.differential",
+                f"AIN{self.ain} cannot be the positive input of a differential pair (even AIN0…AIN12 only)",
+            )
+
+    @property
+    def negative_ch(self) -> int:
+        """AIN#_NEGATIVE_CH: 199 single-ended, else the odd partner of the pair."""
+        return self.ain + 1 if self.differential else 199
+
+    @property
+    def label(self) -> str:
+        return self.name or self.quantity
+
+
+def default_labjack_channels() -> tuple[LabJackChannelSection, ...]:
+    """The bench as wired (seed script): battery current on AIN1 through a LEM LA 55-P,
+    battery voltage on AIN2 through an LJTick-Divider. Which divider and which R_M are fitted
+    is not documented; /5 and 100 Ω are the sensible guesses for a 12 V battery and ±50 A."""
+    return (
+        LabJackChannelSection(
+            quantity="battery.voltage",
+            unit="V",
+            name="Battery voltage",
+            ain=2,
+            transfer=TransferSection(kind="divider", ratio=5.0),
+        ),
+        LabJackChannelSection(
+            quantity="battery.current",
+            unit="A",
+            name="Battery current",
+            ain=1,
+            transfer=TransferSection(kind="la55p", r_m_ohm=100.0),
+        ),
+    )
 
 
 @dataclass(frozen=True)
 class LabJackSection:
-    """LabJack T7 reference DAQ."""
+    """LabJack T7 reference DAQ: LJM (USB, as on the bench) or Modbus TCP (Ethernet/WiFi)."""
 
     enabled: bool = True
     backend: Literal["modbus", "ljm"] = "modbus"
-    address: str = "192.168.1.207"
+    address: str = "192.168.1.207"  # Modbus TCP: the T7's IP address or host name
     port: int = field(default=502, metadata={"min": 1, "max": 65535})
+    unit_id: int = field(default=1, metadata={"min": 0, "max": 255})  # Modbus unit id (a T7 ignores it)
     identifier: str = "ANY"  # LJM: serial number, IP or name
     connection: Literal["USB", "ETHERNET", "WIFI", "ANY", "TCP"] = "USB"  # LJM connection type
-    poll_interval_s: float = field(default=0.1, metadata={"min": 0.01, "max": 60})
+    poll_interval_s: float = field(default=0.1, metadata={"min": 0.01, "max": 1.0})  # 1–100 Hz
     timeout_s: float = field(default=1.0, metadata={"min": 0.01, "max": 10})
+    channels: tuple[LabJackChannelSection, ...] = field(default_factory=default_labjack_channels)
+
+    def validate(self, key: str) -> None:
+        quantities: dict[str, int] = {}
+        ains: dict[int, int] = {}
+        for i, ch in enumerate(self.channels):
+            k = f"{key}.channels[{i}]"
+            if ch.quantity in quantities:
+                raise ConfigError(
+                    f"{k}.quantity", f"{ch.quantity!r} is already channels[{quantities[ch.quantity]}]"
+                )
+            quantities[ch.quantity] = i
+            used = [ch.ain, ch.ain + 1] if ch.differential else [ch.ain]
+            for a in used:
+                if a in ains:
+                    raise ConfigError(f"{k}.ain", f"AIN{a} is already used by channels[{ains[a]}]")
+                ains[a] = i
+        if "battery.power" in quantities and {"battery.voltage", "battery.current"} <= set(quantities):
+            raise ConfigError(
+                f"{key}.channels[{quantities['battery.power']}].quantity",
+                "battery.power is computed from battery.voltage × battery.current; remove this channel",
+            )
 
 
 @dataclass(frozen=True)
@@ -86,9 +250,31 @@ class InstrumentsSection:
 
 @dataclass(frozen=True)
 class InfluxSection:
-    """InfluxDB sink (issue: recording). Empty url: no InfluxDB, local store only."""
+    """InfluxDB sink fed by the store-and-forward forwarder. Empty url: local store only.
+
+    ``version = 2`` covers InfluxDB 2.x, Cloud and 3.x (org, bucket, token; influxdb-client);
+    ``version = 1`` is InfluxDB 1.x's HTTP write API (database, retention policy, user,
+    password). Environment variables ``BENCHGUI_INFLUX_URL``, ``_VERSION``, ``_ORG``, ``_BUCKET``,
+    ``_TOKEN``, ``_DATABASE``, ``_USER``, ``_PASSWORD`` override these keys. A file holding
+    ``token`` or ``password`` must be mode 0600.
+    """
 
     url: str = ""
+    version: int = field(default=2, metadata={"choices": (1, 2)})
+    org: str = ""  # 2.x
+    bucket: str = ""  # 2.x
+    token: str = ""  # 2.x (secret: better in the environment or the secrets file)
+    database: str = ""  # 1.x
+    retention_policy: str = ""  # 1.x; empty: the database's default
+    user: str = ""  # 1.x
+    password: str = ""  # 1.x (secret)
+    verify_tls: bool = True
+    ca_file: str = ""  # PEM bundle for a private CA; empty: the system's
+    gzip: bool = True
+    timeout_s: float = field(default=10.0, metadata={"min": 0.5, "max": 300})
+    batch_size: int = field(default=5000, metadata={"min": 1, "max": 100000})
+    interval_s: float = field(default=1.0, metadata={"min": 0.05, "max": 3600})
+    max_backoff_s: float = field(default=60.0, metadata={"min": 0.1, "max": 3600})
 
 
 @dataclass(frozen=True)
@@ -101,19 +287,48 @@ class RecordingSection:
     influx: InfluxSection = field(default_factory=InfluxSection)
 
 
+# Discharge cut-off of a 12 V block when [battery] cutoff_voltage_v is not given:
+# lead-acid 1.75 V/cell × 6, LiFePO4 2.5 V/cell × 4.
+CUTOFF_V_BY_CHEMISTRY = {"lead-acid-6s": 10.5, "lifepo4-4s": 10.0}
+
+
 @dataclass(frozen=True)
 class BatterySection:
     """The battery under test: model file, cells, capacity and limits."""
 
     model: str = ""  # cell model TOML (resources/models/…); empty: by simulation.chemistry
-    capacity_ah: float = field(default=0.0, metadata={"min": 0.0, "max": 100000})  # 0: the model's
+    chemistry: Literal["", "lead-acid-6s", "lifepo4-4s"] = ""  # empty: simulation.chemistry
+    capacity_ah: float = field(default=0.0, metadata={"min": 0, "max": 10000})  # 0: simulation.capacity_ah
+    cutoff_voltage_v: float = field(default=0.0, metadata={"min": 0, "max": 100})  # 0: by chemistry
 
 
 @dataclass(frozen=True)
 class SafetySection:
-    """Interlocks that switch the load off (see README, Safety)."""
+    """Interlocks that switch the load off while its input is on (see README, Safety).
+
+    ``enabled = false`` turns off only the measurement interlocks (bench debugging); emergency
+    stop, exit, signals and core errors always switch the load off.
+    """
 
     enabled: bool = True
+    cutoff_voltage_v: float = field(default=0.0, metadata={"min": 0, "max": 100})  # 0: [battery] cut-off
+    cutoff_debounce_s: float = field(default=2.0, metadata={"min": 0, "max": 60})
+    # judge the battery voltage on the first of these that publishes (reference first)
+    voltage_sources: list[str] = field(default_factory=lambda: ["labjack", "mppt"])
+    max_discharge_ah: float = field(default=0.0, metadata={"min": 0, "max": 10000})  # 0: 1.2 × capacity
+    max_discharge_time_s: float = field(default=86400.0, metadata={"min": 1, "max": 864000})
+    max_current_a: float = field(default=20.0, metadata={"min": 0.1, "max": 1000})
+    max_battery_temperature_c: float = field(default=50.0, metadata={"min": -40, "max": 150})
+    max_internal_temperature_c: float = field(default=80.0, metadata={"min": -40, "max": 200})
+    limit_debounce_s: float = field(default=1.0, metadata={"min": 0, "max": 60})  # current, temperature
+    voltage_disagreement_mv: float = field(default=500.0, metadata={"min": 1, "max": 100000})
+    disagreement_s: float = field(default=10.0, metadata={"min": 0, "max": 3600})
+    sensor_timeout_s: float = field(default=5.0, metadata={"min": 0.1, "max": 3600})
+    retry_interval_s: float = field(default=0.25, metadata={"min": 0.01, "max": 60})  # real time
+
+    def validate(self, key: str) -> None:
+        if not self.voltage_sources:
+            raise ConfigError(f"{key}.voltage_sources", "needs at least one source (e.g. labjack)")
 
 
 @dataclass(frozen=True)
@@ -136,10 +351,94 @@ class SocSection:
 
 
 @dataclass(frozen=True)
-class VerifySection:
-    """Sensor verification: alignment and tolerances."""
+class VoltageTolerance:
+    """Largest acceptable voltage errors of a device against its reference (0: not checked)."""
 
-    max_gap_s: float = field(default=5.0, metadata={"min": 0.0, "max": 3600})
+    offset_v: float = field(default=0.05, metadata={"min": 0.0, "max": 100})
+    gain_error_pct: float = field(default=1.0, metadata={"min": 0.0, "max": 100})
+    rms_v: float = field(default=0.05, metadata={"min": 0.0, "max": 100})
+    max_abs_v: float = field(default=0.25, metadata={"min": 0.0, "max": 100})
+    noise_v: float = field(default=0.03, metadata={"min": 0.0, "max": 100})
+
+
+@dataclass(frozen=True)
+class CurrentTolerance:
+    """Largest acceptable current errors of a device against its reference (0: not checked)."""
+
+    offset_a: float = field(default=0.05, metadata={"min": 0.0, "max": 100})
+    gain_error_pct: float = field(default=2.0, metadata={"min": 0.0, "max": 100})
+    rms_a: float = field(default=0.15, metadata={"min": 0.0, "max": 100})
+    max_abs_a: float = field(default=0.5, metadata={"min": 0.0, "max": 100})
+    noise_a: float = field(default=0.1, metadata={"min": 0.0, "max": 100})
+
+
+@dataclass(frozen=True)
+class ToleranceSection:
+    voltage: VoltageTolerance = field(default_factory=VoltageTolerance)
+    current: CurrentTolerance = field(default_factory=CurrentTolerance)
+
+
+DEFAULT_COMPARISONS = (
+    "battery.voltage.mppt vs battery.voltage.labjack",
+    "battery.voltage.load vs battery.voltage.labjack",
+    "battery.voltage.mppt vs battery.voltage.load",
+    "battery.current.mppt vs battery.current.labjack",
+)
+
+
+@dataclass(frozen=True)
+class VerifySection:
+    """Sensor verification: which channels are compared, alignment, operating regions, tolerances.
+
+    A comparison is ``"<device channel> vs <reference channel>"`` of the same quantity.
+    """
+
+    comparisons: list[str] = field(default_factory=lambda: list(DEFAULT_COMPARISONS))
+    max_gap_s: float = field(default=2.5, metadata={"min": 0.0, "max": 3600})
+    latency_s: dict[str, float] = field(default_factory=dict)  # per source id, e.g. {mppt = 0.3}
+    region_current: str = "battery.current.labjack"  # the current that defines charge/rest/discharge
+    zero_current_a: float = field(default=0.05, metadata={"min": 0.0, "max": 100})
+    rest_min_s: float = field(default=60.0, metadata={"min": 0.0, "max": 86400})
+    current_bins_a: list[float] = field(
+        default_factory=lambda: [-10.0, -5.0, -2.0, -0.5, 0.5, 2.0, 5.0, 10.0]
+    )
+    transient_window_s: float = field(default=5.0, metadata={"min": 0.0, "max": 3600})
+    transient_threshold_a: float = field(default=0.5, metadata={"min": 0.0, "max": 100})
+    min_voltage_v: float = field(default=1.0, metadata={"min": 0.0, "max": 1000})
+    min_pairs: int = field(default=10, metadata={"min": 3, "max": 1_000_000})
+    confidence: float = field(default=0.95, metadata={"min": 0.5, "max": 0.9999})
+    live_interval_s: float = field(default=5.0, metadata={"min": 0.2, "max": 3600})
+    live_max_points: int = field(default=2_000_000, metadata={"min": 1000, "max": 100_000_000})
+    tolerance: ToleranceSection = field(default_factory=ToleranceSection)
+
+    def parsed_comparisons(self, key: str = "verify") -> list[tuple[str, str]]:
+        """The comparisons as (device channel, reference channel) pairs."""
+        out = []
+        for i, text in enumerate(self.comparisons):
+            parts = text.split(" vs ")
+            if len(parts) != 2 or not all(p.strip() for p in parts):
+                raise ConfigError(
+                    f"{key}.comparisons[{i}]",
+                    f"must be '<device channel> vs <reference channel>', got {text!r}",
+                )
+            dev, ref = parts[0].strip(), parts[1].strip()
+            if dev.rsplit(".", 1)[0] != ref.rsplit(".", 1)[0] or "." not in dev:
+                raise ConfigError(
+                    f"{key}.comparisons[{i}]", f"{dev} and {ref} are not the same quantity from two sources"
+                )
+            if dev == ref:
+                raise ConfigError(f"{key}.comparisons[{i}]", f"compares {dev} with itself")
+            out.append((dev, ref))
+        return out
+
+    def validate(self, key: str) -> None:
+        self.parsed_comparisons(key)
+        bins = self.current_bins_a
+        if any(b >= c for b, c in itertools.pairwise(bins)):
+            raise ConfigError(f"{key}.current_bins_a", "must be strictly increasing")
+        for src, lat in self.latency_s.items():
+            if not -60.0 <= lat <= 60.0:
+                raise ConfigError(f"{key}.latency_s.{src}", f"must be within ±60 s, got {lat!r}")
 
 
 @dataclass(frozen=True)

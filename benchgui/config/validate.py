@@ -52,15 +52,15 @@ def convert(tp: Any, value: Any, key: str, meta: typing.Mapping[str, Any] | None
         options = [a for a in args if a is not type(None)]
         if len(options) == 1:  # X | None: errors from inside X keep their precise key
             return convert(options[0], value, key, meta)
-        errors = []
+        errors: list[ConfigError] = []
         for arg in args:
             if arg is type(None):
                 continue
             try:
                 return convert(arg, value, key, meta)
             except ConfigError as exc:
-                errors.append(exc.problem)
-        raise ConfigError(key, "; ".join(errors))
+                errors.append(exc)
+        raise ConfigError(key, "; ".join(e.problem for e in errors))
     if origin is Literal:
         allowed = get_args(tp)
         if value not in allowed:

@@ -55,12 +55,22 @@ class SocEstimate:
     initial_how: str
 
 
-def model_for(cfg: Config, simulated: bool = False) -> CellModel:
-    """The cell model the configuration names, with the configured capacity."""
-    ref = cfg.battery.model or cfg.simulation.chemistry
-    model = load_model(ref)
-    capacity = cfg.battery.capacity_ah or (cfg.simulation.capacity_ah if simulated else 0.0)
-    return model.with_capacity(capacity) if capacity else model
+def model_for(cfg: Config) -> CellModel:
+    """The cell model the configuration names, at the configured capacity.
+
+    ``[battery] model`` (a path or a shipped name), else the shipped model of ``[battery]
+    chemistry`` or ``[simulation] chemistry``. Capacity: ``[battery] capacity_ah``; when 0, a
+    named model file keeps its own, a chemistry default takes ``[simulation] capacity_ah`` (as
+    the safety limits do).
+    """
+    b = cfg.battery
+    if b.model:
+        model = load_model(b.model)
+        capacity = b.capacity_ah
+    else:
+        model = load_model(b.chemistry or cfg.simulation.chemistry)
+        capacity = b.capacity_ah or cfg.simulation.capacity_ah
+    return model.with_capacity(capacity) if capacity and capacity != model.capacity_ah else model
 
 
 def tuning_for(cfg: Config) -> SpkfTuning:
@@ -120,7 +130,7 @@ class SocService:
         s = cfg.soc
         return cls(
             bench,
-            model_for(cfg, bench.simulated),
+            model_for(cfg),
             tuning_for(cfg),
             voltage_channel=s.voltage_channel,
             current_channel=s.current_channel,

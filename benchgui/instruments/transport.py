@@ -17,8 +17,9 @@ import contextlib
 import errno
 import logging
 import os
+import termios
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from benchgui.errors import TransportError
 
@@ -97,6 +98,10 @@ class SerialTransport(Transport):
         if self.is_open:
             return
         s = self.settings
+        if s.parity != "N" and os.path.realpath(self.port).startswith("/dev/pts/"):
+            # A pseudo-terminal (a simulator) carries no parity: Linux clears PARENB and then
+            # refuses (EINVAL) pyserial setting it again when the same pty is reopened.
+            s = replace(s, parity="N")
         try:
             ser = serial.Serial(
                 self.port,
@@ -108,10 +113,17 @@ class SerialTransport(Transport):
                 write_timeout=0,
                 exclusive=True,
             )
-        except (serial.SerialException, OSError, ValueError) as exc:
+        except (serial.SerialException, OSError, ValueError, termios.error) as exc:
             raise TransportError(f"cannot open {self.port}: {_reason(exc)}") from exc
         self._ser = ser
         self._fd = ser.fileno()
+        # pyserial leaves VMIN=0, VTIME=0: a read with nothing to read then returns b"" instead
+        # of EAGAIN, which would look like end of file. VMIN=1 (the fd stays non-blocking) makes
+        # b"" mean what it should: hang-up (USB unplugged, pty master closed).
+        with contextlib.suppress(termios.error, OSError):
+            attrs = termios.tcgetattr(self._fd)
+            attrs[6][termios.VMIN], attrs[6][termios.VTIME] = 1, 0
+            termios.tcsetattr(self._fd, termios.TCSANOW, attrs)
         self._rx.clear()
         log.debug("opened %s (%s)", self.port, s)
 
@@ -134,6 +146,7 @@ class SerialTransport(Transport):
         if fd is None:
             raise TransportError(f"{self.port} is not open")
         loop = asyncio.get_running_loop()
+        woken = False
         while True:
             try:
                 data = os.read(fd, max_bytes)
@@ -144,16 +157,20 @@ class SerialTransport(Transport):
             if data:
                 self._trace(False, data)
                 return data
-            if data == b"":
+            # open() sets VMIN=1, so b"" should mean hang-up; where the driver of a USB adapter
+            # ignores VMIN an idle tty still reads b"", so only b"" after the fd was reported
+            # readable counts as a hang-up (pty master closed, USB adapter gone).
+            if data == b"" and woken:
                 raise self._fail("device gone (end of file)")
             ready = loop.create_future()
-            loop.add_reader(fd, ready.set_result, None)
+            loop.add_reader(fd, _wake, ready)
             try:
                 await ready
             finally:
                 loop.remove_reader(fd)
             if self._fd != fd:
                 raise TransportError(f"{self.port} was closed")
+            woken = True
 
     async def write(self, data: bytes) -> None:
         fd = self._fd
@@ -172,7 +189,7 @@ class SerialTransport(Transport):
             except OSError as exc:
                 raise self._fail(f"write failed ({_reason(exc)})") from exc
             ready = loop.create_future()
-            loop.add_writer(fd, ready.set_result, None)
+            loop.add_writer(fd, _wake, ready)
             try:
                 await asyncio.wait_for(ready, 2.0)
             except TimeoutError:
@@ -309,6 +326,13 @@ def list_serial_ports() -> list[tuple[str, str]]:
             desc = f"{desc} (serial {p.serial_number})".strip()
         out.append((p.device, desc))
     return out
+
+
+def _wake(fut: asyncio.Future[None]) -> None:
+    """Reader/writer callback: the waiting task may have been cancelled since it fired, and
+    qasync may deliver a notification queued before remove_reader()."""
+    if not fut.done():
+        fut.set_result(None)
 
 
 def _reason(exc: BaseException) -> str:

@@ -13,13 +13,21 @@ Events are points of measurement ``events`` (tags ``kind``, ``session``; field `
 event's numeric data); operator annotations are measurement ``annotations`` (field ``text``,
 tag ``session``) so a Grafana annotation query can show them. The Grafana dashboard shipped in
 ``ansible/`` and its test use this module, so the two cannot drift apart.
+
+Each session is also one point of measurement ``sessions`` at its start time (tags ``session``,
+``battery_id``, ``kind``; string fields ``operator`` and ``notes``; ``duration_s`` once it has
+ended), so the operator's metadata reaches InfluxDB too. A sample's quality flags, when not zero,
+travel as an integer field ``<field>_flags`` next to the value.
 """
 
 from __future__ import annotations
 
+import math
 import re
+from collections.abc import Mapping
+from typing import Any
 
-from benchgui.model import Channel
+from benchgui.model import Channel, Event, SessionMeta
 
 UNIT_SUFFIX = {
     "V": "v",
@@ -41,7 +49,9 @@ UNIT_SUFFIX = {
 
 EVENTS_MEASUREMENT = "events"
 ANNOTATIONS_MEASUREMENT = "annotations"
+SESSIONS_MEASUREMENT = "sessions"
 TAG_KEYS = ("source", "device", "session", "battery_id")
+FLAGS_SUFFIX = "_flags"
 
 
 def unit_suffix(unit: str) -> str:
@@ -57,3 +67,64 @@ def measurement_and_field(channel: Channel) -> tuple[str, str]:
     base = "_".join(parts[1:]) or measurement
     suffix = unit_suffix(channel.unit)
     return measurement, f"{base}_{suffix}" if suffix else base
+
+
+def flags_field(field: str) -> str:
+    """Field that carries a sample's non-zero quality flags (``voltage_v`` → ``voltage_v_flags``)."""
+    return field + FLAGS_SUFFIX
+
+
+def device_tag(info: Mapping[str, Any] | None) -> str:
+    """The ``device`` tag from an instrument's identity (``Source.info()``, stored with the session).
+
+    An explicit ``device`` entry wins (imports use the tag of the exported series); otherwise
+    model and serial joined by a space; empty when nothing is known (the tag is then left out).
+    """
+    if not info:
+        return ""
+    if info.get("device"):
+        return str(info["device"])
+    return " ".join(str(info[k]) for k in ("model", "serial") if info.get(k))
+
+
+def sample_tags(channel: Channel, session_id: str, battery_id: str, device: str) -> dict[str, str]:
+    return {"source": channel.source, "device": device, "session": session_id, "battery_id": battery_id}
+
+
+_FIELD_SAFE = re.compile(r"[^A-Za-z0-9_]+")
+_RESERVED_FIELDS = {"text", "time"}
+
+
+def event_field_name(key: str) -> str:
+    name = _FIELD_SAFE.sub("_", key).strip("_") or "value"
+    return f"{name}_value" if name in _RESERVED_FIELDS else name
+
+
+def event_point(
+    event: Event, session_id: str, battery_id: str
+) -> tuple[str, dict[str, str], dict[str, float | str]]:
+    """(measurement, tags, fields) of an event; annotations go to their own measurement.
+
+    Only numeric data becomes fields (as floats, booleans as 0/1), so a field never changes type
+    between events; text data stays in the local store.
+    """
+    tags = {"session": session_id, "battery_id": battery_id}
+    fields: dict[str, float | str] = {"text": event.text}
+    if event.kind == "annotation":
+        return ANNOTATIONS_MEASUREMENT, tags, fields
+    tags["kind"] = event.kind
+    for key, value in sorted(event.data.items()):
+        if isinstance(value, bool | int | float) and math.isfinite(float(value)):
+            fields[event_field_name(str(key))] = float(value)
+    return EVENTS_MEASUREMENT, tags, fields
+
+
+def session_point(
+    session_id: str, meta: SessionMeta, started_ns: int, ended_ns: int | None
+) -> tuple[str, dict[str, str], dict[str, float | str], int]:
+    """(measurement, tags, fields, t_ns) of the point that describes a session."""
+    tags = {"session": session_id, "battery_id": meta.battery_id, "kind": meta.kind}
+    fields: dict[str, float | str] = {"operator": meta.operator, "notes": meta.notes}
+    if ended_ns is not None:
+        fields["duration_s"] = (ended_ns - started_ns) / 1e9
+    return SESSIONS_MEASUREMENT, tags, fields, started_ns

@@ -46,6 +46,36 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX events_by_time ON events(session, t_ns);
     """,
+    # 1 -> 2: store-and-forward bookkeeping (benchgui.recording.ledger). Per sink (one InfluxDB
+    # target, named by URL and database/bucket): how far samples (by rowid) and events (by key)
+    # were acknowledged, per-session counts, and the points the server refused as bad data.
+    """
+    CREATE TABLE forward_cursors (
+        sink TEXT PRIMARY KEY,
+        sample_rowid INTEGER NOT NULL DEFAULT 0,
+        event_key INTEGER NOT NULL DEFAULT 0,
+        last_success_ns INTEGER
+    );
+    CREATE TABLE forward_sessions (
+        sink TEXT NOT NULL,
+        session INTEGER NOT NULL REFERENCES sessions(key),
+        forwarded INTEGER NOT NULL DEFAULT 0,
+        quarantined INTEGER NOT NULL DEFAULT 0,
+        meta_sent TEXT NOT NULL DEFAULT '',
+        PRIMARY KEY (sink, session)
+    );
+    CREATE TABLE forward_quarantine (
+        key INTEGER PRIMARY KEY,
+        sink TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        ref INTEGER NOT NULL,
+        session INTEGER,
+        line TEXT NOT NULL,
+        error TEXT NOT NULL,
+        at_ns INTEGER NOT NULL
+    );
+    CREATE INDEX forward_quarantine_by_sink ON forward_quarantine(sink, key);
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -183,18 +183,30 @@ class Store:
         return self._session_key(session_id)
 
     _SESSION_COLS = (
-        "id, started_ns, ended_ns, operator, battery_id, notes, kind, sample_count, last_sample_ns"
+        "id, started_ns, ended_ns, operator, battery_id, notes, kind, sample_count, last_sample_ns, key"
     )
 
-    def _to_info(self, row: Sequence[Any]) -> SessionInfo:
-        sid, started, ended, op, bat, notes, kind, count, _last = row
+    def _to_info(self, row: Sequence[Any], forwarded: dict[int, int] | None = None) -> SessionInfo:
+        sid, started, ended, op, bat, notes, kind, count, _last, key = row
+        fwd = (forwarded or {}).get(key, 0)
         return SessionInfo(
-            sid, started, ended if ended is not None else None, SessionMeta(op, bat, notes, kind), count
+            sid, started, ended if ended is not None else None, SessionMeta(op, bat, notes, kind), count, fwd
         )
 
-    def sessions(self) -> list[SessionInfo]:
+    def forwarded_counts(self, sink: str | None = None) -> dict[int, int]:
+        """Samples per session key the forwarder is done with, for ``sink`` (or the best of any sink)."""
+        args: tuple[str, ...] = ()
+        if sink is None:
+            sql = "SELECT session, MAX(forwarded) FROM forward_sessions GROUP BY session"
+        else:
+            sql, args = "SELECT session, forwarded FROM forward_sessions WHERE sink = ?", (sink,)
+        return {int(k): int(n) for k, n in self._db.execute(sql, args)}
+
+    def sessions(self, forward_sink: str | None = None) -> list[SessionInfo]:
+        """Every session, oldest first; ``forwarded`` counts for ``forward_sink`` (default: any sink)."""
+        fwd = self.forwarded_counts(forward_sink)
         rows = self._db.execute(f"SELECT {self._SESSION_COLS} FROM sessions ORDER BY started_ns, key")
-        return [self._to_info(r) for r in rows]
+        return [self._to_info(r, fwd) for r in rows]
 
     def session(self, ref: str) -> SessionInfo:
         """A session by full id, unique prefix, or ``latest``."""
@@ -204,19 +216,19 @@ class Store:
             ).fetchone()
             if row is None:
                 raise SessionNotFound(f"no sessions in {self.path}")
-            return self._to_info(row)
+            return self._to_info(row, self.forwarded_counts())
         rows = self._db.execute(
             f"SELECT {self._SESSION_COLS} FROM sessions WHERE id = ? OR id LIKE ? ESCAPE '\\' ORDER BY id",
             (ref, ref.replace("%", "\\%").replace("_", "\\_") + "%"),
         ).fetchall()
         exact = [r for r in rows if r[0] == ref]
         if exact:
-            return self._to_info(exact[0])
+            return self._to_info(exact[0], self.forwarded_counts())
         if not rows:
             raise SessionNotFound(f"no session matches {ref!r} in {self.path}")
         if len(rows) > 1:
             raise SessionNotFound(f"{ref!r} matches {len(rows)} sessions; give more of the id")
-        return self._to_info(rows[0])
+        return self._to_info(rows[0], self.forwarded_counts())
 
     def session_span(self, session_id: str) -> tuple[int, int] | None:
         """(first, last) sample time of a session, or None if it has none."""

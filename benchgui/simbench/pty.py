@@ -54,7 +54,7 @@ class PtyPort:
                 await asyncio.sleep(0.01)
                 continue
             fut = loop.create_future()
-            loop.add_reader(self.master, fut.set_result, None)
+            loop.add_reader(self.master, _wake, fut)
             try:
                 await fut
             finally:
@@ -98,3 +98,10 @@ class PtyPort:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _wake(fut: asyncio.Future[None]) -> None:
+    """Reader callback: the waiting task may have been cancelled since it fired, and
+    qasync may deliver a notification queued before remove_reader()."""
+    if not fut.done():
+        fut.set_result(None)

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QInputDialog,
     QLabel,
     QMainWindow,
+    QTabWidget,
     QToolBar,
     QVBoxLayout,
     QWidget,
@@ -70,10 +71,15 @@ class MainWindow(QMainWindow):
         self.resize(1280, 800)
         self._setup_ui(plot_specs)
         self._connect()
+        # Redraw on a single-shot timer re-armed after each frame, so drawing never takes more than
+        # half of the event loop's time: acquisition and the core share this loop (qasync).
+        self.frame_period_s = 1.0 / redraw_hz
+        self.last_frame_s = 0.0
         self.timer = QTimer(self)
+        self.timer.setSingleShot(True)
         self.timer.setTimerType(Qt.TimerType.PreciseTimer)
-        self.timer.timeout.connect(self.redraw)
-        self.timer.start(int(1000 / redraw_hz))
+        self.timer.timeout.connect(self._frame)
+        self.timer.start(int(1000 * self.frame_period_s))
         self._restore()
 
     # -- layout ------------------------------------------------------------------------------
@@ -81,7 +87,10 @@ class MainWindow(QMainWindow):
         self.plots = PlotPanel(self.history, plot_specs)
         self.plots.range_fn = self.visible_range_or_frozen
         self.plots.add_channels(list(self.bench.channels.values()))
-        self.setCentralWidget(self.plots)
+        self.views = QTabWidget()  # the live plots, plus full-size views such as verification
+        self.views.setDocumentMode(True)
+        self.views.addTab(self.plots, "Live")
+        self.setCentralWidget(self.views)
 
         tb = QToolBar("Session", self)
         tb.setObjectName("toolbar.session")
@@ -93,6 +102,10 @@ class MainWindow(QMainWindow):
         self.act_annotate = QAction("Annotate…", self)
         self.act_annotate.setShortcut(QKeySequence("Ctrl+N"))
         self.act_sessions = QAction("Sessions…", self)
+        self.act_compare = QAction("Compare with…", self)
+        self.act_compare.setToolTip("Overlay a stored session on the same axes, aligned at the start")
+        self.act_clear_compare = QAction("Clear comparison", self)
+        self.act_clear_compare.setEnabled(False)
         for a in (self.act_start, self.act_stop):
             tb.addAction(a)
         tb.addSeparator()
@@ -106,6 +119,8 @@ class MainWindow(QMainWindow):
         tb.addSeparator()
         tb.addAction(self.act_annotate)
         tb.addAction(self.act_sessions)
+        tb.addAction(self.act_compare)
+        tb.addAction(self.act_clear_compare)
 
         side = QWidget()
         lay = QVBoxLayout(side)
@@ -124,6 +139,17 @@ class MainWindow(QMainWindow):
         self.statusBar().addWidget(self.session_label, 1)
         self.statusBar().addPermanentWidget(self.recorder_label)
         self._show_session(self.bench.session)
+
+    def add_view(self, title: str, widget: QWidget) -> None:
+        """Add a full-size view as a tab beside the live plots (it needs the room a dock lacks)."""
+        self.views.addTab(widget, title)
+
+    def show_panel(self, title: str) -> None:
+        """Bring a dock to the front of its tab group."""
+        for d in self.findChildren(QDockWidget):
+            if d.objectName() == f"dock.{title}":
+                d.show()
+                d.raise_()
 
     def add_panel(
         self, title: str, widget: QWidget, area: Qt.DockWidgetArea = Qt.DockWidgetArea.RightDockWidgetArea
@@ -151,6 +177,9 @@ class MainWindow(QMainWindow):
         self.act_pause.toggled.connect(self.set_paused)
         self.act_annotate.triggered.connect(self.ask_annotation)
         self.act_sessions.triggered.connect(self.show_sessions)
+        self.act_compare.triggered.connect(self.ask_compare)
+        self.act_clear_compare.triggered.connect(self.clear_compare)
+        b.event_recorded.connect(self._on_event)
         self.window_combo.currentIndexChanged.connect(self._window_changed)
 
     # -- time window -----------------------------------------------------------------------------
@@ -167,15 +196,27 @@ class MainWindow(QMainWindow):
 
     def latest_time(self) -> float:
         """Newest sample time on the bench (the right edge of the live view)."""
+        replay = self.bench.services.get("replay")
+        if replay is not None:
+            return float(replay.position_s())
         return self.bench.clock.now_ns() / 1e9
 
     def visible_range(self) -> tuple[float, float]:
         t1 = self.latest_time()
         if self.window_s > 0:
             return (t1 - self.window_s, t1)
-        s = self.bench.session
-        start = s.started_ns / 1e9 if s is not None else (self._first_sample_time() or t1 - 60)
+        start = self.primary_start_s()
         return (start, max(t1, start + 1))
+
+    def primary_start_s(self) -> float:
+        """Start of what the window shows: the replayed session, the recording, or the first sample."""
+        replay = self.bench.services.get("replay")
+        if replay is not None:
+            return float(replay.plan.first_ns) / 1e9
+        s = self.bench.session
+        if s is not None:
+            return s.started_ns / 1e9
+        return self._first_sample_time() or self.latest_time() - 60
 
     def _first_sample_time(self) -> float | None:
         firsts = [
@@ -196,6 +237,16 @@ class MainWindow(QMainWindow):
     def redraw(self) -> None:
         self.plots.redraw()
         self.readouts.refresh(self.latest_time())
+
+    def _frame(self) -> None:
+        t0 = time.perf_counter()
+        try:
+            self.redraw()
+            if self.views.currentWidget() is self.plots:
+                self.plots.view.viewport().repaint()  # paint now, so the frame's cost is measured
+        finally:
+            self.last_frame_s = time.perf_counter() - t0
+            self.timer.start(int(1000 * max(self.frame_period_s, 2.0 * self.last_frame_s)))
 
     # -- sessions --------------------------------------------------------------------------------
     def _show_session(self, session) -> None:  # type: ignore[no-untyped-def]
@@ -231,6 +282,59 @@ class MainWindow(QMainWindow):
         dlg.setLabelText(f"Note at {time.strftime('%H:%M:%S', time.localtime(t_ns / 1e9))}:")
         dlg.textValueSelected.connect(lambda text: text.strip() and self.bench.annotate(text.strip(), t_ns))
         dlg.open()
+
+    # -- replay, comparison, annotation markers ---------------------------------------------------
+    def set_replay(self, replay) -> None:  # type: ignore[no-untyped-def]
+        """Show a replay (``bench.services["replay"]``): its session's stored data and notes."""
+        info = replay.session
+        self.history.set_session(info.id, replay.plan.first_ns / 1e9)
+        who = ", ".join(x for x in (info.meta.operator, info.meta.battery_id) if x)
+        self.session_label.setText(
+            f"Replaying session <b>{info.id}</b> ({info.meta.kind}{', ' + who if who else ''}) "
+            f"at {replay.speed:g}× — notes are added to it"
+        )
+        self.setWindowTitle(f"benchgui — replay of {info.id}")
+        self.act_start.setEnabled(False)
+        self.act_stop.setEnabled(False)
+        self.load_markers(info.id)
+
+    def load_markers(self, session_id: str) -> None:
+        """Show a stored session's annotations as markers."""
+        if self.catalog is None:
+            return
+        events = self.catalog.events(session_id, "annotation")
+        self.plots.set_markers([(e.t_ns / 1e9, e.text) for e in events if e.kind == "annotation"])
+
+    def _on_event(self, event) -> None:  # type: ignore[no-untyped-def]
+        if event.kind == "annotation":
+            self.plots.add_marker(event.t_ns / 1e9, event.text)
+
+    def ask_compare(self) -> None:
+        if self.catalog is None:
+            return
+        dlg = SessionsDialog(self.catalog.sessions(), self)
+        dlg.setWindowTitle("Compare with session")
+        dlg.open_session.connect(self.compare_with)
+        dlg.open()
+
+    def compare_with(self, session_id: str) -> None:
+        """Overlay a stored session, shifted so that its first sample lines up with our start."""
+        if self.catalog is None:
+            return
+        info = self.catalog.session(session_id)
+        span = self.catalog.span_s(info.id)
+        if span is None:
+            self.statusBar().showMessage(f"Session {info.id} has no samples", 5000)
+            return
+        history = History(None, self.catalog.store_path, info.id, max_gap_s=None)
+        offset = self.primary_start_s() - span[0]
+        self.plots.set_overlay(history, self.catalog.channels(info.id), offset, info.id)
+        self.act_clear_compare.setEnabled(True)
+        self.statusBar().showMessage(f"Comparing with session {info.id} (dashed), aligned at the start", 8000)
+
+    def clear_compare(self) -> None:
+        self.plots.set_overlay(None)
+        self.act_clear_compare.setEnabled(False)
 
     def show_sessions(self) -> None:
         if self.catalog is None:
@@ -271,6 +375,7 @@ class MainWindow(QMainWindow):
         self.timer.stop()
         for v in self._viewers:
             v.close()
+        self.plots.set_overlay(None)
         self.history.close()
         self.closing.emit()
         super().closeEvent(event)

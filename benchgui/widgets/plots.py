@@ -19,7 +19,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from benchgui.core.history import History
-from benchgui.model import Channel
+from benchgui.model import Channel, SampleFlag
+from benchgui.widgets.plot_overlay import MarkerSet, SessionOverlay
 
 pg.setConfigOptions(antialias=False, background="w", foreground="k")
 
@@ -79,7 +80,10 @@ class PlotPanel(QWidget):
         self.frames = 0
         self.last_frame_ms = 0.0
         self._last_range: tuple[float, float] | None = None
+        self.over_range: dict[int, str] = {}  # plot index → channels shown as over range
+        self.overlay: SessionOverlay | None = None  # a second session, for comparison
         self._setup_ui()
+        self.markers = MarkerSet(self.plots)  # operator annotations
 
     def _setup_ui(self) -> None:
         layout = QVBoxLayout(self)
@@ -165,13 +169,55 @@ class PlotPanel(QWidget):
         for name, curve in self.curves.items():
             t, v = self.history.series(name, t0, t1, cols)
             curve.setData(t, v, connect="finite") if len(t) else curve.setData([], [])
+        if self.overlay is not None:
+            self.overlay.redraw(t0, t1, cols)
         if set_range and rng != self._last_range:
             self.plots[0].setXRange(t0, t1, padding=0)
             self._last_range = rng
         for p in self.plots:
             p.enableAutoRange(axis="y")
+        self._mark_over_range()
         self.frames += 1
         self.last_frame_ms = (time.perf_counter() - start) * 1000
+
+    def _mark_over_range(self) -> None:
+        """Title a plot in red while one of its channels' latest sample is flagged OVER_RANGE
+        (within 2 % of the input range: probably clipped)."""
+        display = self.history.display
+        flags = display.flags if display is not None else {}
+        per_plot: dict[int, list[str]] = {}
+        for name, idx in self._curve_plot.items():
+            if flags.get(name, 0) & SampleFlag.OVER_RANGE:
+                per_plot.setdefault(idx, []).append(name)
+        for i, p in enumerate(self.plots):
+            text = ", ".join(per_plot.get(i, []))
+            if text != self.over_range.get(i, ""):
+                self.over_range[i] = text
+                p.setTitle(f"<span style='color:#d62728'>⚠ over range: {text}</span>" if text else None)
+
+    # -- comparison and annotations ---------------------------------------------------------------
+    def set_overlay(
+        self,
+        history: History | None,
+        channels: Sequence[Channel] = (),
+        offset_s: float = 0.0,
+        label: str = "",
+    ) -> None:
+        """Overlay another session's traces (dashed), shifted by ``offset_s``; None removes it."""
+        if self.overlay is not None:
+            self.overlay.remove()
+            self.overlay = None
+        if history is not None:
+            self.overlay = SessionOverlay(
+                self.plots, self.plot_index_for, color_for, history, channels, offset_s, label
+            )
+
+    def set_markers(self, markers: Sequence[tuple[float, str]]) -> None:
+        """Annotation markers: (epoch seconds, note)."""
+        self.markers.set(markers)
+
+    def add_marker(self, t_s: float, text: str) -> None:
+        self.markers.add(t_s, text)
 
     # -- cross-hair ------------------------------------------------------------------------------
     def _mouse_moved(self, pos) -> None:  # type: ignore[no-untyped-def]

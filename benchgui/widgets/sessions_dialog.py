@@ -10,6 +10,7 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QDialog,
     QDialogButtonBox,
+    QInputDialog,
     QMainWindow,
     QTableWidget,
     QTableWidgetItem,
@@ -17,6 +18,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from benchgui.core.annotations import AnnotationWriter
 from benchgui.core.catalog import SessionCatalog
 from benchgui.core.history import History
 from benchgui.model import SessionInfo
@@ -66,12 +68,19 @@ class SessionsDialog(QDialog):
 
 
 class SessionViewer(QMainWindow):
-    """A stored session in the same plots as the live view, read from the store."""
+    """A stored session in the same plots as the live view, read from the store.
+
+    Its annotations show as markers; double-clicking a plot adds one at that time (stored in
+    the session by :class:`~benchgui.core.annotations.AnnotationWriter`, off the GUI thread).
+    """
 
     def __init__(self, catalog: SessionCatalog, session_id: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         info = catalog.session(session_id)
-        self.setWindowTitle(f"Session {info.id} — {info.meta.battery_id or 'no battery id'}")
+        self.session_id = info.id
+        self.setWindowTitle(
+            f"Session {info.id} — {info.meta.battery_id or 'no battery id'} (double-click to annotate)"
+        )
         self.resize(1100, 750)
         self.history = History(None, catalog.store_path, info.id, max_gap_s=None)
         self.panel = PlotPanel(self.history)
@@ -81,6 +90,11 @@ class SessionViewer(QMainWindow):
         self._span = span
         self._first = True
         self.panel.range_fn = self._range
+        self.panel.set_markers(
+            [(e.t_ns / 1e9, e.text) for e in catalog.events(info.id, "annotation") if e.kind == "annotation"]
+        )
+        self.writer = AnnotationWriter(catalog.store_path)
+        self.panel.view.scene().sigMouseClicked.connect(self._clicked)
         self._timer = QTimer(self)
         self._timer.timeout.connect(self.panel.redraw)
         self._timer.start(200)
@@ -91,7 +105,34 @@ class SessionViewer(QMainWindow):
             return self._span
         return None  # the operator pans and zooms freely
 
+    def _clicked(self, ev) -> None:  # type: ignore[no-untyped-def]
+        if not ev.double():
+            return
+        pos = ev.scenePos()
+        for p in self.panel.plots:
+            if p.sceneBoundingRect().contains(pos):
+                self.ask_annotation(p.getViewBox().mapSceneToView(pos).x())
+                return
+
+    def ask_annotation(self, t_s: float) -> QInputDialog:
+        dlg = QInputDialog(self)
+        dlg.setWindowTitle("Annotation")
+        dlg.setLabelText(f"Note at {time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(t_s))}:")
+        dlg.textValueSelected.connect(lambda text: self._note(t_s, text))
+        dlg.open()  # not exec(): no nested event loop under qasync
+        return dlg
+
+    def _note(self, t_s: float, text: str) -> None:
+        if text.strip():
+            self.annotate(t_s, text.strip())
+
+    def annotate(self, t_s: float, text: str) -> None:
+        """Add a note afterwards: stored in the session, shown at once."""
+        self.writer.add(self.session_id, int(t_s * 1e9), text)
+        self.panel.add_marker(t_s, text)
+
     def closeEvent(self, event) -> None:  # type: ignore[no-untyped-def]
         self._timer.stop()
         self.history.close()
+        self.writer.close()
         super().closeEvent(event)

@@ -108,6 +108,9 @@ def test_configuration_picks_model_capacity_and_can_disable(tmp_path: Path) -> N
     assert m.cells_in_series == 4
     assert m.capacity_ah == 100.0
     assert model_for(Config()).chemistry == "lead-acid"
+    by_chemistry = model_for(Config(battery=BatterySection(chemistry="lifepo4-4s")))
+    assert by_chemistry.chemistry == "lifepo4"
+    assert by_chemistry.capacity_ah == Config().simulation.capacity_ah
     bench = Bench(ScaledClock(1.0), [])
     assert attach_soc(bench, replace(cfg, soc=SocSection(enabled=False))) is None
     assert "soc" not in bench.services

@@ -1,0 +1,101 @@
+"""``benchgui export SESSION --format csv|lineprotocol [--output PATH]``.
+
+``csv``: one row per sample — ``time_ns,time_utc,channel,unit,value,flags`` — in time order
+(empty value: the sample was NaN). ``lineprotocol``: exactly the lines the forwarder sends to
+InfluxDB for the session (its ``sessions`` point, its events, its samples), one point per line.
+Standard output unless ``--output`` is given. SESSION is an id, a unique prefix, or ``latest``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import csv
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TextIO
+
+from benchgui.assembly import store_path_for
+from benchgui.config import load_config
+from benchgui.errors import StoreError
+from benchgui.recording.points import session_lines
+from benchgui.recording.store import Store
+
+
+def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    p = sub.add_parser("export", parents=[common], help="export a session as CSV or InfluxDB line protocol")
+    p.add_argument("session", metavar="SESSION", help="session id, unique prefix, or 'latest'")
+    p.add_argument("--format", choices=("csv", "lineprotocol"), default="csv")
+    p.add_argument("--output", "-o", metavar="PATH", type=Path, help="write here instead of standard output")
+    p.set_defaults(func=run)
+
+
+def _iso(t_ns: int) -> str:
+    import datetime as dt
+
+    secs, ns = divmod(t_ns, 10**9)
+    return dt.datetime.fromtimestamp(secs, dt.UTC).strftime("%Y-%m-%dT%H:%M:%S") + f".{ns:09d}Z"
+
+
+def csv_rows(store: Store, session_id: str) -> Iterator[list[str]]:
+    units = {c.name: c.unit for c in store.channels(session_id)}
+    yield ["time_ns", "time_utc", "channel", "unit", "value", "flags"]
+    for batch in store.iter_samples(session_id):
+        for name, t_ns, value, flags in batch:
+            yield [
+                str(t_ns),
+                _iso(t_ns),
+                name,
+                units.get(name, ""),
+                "" if value is None else repr(value),
+                str(flags),
+            ]
+
+
+def _write(out: TextIO, store: Store, session_id: str, fmt: str) -> int:
+    n = 0
+    if fmt == "csv":
+        w = csv.writer(out, lineterminator="\n")
+        for row in csv_rows(store, session_id):
+            w.writerow(row)
+            n += 1
+        return n - 1
+    for line in session_lines(store, session_id):
+        out.write(line)
+        out.write("\n")
+        n += 1
+    return n
+
+
+def run(args: argparse.Namespace) -> int:
+    loaded = load_config(args.config)
+    path = store_path_for(loaded, args.store)
+    if not path.exists():
+        raise StoreError(f"no session store at {path}")
+    try:
+        Store(path, readonly=True).close()
+    except StoreError:
+        Store(path).close()  # an older schema: upgrade it once
+    with Store(path, readonly=True) as store:
+        info = store.session(args.session)
+        with contextlib.ExitStack() as stack:
+            if args.output is not None:
+                try:
+                    out: TextIO = stack.enter_context(args.output.open("w", encoding="utf-8", newline=""))
+                except OSError as exc:
+                    print(f"benchgui: cannot write {args.output}: {exc.strerror}", file=sys.stderr)
+                    return 1
+            else:
+                out = sys.stdout
+            try:
+                n = _write(out, store, info.id, args.format)
+            except BrokenPipeError:  # `| head`: the reader has all it wants
+                with contextlib.suppress(OSError):
+                    sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - keeps Python's exit flush quiet
+                return 0
+    if args.output is not None:
+        what = "samples" if args.format == "csv" else "lines"
+        print(f"exported {n} {what} of session {info.id} to {args.output}", file=sys.stderr)
+    return 0

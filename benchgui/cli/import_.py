@@ -1,0 +1,153 @@
+"""``benchgui import FILE.csv``: a Grafana CSV export becomes a local session (kind ``import``).
+
+Prints what it read — rows, samples per channel, empty cells, bad rows and cells with their line
+numbers, rows out of time order, duplicates — and the new session's id as the last line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import tomllib
+from datetime import tzinfo
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from benchgui.assembly import store_path_for
+from benchgui.config import load_config
+from benchgui.errors import ConfigError
+from benchgui.model import SessionMeta
+from benchgui.recording.csv_import import ParsedCsv, Problem, parse_grafana_csv
+from benchgui.recording.import_mapping import ColumnSpec, mapping_from_toml
+from benchgui.recording.importer import import_info, save_import
+from benchgui.recording.store import Store
+
+MAX_LISTED = 50
+
+
+def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    p = sub.add_parser(
+        "import",
+        parents=[common],
+        help="import a Grafana CSV export as a session",
+        description="Import a Grafana 'series to columns' CSV export into the local store.",
+    )
+    p.add_argument("file", metavar="FILE.csv", type=Path)
+    p.add_argument(
+        "--timezone",
+        metavar="TZ",
+        help="IANA zone of date-time text without an offset, e.g. Europe/Berlin "
+        "(default: this computer's zone; epoch timestamps need none)",
+    )
+    p.add_argument("--mapping", metavar="TOML", type=Path, help="column → channel mapping file")
+    p.add_argument(
+        "--skip-unmapped", action="store_true", help="import even if some columns map to no channel"
+    )
+    p.add_argument("--operator", default="")
+    p.add_argument("--battery-id", default="")
+    p.add_argument("--notes", default="")
+    p.add_argument("--dry-run", action="store_true", help="read and report only; store nothing")
+    p.set_defaults(func=run)
+
+
+def _zone(name: str | None) -> tuple[tzinfo | None, str]:
+    if not name:
+        return None, f"local ({time.strftime('%Z')})"
+    try:
+        return ZoneInfo(name), name
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(
+            "--timezone", f"unknown time zone {name!r} (use an IANA name like Europe/Berlin)"
+        ) from None
+
+
+def _mapping(path: Path | None) -> tuple[dict[str, ColumnSpec | None], str | None]:
+    if path is None:
+        return {}, None
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError("--mapping", f"cannot read {path}: {exc.strerror}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError("", f"not valid TOML: {exc}", str(path)) from None
+    tz = data.get("timezone")
+    if tz is not None and not isinstance(tz, str):
+        raise ConfigError("timezone", "must be a string", str(path))
+    return mapping_from_toml(data, str(path)), tz
+
+
+def _list(title: str, problems: list[Problem]) -> None:
+    if not problems:
+        return
+    print(f"{title}: {len(problems)}")
+    for p in problems[:MAX_LISTED]:
+        print(f"  line {p.line}: {p.text}")
+    if len(problems) > MAX_LISTED:
+        print(f"  … and {len(problems) - MAX_LISTED} more")
+
+
+def report(parsed: ParsedCsv, path: Path, zone: str) -> None:
+    print(
+        f"{path.name}: {parsed.rows_read} data rows read ({parsed.encoding}, delimiter {parsed.delimiter!r})"
+    )
+    tz_note = f", local times read as {zone}" if parsed.time_format == "date-time" else ""
+    print(f"time column: {parsed.time_format or 'no valid time'}{tz_note}")
+    for c in parsed.columns:
+        target = c.channel or "NOT MAPPED"
+        extra = f", {c.suspect} zero voltage(s) flagged SUSPECT" if c.suspect else ""
+        print(
+            f"  column {c.column.index + 1} {c.column.text!r} → {target}: {c.values} values, {c.empty} empty, {c.bad} bad{extra}"
+        )
+    if parsed.blank_lines:
+        print(f"blank lines: {parsed.blank_lines}")
+    _list("bad rows (skipped)", parsed.bad_rows)
+    _list("bad cells (skipped, rest of the row kept)", parsed.bad_cells)
+    if parsed.backwards:
+        lines = ", ".join(str(n) for n in parsed.backwards[:MAX_LISTED])
+        more = (
+            f" … and {len(parsed.backwards) - MAX_LISTED} more" if len(parsed.backwards) > MAX_LISTED else ""
+        )
+        print(
+            f"time goes backwards at {len(parsed.backwards)} row(s), lines {lines}{more}: samples sorted by time"
+        )
+    if parsed.duplicates_dropped:
+        print(f"exact duplicate samples dropped: {parsed.duplicates_dropped}")
+    if parsed.same_time_conflicts:
+        print(
+            f"samples sharing channel and time with a different value: {parsed.same_time_conflicts} "
+            "(kept locally; InfluxDB keeps only one per channel and time)"
+        )
+
+
+def run(args: argparse.Namespace) -> int:
+    loaded = load_config(args.config)
+    overrides, file_tz = _mapping(args.mapping)
+    tz, zone = _zone(args.timezone or file_tz)
+    try:
+        data = args.file.read_bytes()
+    except OSError as exc:
+        print(f"benchgui: cannot read {args.file}: {exc.strerror}", file=sys.stderr)
+        return 1
+    parsed = parse_grafana_csv(data, tz=tz, mapping=overrides)
+    report(parsed, args.file, zone)
+    if parsed.unmapped and not args.skip_unmapped:
+        names = "; ".join(repr(c.column.text) for c in parsed.unmapped)
+        raise ConfigError(
+            "--mapping",
+            f"no channel for column(s) {names}: map them in a mapping file, or pass --skip-unmapped",
+        )
+    print(f"samples to import: {len(parsed.samples)}")
+    if not parsed.samples:
+        print("benchgui: nothing to import: no valid samples", file=sys.stderr)
+        return 1
+    if args.dry_run:
+        print("dry run: nothing stored")
+        return 0
+    path = store_path_for(loaded, args.store)
+    meta = SessionMeta(args.operator, args.battery_id, args.notes, "import")
+    with Store(path) as store:
+        sid = save_import(store, parsed, meta, import_info(parsed, args.file, data, zone))
+    print(f"stored {len(parsed.samples)} samples in {path}")
+    print(sid)
+    return 0

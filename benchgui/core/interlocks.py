@@ -1,0 +1,362 @@
+"""The measurement interlocks as a pure state machine: samples and clock ticks in, violations out.
+
+No I/O and no asyncio here, so every condition can be tested sample by sample; the
+:class:`~benchgui.core.safety.Supervisor` feeds it and acts on what it returns. Everything is
+judged on *sample times* (bench time), so debounce times scale with ``--speed`` and two listeners
+that see the same samples reach the same verdict.
+
+The battery voltage is judged on the first source in ``voltage_sources`` that is fresh (the
+LabJack reference, then the MPPT); if none of them is on the bench at all, the load's own
+voltmeter is used. "Fresh" means a sample no older than ``sensor_timeout_s`` — but never less
+than half a second of *real* time (``speed`` × 0.5 s of bench time): instruments on a wire
+deliver at a rate bounded in real time, so on the simulated bench at ``--speed 200`` a 25 ms
+hiccup would otherwise look like 5 s of silence.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from benchgui.config.schema import CUTOFF_V_BY_CHEMISTRY, Config
+from benchgui.model import Sample
+
+NS = 1_000_000_000
+
+# end reasons a trip can carry (the run-program JSON uses the same words)
+CUTOFF_VOLTAGE = "cutoff_voltage"
+AH_LIMIT = "ah_limit"
+TIME_LIMIT = "time_limit"
+TEMPERATURE = "temperature"
+OVERCURRENT = "overcurrent"
+SENSOR_DISAGREEMENT = "sensor_disagreement"
+SENSOR_LOST = "sensor_lost"
+OPERATOR_ABORT = "operator_abort"
+SIGNAL = "signal"
+ERROR = "error"
+EXIT = "exit"
+
+LOAD_SOURCE = "load"
+
+
+def battery_chemistry(cfg: Config) -> str:
+    return cfg.battery.chemistry or cfg.simulation.chemistry
+
+
+def battery_capacity_ah(cfg: Config) -> float:
+    return cfg.battery.capacity_ah or cfg.simulation.capacity_ah
+
+
+def battery_cutoff_v(cfg: Config) -> float:
+    """The battery's discharge cut-off: ``[battery] cutoff_voltage_v`` or the chemistry's."""
+    return cfg.battery.cutoff_voltage_v or CUTOFF_V_BY_CHEMISTRY.get(battery_chemistry(cfg), 10.5)
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The effective interlock settings (config defaults resolved)."""
+
+    cutoff_voltage_v: float = 10.5
+    cutoff_debounce_s: float = 2.0
+    voltage_sources: tuple[str, ...] = ("labjack", "mppt")
+    max_discharge_ah: float = 8.64
+    max_discharge_time_s: float = 86400.0
+    max_current_a: float = 20.0
+    max_battery_temperature_c: float = 50.0
+    max_internal_temperature_c: float = 80.0
+    limit_debounce_s: float = 1.0
+    voltage_disagreement_v: float = 0.5
+    disagreement_s: float = 10.0
+    sensor_timeout_s: float = 5.0
+    retry_interval_s: float = 0.25
+    measurements: bool = True  # false: only E-stop, exit, signals and errors
+
+    @classmethod
+    def from_config(cls, cfg: Config) -> Limits:
+        s = cfg.safety
+        return cls(
+            cutoff_voltage_v=s.cutoff_voltage_v or battery_cutoff_v(cfg),
+            cutoff_debounce_s=s.cutoff_debounce_s,
+            voltage_sources=tuple(s.voltage_sources),
+            max_discharge_ah=s.max_discharge_ah or 1.2 * battery_capacity_ah(cfg),
+            max_discharge_time_s=s.max_discharge_time_s,
+            max_current_a=s.max_current_a,
+            max_battery_temperature_c=s.max_battery_temperature_c,
+            max_internal_temperature_c=s.max_internal_temperature_c,
+            limit_debounce_s=s.limit_debounce_s,
+            voltage_disagreement_v=s.voltage_disagreement_mv / 1000.0,
+            disagreement_s=s.disagreement_s,
+            sensor_timeout_s=s.sensor_timeout_s,
+            retry_interval_s=s.retry_interval_s,
+            measurements=s.enabled,
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.__dict__.items()}
+
+
+@dataclass(frozen=True)
+class Violation:
+    """A limit that was crossed: the reason word, a sentence for the operator, the numbers."""
+
+    reason: str
+    text: str
+    values: dict[str, Any] = field(default_factory=dict)
+
+
+class Debounce:
+    """True once a condition has held continuously for ``hold_s`` of sample time."""
+
+    __slots__ = ("hold_ns", "since")
+
+    def __init__(self, hold_s: float) -> None:
+        self.hold_ns = int(hold_s * NS)
+        self.since: int | None = None
+
+    def update(self, condition: bool, t_ns: int) -> bool:
+        if not condition:
+            self.since = None
+            return False
+        if self.since is None:
+            self.since = t_ns
+        return t_ns - self.since >= self.hold_ns
+
+    def reset(self) -> None:
+        self.since = None
+
+
+def split_name(name: str) -> tuple[str, str]:
+    """``battery.voltage.labjack`` → (``battery.voltage``, ``labjack``)."""
+    quantity, _, source = name.rpartition(".")
+    return quantity, source
+
+
+class Interlocks:
+    """Tracks the latest measurements and judges them against :class:`Limits` while armed."""
+
+    def __init__(self, limits: Limits, channel_names: Iterable[str] = (), speed: float = 1.0) -> None:
+        self.limits = limits
+        self.sensor_timeout_ns = int(max(limits.sensor_timeout_s, 0.5 * speed) * NS)
+        self.latest: dict[str, tuple[int, float]] = {}
+        self.armed = False
+        self.armed_since_ns: int | None = None
+        self._armed_time_ns = 0  # accumulated over earlier armed periods
+        self._ah: dict[str, float] = {}  # discharged Ah per current channel (while armed)
+        self._last_current: dict[str, tuple[int, float]] = {}
+        self._cutoff = Debounce(limits.cutoff_debounce_s)
+        self._limit_debounce: dict[str, Debounce] = {}
+        self._disagree: dict[str, Debounce] = {}
+        self.candidates: list[str] = []
+        self.judged: str | None = None
+        self.notices: list[tuple[str, str, dict[str, Any]]] = []  # (kind, text, data) to record
+        self._kinds: dict[str, str] = {}
+        self.update_channels(channel_names)
+
+    # -- which channels ------------------------------------------------------------------------
+    def update_channels(self, names: Iterable[str]) -> None:
+        """Recompute the voltage sources present on the bench (channels may appear late)."""
+        present = set(names) | set(self.candidates)
+        cands = [f"battery.voltage.{s}" for s in self.limits.voltage_sources]
+        found = [c for c in cands if c in present]
+        if not found and f"battery.voltage.{LOAD_SOURCE}" in present:
+            found = [f"battery.voltage.{LOAD_SOURCE}"]
+        self.candidates = found
+
+    def _fresh(self, channel: str, now_ns: int) -> bool:
+        last = self.latest.get(channel)
+        return last is not None and now_ns - last[0] <= self.sensor_timeout_ns
+
+    def judged_channel(self, now_ns: int) -> str | None:
+        """The voltage channel the cut-off is judged on now (None: no fresh voltage)."""
+        return next((c for c in self.candidates if self._fresh(c, now_ns)), None)
+
+    # -- arming and counters -----------------------------------------------------------------
+    def arm(self, now_ns: int) -> None:
+        if self.armed:
+            return
+        self.armed = True
+        self.armed_since_ns = now_ns
+        self._last_current.clear()
+        for d in (self._cutoff, *self._limit_debounce.values(), *self._disagree.values()):
+            d.reset()
+
+    def disarm(self, now_ns: int) -> None:
+        if not self.armed:
+            return
+        self._armed_time_ns += max(0, now_ns - (self.armed_since_ns or now_ns))
+        self.armed = False
+        self.armed_since_ns = None
+
+    def reset_counters(self, now_ns: int) -> None:
+        """Start counting discharged Ah and discharge time from zero (a new discharge)."""
+        self._armed_time_ns = 0
+        self._ah.clear()
+        self._last_current.clear()
+        if self.armed:
+            self.armed_since_ns = now_ns
+
+    def discharge_time_s(self, now_ns: int) -> float:
+        running = now_ns - self.armed_since_ns if self.armed and self.armed_since_ns is not None else 0
+        return (self._armed_time_ns + max(0, running)) / NS
+
+    @property
+    def discharged_ah(self) -> float:
+        """Largest discharged charge seen by any current channel (conservative)."""
+        return max(self._ah.values(), default=0.0)
+
+    # -- judging ------------------------------------------------------------------------------
+    def _kind(self, channel: str) -> str:
+        """What a channel is to the interlocks (cached: this runs for every sample)."""
+        kind = self._kinds.get(channel)
+        if kind is None:
+            quantity, _ = split_name(channel)
+            if quantity in ("battery.voltage", "battery.current") or quantity.endswith("temperature"):
+                kind = quantity
+            else:
+                kind = ""
+            self._kinds[channel] = kind
+        return kind
+
+    def on_samples(self, samples: Sequence[Sample]) -> Violation | None:
+        """Feed published samples; returns the first violation found (if armed)."""
+        found: Violation | None = None
+        judge = self.armed and self.limits.measurements
+        for s in samples:
+            kind = self._kind(s.channel)
+            if not kind or not math.isfinite(s.value):
+                continue  # a NaN is no measurement; staleness catches a source that only sends those
+            self.latest[s.channel] = (s.t_ns, s.value)
+            if not judge:
+                continue
+            if kind == "battery.voltage":
+                v = self._voltage(s)
+            elif kind == "battery.current":
+                v = self._current(s)
+            else:
+                v = self._temperature(s, kind)
+            if v is not None and found is None:
+                found = v
+        return found
+
+    def _debounce(self, table: dict[str, Debounce], channel: str, hold_s: float) -> Debounce:
+        d = table.get(channel)
+        if d is None:
+            d = table[channel] = Debounce(hold_s)
+        return d
+
+    def _voltage(self, s: Sample) -> Violation | None:
+        lim = self.limits
+        if s.channel not in self.candidates:
+            return None
+        judged = self.judged_channel(s.t_ns)
+        self._note_judged(judged)
+        if s.channel == judged and self._cutoff.update(s.value < lim.cutoff_voltage_v, s.t_ns):
+            return Violation(
+                CUTOFF_VOLTAGE,
+                f"battery voltage {s.value:.3f} V below cut-off {lim.cutoff_voltage_v:.3f} V "
+                f"for {lim.cutoff_debounce_s:g} s ({s.channel})",
+                {"voltage_v": s.value, "cutoff_voltage_v": lim.cutoff_voltage_v, "channel": s.channel},
+            )
+        ref = self.candidates[0]
+        if len(self.candidates) < 2 or not self._fresh(ref, s.t_ns):
+            return None
+        ref_v = self.latest[ref][1]
+        for other in self.candidates[1:]:
+            if not self._fresh(other, s.t_ns):
+                self._disagree.pop(other, None)
+                continue
+            diff = ref_v - self.latest[other][1]
+            deb = self._debounce(self._disagree, other, lim.disagreement_s)
+            if deb.update(abs(diff) > lim.voltage_disagreement_v, s.t_ns):
+                return Violation(
+                    SENSOR_DISAGREEMENT,
+                    f"{ref} and {other} disagree by {diff * 1000:+.0f} mV (tolerance "
+                    f"{lim.voltage_disagreement_v * 1000:.0f} mV) for {lim.disagreement_s:g} s",
+                    {
+                        "channels": [ref, other],
+                        "difference_v": diff,
+                        "tolerance_v": lim.voltage_disagreement_v,
+                    },
+                )
+        return None
+
+    def _current(self, s: Sample) -> Violation | None:
+        lim = self.limits
+        prev = self._last_current.get(s.channel)
+        self._last_current[s.channel] = (s.t_ns, s.value)
+        if prev is not None and s.t_ns > prev[0]:
+            dt_h = (s.t_ns - prev[0]) / NS / 3600.0
+            self._ah[s.channel] = self._ah.get(s.channel, 0.0) - 0.5 * (prev[1] + s.value) * dt_h
+        ah = self.discharged_ah
+        if ah > lim.max_discharge_ah:
+            return Violation(
+                AH_LIMIT,
+                f"discharged {ah:.3f} Ah, limit {lim.max_discharge_ah:.3f} Ah",
+                {"ah": ah, "max_discharge_ah": lim.max_discharge_ah, "per_channel": dict(self._ah)},
+            )
+        deb = self._debounce(self._limit_debounce, s.channel, lim.limit_debounce_s)
+        if deb.update(abs(s.value) > lim.max_current_a, s.t_ns):
+            return Violation(
+                OVERCURRENT,
+                f"current {s.value:+.2f} A beyond ±{lim.max_current_a:g} A ({s.channel})",
+                {"current_a": s.value, "max_current_a": lim.max_current_a, "channel": s.channel},
+            )
+        return None
+
+    def _temperature(self, s: Sample, quantity: str) -> Violation | None:
+        lim = self.limits
+        limit = (
+            lim.max_battery_temperature_c
+            if quantity.startswith("battery.")
+            else lim.max_internal_temperature_c
+        )
+        deb = self._debounce(self._limit_debounce, s.channel, lim.limit_debounce_s)
+        if deb.update(s.value > limit, s.t_ns):
+            return Violation(
+                TEMPERATURE,
+                f"{quantity} {s.value:.1f} °C above {limit:g} °C ({s.channel})",
+                {"temperature_c": s.value, "limit_c": limit, "channel": s.channel},
+            )
+        return None
+
+    def on_tick(self, now_ns: int) -> Violation | None:
+        """Checks that need no sample: discharge time, and a voltage measurement gone silent."""
+        if not self.armed or not self.limits.measurements:
+            return None
+        lim = self.limits
+        t = self.discharge_time_s(now_ns)
+        if t > lim.max_discharge_time_s:
+            return Violation(
+                TIME_LIMIT,
+                f"load input on for {t:.0f} s, limit {lim.max_discharge_time_s:g} s",
+                {"discharge_time_s": t, "max_discharge_time_s": lim.max_discharge_time_s},
+            )
+        judged = self.judged_channel(now_ns)
+        self._note_judged(judged)
+        if judged is None:
+            grace_from = self.armed_since_ns or now_ns
+            newest = max((self.latest[c][0] for c in self.candidates if c in self.latest), default=None)
+            silent_since = max(grace_from, newest) if newest is not None else grace_from
+            silent_s = (now_ns - silent_since) / NS
+            if silent_s * NS > self.sensor_timeout_ns:
+                what = ", ".join(self.candidates) or "no battery voltage channel on this bench"
+                return Violation(
+                    SENSOR_LOST,
+                    f"no fresh battery voltage for {silent_s:.1f} s ({what})",
+                    {"silent_s": silent_s, "channels": list(self.candidates)},
+                )
+        return None
+
+    def _note_judged(self, judged: str | None) -> None:
+        if judged != self.judged and judged is not None:
+            if self.judged is not None:
+                self.notices.append(
+                    (
+                        "safety.fallback",
+                        f"battery voltage now judged on {judged} (was {self.judged})",
+                        {"channel": judged, "previous": self.judged},
+                    )
+                )
+            self.judged = judged

@@ -1,0 +1,77 @@
+"""Checks a program against the bench before it runs: the load's ratings and the safety limits.
+
+A setpoint the load cannot do, or that the safety supervisor would trip on at once, is refused
+before the load input is switched on — with the key that holds it, as for any program error.
+"""
+
+from __future__ import annotations
+
+from benchgui.core.programs.model import (
+    CUTOFF,
+    ConstantStep,
+    LoopStep,
+    ProfileStep,
+    Program,
+    ProgramError,
+    PulseStep,
+    Step,
+)
+
+
+def _rating(load: object, name: str) -> float | None:
+    try:
+        v = float(getattr(load, name))
+    except (AttributeError, TypeError, ValueError):
+        return None
+    return v if v > 0 else None
+
+
+def check_program(
+    program: Program,
+    load: object,
+    *,
+    max_current_a: float | None = None,
+    safety_cutoff_v: float | None = None,
+) -> None:
+    """Raise :class:`ProgramError` naming the first step key the bench cannot run."""
+    i_nom = _rating(load, "nominal_current_a")
+    p_nom = _rating(load, "nominal_power_w")
+    limit_i = min(x for x in (i_nom, max_current_a, float("inf")) if x is not None)
+
+    def check_current(key: str, amps: float) -> None:
+        if amps > limit_i:
+            who = "the load's rating" if i_nom is not None and limit_i == i_nom else "[safety] max_current_a"
+            raise ProgramError(key, f"{amps:g} A exceeds {who} ({limit_i:g} A)")
+
+    def walk(steps: tuple[Step, ...], prefix: str) -> None:
+        for n, s in enumerate(steps):
+            key = f"{prefix}[{n}]"
+            if isinstance(s, ConstantStep):
+                if s.mode == "cc":
+                    check_current(f"{key}.current_a", s.value)
+                elif p_nom is not None and s.value > p_nom:
+                    raise ProgramError(
+                        f"{key}.power_w", f"{s.value:g} W exceeds the load's rating ({p_nom:g} W)"
+                    )
+            elif isinstance(s, PulseStep):
+                check_current(f"{key}.current_a", s.current_a)
+                check_current(f"{key}.base_current_a", s.base_current_a)
+            elif isinstance(s, ProfileStep):
+                if s.peak_a > limit_i:
+                    raise ProgramError(
+                        f"{key}.scale",
+                        f"the resampled profile peaks at {s.peak_a:.2f} A, above {limit_i:g} A: "
+                        "scale it down",
+                    )
+            elif isinstance(s, LoopStep):
+                walk(s.steps, f"{key}.steps")
+            until = getattr(s, "until", None)
+            v = until.voltage_below_v if until is not None else None
+            if safety_cutoff_v is not None and v is not None and v != CUTOFF and float(v) < safety_cutoff_v:
+                raise ProgramError(
+                    f"{key}.until_voltage_below_v",
+                    f"{v:g} V is below the safety cut-off {safety_cutoff_v:g} V: "
+                    "the supervisor would trip first",
+                )
+
+    walk(program.steps, "step")

@@ -1,0 +1,292 @@
+"""Sensor verification as a core service: live while a session runs, and for stored sessions.
+
+The math lives in :mod:`benchgui.verify` (pure numpy); this module feeds it. Live, the service
+listens to :attr:`Bench.samples_published`, keeps the battery voltage and current channels of the
+current session, and recomputes every ``verify.live_interval_s`` on a worker thread. For a stored
+or imported session it reads the store on the same worker thread. Either way the outcome is
+announced on :attr:`VerificationService.result_ready` — from the worker thread, so widgets bridge
+it to Qt (queued) — and the GUI never touches the store or does the arithmetic itself.
+
+The CLI uses :func:`verify_session` and :func:`write_report` directly: the same loading, the same
+numbers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import threading
+import time
+from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from benchgui.config.schema import VerifySection
+from benchgui.core.bench import Bench
+from benchgui.core.session import Session
+from benchgui.core.signals import Signal
+from benchgui.errors import StoreError
+from benchgui.model import Channel, Sample, SessionInfo
+from benchgui.recording.store import Store
+from benchgui.verify.analysis import ChannelData, VerifyResult, analyse
+from benchgui.verify.report import ReportMeta, render_html
+from benchgui.verify.report_json import to_json
+
+log = logging.getLogger(__name__)
+
+LIVE = "live"
+
+
+@dataclass(frozen=True, eq=False)  # equal only to itself: it holds arrays
+class Verification:
+    """One computed verification: what was analysed (``origin``: ``"live"`` or a session id)."""
+
+    origin: str
+    result: VerifyResult
+    meta: ReportMeta
+    computed_at: float = field(default_factory=time.time)
+
+    @property
+    def live(self) -> bool:
+        return self.origin == LIVE
+
+
+def wanted_channels(names: Sequence[str], settings: VerifySection) -> list[str]:
+    """The channels verification needs: every compared channel and every battery current."""
+    compared = {n for pair in settings.parsed_comparisons() for n in pair}
+    return [
+        n for n in names if n in compared or n.startswith("battery.current.") or n == settings.region_current
+    ]
+
+
+def _meta_for(info: SessionInfo, info_json: str, store: Path) -> ReportMeta:
+    try:
+        extra = json.loads(info_json or "{}")
+    except json.JSONDecodeError:
+        extra = {}
+    m = info.meta
+    return ReportMeta(
+        session_id=info.id,
+        started_ns=info.started_ns,
+        ended_ns=info.ended_ns,
+        kind=m.kind,
+        operator=m.operator,
+        battery_id=m.battery_id,
+        notes=m.notes,
+        samples=info.samples,
+        info=extra if isinstance(extra, dict) else {},
+        store=str(store),
+    )
+
+
+def load_session(
+    store_path: str | Path, ref: str, settings: VerifySection
+) -> tuple[ReportMeta, dict[str, ChannelData], dict[str, str]]:
+    """Read what verification needs of one stored session (id, unique prefix or ``latest``)."""
+    path = Path(store_path)
+    with Store(path, readonly=True) as store:
+        info = store.session(ref)
+        meta = _meta_for(info, store.session_info_json(info.id), path)
+        channels: list[Channel] = store.channels(info.id)
+        units = {c.name: c.unit for c in channels}
+        data: dict[str, ChannelData] = {
+            n: store.samples(info.id, n) for n in wanted_channels([c.name for c in channels], settings)
+        }
+    return meta, data, units
+
+
+def verify_session(store_path: str | Path, ref: str, settings: VerifySection) -> Verification:
+    """Load and verify one stored session."""
+    meta, data, units = load_session(store_path, ref, settings)
+    return Verification(meta.session_id, analyse(data, settings, units), meta)
+
+
+def write_report(v: Verification, html_path: str | Path | None, json_path: str | Path | None = None) -> None:
+    """Write the HTML report and/or the JSON statistics of a verification."""
+    if html_path is not None:
+        p = Path(html_path)
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(render_html(v.result, v.meta), encoding="utf-8")
+    if json_path is not None:
+        p = Path(json_path)
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(
+            json.dumps(to_json(v.result, v.meta), indent=1, allow_nan=False) + "\n", encoding="utf-8"
+        )
+
+
+class _LiveChannel:
+    """One channel's readings since the session started: numpy chunks plus a list being filled."""
+
+    def __init__(self) -> None:
+        self.t: list[int] = []
+        self.v: list[float] = []
+        self.chunks: list[tuple[np.ndarray, np.ndarray]] = []
+        self.size = 0
+
+    def seal(self, max_points: int) -> None:
+        if self.t:
+            self.chunks.append((np.array(self.t, dtype=np.int64), np.array(self.v, dtype=np.float64)))
+            self.size += len(self.t)
+            self.t, self.v = [], []
+        while self.size > max_points and len(self.chunks) > 1:  # oldest first; the store keeps all
+            dropped = self.chunks.pop(0)
+            self.size -= len(dropped[0])
+
+
+class VerificationService:
+    """``bench.services["verify"]``: live and stored-session verification off the GUI thread."""
+
+    def __init__(self, bench: Bench, settings: VerifySection, store_path: str | Path | None = None) -> None:
+        self.bench = bench
+        self.settings = settings
+        self.store_path = Path(store_path) if store_path else None
+        #: a new :class:`Verification` (live or stored); fires on the worker thread
+        self.result_ready: Signal[[Verification]] = Signal("verify.result_ready")
+        #: (path, error or None) after a report was written; fires on the worker thread
+        self.report_written: Signal[[Path, Exception | None]] = Signal("verify.report_written")
+        self.latest: dict[str, Verification] = {}
+        #: recompute live statistics by itself every ``live_interval_s``; off until a view asks
+        #: (a headless recorder keeps the readings but spends no CPU on statistics nobody reads)
+        self.live_enabled = False
+        self.computations = 0
+        self._names = {n for pair in settings.parsed_comparisons() for n in pair} | {settings.region_current}
+        self._live: dict[str, _LiveChannel] = {}
+        self._lock = threading.Lock()
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="benchgui-verify")
+        self._pending: Future[Verification | None] | None = None
+        self._last_compute = time.monotonic()  # first live result one interval after the start
+        self._session: Session | None = bench.session
+        bench.samples_published.connect(self._on_samples)
+        bench.session_changed.connect(self._on_session)
+
+    # -- live ----------------------------------------------------------------------------------
+    def _wanted(self, name: str) -> bool:
+        return name in self._names or name.startswith("battery.current.")
+
+    def _on_samples(self, samples: Sequence[Sample]) -> None:
+        live = self._live
+        for s in samples:
+            ch = live.get(s.channel)
+            if ch is None:
+                if not self._wanted(s.channel):
+                    continue
+                ch = live[s.channel] = _LiveChannel()
+            ch.t.append(s.t_ns)
+            ch.v.append(s.value)
+        now = time.monotonic()  # a CPU budget, so wall time, whatever the simulation speed
+        if self.live_enabled and now - self._last_compute >= self.settings.live_interval_s:
+            self.refresh_live()
+
+    def _on_session(self, session: Session | None) -> None:
+        if session is not None and (self._session is None or session.id != self._session.id):
+            self._live.clear()  # live statistics describe the session that is running
+            self.latest.pop(LIVE, None)
+        self._session = session
+
+    def refresh_live(self) -> Future[Verification | None]:
+        """Recompute the live statistics now (at most one computation runs at a time)."""
+        self._last_compute = time.monotonic()
+        if self._pending is not None and not self._pending.done():
+            return self._pending
+        snapshot: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {}
+        for name, ch in self._live.items():
+            ch.seal(self.settings.live_max_points)
+            snapshot[name] = list(ch.chunks)
+        units = {n: c.unit for n, c in self.bench.channels.items()}
+        meta = self._live_meta()
+        self._pending = self._pool.submit(self._compute_live, snapshot, units, meta)
+        return self._pending
+
+    def _live_meta(self) -> ReportMeta:
+        s = self._session
+        if s is None:
+            return ReportMeta(kind="live view (not recording)", live=True, samples=self.bench.sample_count)
+        return ReportMeta(
+            session_id=s.id,
+            started_ns=s.started_ns,
+            ended_ns=s.ended_ns,
+            kind=s.meta.kind,
+            operator=s.meta.operator,
+            battery_id=s.meta.battery_id,
+            notes=s.meta.notes,
+            info=dict(s.info),
+            store=str(self.store_path or ""),
+            live=True,
+        )
+
+    def _compute_live(
+        self,
+        snapshot: dict[str, list[tuple[np.ndarray, np.ndarray]]],
+        units: dict[str, str],
+        meta: ReportMeta,
+    ) -> Verification | None:
+        try:
+            data: dict[str, ChannelData] = {
+                n: (np.concatenate([c[0] for c in chunks]), np.concatenate([c[1] for c in chunks]))
+                for n, chunks in snapshot.items()
+                if chunks
+            }
+            v = Verification(LIVE, analyse(data, self.settings, units), meta)
+        except Exception:
+            log.exception("live verification failed")
+            return None
+        self._publish(v)
+        return v
+
+    def _publish(self, v: Verification) -> None:
+        with self._lock:
+            self.latest[v.origin] = v
+            self.computations += 1
+        self.result_ready.emit(v)
+
+    # -- stored sessions -------------------------------------------------------------------------
+    def sessions(self) -> list[SessionInfo]:
+        """Stored sessions (newest last); empty without a store."""
+        if self.store_path is None or not self.store_path.exists():
+            return []
+        with Store(self.store_path, readonly=True) as store:
+            return store.sessions()
+
+    def analyse_session(self, ref: str) -> Future[Verification]:
+        """Verify a stored or imported session on the worker thread; the result is also announced."""
+        if self.store_path is None:
+            raise StoreError("no session store configured")
+        store_path = self.store_path
+
+        def work() -> Verification:
+            v = verify_session(store_path, ref, self.settings)
+            self._publish(v)
+            return v
+
+        return self._pool.submit(work)
+
+    # -- reports ---------------------------------------------------------------------------------
+    def write_report(
+        self, v: Verification, html_path: str | Path, json_path: str | Path | None = None
+    ) -> Future[None]:
+        """Write ``v`` as an HTML report (and JSON) on the worker thread; see :attr:`report_written`."""
+
+        def work() -> None:
+            try:
+                write_report(v, html_path, json_path)
+            except Exception as exc:
+                log.error("writing the verification report %s failed: %s", html_path, exc)
+                self.report_written.emit(Path(html_path), exc)
+                raise
+            log.info("verification report written to %s", html_path)
+            self.report_written.emit(Path(html_path), None)
+
+        return self._pool.submit(work)
+
+    def close(self) -> None:
+        self.bench.samples_published.disconnect(self._on_samples)
+        self.bench.session_changed.disconnect(self._on_session)
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+    async def aclose(self) -> None:
+        await asyncio.get_running_loop().run_in_executor(None, self.close)

@@ -1,0 +1,57 @@
+"""How the assembly gets an EA load: on hardware, or as the wire-level simulator on a real pty.
+
+``simulated`` starts :class:`~.sim.EaSimulator` in-process (unpaced, for a lively demo) and
+returns the same :class:`~.source.LoadSource` that runs on hardware, connected to the pty
+through a real :class:`~benchgui.instruments.transport.SerialTransport` — so the demo exercises
+the real driver and codec.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+
+from benchgui.config.schema import EaSection
+from benchgui.instruments.ea.loader import load_profile
+from benchgui.instruments.ea.sim import EaSimulator, SimOptions
+from benchgui.instruments.ea.simdevice import SimIdentity
+from benchgui.instruments.ea.source import LoadSource
+from benchgui.instruments.transport import SerialSettings, Transport, transport_for
+from benchgui.simbench.world import SimWorld
+
+
+def serial_settings(section: EaSection) -> SerialSettings:
+    return SerialSettings(baud=section.baud, bytesize=8, parity=section.parity, stopbits=1)
+
+
+def source_for(section: EaSection, transport: Transport) -> LoadSource:
+    return LoadSource(
+        transport,
+        load_profile(section.profile),
+        node=section.node,
+        poll_interval_s=section.poll_interval_s,
+        timeout_s=section.timeout_s,
+        retries=section.retries,
+        pipeline_depth=section.pipeline_depth,
+        auto_remote=section.auto_remote,
+    )
+
+
+async def simulated(
+    world: SimWorld, section: EaSection | None, closers: list[Callable[[], Awaitable[None]]]
+) -> LoadSource:
+    section = section or EaSection()
+    profile = load_profile(section.profile)
+    noms = profile.default_nominals
+    identity = SimIdentity(
+        nominal_voltage=noms.get("voltage", 160.0),
+        nominal_current=noms.get("current", 60.0),
+        nominal_power=noms.get("power", 400.0),
+    )
+    sim = EaSimulator(world, profile, identity, SimOptions(baud=section.baud, pacing=False))
+    path = await sim.start()
+    closers.append(sim.stop)
+    return source_for(section, transport_for(path, serial_settings(section)))
+
+
+def hardware(section: EaSection, secrets: Mapping[str, str]) -> LoadSource:
+    return source_for(section, transport_for(section.port, serial_settings(section)))

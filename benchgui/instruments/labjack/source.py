@@ -1,0 +1,239 @@
+"""The LabJack T7 as a bench :class:`~benchgui.instruments.base.Source` (id ``labjack``).
+
+Publishes one channel per configured physical channel (``battery.voltage.labjack``,
+``battery.current.labjack`` with + = charging, …) plus ``battery.power.labjack``. Each poll reads
+every AIN in one transaction, scales the volts (vectorised) and flags readings within 2 % of the
+selected range's limit as OVER_RANGE.
+
+Reconnects by itself with back-off; at every connect it writes the channel configuration to the
+device again (a T7 that was power-cycled has forgotten it). :meth:`LabJackSource.apply_channels`
+reconfigures live, between two polls, without a restart — that is what the AIN panel calls.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, replace
+from typing import Any
+
+from benchgui.clock import Clock
+from benchgui.config.schema import LabJackChannelSection, LabJackSection
+from benchgui.errors import BenchError, DeviceRefused, TransportError, ValueOutOfRange
+from benchgui.instruments.base import SampleSink, Source
+from benchgui.instruments.labjack.backends import backend_for
+from benchgui.instruments.labjack.backends.base import DeviceInfo, LabJackBackend, LjmUnavailable
+from benchgui.instruments.labjack.plan import AcquisitionPlan
+from benchgui.instruments.transport import Backoff
+from benchgui.model import Channel, InstrumentState
+
+log = logging.getLogger(__name__)
+
+MIN_REAL_POLL_S = 0.005  # a sped-up simulated bench must not poll faster than 200/s of real time
+CALIBRATION_WINDOW = 20  # uncalibrated readings kept per channel for calibration capture
+
+
+def _raise_if_cancelled() -> None:
+    """Honour a cancellation that was swallowed on the way.
+
+    Python 3.11's ``asyncio.wait_for`` (which pymodbus awaits every answer with) loses a
+    cancellation when the answer arrives in the same loop iteration — frequent in a busy GUI
+    loop, where it left the source polling after the bench had stopped it. The task still
+    counts the request (``Task.cancelling()``), so the loop checks it after every transaction.
+    """
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
+
+
+@dataclass(frozen=True)
+class Reading:
+    """The latest poll of one channel, for the AIN panel (no I/O needed to show it)."""
+
+    t_ns: int
+    volts: float
+    uncalibrated: float
+    value: float
+    flags: int
+
+
+class LabJackSource(Source):
+    id = "labjack"
+
+    def __init__(
+        self,
+        section: LabJackSection,
+        backend_factory: Callable[[LabJackSection], LabJackBackend] = backend_for,
+    ) -> None:
+        super().__init__()
+        self.section = section
+        self._make_backend = backend_factory
+        self._plan = AcquisitionPlan.build(section.channels)
+        self._backend: LabJackBackend | None = None
+        self._device: DeviceInfo | None = None
+        self._io = asyncio.Lock()  # a poll and a reconfiguration never interleave
+        self._latest: dict[str, Reading] = {}
+        self._recent: dict[str, deque[float]] = {}
+        self.polls = 0
+        self.connects = 0
+
+    # -- what the bench and the panel see ---------------------------------------------------
+    @property
+    def rate_hz(self) -> float:
+        return 1.0 / self.section.poll_interval_s
+
+    def channels(self) -> list[Channel]:
+        return self._plan.bench_channels(self.rate_hz)
+
+    @property
+    def channel_config(self) -> tuple[LabJackChannelSection, ...]:
+        return self._plan.channels
+
+    @property
+    def connected(self) -> bool:
+        return self._backend is not None
+
+    @property
+    def backend_kind(self) -> str:
+        return self.section.backend
+
+    def info(self) -> dict[str, Any]:
+        return self._device.as_dict() if self._device else {"model": "T7", "backend": self.section.backend}
+
+    def latest(self, quantity: str) -> Reading | None:
+        return self._latest.get(quantity)
+
+    def uncalibrated_mean(self, quantity: str, n: int = 10) -> float | None:
+        """Mean of the last ``n`` uncalibrated readings (what a calibration point captures)."""
+        recent = self._recent.get(quantity)
+        if not recent:
+            return None
+        vals = list(recent)[-n:]
+        return sum(vals) / len(vals)
+
+    # -- live reconfiguration ------------------------------------------------------------------
+    def validate_channels(self, channels: Sequence[LabJackChannelSection]) -> LabJackSection:
+        """The section with these channels, or :class:`~benchgui.errors.ConfigError` naming the key."""
+        section = replace(self.section, channels=tuple(channels))
+        for i, ch in enumerate(section.channels):
+            ch.validate(f"instruments.labjack.channels[{i}]")
+            ch.transfer.validate(f"instruments.labjack.channels[{i}].transfer")
+            ch.calibration.validate(f"instruments.labjack.channels[{i}].calibration")
+        section.validate("instruments.labjack")
+        if not section.channels:
+            raise ValueOutOfRange("at least one channel is needed")
+        return section
+
+    async def apply_channels(self, channels: Sequence[LabJackChannelSection]) -> bool:
+        """Reconfigure without a restart. Returns True if the device took it now, False if it is
+        not connected (then it is applied at the next connect).
+
+        Raises ConfigError/ValueOutOfRange for invalid settings (nothing sent) and
+        :class:`~benchgui.errors.DeviceRefused` when the T7 refuses (its previous settings are
+        restored and the previous plan stays).
+        """
+        section = self.validate_channels(channels)
+        plan = AcquisitionPlan.build(section.channels)
+        applied = False
+        async with self._io:
+            backend = self._backend
+            if backend is not None:
+                try:
+                    await backend.configure(plan.settings)
+                    applied = True
+                except (DeviceRefused, ValueOutOfRange):
+                    with contextlib.suppress(BenchError):
+                        await backend.configure(self._plan.settings)
+                    raise
+                except TransportError:
+                    log.warning("labjack: connection lost while reconfiguring; applied at reconnect")
+            old_names = set(self._plan.names)
+            self._plan = plan
+            self.section = section
+        new = [c for c in plan.bench_channels(self.rate_hz) if c.name not in old_names]
+        if self._sink is not None:
+            if new:
+                self._sink.add_channels(new)
+            self._sink.record_event(
+                "labjack.configured",
+                "LabJack channels reconfigured" + ("" if applied else " (applied at next connect)"),
+                {"channels": [asdict(s) for s in plan.settings]},
+            )
+        return applied
+
+    # -- acquisition ---------------------------------------------------------------------------
+    async def run(self, sink: SampleSink, clock: Clock) -> None:
+        self._sink = sink
+        backoff = Backoff(initial_s=0.1, max_s=2.0)
+        lost = 0
+        while True:
+            _raise_if_cancelled()
+            backend = self._make_backend(self.section)
+            try:
+                async with self._io:
+                    info = await backend.open()
+                    await backend.configure(self._plan.settings)
+                    self._backend, self._device = backend, info
+                self.connects += 1
+                backoff.reset()
+                text = f"{info.model} #{info.serial} fw {info.firmware:.4f} via {backend.where}"
+                self._set_status(InstrumentState.CONNECTED, text)
+                sink.record_event("instrument.connected", f"labjack: {text}", info.as_dict())
+                await self._poll(backend, sink, clock)
+            except LjmUnavailable as exc:
+                log.warning("labjack: %s", exc)
+                self._set_status(InstrumentState.ERROR, str(exc))
+                await asyncio.Event().wait()  # nothing to retry until the program is restarted
+            except (DeviceRefused, ValueOutOfRange) as exc:
+                log.warning("labjack: configuration refused: %s", exc)
+                self._set_status(InstrumentState.ERROR, f"configuration refused: {exc}")
+                backoff.max_s = 10.0
+            except TransportError as exc:
+                if self._backend is not None:  # it was connected: the connection was lost
+                    lost += 1
+                    log.warning("labjack: connection lost: %s", exc)
+                state = InstrumentState.RECONNECTING if self.connects else InstrumentState.CONNECTING
+                self._set_status(state, str(exc), reconnects=lost)
+            finally:
+                self._backend = None
+                await backend.close()
+            await asyncio.sleep(backoff.next_delay())
+
+    async def _poll(self, backend: LabJackBackend, sink: SampleSink, clock: Clock) -> None:
+        next_t = clock.monotonic()
+        while True:
+            async with self._io:
+                plan = self._plan
+                t0 = clock.now_ns()
+                volts = await backend.read_ains(plan.ains)
+                t1 = clock.now_ns()
+            _raise_if_cancelled()
+            values, raw, flags = plan.scale(volts)
+            t_ns = (t0 + t1) // 2
+            sink.publish(plan.samples(values, flags, t_ns))
+            self.polls += 1
+            self._remember(plan, volts, values.tolist(), raw.tolist(), flags.tolist(), t_ns)
+            interval = self.section.poll_interval_s
+            next_t += interval
+            now = clock.monotonic()
+            if next_t < now:  # late (slow device, busy machine): do not try to catch up
+                next_t = now
+            await clock.sleep(max(next_t - now, MIN_REAL_POLL_S * clock.speed))
+
+    def _remember(
+        self,
+        plan: AcquisitionPlan,
+        volts: Sequence[float],
+        values: list[float],
+        raw: list[float],
+        flags: list[int],
+        t_ns: int,
+    ) -> None:
+        for i, ch in enumerate(plan.channels):
+            self._latest[ch.quantity] = Reading(t_ns, volts[i], raw[i], values[i], flags[i])
+            if math.isfinite(raw[i]):
+                self._recent.setdefault(ch.quantity, deque(maxlen=CALIBRATION_WINDOW)).append(raw[i])

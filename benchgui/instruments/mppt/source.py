@@ -1,0 +1,358 @@
+"""The MPPT 1210 HUS as a bench :class:`Source` (id ``mppt``): statements in, samples out.
+
+:meth:`MpptSource.run` opens the port (retrying with back-off), asks for the device info,
+switches the serial publication on (and adds ``extra_items`` such as the temperatures to it),
+then turns each publication statement into samples stamped with the time the line arrived.
+When the port vanishes — USB unplugged, simulator killed — it reports ``reconnecting`` and
+opens it again until the device is back; a device that goes silent is reopened too. Lines it
+cannot read are counted and shown in the status text, never raised.
+
+The charger panel observes :attr:`MpptSource.changed` (a plain callback list: instruments do
+not import the core) and commands the device through :meth:`set_load_output`,
+:meth:`set_publication_period` and :meth:`update` — coroutines that need a connection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from benchgui.clock import Clock
+from benchgui.errors import BenchError, DeviceRefused, TransportError
+from benchgui.instruments.base import SampleSink, Source
+from benchgui.instruments.mppt import items
+from benchgui.instruments.mppt.driver import MpptDriver
+from benchgui.instruments.mppt.protocol import LineTooLong, MalformedResponse, Noise, NotFound, Statement
+from benchgui.instruments.transport import Backoff, Transport, open_with_backoff
+from benchgui.model import Channel, InstrumentState, InstrumentStatus, Sample
+
+log = logging.getLogger(__name__)
+
+DEFAULT_EXTRA_ITEMS = ("Bat_degC", "Int_degC")
+
+
+@dataclass(frozen=True)
+class MpptSnapshot:
+    """What the charger panel shows: the latest decoded state, device info and counters."""
+
+    connected: bool = False
+    info: dict[str, str] = field(default_factory=dict)
+    values: dict[str, Any] = field(default_factory=dict)  # latest statement, 2021 item names
+    t_ns: int | None = None
+    load_enabled: bool | None = None
+    publication_period_s: float | None = None
+    period_settable: bool | None = None  # False: the firmware publishes every second, fixed
+    bad_lines: int = 0
+    statements: int = 0
+    status_text: str = ""
+
+    def get(self, name: str) -> Any:
+        return self.values.get(name)
+
+    @property
+    def charger_state(self) -> int | None:
+        v = self.values.get("ChgState")
+        return None if v is None else int(v)
+
+    @property
+    def dcdc_state(self) -> int | None:
+        v = self.values.get("DCDCState")
+        return None if v is None else int(v)
+
+    @property
+    def error_flags(self) -> int | None:
+        v = self.values.get("ErrorFlags")
+        return None if v is None else int(v)
+
+
+class Listeners:
+    """A tiny observer: ``connect(fn)``, ``emit(snapshot)``; a failing listener is logged."""
+
+    def __init__(self) -> None:
+        self._fns: list[Callable[[MpptSnapshot], object]] = []
+
+    def connect(self, fn: Callable[[MpptSnapshot], object]) -> None:
+        self._fns.append(fn)
+
+    def disconnect(self, fn: Callable[[MpptSnapshot], object]) -> None:
+        with contextlib.suppress(ValueError):
+            self._fns.remove(fn)
+
+    def emit(self, snapshot: MpptSnapshot) -> None:
+        for fn in list(self._fns):
+            try:
+                fn(snapshot)
+            except Exception:
+                log.exception("MPPT listener %r failed", fn)
+
+
+class MpptSource(Source):
+    id = items.SOURCE
+
+    def __init__(
+        self,
+        transport: Transport,
+        *,
+        period_s: float = 1.0,
+        timeout_s: float = 1.0,
+        extra_items: Sequence[str] = DEFAULT_EXTRA_ITEMS,
+        backoff: Backoff | None = None,
+    ) -> None:
+        super().__init__()
+        self.transport = transport
+        self.period_s = period_s
+        self.timeout_s = timeout_s
+        self.extra_items = tuple(extra_items)
+        self.backoff = backoff or Backoff(0.1, 1.0)
+        self.changed = Listeners()
+        self.snapshot = MpptSnapshot()
+        self.driver: MpptDriver | None = None
+        self.bad_lines = 0
+        self.last_bad_line = ""
+        self._clock: Clock | None = None
+        self._last_statement = 0.0  # time.monotonic() of the latest statement
+        self._status_shown_at = 0.0
+        self._shown_bad = 0
+        self._base_text = ""
+        self._last_chg_state: int | None = None
+
+    # -- Source -----------------------------------------------------------------------------------
+    def channels(self) -> list[Channel]:
+        rate = 1.0 / self.period_s if self.period_s > 0 else 1.0
+        return [Channel.of(c.quantity, self.id, c.unit, c.label, rate) for c in items.ITEM_CHANNELS]
+
+    def info(self) -> dict[str, Any]:
+        return dict(self.snapshot.info)
+
+    async def run(self, sink: SampleSink, clock: Clock) -> None:
+        self._sink, self._clock = sink, clock
+        reconnects = self.status.reconnects
+        first = True
+        while True:
+            self._report(
+                InstrumentState.CONNECTING if first else InstrumentState.RECONNECTING, self._base_text
+            )
+
+            await open_with_backoff(self.transport, self.backoff, self._retry_reporter(first, reconnects))
+            driver = MpptDriver(self.transport, timeout_s=self.timeout_s, now_ns=clock.now_ns)
+            driver.statement_listeners.append(self._on_statement)
+            driver.noise_listeners.append(self._on_noise)
+            self.driver = driver
+            why: BaseException | None = None
+            try:
+                driver.start()
+                why = await self._serve(driver)
+            except BenchError as exc:  # port trouble, timeouts, garbled answers, refusals
+                why = exc
+            finally:
+                self.driver = None
+                self._set_snapshot(connected=False)
+                await driver.close()
+            first = False
+            reconnects += 1
+            self._base_text = f"lost: {why}" if why else "lost the port"
+            log.warning("MPPT on %s: %s; reconnecting", self.transport.name, self._base_text)
+            self._report(InstrumentState.RECONNECTING, self._base_text, reconnects)
+            await asyncio.sleep(self.backoff.next_delay())
+
+    def _retry_reporter(self, first: bool, reconnects: int) -> Callable[[int, Exception], None]:
+        state = InstrumentState.CONNECTING if first else InstrumentState.RECONNECTING
+
+        def retry(attempt: int, exc: Exception) -> None:
+            self._report(state, f"{exc} (attempt {attempt})", reconnects)
+
+        return retry
+
+    async def _serve(self, driver: MpptDriver) -> BaseException | None:
+        """Set the device up, then watch it until the port fails or it stays silent."""
+        info = await driver.device_info()
+        self._set_snapshot(info=info)
+        await driver.enable_publication(True)
+        if self.extra_items:
+            await driver.add_publication_ids(self.extra_items)
+        settable: bool | None = None
+        if self.period_s != 1.0:
+            settable = await self._try_period(driver, self.period_s)
+        load = await self._load_enabled(driver)
+        period = 1.0 if settable is False else self.period_s
+        self._set_snapshot(
+            connected=True, load_enabled=load, period_settable=settable, publication_period_s=period
+        )
+        self._update_session_info()
+        fw = info.get("firmware", "?")
+        self._base_text = f"{info.get('type', 'MPPT')} fw {fw} on {self.transport.name}"
+        self._last_statement = time.monotonic()
+        self._report(InstrumentState.CONNECTED, self._base_text)
+        silent_rounds = 0
+        closed = asyncio.ensure_future(driver.wait_closed())
+        try:
+            while True:
+                stale_s = self._stale_after()
+                done, _ = await asyncio.wait([closed], timeout=stale_s / 2)
+                if done:
+                    return closed.result()
+                if time.monotonic() - self._last_statement < stale_s:
+                    silent_rounds = 0
+                    continue
+                silent_rounds += 1
+                self._report(InstrumentState.CONNECTED, f"{self._base_text} — no data for {stale_s:.0f} s")
+                if silent_rounds >= 3:
+                    raise TransportError(f"no publication for {3 * stale_s:.0f} s")
+                await driver.enable_publication(True)  # after a device reset or someone disabled it
+        finally:
+            closed.cancel()
+
+    def _stale_after(self) -> float:
+        """Real seconds without a statement before the device counts as silent."""
+        speed = self._clock.speed if self._clock is not None else 1.0
+        return max(3.0, 5.0 * self.period_s / max(speed, 1e-9), 3.0 * self.timeout_s)
+
+    async def _try_period(self, driver: MpptDriver, seconds: float) -> bool:
+        try:
+            await driver.set_publication_period(seconds)
+            return True
+        except NotFound:
+            log.warning("this MPPT firmware publishes every second (no pub/serial/Period_s)")
+            return False
+
+    @staticmethod
+    async def _load_enabled(driver: MpptDriver) -> bool | None:
+        try:
+            values = await driver.get("input")
+        except DeviceRefused:
+            return None
+        return bool(values["LoadEn"]) if isinstance(values, dict) and "LoadEn" in values else None
+
+    # -- statements and bad lines -------------------------------------------------------------------
+    def _on_statement(self, st: Statement, t_ns: int) -> None:
+        values = items.canonical_values(st.values)
+        samples = []
+        for name, v in values.items():
+            ch = items.BY_ITEM.get(name)
+            x = _number(v)
+            if ch is not None and x is not None:
+                samples.append(Sample(f"{ch.quantity}.{self.id}", t_ns, x))
+        for power, (vn, an) in items.DERIVED_POWER.items():
+            if power not in values:
+                v, a = _number(values.get(vn)), _number(values.get(an))
+                if v is not None and a is not None:
+                    samples.append(Sample(items.channel_name(power), t_ns, round(v * a, 3)))
+        self._last_statement = time.monotonic()
+        if self._sink is not None and samples:
+            self._sink.publish(samples)
+        self._note_charger_state(values.get("ChgState"))
+        merged = {**self.snapshot.values, **values}
+        self._set_snapshot(values=merged, t_ns=t_ns, statements=self.snapshot.statements + 1)
+        if self.bad_lines != self._shown_bad:
+            self._report(InstrumentState.CONNECTED, self._base_text)
+
+    def _note_charger_state(self, value: Any) -> None:
+        x = _number(value)
+        if x is None:
+            return
+        state = int(x)
+        old, self._last_chg_state = self._last_chg_state, state
+        if old is not None and old != state and self._sink is not None:
+            self._sink.record_event(
+                "charger.state",
+                f"charger: {items.charger_state_name(old)} → {items.charger_state_name(state)}",
+                {"from": old, "to": state},
+            )
+
+    def _on_noise(self, event: Noise | LineTooLong | MalformedResponse) -> None:
+        self.bad_lines += 1
+        if isinstance(event, LineTooLong):
+            self.last_bad_line = f"line longer than {event.limit} bytes"
+        else:
+            self.last_bad_line = f"{event.reason}: {event.line[:60]!r}"
+        self._set_snapshot(bad_lines=self.bad_lines)
+        if time.monotonic() - self._status_shown_at > 1.0:  # a flood of garbage: at most 1/s
+            self._report(self.status.state, self._base_text)
+
+    # -- status and snapshot -------------------------------------------------------------------------
+    def _report(self, state: InstrumentState, text: str, reconnects: int | None = None) -> None:
+        if self.bad_lines:
+            text = f"{text}; {self.bad_lines} bad lines (last: {self.last_bad_line})"
+        self._shown_bad = self.bad_lines
+        self._status_shown_at = time.monotonic()
+        d = self.driver
+        detail = {
+            "bad_lines": self.bad_lines,
+            "statements": self.snapshot.statements,
+            "timeouts": d.timeouts if d is not None else 0,
+        }
+        new = InstrumentStatus(
+            self.id, state, text, self._status.reconnects if reconnects is None else reconnects, detail
+        )
+        if (new.state, new.text, new.reconnects) != (
+            self._status.state,
+            self._status.text,
+            self._status.reconnects,
+        ):
+            self._status = new
+            if self._sink is not None:
+                self._sink.set_status(new)
+        self._set_snapshot(status_text=new.describe())
+
+    def _set_snapshot(self, **changes: Any) -> None:
+        self.snapshot = replace(self.snapshot, **changes)
+        self.changed.emit(self.snapshot)
+
+    def _update_session_info(self) -> None:
+        update = getattr(self._sink, "update_session_info", None)
+        if callable(update):
+            try:
+                update()
+            except Exception:
+                log.exception("could not store the MPPT's device info in the session")
+
+    # -- commands (for the charger panel) ---------------------------------------------------------
+    def _connected(self) -> MpptDriver:
+        d = self.driver
+        if d is None or not d.running or not self.snapshot.connected:
+            raise TransportError("the MPPT is not connected")
+        return d
+
+    async def set_load_output(self, on: bool) -> None:
+        """Switch the MPPT's load terminals (``=input {"LoadEn":…}``)."""
+        await self._connected().set_load_output(on)
+        self._set_snapshot(load_enabled=bool(on))
+        if self._sink is not None:
+            self._sink.record_event(
+                "mppt.load_output", f"MPPT load output {'on' if on else 'off'}", {"on": on}
+            )
+
+    async def set_publication_period(self, seconds: float) -> None:
+        """``=pub/serial {"Period_s":…}``; raises NotFound on firmware with a fixed period."""
+        if not seconds > 0:
+            raise ValueError("the publication period must be > 0 s")
+        try:
+            await self._connected().set_publication_period(seconds)
+        except NotFound:
+            self._set_snapshot(period_settable=False)
+            raise
+        self.period_s = seconds
+        self._set_snapshot(publication_period_s=seconds, period_settable=True)
+
+    async def get(self, path: str) -> Any:
+        return await self._connected().get(path)
+
+    async def update(self, path: str, values: dict[str, Any]) -> None:
+        await self._connected().update(path, values)
+
+    async def exec(self, path: str) -> Any:
+        return await self._connected().exec(path)
+
+
+def _number(v: Any) -> float | None:
+    if isinstance(v, bool):
+        return 1.0 if v else 0.0
+    if isinstance(v, int | float):
+        f = float(v)
+        return f if f == f else None
+    return None

@@ -1,0 +1,454 @@
+"""LabJack AIN panel: per channel the input, its range/resolution/settling, the sensor's transfer
+function and a two-point calibration — applied live and saved in the configuration file.
+
+The panel edits a working copy. Every edit is validated at once by the configuration's own rules
+(the same errors, naming the same keys, as a bad config file gets); while anything is invalid,
+Apply is blocked and the reason is shown. Apply hands the channels to
+:meth:`LabJackSource.apply_channels` (the T7 reconfigures between two polls; a refusal keeps
+the old settings) and then to the ``config_file`` service, which writes the file — the widget
+itself does no I/O. The source re-applies the configuration at every connect.
+
+Readings within 2 % of the selected range's limit are flagged OVER_RANGE by the source; the
+panel shows them in red next to the channel.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QPushButton,
+    QSpinBox,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from benchgui.config.schema import LABJACK_RANGES_V, LabJackChannelSection
+from benchgui.config.validate import from_dict, to_dict
+from benchgui.errors import BenchError
+from benchgui.instruments.labjack.scaling import two_point
+from benchgui.instruments.labjack.source import LabJackSource
+from benchgui.model import InstrumentState, SampleFlag
+
+log = logging.getLogger(__name__)
+
+KINDS = (("linear", "Linear (gain, offset)"), ("divider", "Voltage divider"), ("la55p", "LEM LA 55-P"))
+# transfer parameter → (label, minimum, maximum, decimals, default)
+PARAMS: dict[str, tuple[str, float, float, int, float]] = {
+    "gain": ("Gain", -1e6, 1e6, 6, 1.0),
+    "offset": ("Offset", -1e6, 1e6, 6, 0.0),
+    "ratio": ("Ratio (Vin/Vout)", 0.0, 1e6, 4, 5.0),
+    "offset_v": ("Output offset (V)", -10, 10, 6, 0.0),
+    "r_m_ohm": ("R_M (Ω)", 0.0, 1e6, 3, 100.0),
+    "turns_ratio": ("Turns ratio", 0.0, 1e6, 1, 1000.0),
+    "primary_turns": ("Primary turns", 1, 1000, 0, 1.0),
+    "zero_offset_v": ("Zero offset (V)", -10, 10, 6, 0.0),
+}
+KIND_PARAMS = {
+    "linear": ("gain", "offset"),
+    "divider": ("ratio", "offset_v"),
+    "la55p": ("r_m_ohm", "turns_ratio", "primary_turns", "sign", "zero_offset_v"),
+}
+
+
+class AinPanel(QWidget):
+    def __init__(self, bench: Any, source: LabJackSource, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.bench = bench
+        self.source = source
+        self.config_file = bench.services.get("config_file")
+        self.channels: list[dict[str, Any]] = [to_dict(c) for c in source.channel_config]
+        self.dirty = False
+        self.valid: list[LabJackChannelSection] | None = None
+        self.reason = ""
+        self._loading = False
+        self._points: list[tuple[float, float] | None] = [None, None]
+        self._tasks: set[asyncio.Future[None]] = set()
+        self._setup_ui()
+        self._fill_list()
+        self.list.setCurrentRow(0)
+        self.timer = QTimer(self)
+        self.timer.timeout.connect(self.refresh_live)
+        self.timer.start(250)
+
+    # -- layout --------------------------------------------------------------------------------
+    def _setup_ui(self) -> None:
+        lay = QVBoxLayout(self)
+        self.lb_device = QLabel()  # the source's status: connected, reconnecting, LJM missing …
+        self.lb_device.setWordWrap(True)
+        lay.addWidget(self.lb_device)
+        top = QHBoxLayout()
+        self.list = QListWidget()
+        self.list.setMaximumHeight(90)
+        top.addWidget(self.list, 1)
+        side = QVBoxLayout()
+        self.btn_add, self.btn_remove = QPushButton("Add"), QPushButton("Remove")
+        side.addWidget(self.btn_add)
+        side.addWidget(self.btn_remove)
+        side.addStretch(1)
+        top.addLayout(side)
+        lay.addLayout(top)
+
+        form = QFormLayout()
+        self.ed_name, self.ed_quantity, self.ed_unit = QLineEdit(), QLineEdit(), QLineEdit()
+        self.ed_quantity.setPlaceholderText("battery.voltage")
+        self.sp_ain = QSpinBox()
+        self.sp_ain.setRange(0, 13)
+        self.sp_ain.setPrefix("AIN")
+        self.cb_mode = QComboBox()
+        self.cb_mode.addItems(["single-ended", "differential (AIN n − AIN n+1)"])
+        self.cb_range = QComboBox()
+        for r in LABJACK_RANGES_V:
+            self.cb_range.addItem(f"±{r:g} V", r)
+        self.sp_res = QSpinBox()
+        self.sp_res.setRange(0, 12)
+        self.sp_res.setSpecialValueText("0 (default: 8)")
+        self.sp_settle = QDoubleSpinBox()
+        self.sp_settle.setRange(0, 50000)
+        self.sp_settle.setDecimals(0)
+        self.sp_settle.setSuffix(" µs")
+        self.sp_settle.setSpecialValueText("auto")
+        self.cb_kind = QComboBox()
+        for k, label in KINDS:
+            self.cb_kind.addItem(label, k)
+        for label, w in (
+            ("Name", self.ed_name),
+            ("Quantity", self.ed_quantity),
+            ("Unit", self.ed_unit),
+            ("Input", self.sp_ain),
+            ("Mode", self.cb_mode),
+            ("Range", self.cb_range),
+            ("Resolution index", self.sp_res),
+            ("Settling", self.sp_settle),
+            ("Transfer function", self.cb_kind),
+        ):
+            form.addRow(label, w)
+        lay.addLayout(form)
+
+        self.stack = QStackedWidget()
+        self.params: dict[str, QDoubleSpinBox] = {}
+        self.cb_sign = QComboBox()
+        self.cb_sign.addItem("+1 (as the arrow)", 1)
+        self.cb_sign.addItem("−1 (reversed)", -1)
+        for kind, _ in KINDS:
+            page = QWidget()
+            pf = QFormLayout(page)
+            pf.setContentsMargins(0, 0, 0, 0)
+            for name in KIND_PARAMS[kind]:
+                if name == "sign":
+                    pf.addRow("Sign", self.cb_sign)
+                    continue
+                label, lo, hi, dec, _default = PARAMS[name]
+                sp = QDoubleSpinBox()
+                sp.setRange(lo, hi)
+                sp.setDecimals(dec)
+                self.params[name] = sp
+                pf.addRow(label, sp)
+            self.stack.addWidget(page)
+        lay.addWidget(self.stack)
+
+        cal = QGroupBox("Calibration (two points)")
+        cl = QFormLayout(cal)
+        self.lb_cal = QLabel()
+        self.lb_cal.setWordWrap(True)
+        self.sp_ref = QDoubleSpinBox()
+        self.sp_ref.setRange(-1e6, 1e6)
+        self.sp_ref.setDecimals(4)
+        self.btn_p1, self.btn_p2 = QPushButton("Capture point 1"), QPushButton("Capture point 2")
+        self.btn_cal, self.btn_cal_reset = QPushButton("Calibrate"), QPushButton("Clear")
+        row = QHBoxLayout()
+        for b in (self.btn_p1, self.btn_p2, self.btn_cal, self.btn_cal_reset):
+            row.addWidget(b)
+        self.lb_points = QLabel("—")
+        cl.addRow(self.lb_cal)
+        cl.addRow("Reference value", self.sp_ref)
+        cl.addRow(row)
+        cl.addRow("Points", self.lb_points)
+        lay.addWidget(cal)
+
+        self.lb_live = QLabel("—")
+        lay.addWidget(self.lb_live)
+        buttons = QHBoxLayout()
+        self.btn_apply, self.btn_revert = QPushButton("Apply"), QPushButton("Revert")
+        buttons.addWidget(self.btn_apply)
+        buttons.addWidget(self.btn_revert)
+        lay.addLayout(buttons)
+        self.lb_status = QLabel()
+        self.lb_status.setWordWrap(True)
+        lay.addWidget(self.lb_status)
+        lay.addStretch(1)
+
+        self.list.currentRowChanged.connect(self._load)
+        self.btn_add.clicked.connect(self.add_channel)
+        self.btn_remove.clicked.connect(self.remove_channel)
+        for w in (self.ed_name, self.ed_quantity, self.ed_unit):
+            w.textEdited.connect(self._edited)
+        self.sp_ain.valueChanged.connect(self._edited)
+        self.sp_res.valueChanged.connect(self._edited)
+        for d in (self.sp_settle, *self.params.values()):
+            d.valueChanged.connect(self._edited)
+        for cb in (self.cb_mode, self.cb_range, self.cb_kind, self.cb_sign):
+            cb.currentIndexChanged.connect(self._edited)
+        self.btn_apply.clicked.connect(lambda: self._start(self.apply()))
+        self.btn_revert.clicked.connect(self.revert)
+        self.btn_p1.clicked.connect(lambda: self.capture(0))
+        self.btn_p2.clicked.connect(lambda: self.capture(1))
+        self.btn_cal.clicked.connect(self.calibrate)
+        self.btn_cal_reset.clicked.connect(self.clear_calibration)
+
+    # -- working copy <-> form ----------------------------------------------------------------
+    def current(self) -> dict[str, Any] | None:
+        i = self.list.currentRow()
+        return self.channels[i] if 0 <= i < len(self.channels) else None
+
+    def _fill_list(self) -> None:
+        row = self.list.currentRow()
+        self._loading = True
+        self.list.clear()
+        for ch in self.channels:
+            self.list.addItem(f"{ch.get('name') or ch.get('quantity')}  —  AIN{ch.get('ain', 0)}")
+        self._loading = False
+        if 0 <= row < len(self.channels):
+            self.list.setCurrentRow(row)
+
+    def _load(self, row: int) -> None:
+        ch = self.current()
+        if self._loading or ch is None:
+            return
+        self._loading = True
+        try:
+            self.ed_name.setText(ch.get("name", ""))
+            self.ed_quantity.setText(ch.get("quantity", ""))
+            self.ed_unit.setText(ch.get("unit", ""))
+            self.sp_ain.setValue(int(ch.get("ain", 0)))
+            self.cb_mode.setCurrentIndex(1 if ch.get("differential") else 0)
+            self.cb_range.setCurrentIndex(max(0, self.cb_range.findData(float(ch.get("range_v", 10.0)))))
+            self.sp_res.setValue(int(ch.get("resolution_index", 0)))
+            self.sp_settle.setValue(float(ch.get("settling_us", 0.0)))
+            t = ch.get("transfer", {})
+            kind = t.get("kind", "linear")
+            self.cb_kind.setCurrentIndex(self.cb_kind.findData(kind))
+            self.stack.setCurrentIndex(self.cb_kind.currentIndex())
+            for name, sp in self.params.items():
+                sp.setValue(float(t.get(name, PARAMS[name][4])))
+            self.cb_sign.setCurrentIndex(0 if t.get("sign", 1) == 1 else 1)
+        finally:
+            self._loading = False
+        self._points = [None, None]
+        self._show_calibration()
+
+    def _edited(self, *_: object) -> None:
+        ch = self.current()
+        if self._loading or ch is None:
+            return
+        kind = self.cb_kind.currentData()
+        self.stack.setCurrentIndex(self.cb_kind.currentIndex())
+        transfer: dict[str, Any] = {"kind": kind}
+        for name in KIND_PARAMS[kind]:
+            if name == "sign":
+                transfer[name] = int(self.cb_sign.currentData())
+            elif name == "primary_turns":
+                transfer[name] = int(self.params[name].value())
+            else:
+                transfer[name] = float(self.params[name].value())
+        ch.update(
+            name=self.ed_name.text().strip(),
+            quantity=self.ed_quantity.text().strip(),
+            unit=self.ed_unit.text().strip(),
+            ain=self.sp_ain.value(),
+            differential=self.cb_mode.currentIndex() == 1,
+            range_v=float(self.cb_range.currentData()),
+            resolution_index=self.sp_res.value(),
+            settling_us=float(self.sp_settle.value()),
+            transfer=transfer,
+        )
+        self.dirty = True
+        item = self.list.item(self.list.currentRow())
+        if item is not None:
+            item.setText(f"{ch['name'] or ch['quantity']}  —  AIN{ch['ain']}")
+        self.validate()
+
+    def validate(self) -> bool:
+        """Check the working copy with the configuration's rules; block Apply with the reason."""
+        try:
+            chans = [
+                from_dict(LabJackChannelSection, c, f"instruments.labjack.channels[{i}]")
+                for i, c in enumerate(self.channels)
+            ]
+            self.source.validate_channels(chans)
+        except (BenchError, ValueError) as exc:
+            self.valid, self.reason = None, str(exc)
+            self.btn_apply.setEnabled(False)
+            self._status(f"Cannot apply: {exc}", error=True)
+            return False
+        self.valid, self.reason = chans, ""
+        self.btn_apply.setEnabled(True)
+        self._status("Changed — Apply to send to the T7 and save." if self.dirty else "")
+        return True
+
+    def _status(self, text: str, error: bool = False) -> None:
+        self.lb_status.setText(text)
+        self.lb_status.setStyleSheet("color: #d62728;" if error else "")
+
+    # -- commands ----------------------------------------------------------------------------
+    def add_channel(self) -> None:
+        used = {c["ain"] for c in self.channels} | {
+            c["ain"] + 1 for c in self.channels if c.get("differential")
+        }
+        ain = next((a for a in range(14) if a not in used), 0)
+        self.channels.append(
+            {
+                "quantity": f"ain{ain}",
+                "unit": "V",
+                "name": f"AIN{ain}",
+                "ain": ain,
+                "transfer": {"kind": "linear"},
+            }
+        )
+        self.dirty = True
+        self._fill_list()
+        self.list.setCurrentRow(len(self.channels) - 1)
+        self.validate()
+
+    def remove_channel(self) -> None:
+        row = self.list.currentRow()
+        if 0 <= row < len(self.channels):
+            del self.channels[row]
+            self.dirty = True
+            self._fill_list()
+            self.list.setCurrentRow(min(row, len(self.channels) - 1))
+            self.validate()
+
+    def revert(self) -> None:
+        self.channels = [to_dict(c) for c in self.source.channel_config]
+        self.dirty = False
+        self._fill_list()
+        self.list.setCurrentRow(0)
+        self._load(0)
+        self.validate()
+
+    async def apply(self) -> bool:
+        """Send the working copy to the source (live) and save it; True when the T7 took it."""
+        if not self.validate() or self.valid is None:
+            return False
+        chans = self.valid
+        self.btn_apply.setEnabled(False)
+        try:
+            applied = await self.source.apply_channels(chans)
+        except BenchError as exc:
+            self._status(f"Refused: {exc}", error=True)
+            self.btn_apply.setEnabled(True)
+            return False
+        msg = "Applied to the T7." if applied else "Not connected: applied at the next connect."
+        self.dirty = False
+        if self.config_file is not None:
+            try:
+                path = await self.config_file.update_table_async(
+                    "instruments.labjack", {"channels": [to_dict(c) for c in chans]}
+                )
+                msg += f" Saved to {path}."
+            except BenchError as exc:
+                msg += f" Not saved: {exc}"
+        self._status(msg)
+        self.btn_apply.setEnabled(True)
+        return applied
+
+    def capture(self, index: int) -> None:
+        ch = self.current()
+        if ch is None:
+            return
+        if self.dirty:
+            self._status("Apply the channel settings before calibrating.", error=True)
+            return
+        raw = self.source.uncalibrated_mean(ch["quantity"])
+        if raw is None:
+            self._status("No reading yet for this channel.", error=True)
+            return
+        self._points[index] = (raw, self.sp_ref.value())
+        self._show_calibration()
+
+    def calibrate(self) -> None:
+        ch = self.current()
+        p1, p2 = self._points
+        if ch is None or p1 is None or p2 is None:
+            self._status("Capture two points first (reading and reference value each).", error=True)
+            return
+        try:
+            cal = two_point(p1[0], p1[1], p2[0], p2[1])
+        except BenchError as exc:
+            self._status(f"Cannot calibrate: {exc}", error=True)
+            return
+        ch["calibration"] = to_dict(cal)
+        self._points = [None, None]
+        self._show_calibration()
+        if self.validate():
+            self._start(self.apply())
+
+    def clear_calibration(self) -> None:
+        ch = self.current()
+        if ch is not None:
+            ch.pop("calibration", None)
+            self._show_calibration()
+            if self.validate():
+                self._start(self.apply())
+
+    def _show_calibration(self) -> None:
+        ch = self.current() or {}
+        cal = ch.get("calibration") or {}
+        if cal.get("calibrated_at"):
+            self.lb_cal.setText(
+                f"gain {cal.get('gain', 1.0):.6f}, offset {cal.get('offset', 0.0):+.6f}"
+                f" — {cal['calibrated_at']}"
+            )
+        else:
+            self.lb_cal.setText("not calibrated")
+        self.lb_points.setText(
+            "   ".join(
+                f"{i + 1}: {p[0]:.5g} → {p[1]:.5g}" if p else f"{i + 1}: —"
+                for i, p in enumerate(self._points)
+            )
+        )
+
+    def refresh_live(self) -> None:
+        """Show the device status and the selected channel's latest reading (no I/O: the
+        source keeps both)."""
+        st = self.source.status
+        self.lb_device.setText(f"LabJack T7: {st.describe()}")
+        self.lb_device.setStyleSheet("color: #d62728;" if st.state is InstrumentState.ERROR else "")
+        ch = self.current()
+        r = self.source.latest(ch["quantity"]) if ch else None
+        if ch is None or r is None:
+            self.lb_live.setText("no reading")
+            return
+        over = bool(r.flags & SampleFlag.OVER_RANGE)
+        text = f"AIN{ch['ain']}: {r.volts:+.6f} V → {r.value:.5g} {ch.get('unit', '')}"
+        if over:
+            text += "  — OVER RANGE (within 2 % of the range limit: probably clipped)"
+        self.lb_live.setText(text)
+        self.lb_live.setStyleSheet("color: #d62728; font-weight: bold;" if over else "")
+
+    def _start(self, coro: Any) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+
+def create_panel(window: Any, bench: Any) -> QWidget | None:
+    source = bench.sources.get("labjack")
+    if not isinstance(source, LabJackSource):
+        return None  # the in-process stand-in has no AIN settings
+    panel = AinPanel(bench, source)
+    window.add_panel("LabJack AIN", panel)
+    return panel

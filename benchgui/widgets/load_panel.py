@@ -1,0 +1,261 @@
+"""The electronic load panel: identity, remote/input, CC/CP setpoint, live U/I/P/Ah, status bits.
+
+It does no I/O: commands go to the bench's :class:`~benchgui.instruments.base.LoadControl`
+(coroutines started with ``asyncio.ensure_future``), readings come from the bench's display
+buffers on a timer, and the load's decoded state (remote, input, mode, protection bits, last
+error) from its ``state_changed`` notifier, bridged to a Qt signal. A load without that
+notifier (the in-process stand-in) still gets the commands and readouts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Coroutine
+from typing import Any
+
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from benchgui.core.bench import Bench
+from benchgui.instruments.base import LoadControl
+from benchgui.model import InstrumentState, InstrumentStatus
+
+log = logging.getLogger(__name__)
+
+ON, OFF, UNKNOWN = "#2ca02c", "#bbbbbb", "#ff7f0e"
+ALARM = "#d62728"
+MODES = {"CC": ("A", "current", 3), "CP": ("W", "power", 1)}  # unit, quantity, decimals
+INDICATORS = ("Remote", "Input", "CC", "CV", "CP", "CR", "OVP", "OCP", "OPP", "OTP")
+
+
+class _Bridge(QObject):
+    state = Signal(object)  # LoadState
+    status = Signal(object)  # InstrumentStatus
+
+
+class LoadPanel(QWidget):
+    def __init__(self, bench: Bench, load: LoadControl, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.bench = bench
+        self.load = load
+        self._pending: set[asyncio.Future[Any]] = set()
+        self._state: Any = None
+        self._setup_ui()
+        self._bridge = _Bridge(self)
+        self._bridge.state.connect(self.show_state)
+        self._bridge.status.connect(self.show_status)
+        listeners: list[tuple[Any, Any]] = [(bench.status_changed, self._bridge.status.emit)]
+        notifier = getattr(load, "state_changed", None)
+        if notifier is not None:
+            listeners.append((notifier, self._bridge.state.emit))
+        for source, listener in listeners:
+            source.connect(listener)
+        self.destroyed.connect(lambda *_: _disconnect(listeners))
+        status = bench.status.get("load")
+        if status is not None:
+            self.show_status(status)
+        state = getattr(load, "state", None)
+        if state is not None:
+            self.show_state(state)
+        self.timer = QTimer(self)
+        self.timer.timeout.connect(self.refresh)
+        self.timer.start(200)
+        self._update_limits()
+
+    # -- layout ------------------------------------------------------------------------------------
+    def _setup_ui(self) -> None:
+        lay = QVBoxLayout(self)
+        dev = QGroupBox("Device")
+        dl = QVBoxLayout(dev)
+        self.identity_label = QLabel("—")
+        self.identity_label.setWordWrap(True)
+        self.link_label = QLabel("—")
+        self.link_label.setWordWrap(True)
+        dl.addWidget(self.identity_label)
+        dl.addWidget(self.link_label)
+        lay.addWidget(dev)
+
+        ctl = QGroupBox("Control")
+        cl = QGridLayout(ctl)
+        self.remote_button = QPushButton("Remote")
+        self.remote_button.setCheckable(True)
+        self.remote_button.setToolTip("Remote control over the interface (the front panel is locked)")
+        self.input_button = QPushButton("Input OFF")
+        self.input_button.setCheckable(True)
+        self.mode_combo = QComboBox()
+        self.mode_combo.addItems(list(MODES))
+        self.setpoint_spin = QDoubleSpinBox()
+        self.setpoint_spin.setKeyboardTracking(False)
+        self.set_button = QPushButton("Set")
+        cl.addWidget(self.remote_button, 0, 0)
+        cl.addWidget(self.input_button, 0, 1, 1, 2)
+        cl.addWidget(self.mode_combo, 1, 0)
+        cl.addWidget(self.setpoint_spin, 1, 1)
+        cl.addWidget(self.set_button, 1, 2)
+        lay.addWidget(ctl)
+
+        meas = QGroupBox("Measured")
+        ml = QFormLayout(meas)
+        self.readouts: dict[str, QLabel] = {}
+        for key, label in (("U", "Voltage"), ("I", "Current (sink)"), ("P", "Power"), ("Ah", "Ah counter")):
+            value = QLabel("—")
+            value.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            value.setStyleSheet("font-size: 15pt; font-family: monospace;")
+            self.readouts[key] = value
+            ml.addRow(label, value)
+        lay.addWidget(meas)
+
+        st = QGroupBox("Status")
+        sl = QHBoxLayout(st)
+        self.indicators: dict[str, QLabel] = {}
+        for name in INDICATORS:
+            lamp = QLabel(name)
+            lamp.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            self.indicators[name] = lamp
+            sl.addWidget(lamp)
+            self._lamp(name, None)
+        lay.addWidget(st)
+        self.error_label = QLabel()
+        self.error_label.setWordWrap(True)
+        self.error_label.setStyleSheet(f"color: {ALARM};")
+        lay.addWidget(self.error_label)
+        lay.addStretch(1)
+
+        self.remote_button.clicked.connect(lambda on: self._command("remote", self.load.set_remote(on)))
+        self.input_button.clicked.connect(lambda on: self._command("input", self.load.set_input(on)))
+        self.mode_combo.currentTextChanged.connect(lambda _: self._update_limits())
+        self.set_button.clicked.connect(self.apply_setpoint)
+        self.setpoint_spin.editingFinished.connect(self._enter_pressed)
+
+    def _lamp(self, name: str, on: bool | None, alarm: bool = False) -> None:
+        color = UNKNOWN if on is None else (ALARM if alarm else ON) if on else OFF
+        text = "white" if on else "black"
+        self.indicators[name].setStyleSheet(
+            f"background: {color}; color: {text}; border-radius: 4px; padding: 2px 4px;"
+        )
+        self.indicators[name].setProperty("on", on)
+
+    # -- commands ----------------------------------------------------------------------------------
+    def _command(self, what: str, coro: Coroutine[Any, Any, None]) -> None:
+        fut = asyncio.ensure_future(coro)
+        self._pending.add(fut)
+        fut.add_done_callback(lambda f: self._finished(what, f))
+
+    def _finished(self, what: str, fut: asyncio.Future[Any]) -> None:
+        self._pending.discard(fut)
+        if fut.cancelled():
+            return
+        exc = fut.exception()
+        if exc is not None:
+            log.info("load %s: %s", what, exc)
+            self.error_label.setText(f"{what}: {exc}")
+            self._sync_buttons()
+        else:
+            self.error_label.setText("")
+
+    def _enter_pressed(self) -> None:
+        if self.setpoint_spin.hasFocus():
+            self.apply_setpoint()
+
+    def apply_setpoint(self) -> None:
+        mode = self.mode_combo.currentText()
+        value = self.setpoint_spin.value()
+        coro = self.load.set_current(value) if mode == "CC" else self.load.set_power(value)
+        self._command(f"{MODES[mode][1]} setpoint", coro)
+
+    def _update_limits(self) -> None:
+        """Spin box range from the load's nominals (known after identification)."""
+        unit, quantity, decimals = MODES[self.mode_combo.currentText()]
+        top = self.load.nominal_current_a if quantity == "current" else self.load.nominal_power_w
+        self.setpoint_spin.setDecimals(decimals)
+        self.setpoint_spin.setRange(0.0, float(top))
+        self.setpoint_spin.setSingleStep(0.1 if quantity == "current" else 1.0)
+        self.setpoint_spin.setSuffix(f" {unit}")
+        self.setpoint_spin.setToolTip(f"0 … {top:g} {unit} (nominal of the load)")
+
+    # -- showing -----------------------------------------------------------------------------------
+    def show_status(self, status: InstrumentStatus) -> None:
+        if status.instrument != "load":
+            return
+        self.link_label.setText(status.describe())
+        connected = status.state is InstrumentState.CONNECTED
+        for w in (self.remote_button, self.input_button, self.set_button):
+            w.setEnabled(connected)
+
+    def show_state(self, state: Any) -> None:
+        ident = state.identity
+        if ident is not None:
+            self.identity_label.setText(
+                f"<b>{ident.device_type}</b> serial {ident.serial}, firmware {ident.firmware}<br>"
+                f"{ident.nominal_voltage_v:g} V · {ident.nominal_current_a:g} A · {ident.nominal_power_w:g} W"
+            )
+            self._update_limits()
+        self._lamp("Remote", state.remote)
+        self._lamp("Input", state.input_on)
+        for mode in ("CC", "CV", "CP", "CR"):
+            self._lamp(mode, None if state.mode is None else state.mode == mode)
+        for alarm in ("OVP", "OCP", "OPP", "OTP"):
+            self._lamp(alarm, alarm.lower() in state.alarms if state.connected else None, alarm=True)
+        tip = "" if state.status_confirmed else "Read from an object not confirmed for this device"
+        for lamp in self.indicators.values():
+            lamp.setToolTip(tip)
+        if state.last_error:
+            self.error_label.setText(state.last_error)
+        self._state = state
+        self._sync_buttons()
+
+    def _sync_buttons(self) -> None:
+        state = self._state
+        remote = state.remote if state is not None else None
+        on = state.input_on if state is not None else self.load.input_on
+        for button, value in ((self.remote_button, remote), (self.input_button, on)):
+            button.blockSignals(True)
+            button.setChecked(bool(value))
+            button.blockSignals(False)
+        self.input_button.setText("Input ON" if on else "Input OFF")
+        self.input_button.setStyleSheet(f"background: {ON}; color: white;" if on else "")
+
+    def refresh(self) -> None:
+        """Readouts from the display buffers (the bench's latest samples)."""
+        latest = self.bench.display.latest
+
+        def show(key: str, channel: str, fmt: str, sign: float = 1.0) -> None:
+            v = latest(channel)
+            self.readouts[key].setText("—" if v is None else fmt.format(sign * v[1] + 0.0))
+
+        show("U", "battery.voltage.load", "{:.3f} V")
+        show("I", "battery.current.load", "{:.3f} A", -1.0)  # the bench's sign is the battery's
+        show("P", "battery.power.load", "{:.2f} W", -1.0)
+        show("Ah", "load.ah.load", "{:.4f} Ah")
+        if self._state is None:
+            self._sync_buttons()
+
+
+def _disconnect(listeners: list[tuple[Any, Any]]) -> None:
+    """The panel is gone: stop the core calling into deleted Qt objects."""
+    for source, listener in listeners:
+        with contextlib.suppress(ValueError):
+            source.disconnect(listener)
+
+
+def create_panel(window: Any, bench: Bench) -> QWidget | None:
+    """Add the load panel when the bench has an electronic load."""
+    load = bench.load
+    if load is None:
+        return None
+    panel = LoadPanel(bench, load)
+    window.add_panel("Load", panel)
+    return panel

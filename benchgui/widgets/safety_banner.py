@@ -1,0 +1,225 @@
+"""The safety banner, the emergency stop and the safety panel.
+
+* A red banner across the top of the window while a trip is latched — no modal dialog that
+  could sit unseen behind another window or block the event loop; it stays until the operator
+  presses *Acknowledge*.
+* An **EMERGENCY STOP** button, always visible in its own toolbar, and the keyboard shortcut
+  **F12** (application-wide): both trip the supervisor, which switches the load input off.
+* A "Safety" dock: armed or not, the voltage source the cut-off is judged on, discharged Ah and
+  discharge time against their limits, and the limits themselves.
+
+Everything here observes the supervisor (``bench.services["supervisor"]``) and calls its
+methods; the switching off happens in the core. When the supervisor reports that SIGINT/SIGTERM
+asked the application to exit, the window is closed (which shuts the bench down cleanly).
+"""
+
+from __future__ import annotations
+
+import time
+
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (
+    QDockWidget,
+    QFrame,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QPushButton,
+    QSizePolicy,
+    QToolBar,
+    QVBoxLayout,
+    QWidget,
+)
+
+from benchgui.core.bench import Bench
+from benchgui.core.safety import SafetyState, Supervisor
+
+ESTOP_SHORTCUT = "F12"
+ESTOP_STYLE = (
+    "QPushButton { background: #c00000; color: white; font-weight: bold; padding: 6px 14px;"
+    " border: 2px solid #600000; border-radius: 4px; }"
+    "QPushButton:pressed { background: #800000; }"
+)
+BANNER_STYLE = "QFrame#safetyBanner { background: #c00000; } QLabel { color: white; }"
+
+
+class SafetyBridge(QObject):
+    """Supervisor signals as Qt signals (queued to the GUI thread if they come from elsewhere)."""
+
+    state_changed = Signal(object)  # SafetyState
+    exit_requested = Signal(str)
+
+    def __init__(self, supervisor: Supervisor, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        supervisor.state_changed.connect(self.state_changed.emit)
+        supervisor.exit_requested.connect(self.exit_requested.emit)
+
+
+def _clock_text(t_ns: int | None) -> str:
+    return time.strftime("%H:%M:%S", time.localtime(t_ns / 1e9)) if t_ns else "?"
+
+
+class SafetyBanner(QFrame):
+    """Red, modal-free, stays until acknowledged."""
+
+    def __init__(self, supervisor: Supervisor, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.supervisor = supervisor
+        self.setObjectName("safetyBanner")
+        self.setStyleSheet(BANNER_STYLE)
+        lay = QHBoxLayout(self)
+        lay.setContentsMargins(10, 6, 10, 6)
+        self.title = QLabel("<b>⚠ SAFETY TRIP</b>")
+        self.text = QLabel()
+        self.text.setWordWrap(True)
+        self.text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.ack = QPushButton("Acknowledge")
+        self.ack.clicked.connect(supervisor.acknowledge)
+        lay.addWidget(self.title)
+        lay.addWidget(self.text, 1)
+        lay.addWidget(self.ack)
+
+    def show_state(self, state: SafetyState) -> bool:
+        """Update the text; returns whether the banner must be shown (the toolbar holding it
+        is what is shown or hidden: a widget in a toolbar must not be hidden by itself)."""
+        trip = state.trip
+        if trip is None or trip.acknowledged:
+            return False
+        if trip.load_off:
+            off = f"Load input switched OFF at {_clock_text(trip.off_t_ns)}."
+        else:
+            off = "Switching the load input off… (retrying until the load confirms)"
+        self.text.setText(f"{trip.text} — at {_clock_text(trip.t_ns)} ({trip.reason}). {off}")
+        return True
+
+
+class SafetyPanel(QWidget):
+    """Dock content: state, counters against limits, the emergency stop."""
+
+    def __init__(self, supervisor: Supervisor, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.supervisor = supervisor
+        lay = QVBoxLayout(self)
+        self.estop = QPushButton("EMERGENCY STOP")
+        self.estop.setStyleSheet(ESTOP_STYLE)
+        self.estop.setToolTip(f"Switch the load input off now ({ESTOP_SHORTCUT})")
+        self.estop.clicked.connect(lambda: supervisor.emergency_stop("panel button"))
+        lay.addWidget(self.estop)
+        grid = QGridLayout()
+        self.armed = QLabel()
+        self.judged = QLabel()
+        self.counters = QLabel()
+        self.trip = QLabel()
+        self.trip.setWordWrap(True)
+        for row, (name, w) in enumerate(
+            (
+                ("Supervisor", self.armed),
+                ("Voltage from", self.judged),
+                ("Discharge", self.counters),
+                ("Last trip", self.trip),
+            )
+        ):
+            grid.addWidget(QLabel(f"<b>{name}</b>"), row, 0)
+            grid.addWidget(w, row, 1)
+        grid.setColumnStretch(1, 1)
+        lay.addLayout(grid)
+        self.reset = QPushButton("Reset discharge counters")
+        self.reset.setToolTip("A new discharge: count Ah and time from zero (a program start does this too)")
+        self.reset.clicked.connect(supervisor.reset_counters)
+        lay.addWidget(self.reset)
+        lim = supervisor.limits
+        self.limits = QLabel(
+            f"cut-off {lim.cutoff_voltage_v:g} V ({lim.cutoff_debounce_s:g} s) · "
+            f"max {lim.max_current_a:g} A · {lim.max_discharge_ah:.2f} Ah · "
+            f"{lim.max_discharge_time_s / 3600:g} h · battery {lim.max_battery_temperature_c:g} °C · "
+            f"internal {lim.max_internal_temperature_c:g} °C · sources ±"
+            f"{lim.voltage_disagreement_v * 1000:.0f} mV / {lim.disagreement_s:g} s · "
+            f"sensor timeout {lim.sensor_timeout_s:g} s"
+            + ("" if lim.measurements else " · MEASUREMENT INTERLOCKS DISABLED")
+        )
+        self.limits.setWordWrap(True)
+        self.limits.setStyleSheet("color: #555;")
+        lay.addWidget(self.limits)
+        lay.addStretch(1)
+
+    def show_state(self, state: SafetyState) -> None:
+        lim = self.supervisor.limits
+        if state.armed:
+            self.armed.setText("<span style='color:#d62728'>● armed — load input on</span>")
+        else:
+            self.armed.setText("<span style='color:#2ca02c'>● idle — load input off</span>")
+        self.judged.setText(state.judged_channel or "—")
+        self.counters.setText(
+            f"{state.discharged_ah:.3f} / {lim.max_discharge_ah:.2f} Ah · "
+            f"{state.discharge_time_s:.0f} / {lim.max_discharge_time_s:.0f} s"
+        )
+        t = state.trip
+        if t is None:
+            self.trip.setText("none")
+        else:
+            ack = "acknowledged" if t.acknowledged else "<b>not acknowledged</b>"
+            self.trip.setText(f"{_clock_text(t.t_ns)} {t.reason}: {t.text} ({ack})")
+
+
+def create_panel(window: QMainWindow, bench: Bench) -> QWidget | None:
+    supervisor = bench.services.get("supervisor")
+    if not isinstance(supervisor, Supervisor):
+        return None
+    bridge = SafetyBridge(supervisor, window)
+    banner = SafetyBanner(supervisor)
+    panel = SafetyPanel(supervisor)
+
+    # the emergency stop next to the session toolbar, always visible
+    estop_bar = QToolBar("Emergency stop", window)
+    estop_bar.setObjectName("toolbar.estop")
+    estop_bar.toggleViewAction().setVisible(False)  # not closable from the context menu
+    estop_button = QPushButton("EMERGENCY STOP")
+    estop_button.setObjectName("estopButton")
+    estop_button.setStyleSheet(ESTOP_STYLE)
+    estop_button.setToolTip(f"Switch the load input off now ({ESTOP_SHORTCUT})")
+    estop_button.clicked.connect(lambda: supervisor.emergency_stop("toolbar button"))
+    estop_bar.addWidget(estop_button)
+    window.addToolBar(Qt.ToolBarArea.TopToolBarArea, estop_bar)
+
+    # the banner on a row of its own, the full width of the window
+    bar = QToolBar("Safety banner", window)
+    bar.setObjectName("toolbar.safety_banner")
+    bar.setMovable(False)
+    bar.setFloatable(False)
+    bar.toggleViewAction().setVisible(False)
+    banner.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+    bar.addWidget(banner)
+    window.addToolBarBreak(Qt.ToolBarArea.TopToolBarArea)
+    window.addToolBar(Qt.ToolBarArea.TopToolBarArea, bar)
+
+    act = QAction("Emergency stop", window)
+    act.setObjectName("action.estop")
+    act.setShortcut(QKeySequence(ESTOP_SHORTCUT))
+    act.setShortcutContext(Qt.ShortcutContext.ApplicationShortcut)
+    act.triggered.connect(lambda: supervisor.emergency_stop(f"keyboard {ESTOP_SHORTCUT}"))
+    window.addAction(act)
+
+    def show(state: SafetyState) -> None:
+        bar.setVisible(banner.show_state(state))
+        panel.show_state(state)
+
+    bridge.state_changed.connect(show)
+    bridge.exit_requested.connect(lambda _name: window.close())
+    # counters move while armed: refresh twice a second from the supervisor's snapshot
+    timer = QTimer(panel)
+    timer.timeout.connect(lambda: panel.show_state(supervisor.state))
+    timer.start(500)
+    show(supervisor.state)
+    # the dock joins the others as a tab without taking the front: the emergency stop and the
+    # banner are in the toolbars, and the operator's panel stays where it was
+    right = Qt.DockWidgetArea.RightDockWidgetArea
+    front = [d for d in window.findChildren(QDockWidget) if window.dockWidgetArea(d) == right]
+    window.add_panel("Safety", panel)  # type: ignore[attr-defined]
+    if front:
+        front[-1].raise_()
+    panel.banner = banner  # type: ignore[attr-defined]  # for tests and the screenshot check
+    panel.toolbar_button = estop_button  # type: ignore[attr-defined]
+    panel.banner_bar = bar  # type: ignore[attr-defined]
+    return panel

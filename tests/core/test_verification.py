@@ -1,0 +1,164 @@
+"""The verification service: live from published samples, stored sessions from the store."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from benchgui.clock import WallClock
+from benchgui.config import load_config
+from benchgui.config.schema import VerifySection
+from benchgui.core.bench import Bench
+from benchgui.core.verification import LIVE, VerificationService, verify_session
+from benchgui.errors import SessionNotFound, StoreError
+from benchgui.model import Sample, SessionMeta
+from tests.helpers import wait_until
+from tests.verify import synth
+
+
+def publish_session(bench: Bench, channels, batch_s: float = 60.0) -> None:  # type: ignore[no-untyped-def]
+    """Publish synthetic channels in time order, a minute of readings per call (as sources would)."""
+    rows = sorted(
+        (int(t), name, float(v)) for name, (ts, vs) in channels.items() for t, v in zip(ts, vs, strict=True)
+    )
+    batch: list[Sample] = []
+    edge = rows[0][0] + int(batch_s * 1e9)
+    for t, name, v in rows:
+        if t >= edge:
+            bench.publish(batch)
+            batch = []
+            edge += int(batch_s * 1e9)
+        batch.append(Sample(name, t, v))
+    bench.publish(batch)
+
+
+@pytest.fixture
+def bench() -> Bench:
+    return Bench(WallClock(), [], None)
+
+
+def test_live_statistics_follow_the_published_samples(bench: Bench) -> None:
+    settings = dataclasses.replace(VerifySection(), live_interval_s=3600)  # only when asked
+    svc = VerificationService(bench, settings)
+    seen = []
+    svc.result_ready.connect(seen.append)
+    try:
+        bench.start_session(SessionMeta(operator="op"))
+        publish_session(bench, synth.session(seed=21))
+        v = svc.refresh_live().result(timeout=30)
+        assert v is not None
+        assert v.live
+        assert v.meta.session_id == bench.session.id
+        c = v.result.get("battery.current", "mppt")
+        assert c.summary.gain.contains(1.03)
+        assert c.summary.offset.contains(0.02)
+        assert seen == [v]
+        assert svc.latest[LIVE] is v
+        # a new session starts from nothing
+        bench.start_session()
+        assert LIVE not in svc.latest
+        empty = svc.refresh_live().result(timeout=30)
+        assert empty is not None
+        assert empty.result.comparisons == []
+    finally:
+        svc.close()
+
+
+def test_live_recomputes_periodically_and_ignores_other_channels(bench: Bench) -> None:
+    settings = dataclasses.replace(VerifySection(), live_interval_s=0.2)
+    svc = VerificationService(bench, settings)
+    assert not svc.live_enabled  # nobody watches yet: no CPU spent
+    svc.live_enabled = True  # as the view does
+    try:
+        bench.publish([Sample("soc.mppt", 1, 50.0), Sample("solar.voltage.mppt", 1, 18.0)])
+        assert "soc.mppt" not in svc._live
+        channels = synth.session(seed=22)
+        publish_session(bench, channels)
+        wait_until(lambda: LIVE in svc.latest, timeout=30, what="first live result")
+        first = svc.computations
+        # more samples keep arriving: the service recomputes by itself
+        t0 = int(max(t[-1] for t, _ in channels.values())) + 10**9
+        wait_until(
+            lambda: bench.publish([Sample("battery.current.mppt", t0, 0.0)]) or svc.computations > first,
+            timeout=30,
+            interval=0.05,
+            what="a periodic recomputation",
+        )
+    finally:
+        svc.close()
+
+
+def test_live_memory_is_bounded(bench: Bench) -> None:
+    settings = dataclasses.replace(VerifySection(), live_interval_s=3600, live_max_points=1000)
+    svc = VerificationService(bench, settings)
+    try:
+        for k in range(10):
+            bench.publish([Sample("battery.current.labjack", k * 1000 + i, 0.0) for i in range(500)])
+            svc.refresh_live().result(timeout=30)
+        assert svc._live["battery.current.labjack"].size <= 1500
+    finally:
+        svc.close()
+
+
+def test_stored_session_is_verified_on_the_worker_thread(bench: Bench, tmp_path: Path) -> None:
+    store = tmp_path / "s.sqlite3"
+    sid = synth.store_session(store, synth.session(seed=23, ref_period_s=0.5))
+    svc = VerificationService(bench, VerifySection(), store)
+    seen = []
+    svc.result_ready.connect(seen.append)
+    try:
+        assert [s.id for s in svc.sessions()] == [sid]
+        v = svc.analyse_session(sid[:10]).result(timeout=60)
+        assert v.origin == sid
+        assert v.meta.info["instruments"]["mppt"]["serial"] == "ABC123"
+        assert v.meta.operator == "tester"
+        assert v.result.get("battery.current", "mppt").summary.gain.contains(1.03)
+        assert seen == [v]
+        with pytest.raises(SessionNotFound):
+            svc.analyse_session("nope").result(timeout=30)
+        # the report is written off the GUI thread and announced
+        written = []
+        svc.report_written.connect(lambda p, e: written.append((p, e)))
+        svc.write_report(v, tmp_path / "r" / "report.html", tmp_path / "r" / "stats.json").result(timeout=60)
+        assert written == [(tmp_path / "r" / "report.html", None)]
+        assert (tmp_path / "r" / "stats.json").stat().st_size > 1000
+    finally:
+        svc.close()
+
+
+def test_without_a_store() -> None:
+    svc = VerificationService(Bench(WallClock(), [], None), VerifySection(), None)
+    try:
+        assert svc.sessions() == []
+        with pytest.raises(StoreError):
+            svc.analyse_session("x")
+    finally:
+        svc.close()
+
+
+def test_verify_session_reads_only_what_it_needs(tmp_path: Path) -> None:
+    channels = synth.session(seed=24, ref_period_s=0.5)
+    channels["soc.mppt"] = (
+        channels["battery.current.mppt"][0],
+        np.full(len(channels["battery.current.mppt"][0]), 50.0),
+    )
+    sid = synth.store_session(tmp_path / "s.sqlite3", channels)
+    v = verify_session(tmp_path / "s.sqlite3", "latest", VerifySection())
+    assert v.origin == sid
+    assert len(v.result.comparisons) == 2  # the load is absent: listed as missing
+    assert len(v.result.missing) == 2
+
+
+async def test_the_assembly_attaches_the_service(tmp_path: Path) -> None:
+    from benchgui.assembly import assemble
+
+    asm = await assemble(load_config(None), demo=True, store_path=tmp_path / "s.sqlite3", wire=False)
+    try:
+        svc = asm.bench.services["verify"]
+        assert isinstance(svc, VerificationService)
+        assert svc.store_path == tmp_path / "s.sqlite3"
+    finally:
+        await asm.aclose()

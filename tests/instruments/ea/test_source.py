@@ -1,0 +1,177 @@
+"""The bench's load source: samples with the battery sign, setpoint events, reconnecting."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+import pytest
+
+from benchgui.clock import WallClock
+from benchgui.errors import TransportError, ValueOutOfRange
+from benchgui.instruments.base import LoadControl
+from benchgui.instruments.ea.objects import Profile
+from benchgui.instruments.ea.sim import EaSimulator
+from benchgui.instruments.ea.source import LoadSource
+from benchgui.instruments.ea.state import LoadState
+from benchgui.instruments.transport import SerialTransport
+from benchgui.model import Channel, InstrumentState, InstrumentStatus, Sample
+from tests.helpers import async_wait_until
+from tests.instruments.ea.conftest import SETTINGS
+
+pytestmark = pytest.mark.timeout(60)
+
+
+class Sink:
+    def __init__(self) -> None:
+        self.samples: list[Sample] = []
+        self.statuses: list[InstrumentStatus] = []
+        self.events: list[tuple[str, str, dict[str, Any]]] = []
+
+    def publish(self, samples: Sequence[Sample]) -> None:
+        self.samples.extend(samples)
+
+    def set_status(self, status: InstrumentStatus) -> None:
+        self.statuses.append(status)
+
+    def record_event(self, kind: str, text: str, data: dict[str, Any] | None = None) -> object:
+        self.events.append((kind, text, dict(data or {})))
+        return None
+
+    def add_channels(self, channels: Sequence[Channel]) -> None:
+        pass
+
+    def latest(self, channel: str) -> Sample | None:
+        return next((s for s in reversed(self.samples) if s.channel == channel), None)
+
+
+@pytest.fixture
+async def running(sim: EaSimulator, profile: Profile) -> AsyncIterator[tuple[LoadSource, Sink]]:
+    src = LoadSource(SerialTransport(sim.path, SETTINGS), profile, poll_interval_s=0.02, timeout_s=1.0)
+    sink = Sink()
+    task = asyncio.create_task(src.run(sink, WallClock()))
+    await async_wait_until(lambda: src.state.connected and sink.latest("battery.voltage.load"), 10)
+    yield src, sink
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await asyncio.wait_for(task, 10)
+
+
+async def test_is_a_load_control(running: tuple[LoadSource, Sink]) -> None:
+    src, sink = running
+    assert isinstance(src, LoadControl)
+    assert (src.nominal_voltage_v, src.nominal_current_a, src.nominal_power_w) == (160.0, 60.0, 400.0)
+    assert src.info()["model"] == "EL 3160-60A"
+    assert src.info()["serial"] == "2649810226"
+    assert sink.statuses[-1].state is InstrumentState.CONNECTED
+    assert {c.name for c in src.channels()} >= {
+        "battery.voltage.load",
+        "battery.current.load",
+        "battery.power.load",
+        "load.current.setpoint",
+        "load.power.setpoint",
+        "load.input.load",
+        "load.remote.load",
+        "load.ah.load",
+    }
+
+
+async def test_sinking_current_is_negative_on_the_bench(
+    running: tuple[LoadSource, Sink], sim: EaSimulator
+) -> None:
+    src, sink = running
+    await src.set_current(2.5)  # remote is switched on by itself
+    await src.set_input(True)
+    n = len(sink.samples)
+    await async_wait_until(lambda: any(s.channel == "battery.current.load" for s in sink.samples[n:]), 5)
+    await async_wait_until(lambda: sink.latest("battery.current.load").value < -2.4, 5)  # type: ignore[union-attr]
+    i = sink.latest("battery.current.load").value  # type: ignore[union-attr]
+    v = sink.latest("battery.voltage.load").value  # type: ignore[union-attr]
+    assert i == pytest.approx(-2.5, abs=0.02)
+    assert sink.latest("battery.power.load").value == pytest.approx(v * i, rel=0.02)  # type: ignore[union-attr]
+    assert sink.latest("load.current.setpoint").value == 2.5  # type: ignore[union-attr]
+    assert sink.latest("load.input.load").value == 1.0  # type: ignore[union-attr]
+    assert src.state.remote
+    assert src.state.input_on
+    assert src.state.mode == "CC"
+    assert src.input_on is True
+    kinds = [(k, d) for k, _, d in sink.events]
+    assert ("setpoint", {"remote": True}) in kinds
+    assert ("setpoint", {"current_a": 2.5, "mode": "CC"}) in kinds
+    assert ("setpoint", {"input": True}) in kinds
+    await src.set_power(30.0)
+    await async_wait_until(lambda: src.state.mode == "CP", 5)
+    assert sink.latest("load.power.setpoint").value == 30.0  # type: ignore[union-attr]
+    assert sink.latest("load.current.setpoint").value == 0.0  # type: ignore[union-attr]
+
+
+async def test_state_notifications(running: tuple[LoadSource, Sink]) -> None:
+    src, _ = running
+    seen: list[LoadState] = []
+    src.state_changed.connect(seen.append)
+    await src.set_input(True)
+    assert seen
+    assert seen[-1].input_on is True
+    await async_wait_until(lambda: seen[-1].ah is not None, 5)
+
+
+async def test_out_of_range_and_refusals_reach_the_caller(
+    running: tuple[LoadSource, Sink], sim: EaSimulator
+) -> None:
+    src, _ = running
+    before = sim.device.requests
+    with pytest.raises(ValueOutOfRange):
+        await src.set_current(75)
+    assert sim.device.requests == before  # raised before anything (not even remote on) was sent
+    assert not sim.device.remote
+
+
+async def test_vanishing_and_returning_device(running: tuple[LoadSource, Sink], sim: EaSimulator) -> None:
+    src, sink = running
+    await src.set_input(True)
+    await sim.vanish()
+    await async_wait_until(lambda: sink.statuses[-1].state is InstrumentState.RECONNECTING, 5)
+    await async_wait_until(lambda: sink.statuses[-1].reconnects >= 2, 5)
+    assert sink.statuses[-1].describe().startswith(f"reconnecting ({sink.statuses[-1].reconnects})")
+    assert src.state.connected is False
+    assert src.input_on is None
+    with pytest.raises(TransportError, match="not connected"):
+        await src.set_current(1.0)
+    sim.device.stage.input_on = False  # a power-cycled device comes back with its input off
+    await sim.reappear()
+    returned = time.monotonic()
+    n = len(sink.samples)
+    await async_wait_until(lambda: any(s.channel == "battery.voltage.load" for s in sink.samples[n:]), 2.0)
+    assert time.monotonic() - returned < 2.0  # data resumes within 2 s of the device returning
+    assert sink.statuses[-1].state is InstrumentState.CONNECTED
+    assert src.state.input_on is False  # re-read from the device, not remembered
+
+
+async def test_cancel_leaves_the_load_off_and_local(sim: EaSimulator, profile: Profile) -> None:
+    src = LoadSource(SerialTransport(sim.path, SETTINGS), profile, poll_interval_s=0.02, timeout_s=1.0)
+    sink = Sink()
+    task = asyncio.create_task(src.run(sink, WallClock()))
+    await async_wait_until(lambda: src.state.connected, 10)
+    await src.set_current(1.0)
+    await src.set_input(True)
+    assert sim.device.input_on
+    assert sim.device.remote
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await asyncio.wait_for(task, 10)
+    assert not sim.device.input_on
+    assert not sim.device.remote
+    assert sink.statuses[-1].state is InstrumentState.STOPPED
+
+
+async def test_input_off_in_local_mode_does_not_take_remote(
+    running: tuple[LoadSource, Sink], sim: EaSimulator
+) -> None:
+    src, sink = running
+    await async_wait_until(lambda: src.state.input_on is False, 5)
+    await src.set_input(False)  # what Bench.stop does on every exit
+    assert not sim.device.remote
+    assert sink.events == []

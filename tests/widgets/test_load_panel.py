@@ -1,0 +1,104 @@
+"""The load panel against the real load source and the simulator on a pty, under qasync."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pytest
+import qasync
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication, QWidget
+
+from benchgui.config.schema import EaSection
+from benchgui.core.bench import Bench
+from benchgui.instruments.ea import factory
+from benchgui.instruments.ea.sim import EaSimulator
+from benchgui.simbench.world import SimWorld, WorldParams
+from benchgui.widgets import load_panel
+from tests.helpers import async_wait_until
+
+pytestmark = pytest.mark.timeout(90)
+
+
+class Window:
+    def __init__(self) -> None:
+        self.panels: list[tuple[str, QWidget]] = []
+
+    def add_panel(self, title: str, widget: QWidget) -> None:
+        self.panels.append((title, widget))
+
+
+def run_in_qasync(qapp: QApplication, scenario: Callable[[], Awaitable[None]]) -> None:
+    loop = qasync.QEventLoop(qapp)
+    asyncio.set_event_loop(loop)
+    try:
+        loop.run_until_complete(asyncio.wait_for(scenario(), 60))
+    finally:
+        loop.close()
+        asyncio.set_event_loop(None)
+
+
+def test_panel_commands_the_load_and_shows_its_state(qtbot: Any, qapp: QApplication) -> None:
+    async def scenario() -> None:
+        world = SimWorld(WorldParams(sun=False))
+        closers: list[Callable[[], Awaitable[None]]] = []
+        src = await factory.simulated(world, EaSection(poll_interval_s=0.05), closers)
+        sim: EaSimulator = closers[0].__self__  # type: ignore[attr-defined]
+        bench = Bench(world.clock, [src], None, load=src)
+        window = Window()
+        panel = load_panel.create_panel(window, bench)
+        assert isinstance(panel, load_panel.LoadPanel)
+        assert window.panels == [("Load", panel)]
+        qtbot.addWidget(panel)
+        try:
+            await bench.start()
+            await async_wait_until(lambda: "EL 3160-60A" in panel.identity_label.text(), 10)
+            assert "connected" in panel.link_label.text()
+            assert panel.setpoint_spin.maximum() == 60.0  # from the identified nominals
+            panel.mode_combo.setCurrentText("CP")
+            assert panel.setpoint_spin.maximum() == 400.0
+            panel.mode_combo.setCurrentText("CC")
+
+            qtbot.mouseClick(panel.remote_button, Qt.MouseButton.LeftButton)
+            await async_wait_until(lambda: sim.device.remote, 5)
+            await async_wait_until(lambda: panel.indicators["Remote"].property("on") is True, 5)
+
+            panel.setpoint_spin.setValue(75)  # clamped by the spin box to the nominal
+            assert panel.setpoint_spin.value() == 60.0
+            panel.setpoint_spin.setValue(2.5)
+            qtbot.mouseClick(panel.set_button, Qt.MouseButton.LeftButton)
+            await async_wait_until(lambda: src.state.set_current_a == 2.5, 5)
+            qtbot.mouseClick(panel.input_button, Qt.MouseButton.LeftButton)
+            await async_wait_until(lambda: sim.device.input_on, 5)
+            await async_wait_until(lambda: panel.readouts["I"].text().startswith("2.5"), 5)
+            assert panel.readouts["U"].text().endswith(" V")
+            assert panel.readouts["Ah"].text().endswith(" Ah")
+            assert panel.input_button.isChecked()
+            assert panel.input_button.text() == "Input ON"
+            await async_wait_until(lambda: panel.indicators["CC"].property("on") is True, 5)
+            assert panel.indicators["OVP"].property("on") is False
+            assert panel.error_label.text() == ""
+
+            sim.device.alarms.add("otp")  # the device reports over-temperature
+            await async_wait_until(lambda: panel.indicators["OTP"].property("on") is True, 5)
+
+            await sim.vanish()  # unplugged: the status says so, commands report the error
+            await async_wait_until(lambda: panel.link_label.text().startswith("reconnecting"), 5)
+            assert not panel.set_button.isEnabled()
+            panel._command("current setpoint", src.set_current(1.0))
+            await async_wait_until(lambda: "not connected" in panel.error_label.text(), 5)
+        finally:
+            await bench.stop()
+            for close in closers:
+                await close()
+
+    run_in_qasync(qapp, scenario)
+
+
+def test_no_load_no_panel() -> None:
+    class NoLoad:
+        load = None
+
+    assert load_panel.create_panel(Window(), NoLoad()) is None  # type: ignore[arg-type]

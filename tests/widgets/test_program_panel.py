@@ -1,0 +1,125 @@
+"""The program panel: pick an example, edit, start/pause/abort, progress and per-step results."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import Qt
+
+from benchgui.core.programs.runner import RunnerState
+from benchgui.widgets import program_panel
+from benchgui.widgets.main_window import MainWindow
+from tests.helpers import async_wait_until
+from tests.safety_kit import runner, sim_bench, wait_samples
+from tests.widgets.qasync_kit import qloop, run  # noqa: F401
+
+pytestmark = pytest.mark.timeout(60)
+
+PULSES = """[program]
+name = "two pulses"
+
+[[step]]
+kind = "pulse"
+current_a = 5.0
+base_current_a = 0.5
+on_s = 5
+off_s = 5
+count = 2
+"""
+
+
+def _panel(qtbot, bench):  # type: ignore[no-untyped-def]
+    window = MainWindow(bench)
+    qtbot.addWidget(window)
+    panel = program_panel.create_panel(window, bench)
+    assert panel is not None
+    window.show()
+    return window, panel
+
+
+def test_example_runs_from_the_panel_and_abort_switches_off(qtbot, qloop) -> None:  # noqa: F811
+    async def body() -> None:
+        async with sim_bench(speed=10) as asm:
+            window, panel = _panel(qtbot, asm.bench)
+            names = [panel.examples.itemText(i) for i in range(panel.examples.count())]
+            index = names.index("discharge-5A-to-cutoff.toml")
+            panel.examples.activated.emit(index)  # as if picked from the list
+            assert runner(asm).program is not None
+            assert "5 A to cut-off" in panel.steps.topLevelItem(0).text(1)
+            assert "until_voltage_below_v" in panel.editor.toPlainText()
+            await wait_samples(asm, "battery.voltage.labjack")
+            qtbot.mouseClick(panel.start_btn, Qt.MouseButton.LeftButton)
+            await async_wait_until(lambda: asm.bench.load.input_on is True, 5, what="load on")
+            await async_wait_until(lambda: panel.results.rowCount() == 1, 5)
+            assert panel.results.item(0, 2).text() == "running"
+            assert "Step 1/2" in panel.status.text()
+            assert not panel.start_btn.isEnabled()
+            qtbot.mouseClick(panel.pause_btn, Qt.MouseButton.LeftButton)
+            await async_wait_until(lambda: runner(asm).state is RunnerState.PAUSED, 5)
+            assert asm.bench.load.input_on is False
+            panel.refresh()
+            assert panel.pause_btn.text() == "Resume"
+            qtbot.mouseClick(panel.pause_btn, Qt.MouseButton.LeftButton)
+            await async_wait_until(lambda: asm.bench.load.input_on is True, 5, what="resumed")
+            qtbot.mouseClick(panel.abort_btn, Qt.MouseButton.LeftButton)
+            await async_wait_until(lambda: runner(asm).state is RunnerState.FINISHED, 5)
+            assert asm.bench.load.input_on is False
+            panel.refresh()
+            assert "operator_abort" in panel.status.text()
+            assert panel.results.item(0, 2).text() == "operator_abort"
+            assert float(panel.results.item(0, 4).text()) > 0  # Ah counted
+            window.close()
+
+    run(qloop, body())
+
+
+def test_program_built_in_the_editor_shows_dcir(qtbot, qloop) -> None:  # noqa: F811
+    async def body() -> None:
+        async with sim_bench(speed=20) as asm:
+            window, panel = _panel(qtbot, asm.bench)
+            panel.editor.setPlainText(PULSES.replace("count = 2", 'count = "two"'))
+            assert not panel.apply_text()
+            assert "step[0].count" in panel.error.text()
+            panel.editor.setPlainText(PULSES)
+            await wait_samples(asm, "battery.voltage.labjack")
+            qtbot.mouseClick(panel.start_btn, Qt.MouseButton.LeftButton)  # applies the text first
+            await async_wait_until(lambda: runner(asm).state is RunnerState.FINISHED, 20, what="program end")
+            panel.refresh()
+            assert panel.error.text() == ""
+            assert "completed" in panel.status.text()
+            dcir_cell = panel.results.item(0, 7).text()
+            assert dcir_cell.endswith("(2)")
+            assert 15 < float(dcir_cell.split()[0]) < 45  # mΩ of the simulated 7.2 Ah block
+            assert "Ah" in panel.totals.text()
+            window.close()
+
+    run(qloop, body())
+
+
+def test_add_step_templates_make_a_valid_program(qtbot, qloop) -> None:  # noqa: F811
+    async def body() -> None:
+        async with sim_bench(speed=10) as asm:
+            window, panel = _panel(qtbot, asm.bench)
+            for snippet in program_panel.TEMPLATES.values():
+                if "csv" not in snippet:  # a relative CSV needs the program saved next to it
+                    panel.append_step(snippet)
+            assert panel.apply_text(), panel.error.text()
+            program = runner(asm).program
+            assert program is not None
+            assert program.name == "New program"
+            assert panel.steps.topLevelItemCount() == len(program.steps) == len(program_panel.TEMPLATES) - 1
+            window.close()
+
+    run(qloop, body())
+
+
+def test_start_refused_is_shown_not_raised(qtbot, qloop) -> None:  # noqa: F811
+    async def body() -> None:
+        async with sim_bench(speed=10, config={"safety": {"max_current_a": 3}}) as asm:
+            window, panel = _panel(qtbot, asm.bench)
+            panel.editor.setPlainText(PULSES)
+            qtbot.mouseClick(panel.start_btn, Qt.MouseButton.LeftButton)
+            await async_wait_until(lambda: "max_current_a" in panel.error.text(), 5)
+            assert asm.bench.load.input_on is False
+            window.close()
+
+    run(qloop, body())

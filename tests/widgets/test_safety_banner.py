@@ -1,0 +1,110 @@
+"""The red banner, the emergency stop button and F12, on a real main window (offscreen Qt)."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QKeySequence
+from PySide6.QtWidgets import QApplication
+
+from benchgui.widgets import safety_banner
+from benchgui.widgets.main_window import MainWindow
+from tests.helpers import async_wait_until
+from tests.safety_kit import load_on, sensor, sim_bench, supervisor, wait_samples
+from tests.widgets.qasync_kit import qloop, run  # noqa: F401
+
+pytestmark = pytest.mark.timeout(60)
+
+
+def _window(qtbot, bench) -> MainWindow:  # type: ignore[no-untyped-def]
+    window = MainWindow(bench)
+    qtbot.addWidget(window)
+    return window
+
+
+def test_estop_button_trips_and_the_banner_stays_until_acknowledged(qtbot, qloop) -> None:  # noqa: F811
+    async def body() -> None:
+        async with sim_bench(speed=1) as asm:
+            window = _window(qtbot, asm.bench)
+            panel = safety_banner.create_panel(window, asm.bench)
+            assert panel is not None
+            window.show()
+            await load_on(asm)
+            assert not panel.banner.isVisible()
+            qtbot.mouseClick(panel.toolbar_button, Qt.MouseButton.LeftButton)
+            await async_wait_until(lambda: asm.bench.load.input_on is False, 2, what="load off")
+            await async_wait_until(lambda: panel.banner.isVisible(), 2, what="banner")
+            await async_wait_until(lambda: "switched OFF" in panel.banner.text.text(), 2)
+            assert "emergency stop (toolbar button)" in panel.banner.text.text()
+            assert "not acknowledged" in panel.trip.text()
+            await asm.bench.clock.sleep(0.3)
+            assert panel.banner.isVisible()  # stays: no timeout, no modal dialog
+            qtbot.mouseClick(panel.banner.ack, Qt.MouseButton.LeftButton)
+            await async_wait_until(lambda: not panel.banner.isVisible(), 2, what="banner hidden")
+            assert "acknowledged" in panel.trip.text()
+            window.close()
+
+    run(qloop, body())
+
+
+def test_f12_is_the_emergency_stop(qtbot, qloop) -> None:  # noqa: F811
+    async def body() -> None:
+        async with sim_bench(speed=1) as asm:
+            window = _window(qtbot, asm.bench)
+            safety_banner.create_panel(window, asm.bench)
+            window.show()
+            window.activateWindow()
+            await async_wait_until(lambda: QApplication.activeWindow() is window, 5, what="active window")
+            await load_on(asm)
+            action = next(a for a in window.actions() if a.objectName() == "action.estop")
+            assert action.shortcut() == QKeySequence("F12")
+            qtbot.keyClick(window, Qt.Key.Key_F12)
+            await async_wait_until(lambda: asm.bench.load.input_on is False, 2, what="load off")
+            trip = supervisor(asm).trip_state
+            assert trip is not None
+            assert trip.text == "emergency stop (keyboard F12)"
+            window.close()
+
+    run(qloop, body())
+
+
+def test_a_measurement_trip_shows_its_reason_and_values(qtbot, qloop) -> None:  # noqa: F811
+    async def body() -> None:
+        async with sim_bench(speed=10) as asm:
+            window = _window(qtbot, asm.bench)
+            panel = safety_banner.create_panel(window, asm.bench)
+            window.show()
+            await wait_samples(asm, "battery.voltage.labjack")
+            await load_on(asm)
+            await async_wait_until(lambda: "armed" in panel.armed.text(), 3)
+            sensor(asm, "labjack").offset = -2.0
+            await async_wait_until(lambda: panel.banner.isVisible(), 10, what="banner")
+            text = panel.banner.text.text()
+            assert "below cut-off 10.500 V" in text
+            assert "cutoff_voltage" in text
+            await async_wait_until(lambda: asm.bench.load.input_on is False, 2, what="load off")
+            assert supervisor(asm).state.discharged_ah > 0
+            qtbot.mouseClick(panel.reset, Qt.MouseButton.LeftButton)
+            assert supervisor(asm).state.discharged_ah == 0
+            assert panel.counters.text().startswith("0.000 /")
+            window.close()
+
+    run(qloop, body())
+
+
+def test_a_signal_closes_the_window_after_switching_off(qtbot, qloop) -> None:  # noqa: F811
+    import signal
+
+    async def body() -> None:
+        async with sim_bench(speed=1) as asm:
+            window = _window(qtbot, asm.bench)
+            safety_banner.create_panel(window, asm.bench)
+            window.show()
+            closed: list[bool] = []
+            window.closing.connect(lambda: closed.append(True))
+            await load_on(asm)
+            supervisor(asm).on_signal(signal.SIGTERM)  # what the installed handler calls
+            await async_wait_until(lambda: bool(closed), 2, what="window closed")
+            assert asm.bench.load.input_on is False
+
+    run(qloop, body())

@@ -1,0 +1,185 @@
+"""The verification view, offscreen: tables coloured by tolerance, plots, exports, report."""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import re
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PySide6.QtGui import QColor
+
+from benchgui.clock import WallClock
+from benchgui.config.schema import CurrentTolerance, ToleranceSection, VerifySection
+from benchgui.core.bench import Bench
+from benchgui.core.verification import LIVE, VerificationService, verify_session
+from benchgui.model import SessionMeta
+from benchgui.verify.report_json import to_json
+from benchgui.widgets.verify_view import GREEN, RED, VerifyView, create_panel
+from tests.core.test_verification import publish_session
+from tests.verify import synth
+
+SETTINGS = dataclasses.replace(VerifySection(), live_interval_s=3600)
+
+
+@pytest.fixture
+def stored(tmp_path: Path) -> tuple[Path, str]:
+    store = tmp_path / "s.sqlite3"
+    # the device every 3 s: fewer points keep the SVG/PNG exports quick
+    dev_i = synth.Sensor(gain=1.03, offset=0.02, noise=0.01, period_s=3.0, phase_s=0.37)
+    dev_v = synth.Sensor(offset=-0.03, noise=0.005, period_s=3.0, phase_s=0.37)
+    sid = synth.store_session(
+        store,
+        synth.session(
+            seed=41,
+            ref_period_s=0.5,
+            i_dev=dev_i,
+            v_dev=dev_v,
+            v_load=synth.Sensor(offset=0.01, noise=0.004, period_s=0.5),
+        ),
+    )
+    return store, sid
+
+
+@pytest.fixture
+def service(stored):  # type: ignore[no-untyped-def]
+    svc = VerificationService(Bench(WallClock(), [], None), SETTINGS, stored[0])
+    yield svc
+    svc.close()
+
+
+def make_view(qtbot, service) -> VerifyView:  # type: ignore[no-untyped-def]
+    view = VerifyView(service)
+    qtbot.addWidget(view)
+    view.resize(1300, 900)
+    view.show()
+    return view
+
+
+def show_stored(qtbot, view: VerifyView, sid: str) -> None:  # type: ignore[no-untyped-def]
+    view.source_combo.setCurrentIndex(view.source_combo.findData(sid))
+    view.show_origin(sid)
+    qtbot.waitUntil(lambda: view.current is not None and view.current.origin == sid, timeout=60_000)
+
+
+def test_stored_session_shows_the_same_numbers_as_the_report(qtbot, service, stored) -> None:  # type: ignore[no-untyped-def]
+    store, sid = stored
+    view = make_view(qtbot, service)
+    assert view.source_combo.findData(sid) > 0
+    show_stored(qtbot, view, sid)
+    res = view.current.result
+    assert view.table.rowCount() == len(res.comparisons) == 4
+    # the report's JSON, computed independently from the store, matches the table's text
+    stats = to_json(verify_session(store, sid, SETTINGS).result, view.current.meta)
+    row = next(i for i, c in enumerate(res.comparisons) if c.quantity == "battery.current")
+    gain_col = 4
+    assert (
+        view.table.item(row, gain_col)
+        .text()
+        .startswith(f"{stats['battery.current']['mppt']['gain_error_pct']:.3f}")
+    )
+    assert view.table.item(row, 2).text() == str(stats["battery.current"]["mppt"]["n"])
+    # 3 % gain error against a 2 % tolerance: red; the offset is within tolerance: green
+    assert view.table.item(row, gain_col).background().color() == RED
+    assert view.table.item(row, 3).background().color() == GREEN
+    assert view.table.item(row, 9).text() == "fail"
+    assert "FAIL" in view.status.text()
+
+
+def test_tolerances_from_the_config_turn_cells_green(qtbot, stored) -> None:  # type: ignore[no-untyped-def]
+    store, sid = stored
+    loose = dataclasses.replace(
+        SETTINGS, tolerance=ToleranceSection(current=CurrentTolerance(gain_error_pct=5.0))
+    )
+    svc = VerificationService(Bench(WallClock(), [], None), loose, store)
+    try:
+        view = make_view(qtbot, svc)
+        show_stored(qtbot, view, sid)
+        row = next(
+            i for i, c in enumerate(view.current.result.comparisons) if c.quantity == "battery.current"
+        )
+        assert view.table.item(row, 4).background().color() == QColor(GREEN)
+    finally:
+        svc.close()
+
+
+def test_plots_show_the_selected_comparison_and_export(qtbot, service, stored, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    _, sid = stored
+    view = make_view(qtbot, service)
+    show_stored(qtbot, view, sid)
+    idx = next(i for i, c in enumerate(view.current.result.comparisons) if c.quantity == "battery.current")
+    view.table.setCurrentCell(idx, 0)  # choosing a row picks the plotted comparison
+    assert view.comparison_combo.currentIndex() == idx
+    c = view.selected()
+    assert c is not None
+    assert c.quantity == "battery.current"
+    n_points = sum(
+        0 if (x := item.getData()[0]) is None else len(x) for item in view.plots.scatter_items.values()
+    )
+    assert n_points == c.summary.n
+    fx, fy = view.plots.fit.getData()
+    assert fy[1] - fy[0] == pytest.approx(c.summary.gain.value * (fx[1] - fx[0]))
+    assert view.regions.rowCount() == len(c.by_region) + len(c.by_bin)
+    files = view.export_plots(str(tmp_path / "plots"))
+    assert len(files) == 9
+    for f in files:
+        assert f.stat().st_size > 0, f
+        if f.suffix == ".svg":
+            ET.parse(f)  # well-formed, and pyqtgraph's exporter survived Qt's "Z" (pg_compat)
+            assert not re.search(r"Z[-\d]", f.read_text())
+    with (tmp_path / "plots" / "mppt-vs-labjack-battery.current-scatter.csv").open() as fh:
+        rows = list(csv.reader(fh))
+    header, body = rows[0], rows[1:]
+    regions = [
+        j
+        for j, h in enumerate(header)
+        if h.endswith("_x") and h[:-2] in ("rest", "zero", "charge", "discharge")
+    ]
+    assert sum(1 for r in body for j in regions if j < len(r) and r[j]) == c.summary.n  # every pair
+
+
+def test_report_from_the_gui_is_written_by_the_service(qtbot, service, stored, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    _, sid = stored
+    view = make_view(qtbot, service)
+    show_stored(qtbot, view, sid)
+    view.write_report(str(tmp_path / "out" / "report.html"))
+    qtbot.waitUntil(lambda: "report written" in view.status.text(), timeout=60_000)
+    assert sid in (tmp_path / "out" / "report.html").read_text()
+    assert (tmp_path / "out" / "report.json").exists()
+
+
+def test_live_results_appear_while_a_session_runs(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    bench = Bench(WallClock(), [], None)
+    svc = VerificationService(bench, SETTINGS, tmp_path / "none.sqlite3")
+    try:
+        view = make_view(qtbot, svc)
+        assert view.shown_origin == LIVE
+        bench.start_session(SessionMeta(operator="op"))
+        publish_session(bench, synth.session(seed=42))
+        view.refresh()
+        qtbot.waitUntil(lambda: view.current is not None and view.current.live, timeout=60_000)
+        assert bench.session.id in view.status.text()
+        assert view.table.rowCount() == 2  # the load is not on this bench
+        t = view.plots.residual_items["rest"].getData()[0]
+        assert t is not None
+        assert np.all(np.diff(t) > 0)
+    finally:
+        svc.close()
+
+
+def test_create_panel_adds_a_view_when_the_service_exists(qtbot, service) -> None:  # type: ignore[no-untyped-def]
+    added = []
+
+    class Window:
+        def add_view(self, title, widget):  # type: ignore[no-untyped-def]
+            added.append((title, widget))
+            qtbot.addWidget(widget)
+
+    bench = service.bench
+    bench.services["verify"] = service
+    view = create_panel(Window(), bench)
+    assert added == [("Verification", view)]
+    assert create_panel(Window(), Bench(WallClock(), [], None)) is None

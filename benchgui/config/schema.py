@@ -333,9 +333,21 @@ class SafetySection:
 
 @dataclass(frozen=True)
 class SocSection:
-    """The running SOC estimator."""
+    """The running SOC estimator (sigma-point Kalman filter on the battery model)."""
 
     enabled: bool = True
+    voltage_channel: str = "battery.voltage.labjack"
+    current_channel: str = "battery.current.labjack"
+    temperature_channel: str = ""  # empty: 25 °C
+    initial: Literal["auto", "config"] = "auto"  # auto: from the rested voltage when resting
+    initial_soc_pct: float = field(default=50.0, metadata={"min": 0, "max": 100})
+    initial_sigma_pct: float = field(default=20.0, metadata={"min": 0.1, "max": 100})
+    method: Literal["cdkf", "ukf"] = "cdkf"
+    voltage_noise_v: float = field(default=0.005, metadata={"min": 0.0, "max": 10})  # sensor, per reading
+    model_error_scale: float = field(default=1.0, metadata={"min": 0.01, "max": 100})
+    current_sigma_a: float = field(default=0.02, metadata={"min": 0.0, "max": 100})
+    soc_drift_pct_per_sqrt_h: float = field(default=0.5, metadata={"min": 0.0, "max": 100})
+    max_current_age_s: float = field(default=10.0, metadata={"min": 0.1, "max": 3600})
 
 
 @dataclass(frozen=True)

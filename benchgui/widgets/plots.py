@@ -46,6 +46,7 @@ DEFAULT_PLOTS = (
     PlotSpec("Battery current", "A", ("battery.current.*",)),
     PlotSpec("Battery power", "W", ("battery.power.*",)),
     PlotSpec("Load setpoint", "A", ("load.current.setpoint",)),
+    PlotSpec("State of charge", "%", ("soc.spkf", "soc.coulomb", "soc.mppt")),
 )
 
 

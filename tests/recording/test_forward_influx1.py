@@ -256,7 +256,10 @@ async def test_recording_a_simulated_bench_lands_in_influxdb(
     assert got["labjack"]["voltage_v"] == stored["battery.voltage.labjack"]
     assert got["mppt"]["current_a"] == stored["battery.current.mppt"]
     assert got["load"]["power_w"] == stored["battery.power.load"]
-    assert influx_server.count(influx_db, "soc", "soc_pct", where) == stored["soc.mppt"]
+    soc = influx_server.counts_by(influx_db, "soc", "source", where)  # MPPT's and the live SPKF's
+    assert soc["mppt"]["soc_pct"] == stored["soc.mppt"]
+    assert soc["spkf"]["soc_pct"] == stored["soc.spkf"]
+    assert soc["spkf"]["sigma3_pct"] == stored["soc.spkf.sigma3"]
     assert influx_server.count(influx_db, "annotations", "text", where) == 1
     kinds = influx_server.query(f'SELECT "text" FROM "events" WHERE {where} GROUP BY "kind"', influx_db)
     assert {s["tags"]["kind"] for s in kinds} == {"session.start", "session.stop", "program.step"}

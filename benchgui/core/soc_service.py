@@ -1,0 +1,267 @@
+"""The live SOC estimator: a bench listener that runs the SPKF on the operator's channels.
+
+It watches ``bench.samples_published`` for the configured current and voltage channels
+(``[soc]`` in the config; e.g. the LabJack's or the MPPT's), steps the filter at every voltage
+sample — the acquisition rate — and publishes three channels back through the bench, so they
+are plotted, recorded and forwarded like any measurement:
+
+* ``soc.spkf`` — the SPKF estimate, %;
+* ``soc.spkf.sigma3`` — the half-width of its ±3σ band, %;
+* ``soc.coulomb`` — plain coulomb counting from the same start, for comparison.
+
+The current between two voltage samples is integrated from the current channel itself (held
+between its samples), so the two channels may come from different instruments at different
+rates. A current older than ``max_current_age_s`` is not used: the filter waits, and bridges
+the gap afterwards with a widened SOC variance, as the offline replay does.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from benchgui.config.schema import Config
+from benchgui.core.signals import Signal
+from benchgui.model import Channel, Sample
+from benchgui.soc.coulomb import CoulombCounter
+from benchgui.soc.model import SECONDS_PER_HOUR, CellModel
+from benchgui.soc.modelfile import load_model
+from benchgui.soc.spkf import Spkf, SpkfTuning, initial_soc
+
+log = logging.getLogger(__name__)
+
+SOC_CHANNELS = (
+    Channel("soc.spkf", "%", "spkf", "soc", "SOC (SPKF)"),
+    Channel("soc.spkf.sigma3", "%", "spkf", "soc.sigma3", "SOC ±3σ (SPKF)"),
+    Channel("soc.coulomb", "%", "coulomb", "soc", "SOC (coulomb counting)"),
+)
+
+
+@dataclass(frozen=True)
+class SocEstimate:
+    """The latest estimate and what the gauge derives from it."""
+
+    t_s: float
+    soc_pct: float
+    sigma3_pct: float
+    coulomb_pct: float
+    current_a: float  # smoothed over ~10 s, + = charging
+    voltage_v: float
+    soc_pct_per_h: float  # rate of change at the present current
+    time_to_empty_s: float | None  # at the present current; None unless discharging
+    time_to_full_s: float | None  # None unless charging
+    initial_how: str
+
+
+def model_for(cfg: Config) -> CellModel:
+    """The cell model the configuration names, at the configured capacity.
+
+    ``[battery] model`` (a path or a shipped name), else the shipped model of ``[battery]
+    chemistry`` or ``[simulation] chemistry``. Capacity: ``[battery] capacity_ah``; when 0, a
+    named model file keeps its own, a chemistry default takes ``[simulation] capacity_ah`` (as
+    the safety limits do).
+    """
+    b = cfg.battery
+    if b.model:
+        model = load_model(b.model)
+        capacity = b.capacity_ah
+    else:
+        model = load_model(b.chemistry or cfg.simulation.chemistry)
+        capacity = b.capacity_ah or cfg.simulation.capacity_ah
+    return model.with_capacity(capacity) if capacity and capacity != model.capacity_ah else model
+
+
+def tuning_for(cfg: Config) -> SpkfTuning:
+    s = cfg.soc
+    return SpkfTuning(
+        method=s.method,
+        sensor_sigma_v=s.voltage_noise_v,
+        model_error_scale=s.model_error_scale,
+        current_sigma_a=s.current_sigma_a,
+        soc_drift_pct_per_sqrt_h=s.soc_drift_pct_per_sqrt_h,
+    )
+
+
+class SocService:
+    """Runs the SPKF on live samples (register as ``bench.services["soc"]``)."""
+
+    def __init__(
+        self,
+        bench,  # type: ignore[no-untyped-def]  # benchgui.core.bench.Bench (not imported: no cycle)
+        model: CellModel,
+        tuning: SpkfTuning,
+        *,
+        voltage_channel: str,
+        current_channel: str,
+        temperature_channel: str = "",
+        initial: str = "auto",
+        initial_soc_pct: float = 50.0,
+        initial_sigma_pct: float = 20.0,
+        max_current_age_s: float = 10.0,
+    ) -> None:
+        self.bench = bench
+        self.model = model
+        self.tuning = tuning
+        self.voltage_channel = voltage_channel
+        self.current_channel = current_channel
+        self.temperature_channel = temperature_channel
+        self.initial = initial
+        self.initial_soc = initial_soc_pct / 100.0
+        self.initial_sigma = initial_sigma_pct / 100.0
+        self.max_current_age_s = max_current_age_s
+        self.filter: Spkf | None = None
+        self.coulomb: CoulombCounter | None = None
+        self.latest: SocEstimate | None = None
+        self.updated: Signal[[SocEstimate]] = Signal("soc.updated")
+        self._t_filter: float | None = None  # time of the last filter step
+        self._t_cur: float | None = None  # time of the last current sample
+        self._i_cur = 0.0
+        self._charge_as = 0.0  # ∫ i dt since the last filter step
+        self._i_smooth = 0.0
+        self._temp: float | None = None
+        self._how = ""
+        bench.add_channels(SOC_CHANNELS)
+        bench.samples_published.connect(self.on_samples)
+
+    @classmethod
+    def from_config(cls, bench, cfg: Config) -> SocService:  # type: ignore[no-untyped-def]
+        s = cfg.soc
+        return cls(
+            bench,
+            model_for(cfg),
+            tuning_for(cfg),
+            voltage_channel=s.voltage_channel,
+            current_channel=s.current_channel,
+            temperature_channel=s.temperature_channel,
+            initial=s.initial,
+            initial_soc_pct=s.initial_soc_pct,
+            initial_sigma_pct=s.initial_sigma_pct,
+            max_current_age_s=s.max_current_age_s,
+        )
+
+    def close(self) -> None:
+        self.bench.samples_published.disconnect(self.on_samples)
+
+    def reset(self, soc_pct: float | None = None, sigma_pct: float | None = None) -> None:
+        """Start over at the next voltage sample (from a given SOC, or by the start policy)."""
+        self.filter = None
+        self.coulomb = None
+        self._t_filter = None
+        if soc_pct is not None:
+            self.initial, self.initial_soc = "config", soc_pct / 100.0
+        if sigma_pct is not None:
+            self.initial_sigma = sigma_pct / 100.0
+
+    # -- the listener ------------------------------------------------------------------------
+    def on_samples(self, samples: Sequence[Sample]) -> None:
+        volts = []
+        for s in samples:  # currents first: a voltage read with the current at the same instant
+            if s.channel == self.current_channel:
+                self._on_current(s.t_ns * 1e-9, s.value)
+            elif s.channel == self.voltage_channel:
+                volts.append(s)
+            elif s.channel == self.temperature_channel and math.isfinite(s.value):
+                self._temp = s.value
+        out: list[Sample] = []
+        for s in volts:
+            out += self._on_voltage(s.t_ns, s.value)
+        if out:
+            self.bench.publish(out)
+
+    def _on_current(self, t: float, i: float) -> None:
+        if not math.isfinite(i):
+            return
+        if self._t_cur is not None and self._t_filter is not None:
+            start = max(self._t_cur, self._t_filter)
+            if t > start and t - self._t_cur <= self.max_current_age_s:
+                self._charge_as += self._i_cur * (t - start)
+        if self._t_cur is not None and t > self._t_cur:
+            a = math.exp(-(t - self._t_cur) / 10.0)
+            self._i_smooth = a * self._i_smooth + (1.0 - a) * i
+        else:
+            self._i_smooth = i
+        self._t_cur, self._i_cur = t, i
+
+    def _start(self, t: float, v: float) -> None:
+        m = self.model
+        if self.initial == "auto":
+            z0, s0, how = initial_soc(
+                m,
+                v,
+                self._i_cur,
+                fallback_soc=self.initial_soc,
+                fallback_sigma=self.initial_sigma,
+                temperature_c=self._temp if self._temp is not None else 25.0,
+            )
+        else:
+            z0, s0, how = self.initial_soc, self.initial_sigma, "configured"
+        self._how = how
+        self.filter = Spkf(m, z0, s0, self.tuning, temperature_c=self._temp or 25.0, current0_a=self._i_cur)
+        self.coulomb = CoulombCounter(m.capacity_ah, z0, m.coulombic_efficiency)
+        self._t_filter = t
+        self._charge_as = 0.0
+        log.info("SOC estimator started at %.1f %% ± %.1f %% (%s)", 100 * z0, 300 * s0, how)
+
+    def _on_voltage(self, t_ns: int, v: float) -> list[Sample]:
+        t = t_ns * 1e-9
+        if self._t_cur is None or t - self._t_cur > self.max_current_age_s or not math.isfinite(v):
+            return []  # no usable current (yet): nothing to estimate with
+        if self.filter is None or self._t_filter is None:
+            self._start(t, v)
+        assert self.filter is not None
+        assert self.coulomb is not None
+        assert self._t_filter is not None
+        dt = t - self._t_filter
+        if dt < 0:
+            return []
+        start = max(self._t_cur, self._t_filter)
+        charge = self._charge_as + (self._i_cur * (t - start) if t > start else 0.0)
+        i_avg = charge / dt if dt > 0 else self._i_cur
+        if dt > self.max_current_age_s:  # a gap: what the current did in it is a guess
+            q_as = SECONDS_PER_HOUR * self.model.capacity_ah
+            self.filter.add_soc_variance((0.5 * abs(self._i_cur - i_avg) * dt / q_as) ** 2)
+        soc = self.filter.step(dt, i_avg, v, self._i_cur, self._temp)
+        cc = self.coulomb.step(dt, i_avg)
+        self._t_filter = t
+        self._charge_as = 0.0
+        est = self._estimate(t, soc, v, cc)
+        self.latest = est
+        self.updated.emit(est)
+        return [
+            Sample("soc.spkf", t_ns, est.soc_pct),
+            Sample("soc.spkf.sigma3", t_ns, est.sigma3_pct),
+            Sample("soc.coulomb", t_ns, est.coulomb_pct),
+        ]
+
+    def _estimate(self, t: float, soc: float, v: float, cc: float) -> SocEstimate:
+        assert self.filter is not None
+        m = self.model
+        i = self._i_smooth
+        eta = m.coulombic_efficiency if i > 0 else 1.0
+        rate = 100.0 * eta * i / m.capacity_ah  # % per hour
+        rest = m.rest_current_a()
+        to_empty = soc * 100 / -rate * 3600 if i < -rest and soc > 0 else None
+        to_full = (1.0 - soc) * 100 / rate * 3600 if i > rest and soc < 1 else None
+        return SocEstimate(
+            t_s=t,
+            soc_pct=100.0 * soc,
+            sigma3_pct=300.0 * self.filter.soc_sigma,
+            coulomb_pct=100.0 * cc,
+            current_a=i,
+            voltage_v=v,
+            soc_pct_per_h=rate,
+            time_to_empty_s=to_empty,
+            time_to_full_s=to_full,
+            initial_how=self._how,
+        )
+
+
+def attach_soc(bench, cfg: Config) -> SocService | None:  # type: ignore[no-untyped-def]
+    """Create the live estimator when ``[soc] enabled`` and register it as ``services["soc"]``."""
+    if not cfg.soc.enabled:
+        return None
+    service = SocService.from_config(bench, cfg)
+    bench.services["soc"] = service
+    return service

@@ -1,0 +1,460 @@
+"""Sigma-point Kalman filter (SPKF) for SOC on the ESC model, after Plett (BMS Vol. 2, ch. 3–4).
+
+State x = [i_R1 … i_Rn, h, z] (RC resistor currents, dynamic hysteresis, SOC). The state is
+augmented with the process noise w (noise on the measured current, which drives every state)
+and the sensor noise v (on the measured pack voltage), so the filter sees exactly the model's
+nonlinearities in both. One step:
+
+1. Square root of the augmented covariance: chol(P) for the state block (repaired after Higham
+   when round-off has cost it definiteness; see :mod:`benchgui.soc.linalg`), σ_w and σ_v on the
+   noise diagonal.
+2. 2L+1 sigma points with central-difference (h = √3) or unscented (α, β, κ) weights.
+3. Time update: every sigma point goes through the state equations for the *real* Δt of this
+   step with its own noisy current (RC currents and SOC are linear in the state, and so is
+   the hysteresis once its rate is taken at the measured current: one pass); a random walk on SOC
+   (variance ∝ Δt) stands for the drift white current noise cannot represent (capacity error,
+   current offset).
+4. Measurement update: the voltage of every sigma point goes into the row below the states, so
+   one pass gives the means, P_x, P_xy and P_y. The voltage noise is what the model's
+   uncertainty table says at this SOC and overpotential, counted per second of data (model
+   errors persist for minutes; see :class:`VoltageNoise`). Then the robustness rules:
+   * an absurd innovation (≥ ``fault_sigmas`` σ of what one reading may deviate by, and
+     ≥ ``fault_min_v_per_cell`` per cell) or an implausible voltage is a sensor fault: the
+     measurement is skipped and counted (a run of ``fault_limit`` in a row is believed);
+   * a large innovation (≥ ``bump_sigmas`` σ) means the model and the measurement disagree:
+     the SOC variance is multiplied by ``bump_factor`` so the filter listens more;
+   * SOC is clamped to [soc_min, soc_max] and h to [−1, 1].
+
+Everything is vectorised over the sigma points (one numpy pass per equation), which is why a
+step costs tens of microseconds. Current sign: positive = charging (see :mod:`.model`).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+from scipy.linalg.lapack import dpotrf as _potrf
+
+try:  # the compiled routine behind np.interp, without its argument checks (a few µs per step)
+    from numpy._core.multiarray import interp as _interp
+except ImportError:  # pragma: no cover - other numpy layouts
+    _interp = np.interp
+
+from benchgui.soc.linalg import robust_cholesky
+from benchgui.soc.model import SECONDS_PER_HOUR, CellModel, OcvCurve
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SpkfTuning:
+    """Noise levels and robustness thresholds (defaults suit identified models at ~1 Hz)."""
+
+    method: Literal["cdkf", "ukf"] = "cdkf"
+    sensor_sigma_v: float = 0.005  # white noise of one pack voltage reading, V
+    #: multiplies the model's own uncertainty table (:class:`~benchgui.soc.model.ModelUncertainty`)
+    model_error_scale: float = 1.0
+    #: how long a model error persists: a rested-voltage (OCV) error for as long as SOC stays
+    #: put, a dynamic error for about a time constant. The filter counts a second of data as
+    #: 1/correlation of an independent reading (variance ∝ correlation/Δt), so thousands of
+    #: samples of the same biased voltage cannot talk it into a wrong SOC.
+    rest_error_correlation_s: float = 600.0
+    dynamic_error_correlation_s: float = 1800.0
+    current_sigma_a: float = 0.02  # noise of the measured current (process noise w), A
+    soc_drift_pct_per_sqrt_h: float = 0.5  # random walk on SOC, % per √h
+    bump_sigmas: float = 3.0
+    bump_factor: float = 2.0
+    fault_sigmas: float = 6.0
+    fault_min_v_per_cell: float = 0.25
+    #: after this many rejected readings in a row the "fault" is the estimate, not the sensor:
+    #: the next reading is used, with the SOC variance widened
+    fault_limit: int = 10
+    soc_min: float = -0.05
+    soc_max: float = 1.05
+    ukf_alpha: float = 1.0
+    ukf_beta: float = 2.0
+    ukf_kappa: float | None = None  # None: 3 − L
+
+
+class VoltageNoise:
+    """Variance of a pack-voltage reading as the filter sees it: sensor noise + model error.
+
+    The model error comes from the model's uncertainty table at the present SOC: a rest part
+    and a part proportional to the dynamic voltage |R0·i| + Σ R_j·|i_Rj|, each counted per
+    second of data (× correlation time / Δt). The filter inlines the same arithmetic.
+    """
+
+    def __init__(self, model: CellModel, tuning: SpkfTuning) -> None:
+        n = model.cells_in_series
+        rest, dyn = model.uncertainty.tables()
+        k = n * tuning.model_error_scale
+        self.rest_inst = [(k * x) ** 2 for x in rest]  # one reading's worth (no correlation)
+        self.dyn_inst = [(k * x) ** 2 for x in dyn]
+        self.rest = [tuning.rest_error_correlation_s * x for x in self.rest_inst]
+        self.dyn = [tuning.dynamic_error_correlation_s * x for x in self.dyn_inst]
+        self.sensor = tuning.sensor_sigma_v**2
+        self.r0 = model.r0_ohm
+        self.r_abs = [abs(b.r_ohm) for b in model.rc]
+
+    def variance(self, z: float, i_now: float, i_rc: Sequence[float], dt: float) -> float:
+        idx = 0 if z <= 0.0 else (100 if z >= 1.0 else int(z * 100.0 + 0.5))
+        dyn = abs(self.r0 * i_now)
+        for r, x in zip(self.r_abs, i_rc, strict=False):
+            dyn += r * abs(x)
+        var = self.rest[idx] + self.dyn[idx] * dyn * dyn
+        return var / (1.0 if dt <= 0.0 else min(max(dt, 0.1), 60.0)) + self.sensor
+
+
+def sigma_weights(method: str, n_aug: int, tuning: SpkfTuning) -> tuple[float, np.ndarray, np.ndarray]:
+    """(γ, mean weights, covariance weights) for ``n_aug`` augmented dimensions."""
+    n_sig = 2 * n_aug + 1
+    if method == "cdkf":
+        h2 = 3.0  # h = √3: optimal for Gaussian priors
+        wm = np.full(n_sig, 1.0 / (2.0 * h2))
+        wm[0] = (h2 - n_aug) / h2
+        return math.sqrt(h2), wm, wm.copy()
+    if method == "ukf":
+        a, b = tuning.ukf_alpha, tuning.ukf_beta
+        kappa = 3.0 - n_aug if tuning.ukf_kappa is None else tuning.ukf_kappa
+        lam = a * a * (n_aug + kappa) - n_aug
+        wm = np.full(n_sig, 1.0 / (2.0 * (n_aug + lam)))
+        wm[0] = lam / (n_aug + lam)
+        wc = wm.copy()
+        wc[0] += 1.0 - a * a + b
+        return math.sqrt(n_aug + lam), wm, wc
+    raise ValueError(f"unknown sigma-point method {method!r} (cdkf or ukf)")
+
+
+class Spkf:
+    """SOC estimator for one pack. Feed it :meth:`step` once per voltage measurement."""
+
+    def __init__(
+        self,
+        model: CellModel,
+        soc0: float,
+        soc0_sigma: float,
+        tuning: SpkfTuning | None = None,
+        *,
+        temperature_c: float = 25.0,
+        current0_a: float = 0.0,
+        hysteresis0: float = 0.0,
+        hysteresis0_sigma: float = 0.5,
+    ) -> None:
+        self.model = model
+        self.tuning = t = tuning or SpkfTuning()
+        self.n_rc = model.n_rc
+        self.nx = nx = model.n_states
+        self.n_aug = n_aug = nx + 2
+        self.n_sig = n_sig = 2 * n_aug + 1
+        self.gamma, self.wm, self.wc = sigma_weights(t.method, n_aug, t)
+        n = model.cells_in_series
+        self._n = float(n)
+        self._q_as = SECONDS_PER_HOUR * model.capacity_ah
+        self._eta = model.coulombic_efficiency
+        self._taus = np.array([b.tau_s for b in model.rc])
+        self._r = np.array([b.r_ohm for b in model.rc])
+        self._hg = model.hysteresis_gamma
+        self._m, self._m0, self._r0 = model.hysteresis_m_v, model.hysteresis_m0_v, model.r0_ohm
+        self._deadband = model.rest_current_a()
+        noise = VoltageNoise(model, t)
+        self._var_sensor, self._var_rest, self._var_dyn = noise.sensor, noise.rest, noise.dyn
+        self._var_rest_i, self._var_dyn_i = noise.rest_inst, noise.dyn_inst
+        self._r_abs = noise.r_abs
+        self._q_soc_per_s = (t.soc_drift_pct_per_sqrt_h / 100.0) ** 2 / SECONDS_PER_HOUR
+        # augmented sigma points: columns 1…L perturb dimension j by +γ·√P, L+1…2L by −γ·√P;
+        # dimension nx is the current noise w, nx+1 the voltage noise v
+        self._neg = 1 + n_aug
+        self._w_pattern = np.zeros(n_sig)
+        self._w_pattern[1 + nx] = self.gamma * t.current_sigma_a
+        self._w_pattern[self._neg + nx] = -self.gamma * t.current_sigma_a
+        self._v_col, self._v_col_neg = 2 + nx, self._neg + nx + 1
+        self._fault_min = t.fault_min_v_per_cell * n
+        self._fault_k2 = t.fault_sigmas**2
+        self._bump_k2 = t.bump_sigmas**2
+        self._soc_min, self._soc_max = t.soc_min, t.soc_max
+        v_lo, v_hi = model.pack_voltage_range()
+        self._plausible = (0.5 * v_lo, 1.5 * v_hi)
+        self._x = np.zeros(nx)
+        self._x[nx - 2] = hysteresis0
+        self._x[nx - 1] = soc0
+        p0 = np.full(nx, max(abs(current0_a), 0.05 * model.capacity_ah) ** 2)
+        p0[nx - 2] = hysteresis0_sigma**2
+        p0[nx - 1] = soc0_sigma**2
+        self._p = np.diag(p0)
+        self._x[: self.n_rc] = 0.0
+        self._s = 0.0  # sign of the last non-zero current (instantaneous hysteresis)
+        self._temp = temperature_c
+        self._curve: OcvCurve = model.curve(temperature_c)
+        self._ocv_soc, self._ocv_pack = self._curve.extended(float(n))
+        # output row for the linear terms: R_j on the RC currents, M on h (per pack)
+        self._c_lin = np.zeros(nx)
+        self._c_lin[: self.n_rc] = [n * b.r_ohm for b in model.rc]
+        self._c_lin[nx - 2] = n * model.hysteresis_m_v
+        self._dt_cache = self._eta_cache = -1.0
+        self._factors: dict[tuple[float, float], tuple[np.ndarray, np.ndarray]] = {}
+        self._a_col = self._b_col = np.ones((nx, 1))
+        # sigma-point spread: column 1+j gets +γ·(column j of √P), column L+1+j gets −γ·(…)
+        self._spread = np.zeros((nx, n_sig))
+        for j in range(nx):
+            self._spread[j, 1 + j] = self.gamma
+            self._spread[j, 1 + n_aug + j] = -self.gamma
+        self._mx = np.empty((nx + 1, n_sig))  # sigma points: states, then the output row
+        self._xs = self._mx[:nx]
+        # diagnostics
+        self.steps = 0
+        self.rejected = 0
+        self.skipped = 0
+        self._faults_in_row = 0
+        self.bumps = 0
+        self.repairs = 0
+        self.voltage_pred_v = math.nan
+        self.innovation_v = math.nan
+        self.last_rejected = False
+
+    # -- results ------------------------------------------------------------------------------
+    @property
+    def soc(self) -> float:
+        """SOC estimate (fraction)."""
+        return float(self._x[-1])
+
+    @property
+    def soc_sigma(self) -> float:
+        """Standard deviation of the SOC estimate (fraction)."""
+        return math.sqrt(max(float(self._p[-1, -1]), 0.0))
+
+    @property
+    def soc_variance(self) -> float:
+        return float(self._p[-1, -1])
+
+    @property
+    def state(self) -> np.ndarray:
+        return self._x.copy()
+
+    @property
+    def covariance(self) -> np.ndarray:
+        return 0.5 * (self._p + self._p.T)
+
+    def add_soc_variance(self, variance: float) -> None:
+        """Widen the SOC uncertainty, e.g. across a logging gap whose current is a guess."""
+        if variance > 0 and math.isfinite(variance):
+            self._p[-1, -1] += variance
+
+    def set_temperature(self, temperature_c: float) -> None:
+        if abs(temperature_c - self._temp) >= 0.5:
+            self._temp = temperature_c
+            self._curve = self.model.curve(temperature_c)
+            self._ocv_soc, self._ocv_pack = self._curve.extended(self._n)
+
+    # -- one step -----------------------------------------------------------------------------
+    def step(
+        self,
+        dt_s: float,
+        current_a: float,
+        voltage_v: float | None,
+        current_now_a: float | None = None,
+        temperature_c: float | None = None,
+    ) -> float:
+        """Advance by ``dt_s`` with ``current_a`` held, then correct with the measured pack
+        voltage (skipped when None/NaN). ``current_now_a`` is the current at the instant of the
+        voltage reading (default: ``current_a``). Returns the SOC estimate (fraction)."""
+        if temperature_c is not None and temperature_c == temperature_c:
+            self.set_temperature(temperature_c)
+        i_now = current_a if current_now_a is None else current_now_a
+        if not (math.isfinite(current_a) and math.isfinite(i_now) and math.isfinite(dt_s)):
+            self.skipped += 1  # a broken input must not poison the state
+            return float(self._x[-1])
+        if i_now > self._deadband:
+            self._s = 1.0
+        elif i_now < -self._deadband:
+            self._s = -1.0
+        nx, n_rc, zi = self.nx, self.n_rc, self.nx - 1
+        self.steps += 1
+
+        # -- sigma points: x̂ ± γ·columns of chol(P); noise dimensions on their own columns ---
+        c, info = _potrf(self._p, lower=1, clean=1)
+        if info != 0:
+            c, repaired = robust_cholesky(self._p)
+            if repaired is not None:
+                self.repairs += 1
+                self._p = repaired
+        xs = self._xs  # a view of the first nx rows of self._mx
+        np.dot(c, self._spread, out=xs)  # ±γ·√P in the state dimensions' own columns
+        xs += self._x[:, None]
+
+        # -- time update over the real Δt ---------------------------------------------------
+        dt = dt_s if dt_s > 0.0 else 0.0
+        if dt > 0.0:
+            ik = self._w_pattern + current_a  # the current seen by each sigma point
+            eta = self._eta if current_a > 0.0 else 1.0
+            if dt != self._dt_cache or eta != self._eta_cache:
+                self._linear_factors(dt, eta)
+            if self._hg > 0.0:
+                # h ← a_h·h + (1 − a_h)·sgn(i) is linear too once the rate a_h and the sign are
+                # taken at the measured current (the ±γσ_w current noise of two sigma points
+                # would change them by a few % of a small step: neglected)
+                sg = 1.0 if current_a > 0.0 else (-1.0 if current_a < 0.0 else 0.0)
+                ah = math.exp(-abs(current_a) * self._hg * eta * dt / self._q_as)
+                self._a_col[n_rc, 0] = ah
+                xs *= self._a_col
+                xs += self._b_col * ik
+                xs[n_rc] += (1.0 - ah) * sg
+                self._a_col[n_rc, 0] = 1.0
+            else:
+                # RC currents and SOC are linear in the state: x ← a·x + b·i, one pass for both
+                xs *= self._a_col
+                xs += self._b_col * ik
+        self.last_rejected = False
+        if voltage_v is None or voltage_v != voltage_v:  # no reading (or NaN): predict only
+            x_pred = xs @ self.wm
+            dx = xs - x_pred[:, None]
+            p_pred = (dx * self.wc) @ dx.T
+            p_pred[zi, zi] += self._q_soc_per_s * dt
+        else:
+            # sensor noise + model error at this SOC (looked up at the propagated estimate,
+            # the centre sigma point), the dynamic part growing with the overpotential the
+            # model must explain
+            x0 = xs[:, 0]
+            zk = x0[zi]
+            idx = 0 if zk <= 0.0 else (100 if zk >= 1.0 else int(zk * 100.0 + 0.5))
+            dyn = abs(self._r0 * i_now)
+            for j in range(n_rc):
+                dyn += self._r_abs[j] * abs(x0[j])
+            dyn2 = dyn * dyn
+            var_v = self._var_rest[idx] + self._var_dyn[idx] * dyn2
+            # model error is correlated over minutes: what the readings tell is per second of
+            # data, not per sample (variance ∝ correlation time / Δt)
+            var_v = var_v / (1.0 if dt <= 0.0 else (0.1 if dt < 0.1 else (60.0 if dt > 60.0 else dt)))
+            var_v += self._var_sensor
+            # what one reading may deviate by: for telling a glitch from a model error
+            var_inst = self._var_rest_i[idx] + self._var_dyn_i[idx] * dyn2 + self._var_sensor
+            # pack voltage of every sigma point: OCV + the linear terms (M·h, R_j·i_Rj) + R0·i,
+            # into the row below the states, so one pass gives means and all covariances
+            m = self._mx
+            m[nx] = _interp(xs[zi], self._ocv_soc, self._ocv_pack)
+            ys = m[nx]
+            ys += self._c_lin @ xs
+            ys += self._n * (self._m0 * self._s + self._r0 * i_now)
+            gsv = self.gamma * math.sqrt(var_v)
+            ys[self._v_col] += gsv  # the sensor-noise sigma points (v enters additively)
+            ys[self._v_col_neg] -= gsv
+            mean = m @ self.wm
+            dm = m - mean[:, None]
+            cov = (dm * self.wc) @ dm.T
+            x_pred = mean[:nx]
+            p_pred = cov[:nx, :nx]
+            p_pred[zi, zi] += self._q_soc_per_s * dt
+            y_pred = float(mean[nx])
+            p_y = float(cov[nx, nx])
+            r = voltage_v - y_pred
+            self.voltage_pred_v = y_pred
+            self.innovation_v = r
+            lo, hi = self._plausible
+            implausible = not lo <= voltage_v <= hi  # a dead or disconnected sensor: always
+            fault = abs(r) > self._fault_min and r * r > self._fault_k2 * (p_y - var_v + var_inst)
+            if fault and not implausible and self._faults_in_row >= self.tuning.fault_limit:
+                # a sensor that agrees with itself this long is right; the estimate is lost
+                log.warning("SOC filter: %d readings disagreed in a row; re-converging", self._faults_in_row)
+                p_pred[zi, zi] += 0.01 + p_pred[zi, zi] * r * r / p_y
+                fault = False
+            if fault or implausible or p_y <= 0.0:
+                self._faults_in_row += 1
+                self._reject(voltage_v, y_pred)
+            else:
+                self._faults_in_row = 0
+                p_xy = cov[:nx, nx]
+                x_pred += p_xy * (r / p_y)  # gain K = P_xy / P_y
+                p_pred -= np.multiply.outer(p_xy, p_xy / p_y)  # P − K·P_y·Kᵀ
+                if r * r > self._bump_k2 * p_y:
+                    p_pred[zi, zi] *= self.tuning.bump_factor
+                    self.bumps += 1
+        z = x_pred[zi]
+        if z < self._soc_min:
+            x_pred[zi] = self._soc_min
+        elif z > self._soc_max:
+            x_pred[zi] = self._soc_max
+        if n_rc < zi:  # hysteresis state within ±1
+            h = x_pred[n_rc]
+            if h > 1.0:
+                x_pred[n_rc] = 1.0
+            elif h < -1.0:
+                x_pred[n_rc] = -1.0
+        # no symmetrisation needed: LAPACK's Cholesky reads only the lower triangle, and the
+        # Higham repair symmetrises when it steps in
+        self._x = x_pred
+        self._p = p_pred
+        return float(x_pred[zi])
+
+    def _linear_factors(self, dt: float, eta: float) -> None:
+        """a and b of x ← a·x + b·i for this Δt (the h row is left alone: a = 1, b = 0).
+
+        Kept per (Δt, η): η flips with the sign of the current, Δt is usually constant."""
+        key = (dt, eta)
+        ab = self._factors.get(key)
+        if ab is None:
+            nx, n_rc = self.nx, self.n_rc
+            a = np.ones((nx, 1))
+            b = np.zeros((nx, 1))
+            if n_rc:
+                a[:n_rc, 0] = np.exp(-dt / self._taus)
+                b[:n_rc, 0] = 1.0 - a[:n_rc, 0]
+            b[nx - 1, 0] = eta * dt / self._q_as
+            if len(self._factors) > 64:  # irregular Δt: do not grow without bound
+                self._factors.clear()
+            ab = self._factors[key] = (a, b)
+        self._a_col, self._b_col = ab
+        self._dt_cache, self._eta_cache = dt, eta
+
+    def _reject(self, voltage_v: float, y_pred: float) -> None:
+        self.rejected += 1
+        self.last_rejected = True
+        if self.rejected in (1, 10, 100) or self.rejected % 1000 == 0:
+            log.warning(
+                "SOC filter: voltage %.3f V rejected as a sensor fault (predicted %.3f V); %d so far",
+                voltage_v,
+                y_pred,
+                self.rejected,
+            )
+
+
+def initial_soc(
+    model: CellModel,
+    voltage_v: float | None,
+    current_a: float,
+    *,
+    fallback_soc: float,
+    fallback_sigma: float,
+    temperature_c: float = 25.0,
+    rested: bool | None = None,
+    sensor_sigma_v: float = 0.005,
+) -> tuple[float, float, str]:
+    """Where to start: (SOC, σ, how it was chosen).
+
+    A rested battery's voltage is its OCV, so SOC comes from the OCV table and σ from how much
+    SOC the voltage uncertainty (sensor, model error at rest, an unknown hysteresis state)
+    spans there — small on a steep curve, large on LiFePO4's plateau. Otherwise the configured
+    guess with its σ. ``rested`` None means: rested when the current is below the model's rest
+    current (the caller may know better, e.g. from the current's recent history).
+    """
+    if rested is None:
+        rested = abs(current_a) <= model.rest_current_a()
+    if not rested or voltage_v is None or not math.isfinite(voltage_v):
+        return fallback_soc, fallback_sigma, "configured"
+    n = model.cells_in_series
+    curve = model.curve(temperature_c)
+    v_cell = voltage_v / n
+    z = float(curve.soc_from_ocv(v_cell))
+    delta = math.sqrt(
+        (sensor_sigma_v / n) ** 2
+        + model.uncertainty.rest_at(z) ** 2
+        + model.hysteresis_m_v**2
+        + model.hysteresis_m0_v**2
+    )
+    z_lo = float(curve.soc_from_ocv(v_cell - 2 * delta))
+    z_hi = float(curve.soc_from_ocv(v_cell + 2 * delta))
+    sigma = min(max((z_hi - z_lo) / 4.0, 0.01), 0.4)
+    return z, sigma, "from rested voltage"

@@ -1,0 +1,234 @@
+"""The SOC gauge: the running estimate, its ±3σ band, where it is heading, and the comparisons.
+
+Big percentage of the SPKF estimate; a bar with the ±3σ band; a trend arrow with the rate at
+the present current; time to empty (discharging) or to full (charging) at that current; the
+MPPT's own ``soc.mppt`` and plain coulomb counting beside it; a small trend plot of the last
+hour with the band. It reads ``bench.services["soc"].latest`` and the display buffers on a
+timer — no I/O, no signals from other threads.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QRectF, Qt, QTimer
+from PySide6.QtGui import QColor, QFont, QPainter, QPen
+from PySide6.QtWidgets import QGridLayout, QLabel, QVBoxLayout, QWidget
+
+from benchgui.core.soc_service import SocEstimate, SocService
+
+TREND_S = 3600.0
+
+
+def fmt_duration(seconds: float | None) -> str:
+    """``2 h 05 min`` / ``17 min`` / ``> 99 h``."""
+    if seconds is None or not math.isfinite(seconds) or seconds < 0:
+        return "—"
+    if seconds >= 99 * 3600:
+        return "> 99 h"
+    minutes = round(seconds / 60)
+    h, m = divmod(minutes, 60)
+    return f"{h} h {m:02d} min" if h else f"{m} min"
+
+
+def trend_text(est: SocEstimate, rest_a: float) -> tuple[str, str]:
+    """(arrow, words) for the direction SOC is moving at the present current."""
+    if est.current_a > rest_a:
+        return "▲", f"charging {est.soc_pct_per_h:+.1f} %/h"
+    if est.current_a < -rest_a:
+        return "▼", f"discharging {est.soc_pct_per_h:+.1f} %/h"
+    return "▶", "resting"
+
+
+class SocBar(QWidget):
+    """A horizontal 0…100 % bar: the estimate as a fill, ±3σ as a translucent band, and tick
+    marks for the comparison values (MPPT, coulomb counting)."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.soc: float | None = None
+        self.sigma3 = 0.0
+        self.marks: dict[str, tuple[float, QColor]] = {}
+        self.setMinimumHeight(34)
+
+    def set_values(self, soc: float | None, sigma3: float, marks: dict[str, tuple[float, QColor]]) -> None:
+        self.soc, self.sigma3, self.marks = soc, sigma3, marks
+        self.update()
+
+    def paintEvent(self, event) -> None:  # type: ignore[no-untyped-def]
+        p = QPainter(self)
+        r = QRectF(self.rect()).adjusted(2, 6, -2, -6)
+        p.setPen(QPen(QColor(90, 90, 90), 1))
+        p.setBrush(QColor(245, 245, 245))
+        p.drawRect(r)
+
+        def x(pct: float) -> float:
+            return r.left() + r.width() * min(max(pct, 0.0), 100.0) / 100.0
+
+        if self.soc is not None:
+            p.setPen(Qt.PenStyle.NoPen)
+            p.setBrush(QColor(148, 103, 189, 200))
+            p.drawRect(QRectF(r.left(), r.top(), x(self.soc) - r.left(), r.height()))
+            lo, hi = x(self.soc - self.sigma3), x(self.soc + self.sigma3)
+            p.setBrush(QColor(148, 103, 189, 70))
+            p.drawRect(QRectF(lo, r.top() - 4, hi - lo, r.height() + 8))
+        for value, color in self.marks.values():
+            p.setPen(QPen(color, 3))
+            p.drawLine(int(x(value)), int(r.top() - 5), int(x(value)), int(r.bottom() + 5))
+        p.end()
+
+
+class SocGauge(QWidget):
+    """Shows one :class:`SocService`; refreshed by :meth:`refresh` (a timer calls it)."""
+
+    MPPT = QColor(214, 39, 40)
+    COULOMB = QColor(44, 160, 44)
+
+    def __init__(self, bench, service: SocService, parent: QWidget | None = None) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(parent)
+        self.bench = bench
+        self.service = service
+        self._setup_ui()
+        self.timer = QTimer(self)
+        self.timer.timeout.connect(self.refresh)
+        self.timer.start(500)
+        self.refresh()
+
+    def _setup_ui(self) -> None:
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(6, 6, 6, 6)
+        top = QGridLayout()
+        self.percent = QLabel("—")
+        big = QFont()
+        big.setPointSize(40)
+        big.setBold(True)
+        self.percent.setFont(big)
+        self.percent.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        self.arrow = QLabel("")
+        af = QFont()
+        af.setPointSize(30)
+        self.arrow.setFont(af)
+        self.band = QLabel("")
+        bf = QFont()
+        bf.setPointSize(14)
+        self.band.setFont(bf)
+        top.addWidget(self.percent, 0, 0, 2, 1)
+        top.addWidget(self.arrow, 0, 1)
+        top.addWidget(self.band, 1, 1)
+        top.setColumnStretch(0, 1)
+        lay.addLayout(top)
+        self.bar = SocBar()
+        lay.addWidget(self.bar)
+        self.trend = QLabel("")
+        self.eta = QLabel("")
+        ef = QFont()
+        ef.setPointSize(13)
+        self.eta.setFont(ef)
+        lay.addWidget(self.trend)
+        lay.addWidget(self.eta)
+        grid = QGridLayout()
+        self.mppt = QLabel("—")
+        self.coulomb = QLabel("—")
+        for row, (caption, label, color) in enumerate(
+            (("MPPT (own estimate)", self.mppt, self.MPPT), ("Coulomb counting", self.coulomb, self.COULOMB))
+        ):
+            c = QLabel(f"<span style='color:{color.name()}'>■</span> {caption}")
+            grid.addWidget(c, row, 0)
+            label.setAlignment(Qt.AlignmentFlag.AlignRight)
+            f = QFont()
+            f.setPointSize(15)
+            label.setFont(f)
+            grid.addWidget(label, row, 1)
+        lay.addLayout(grid)
+        self.trend_plot = pg.PlotWidget()
+        self.trend_plot.setMinimumHeight(140)
+        self.trend_plot.setLabel("left", "SOC", units="%")
+        self.trend_plot.showGrid(x=True, y=True, alpha=0.25)
+        self.trend_plot.setAxisItems({"bottom": pg.DateAxisItem(orientation="bottom")})
+        self.soc_curve = self.trend_plot.plot(pen=pg.mkPen((148, 103, 189), width=2))
+        self.band_hi = self.trend_plot.plot(pen=pg.mkPen((148, 103, 189, 60)))
+        self.band_lo = self.trend_plot.plot(pen=pg.mkPen((148, 103, 189, 60)))
+        self.fill = pg.FillBetweenItem(self.band_hi, self.band_lo, brush=pg.mkBrush(148, 103, 189, 50))
+        self.trend_plot.addItem(self.fill)
+        self.mppt_curve = self.trend_plot.plot(pen=pg.mkPen(self.MPPT, width=1))
+        self.cc_curve = self.trend_plot.plot(pen=pg.mkPen(self.COULOMB, width=1, style=Qt.PenStyle.DashLine))
+        lay.addWidget(self.trend_plot, 1)
+        self.status = QLabel("")
+        self.status.setWordWrap(True)
+        self.status.setStyleSheet("color: #666;")
+        lay.addWidget(self.status)
+
+    # -- refresh -----------------------------------------------------------------------------
+    def refresh(self) -> None:
+        est = self.service.latest
+        mppt = self.bench.display.latest("soc.mppt")
+        self.mppt.setText("—" if mppt is None else f"{mppt[1]:.0f} %")
+        m = self.service.model
+        if est is None:
+            self.percent.setText("—")
+            self.band.setText("")
+            self.arrow.setText("")
+            self.trend.setText("")
+            self.eta.setText("")
+            self.coulomb.setText("—")
+            self.bar.set_values(None, 0.0, {})
+            self.status.setText(
+                f"Waiting for {self.service.voltage_channel} and {self.service.current_channel} "
+                f"(model: {m.name})"
+            )
+            return
+        self.percent.setText(f"{est.soc_pct:.1f} %")
+        self.band.setText(f"± {est.sigma3_pct:.1f} % (3σ)")
+        arrow, words = trend_text(est, m.rest_current_a())
+        self.arrow.setText(arrow)
+        self.trend.setText(f"{words} at {est.current_a:+.2f} A")
+        if est.time_to_empty_s is not None:
+            self.eta.setText(f"empty in {fmt_duration(est.time_to_empty_s)} at this current")
+        elif est.time_to_full_s is not None:
+            self.eta.setText(f"full in {fmt_duration(est.time_to_full_s)} at this current")
+        else:
+            self.eta.setText("")
+        self.coulomb.setText(f"{est.coulomb_pct:.1f} %")
+        marks = {"coulomb": (est.coulomb_pct, self.COULOMB)}
+        if mppt is not None:
+            marks["mppt"] = (mppt[1], self.MPPT)
+        self.bar.set_values(est.soc_pct, est.sigma3_pct, marks)
+        f = self.service.filter
+        rejected = (
+            f"; {f.rejected} readings rejected as sensor faults" if f is not None and f.rejected else ""
+        )
+        self.status.setText(
+            f"{self.service.voltage_channel} + {self.service.current_channel}; model: {m.name}; "
+            f"started {est.initial_how}{rejected}"
+        )
+        self._plot(est.t_s)
+
+    def _series(self, name: str, t0: float) -> tuple[np.ndarray, np.ndarray]:
+        buf = self.bench.display.get(name)
+        if buf is None:
+            return np.empty(0), np.empty(0)
+        t, v = buf.window(t0)
+        return np.array(t), np.array(v)
+
+    def _plot(self, t_end: float) -> None:
+        t0 = t_end - TREND_S
+        t, v = self._series("soc.spkf", t0)
+        ts, s3 = self._series("soc.spkf.sigma3", t0)
+        self.soc_curve.setData(t, v)
+        if len(ts) == len(t):
+            self.band_hi.setData(t, v + s3)
+            self.band_lo.setData(t, v - s3)
+        self.mppt_curve.setData(*self._series("soc.mppt", t0))
+        self.cc_curve.setData(*self._series("soc.coulomb", t0))
+
+
+def create_panel(window, bench) -> QWidget | None:  # type: ignore[no-untyped-def]
+    """Add the SOC dock when the bench runs an estimator (``[soc] enabled``)."""
+    service = bench.services.get("soc")
+    if service is None:
+        return None
+    gauge = SocGauge(bench, service)
+    window.add_panel("State of charge", gauge)
+    return gauge

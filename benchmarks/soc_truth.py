@@ -1,0 +1,254 @@
+"""Ground truth for judging the SOC estimator: PyBaMM runs of 4S packs, cached on disk.
+
+PyBaMM (a test/benchmark extra, never imported by benchgui) simulates one cell with the DFN
+model of a published parameter set — Prada2013 (LiFePO4/graphite, 2.3 Ah) or Chen2020
+(NMC811/graphite-SiOx LG M50, 5 Ah). A pack of four identical cells in series has four times
+the voltage and the same current. True SOC comes from PyBaMM's own electrode state window:
+SOC(t) = SOC(0) − discharged Ah / Q, with Q the capacity between the stoichiometries at
+0 % and 100 % (``get_min_max_stoichiometries``), the same SOC that ``initial_soc`` uses.
+
+The "measured" signals get seeded sensor noise (voltage 2 mV, current 0.5 % of 1C) so the
+filter is not handed perfect data; the truth stays clean. PyBaMM's sign (discharge positive)
+is converted here, once, to benchgui's (charging positive).
+
+Runs are cached as ``.npz`` files keyed by a hash of everything that defines them (parameter
+set, model, step list, start SOC, noise, PyBaMM version), so reruns take milliseconds.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+ROOT = Path(__file__).resolve().parents[1]
+CELLS = 4
+
+
+@dataclass(frozen=True)
+class Chemistry:
+    key: str
+    label: str
+    parameter_set: str
+    v_min: float
+    v_max: float
+
+
+CHEMISTRIES = {
+    "lfp": Chemistry("lfp", "LFP (PyBaMM Prada2013)", "Prada2013", 2.0, 3.6),
+    "nmc": Chemistry("nmc", "NMC (PyBaMM Chen2020)", "Chen2020", 2.5, 4.2),
+}
+
+
+@dataclass
+class Run:
+    """A pack run: measured (noisy) current/voltage and the true SOC."""
+
+    t_s: np.ndarray
+    current_a: np.ndarray  # + = charging, with sensor noise
+    voltage_v: np.ndarray  # pack, with sensor noise
+    soc_true: np.ndarray  # fraction, PyBaMM's own
+    capacity_ah: float  # PyBaMM's 0…100 % capacity (for reference only)
+
+    def to_csv(self, path: Path) -> None:
+        """The replay/identify input format: time_s,current_a,voltage_v,temperature_c."""
+        data = np.column_stack([self.t_s, self.current_a, self.voltage_v, np.full(len(self.t_s), 25.0)])
+        np.savetxt(
+            path,
+            data,
+            delimiter=",",
+            header="time_s,current_a,voltage_v,temperature_c",
+            comments="",
+            fmt=["%.3f", "%.5f", "%.5f", "%.1f"],
+        )
+
+
+# -- experiment definitions -------------------------------------------------------------------
+def characterisation_steps(chem: Chemistry, quick: bool) -> tuple[list[str], float]:
+    """Slow discharge and charge with CV tails and rests, then 10 %/20 % SOC steps down and up
+    with rests and short charge/discharge pulses. Starts full and rested."""
+    rate = "C/10" if quick else "C/20"
+    rest_long = "1 hour" if quick else "2 hours"
+    rest_step = "30 minutes" if quick else "1 hour"
+    steps = [
+        "Rest for 30 minutes (60 second period)",
+        f"Discharge at {rate} until {chem.v_min} V (20 second period)",
+        f"Hold at {chem.v_min} V until C/50 (20 second period)",
+        f"Rest for {rest_long} (60 second period)",
+        f"Charge at {rate} until {chem.v_max} V (20 second period)",
+        f"Hold at {chem.v_max} V until C/50 (20 second period)",
+        f"Rest for {rest_long} (60 second period)",
+    ]
+    pulses = [  # HPPC-like: short discharge and charge pulses at two rates
+        f"Discharge at 1C for 10 seconds or until {chem.v_min} V (1 second period)",
+        "Rest for 40 seconds (1 second period)",
+        f"Charge at 1C for 10 seconds or until {chem.v_max} V (1 second period)",
+        "Rest for 40 seconds (1 second period)",
+        f"Discharge at 2C for 10 seconds or until {chem.v_min} V (1 second period)",
+        "Rest for 40 seconds (1 second period)",
+        f"Charge at C/2 for 20 seconds or until {chem.v_max} V (1 second period)",
+        "Rest for 5 minutes (5 second period)",
+    ]
+    down = 4 if quick else 9
+    down_min = 24 if quick else 12  # minutes at C/2 per step: 20 % or 10 %
+    for _ in range(down):
+        steps += [
+            f"Discharge at C/2 for {down_min} minutes or until {chem.v_min} V (10 second period)",
+            f"Rest for {rest_step} (30 second period)",
+            *pulses,
+        ]
+    for _ in range(2 if quick else 4):
+        steps += [
+            f"Charge at C/2 for 24 minutes or until {chem.v_max} V (10 second period)",
+            f"Rest for {rest_step} (30 second period)",
+            *pulses,
+        ]
+    return steps, 1.0
+
+
+def drive_steps(chem: Chemistry, profile: str, quick: bool) -> tuple[list[str], float]:
+    """Drive profiles the model never saw: (steps, start SOC)."""
+    vmin, vmax = chem.v_min, chem.v_max
+    dis = f"or until {vmin} V (1 second period)"
+    chg = f"or until {vmax} V (1 second period)"
+    if profile == "pulsed":
+        # pulsed discharge from full: 1C pulses, 2C bursts, 30-minute rests every ~15 %
+        block = [
+            f"Discharge at 1C for 60 seconds {dis}",
+            "Rest for 30 seconds (1 second period)",
+            f"Discharge at 2C for 10 seconds {dis}",
+            "Rest for 50 seconds (1 second period)",
+            f"Discharge at 1C for 90 seconds {dis}",
+            "Rest for 30 seconds (1 second period)",
+        ]  # ≈ 5 % per block
+        steps = ["Rest for 10 minutes (10 second period)"]
+        for k in range(6 if quick else 17):
+            steps += block
+            if k % 3 == 2:
+                steps.append("Rest for 30 minutes (10 second period)")
+        return steps, 1.0
+    if profile == "partial":
+        # partial cycles around the middle at several rates, with rests
+        cycle = [
+            f"Discharge at C/2 for 30 minutes {dis}",
+            "Rest for 20 minutes (10 second period)",
+            f"Charge at C/3 for 45 minutes {chg}",
+            "Rest for 10 minutes (10 second period)",
+            f"Discharge at 1C for 18 minutes {dis}",
+            f"Charge at C/2 for 24 minutes {chg}",
+            "Rest for 30 minutes (10 second period)",
+            f"Discharge at 1C for 12 minutes {dis}",
+            f"Charge at C/4 for 48 minutes {chg}",
+            "Rest for 15 minutes (10 second period)",
+        ]  # net −10 % per cycle
+        return ["Rest for 10 minutes (10 second period)"] + cycle * (1 if quick else 3), 0.8
+    if profile == "dynamic":
+        # random current steps (seeded), mostly discharging, with rests; planned to stay
+        # within 15…95 % SOC by counting charge
+        rng = np.random.default_rng(7)
+        soc, steps = 0.9, ["Rest for 10 minutes (10 second period)"]
+        total = 0.0
+        limit = (1.5 if quick else 4.0) * 3600
+        while total < limit:
+            if rng.random() < 0.08:
+                steps.append("Rest for 15 minutes (10 second period)")
+                total += 900
+                continue
+            dur = int(rng.integers(10, 120))
+            c = float(rng.choice([-1.0, -0.5, 0.25, 0.5, 1.0, 1.5, 2.0]))  # C-rate, + = discharge
+            if soc - c * dur / 3600 < 0.15 or soc - c * dur / 3600 > 0.95:
+                c = -c
+            soc -= c * dur / 3600
+            total += dur
+            if c > 0:
+                steps.append(f"Discharge at {c}C for {dur} seconds {dis}")
+            else:
+                steps.append(f"Charge at {-c}C for {dur} seconds {chg}")
+        return steps, 0.9
+    raise ValueError(f"unknown profile {profile!r}")
+
+
+PROFILES = ("pulsed", "partial", "dynamic")
+
+
+# -- simulation and cache ---------------------------------------------------------------------
+def cache_dir(default: str = "benchmarks/.cache/pybamm") -> Path:
+    d = Path(os.environ.get("BENCHGUI_SOC_CACHE", ROOT / default))
+    d.mkdir(parents=True, exist_ok=True)
+    return d
+
+
+def _key(parts: dict[str, object]) -> str:
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def simulate(
+    chem: Chemistry,
+    steps: list[str],
+    soc0: float,
+    *,
+    name: str,
+    seed: int = 1,
+    cache: Path | None = None,
+    model: str = "DFN",
+) -> Run:
+    """Run PyBaMM (or load the cached result) and return the pack run."""
+    import pybamm
+
+    cache = cache or cache_dir()
+    key = _key(
+        {
+            "pybamm": pybamm.__version__,
+            "set": chem.parameter_set,
+            "model": model,
+            "steps": steps,
+            "soc0": soc0,
+            "seed": seed,
+            "cells": CELLS,
+            "noise": [0.002, 0.005],
+        }
+    )
+    path = cache / f"{chem.key}-{name}-{key}.npz"
+    if path.exists():
+        d = np.load(path)
+        return Run(d["t"], d["i"], d["v"], d["z"], float(d["q"]))
+    pv = pybamm.ParameterValues(chem.parameter_set)
+    x0, x100, _, _ = pybamm.lithium_ion.get_min_max_stoichiometries(pv)
+    pbm = getattr(pybamm.lithium_ion, model)()
+    sim = pybamm.Simulation(pbm, parameter_values=pv, experiment=pybamm.Experiment(steps))
+    sol = sim.solve(initial_soc=soc0)
+    t = sol["Time [s]"].entries
+    i_cell = -sol["Current [A]"].entries  # PyBaMM: discharge positive → benchgui: charge positive
+    v_cell = sol["Voltage [V]"].entries
+    x = sol["Average negative particle stoichiometry"].entries
+    # step boundaries appear twice (end of one step, start of the next at the same time):
+    # keep the start of the next step, whose current holds over the following interval
+    keep = np.ones(len(t), bool)
+    keep[:-1] = np.diff(t) > 1e-9
+    t, i_cell, v_cell, x = t[keep], i_cell[keep], v_cell[keep], x[keep]
+    z = (x - x0) / (x100 - x0)
+    q = float(pv.evaluate(pybamm.LithiumIonParameters().n.Q_init)) * (x100 - x0)
+    rng = np.random.default_rng(seed)
+    c1 = float(pv["Nominal cell capacity [A.h]"])
+    i_meas = i_cell + rng.normal(0.0, 0.005 * c1, len(t))
+    v_meas = CELLS * v_cell + rng.normal(0.0, 0.002, len(t))
+    np.savez_compressed(path, t=t, i=i_meas, v=v_meas, z=z, q=q)
+    log.info("PyBaMM %s %s: %d samples, %.1f h, cached in %s", chem.key, name, len(t), t[-1] / 3600, path)
+    return Run(t, i_meas, v_meas, z, q)
+
+
+def characterisation(chem: Chemistry, quick: bool = False, cache: Path | None = None) -> Run:
+    steps, soc0 = characterisation_steps(chem, quick)
+    return simulate(chem, steps, soc0, name="char-quick" if quick else "char", cache=cache)
+
+
+def drive(chem: Chemistry, profile: str, quick: bool = False, cache: Path | None = None) -> Run:
+    steps, soc0 = drive_steps(chem, profile, quick)
+    return simulate(chem, steps, soc0, name=f"{profile}-quick" if quick else profile, cache=cache, seed=2)

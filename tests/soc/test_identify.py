@@ -1,0 +1,51 @@
+"""Identification recovers a known model from a characterisation run made by that model."""
+
+import numpy as np
+import pytest
+
+from benchgui.soc.identify import IdentificationError, identify
+from benchgui.soc.replay import RunData, replay
+from tests.soc.synthetic import characterisation, nmc_like, profile, run_of
+
+
+@pytest.fixture(scope="module")
+def fitted():  # type: ignore[no-untyped-def]
+    truth = nmc_like(m_v=0.005)
+    run, _ = characterisation(truth)
+    model, report = identify(run, 4, n_rc=2, name="fitted")
+    return truth, model, report
+
+
+def test_recovers_capacity_resistance_and_ocv(fitted) -> None:  # type: ignore[no-untyped-def]
+    truth, model, report = fitted
+    assert model.capacity_ah == pytest.approx(truth.capacity_ah, rel=0.01)
+    assert model.coulombic_efficiency == pytest.approx(truth.coulombic_efficiency, abs=0.01)
+    # R0 from 1 s steps includes what the fast branch does in that second
+    assert model.r0_ohm == pytest.approx(truth.r0_ohm, rel=0.1)
+    total = model.r0_ohm + sum(b.r_ohm for b in model.rc)
+    assert total == pytest.approx(truth.r0_ohm + sum(b.r_ohm for b in truth.rc), rel=0.15)
+    z = np.linspace(0.05, 0.95, 19)
+    ocv_err = model.curve().ocv(z) - truth.curve().ocv(z)
+    assert np.max(np.abs(ocv_err)) < 0.006
+    assert np.all(np.diff(model.ocv.voltage_v[0]) > 0)  # monotonic by construction
+    assert report.rms_mv_cell < 5.0
+    assert report.r0_steps >= 10
+    assert "fit quality" in "\n".join(report.lines(model))
+
+
+def test_identified_model_estimates_soc_on_a_new_profile(fitted) -> None:  # type: ignore[no-untyped-def]
+    truth, model, _ = fitted
+    t, i = profile(9, hours=2.0)
+    run, z = run_of(truth, t, i, 0.75)
+    res = replay(model, run, soc0=0.55, soc0_sigma=0.1)
+    late = t >= 600
+    assert np.sqrt(np.mean((res.soc[late] - z[late]) ** 2)) < 0.01
+
+
+def test_runs_without_what_identification_needs_are_refused() -> None:
+    t = np.arange(20.0)
+    with pytest.raises(IdentificationError, match="rows"):
+        identify(RunData(t, np.zeros(20), np.full(20, 12.0)), 4)
+    t = np.arange(500.0)
+    with pytest.raises(IdentificationError, match="never discharges"):
+        identify(RunData(t, np.zeros(500), np.full(500, 12.0)), 4)

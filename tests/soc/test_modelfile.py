@@ -1,0 +1,112 @@
+"""Model files: the shipped ones load, files round-trip, and mistakes name their key."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from benchgui.soc.modelfile import (
+    ModelFileError,
+    builtin_model_names,
+    dump_model,
+    find_model,
+    load_model,
+    parse_model,
+)
+
+GOOD = """
+format = "benchgui-esc-1"
+name = "tiny"
+cells_in_series = 2
+capacity_ah = 2.0
+r0_ohm = 0.01
+[[rc]]
+r_ohm = 0.005
+tau_s = 30.0
+[ocv]
+soc_pct = [0, 50, 100]
+voltage_v = [[3.0, 3.5, 4.0]]
+"""
+
+
+def test_shipped_models_load_and_match_the_bench() -> None:
+    assert {"lead-acid-6s", "lifepo4-4s"} <= set(builtin_model_names())
+    la = load_model("lead-acid-6s")
+    assert la.cells_in_series == 6
+    assert la.capacity_ah == pytest.approx(7.2)
+    # the bench battery rests at about 12.9 V when full
+    assert 6 * la.curve().ocv1(1.0) == pytest.approx(12.9, abs=0.05)
+    lfp = load_model("lifepo4-4s")
+    assert lfp.cells_in_series == 4
+    assert lfp.chemistry == "lifepo4"
+
+
+def test_round_trip_is_stable() -> None:
+    m = load_model("lifepo4-4s")
+    again = parse_model(dump_model(m, "header\nlines"))
+    assert parse_model(dump_model(again)) == again
+    assert again.ocv.voltage_v == pytest.approx(m.ocv.voltage_v, abs=1e-5)
+    assert again.rc == m.rc
+
+
+def test_minimal_file_gets_defaults() -> None:
+    m = parse_model(GOOD)
+    assert m.coulombic_efficiency == 1.0
+    assert m.hysteresis_m_v == 0.0
+    assert m.uncertainty.rest_v.shape == (1,)
+
+
+@pytest.mark.parametrize(
+    ("change", "key", "problem"),
+    [
+        (
+            ("voltage_v = [[3.0, 3.5, 4.0]]", "voltage_v = [[3.0, 3.6, 3.5]]"),
+            "ocv.voltage_v[0]",
+            "increase strictly",
+        ),
+        (("soc_pct = [0, 50, 100]", "soc_pct = [0, 50, 90]"), "ocv.soc_pct", "0 … 100"),
+        (("capacity_ah = 2.0", "capacity_ah = -2.0"), "capacity_ah", "must be within"),
+        (("r0_ohm = 0.01", "r0_ohm = 'low'"), "r0_ohm", "finite number"),
+        (("cells_in_series = 2", "cells_in_series = 2.5"), "cells_in_series", "integer"),
+        (("tau_s = 30.0", "tau_s = 0.0"), "rc[0].tau_s", "0.01"),
+        (('name = "tiny"', 'name = "tiny"\ncapacity = 3'), "capacity", "unknown key"),
+        (("voltage_v = [[3.0, 3.5, 4.0]]", "voltage_v = [[3.0, 3.5]]"), "ocv.voltage_v[0]", "3 numbers"),
+        (('format = "benchgui-esc-1"', 'format = "other"'), "format", "must be"),
+    ],
+)
+def test_mistakes_name_the_key(change: tuple[str, str], key: str, problem: str) -> None:
+    text = GOOD.replace(*change)
+    with pytest.raises(ModelFileError) as info:
+        parse_model(text, "m.toml")
+    assert info.value.key == key
+    assert problem in str(info.value)
+    assert str(info.value).startswith("m.toml: ")
+
+
+def test_missing_and_invalid_toml() -> None:
+    with pytest.raises(ModelFileError, match="missing"):
+        parse_model(GOOD.replace("r0_ohm = 0.01\n", ""))
+    with pytest.raises(ModelFileError, match="not valid TOML"):
+        parse_model("name = ")
+
+
+def test_find_model_by_path_or_name(tmp_path: Path) -> None:
+    p = tmp_path / "mine.toml"
+    p.write_text(GOOD)
+    assert find_model(str(p)) == p
+    assert find_model("lead-acid-6s").name == "lead-acid-6s.toml"
+    assert find_model("mine", (tmp_path,)) == p
+    with pytest.raises(ModelFileError, match="lead-acid-6s"):
+        find_model("no-such-model")
+
+
+def test_uncertainty_table_is_validated() -> None:
+    extra = "\n[uncertainty]\nsoc_pct = [10, 90]\nrest_v = [0.002, 0.003]\ndynamic_fraction = [0.2]\n"
+    with pytest.raises(ModelFileError, match="equal lengths"):
+        parse_model(GOOD + extra)
+    ok = extra.replace("[0.2]", "[0.2, 0.3]")
+    m = parse_model(GOOD + ok)
+    rest, dyn = m.uncertainty.tables()
+    assert rest[10] == pytest.approx(0.002)
+    assert dyn[50] == pytest.approx(0.25)
+    assert np.all(np.diff(m.ocv.voltage_v) > 0)

@@ -1,0 +1,103 @@
+"""The SOC gauge, offscreen: waiting state, live values, trend, times, comparisons, dock."""
+
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QDockWidget
+
+from benchgui.clock import ScaledClock
+from benchgui.core.bench import Bench
+from benchgui.core.soc_service import SocService
+from benchgui.model import Sample
+from benchgui.soc.model import simulate
+from benchgui.soc.spkf import SpkfTuning
+from benchgui.widgets import soc_gauge
+from benchgui.widgets.main_window import MainWindow
+from benchgui.widgets.soc_gauge import SocGauge, fmt_duration
+from tests.soc.synthetic import nmc_like
+
+
+def bench_with_soc() -> tuple[Bench, SocService]:
+    bench = Bench(ScaledClock(1.0), [])
+    svc = SocService(
+        bench,
+        nmc_like(),
+        SpkfTuning(),
+        voltage_channel="battery.voltage.labjack",
+        current_channel="battery.current.labjack",
+    )
+    bench.services["soc"] = svc
+    return bench, svc
+
+
+def feed(bench: Bench, current: float, seconds: float = 600.0, soc0: float = 0.6) -> None:
+    t = np.arange(0.0, seconds, 1.0)
+    i = np.where(t < 60, 0.0, current)
+    v, z = simulate(nmc_like(), t, i, soc0)
+    t0 = bench.clock.now_ns() - int(seconds * 1e9)
+    for tk, ik, vk, zk in zip(t, i, v, z, strict=True):
+        tn = t0 + int(tk * 1e9)
+        bench.publish(
+            [
+                Sample("battery.voltage.labjack", tn, float(vk)),
+                Sample("battery.current.labjack", tn, float(ik)),
+                Sample("soc.mppt", tn, float(round(100 * zk))),
+            ]
+        )
+
+
+def test_gauge_shows_waiting_then_live_values(qtbot) -> None:  # type: ignore[no-untyped-def]
+    bench, svc = bench_with_soc()
+    g = SocGauge(bench, svc)
+    qtbot.addWidget(g)
+    g.resize(420, 640)
+    g.show()
+    assert g.percent.text() == "—"
+    assert "Waiting for battery.voltage.labjack" in g.status.text()
+    feed(bench, current=-5.0)
+    g.refresh()
+    est = svc.latest
+    assert g.percent.text() == f"{est.soc_pct:.1f} %"
+    assert g.band.text().startswith("± ")
+    assert g.arrow.text() == "▼"
+    assert "discharging" in g.trend.text()
+    assert g.eta.text().startswith("empty in ")
+    assert g.mppt.text().endswith(" %")
+    assert g.coulomb.text() == f"{est.coulomb_pct:.1f} %"
+    assert g.bar.soc == est.soc_pct
+    assert set(g.bar.marks) == {"coulomb", "mppt"}
+    t, _ = g.soc_curve.getData()
+    assert t is not None
+    assert len(t) > 100
+    assert "started from rested voltage" in g.status.text()
+    g.grab()  # paints the bar without errors
+
+
+def test_charging_shows_time_to_full(qtbot) -> None:  # type: ignore[no-untyped-def]
+    bench, svc = bench_with_soc()
+    g = SocGauge(bench, svc)
+    qtbot.addWidget(g)
+    feed(bench, current=2.5, soc0=0.3)
+    g.refresh()
+    assert g.arrow.text() == "▲"
+    assert g.eta.text().startswith("full in ")
+
+
+def test_panel_docks_into_the_main_window(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    bench, _ = bench_with_soc()
+    w = MainWindow(bench, settings=QSettings(str(tmp_path / "g.ini"), QSettings.Format.IniFormat))
+    qtbot.addWidget(w)
+    gauge = soc_gauge.create_panel(w, bench)
+    assert isinstance(gauge, SocGauge)
+    assert "State of charge" in [d.windowTitle() for d in w.findChildren(QDockWidget)]
+    assert "soc.spkf" in w.plots.curves  # the SOC plot of the main window
+    bare = Bench(ScaledClock(1.0), [])
+    assert soc_gauge.create_panel(w, bare) is None
+
+
+def test_durations_read_well() -> None:
+    assert fmt_duration(None) == "—"
+    assert fmt_duration(17 * 60) == "17 min"
+    assert fmt_duration(2 * 3600 + 5 * 60) == "2 h 05 min"
+    assert fmt_duration(1e9) == "> 99 h"

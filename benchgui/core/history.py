@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from benchgui.core.columns import ColumnCache
 from benchgui.core.display import DisplayBuffers
 from benchgui.core.ringbuffer import FloatArray, decimate_minmax
 from benchgui.errors import SessionNotFound
@@ -52,6 +53,7 @@ class History:
         self.max_gap_s = max_gap_s
         self.session_start_s: float | None = None
         self._cache: dict[str, _Cached] = {}
+        self._columns: dict[str, ColumnCache] = {}  # live buffers, reduced incrementally
         self._pending: dict[str, Future[None]] = {}
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="benchgui-history")
         self._local = threading.local()
@@ -89,8 +91,13 @@ class History:
                 m = (cached.t >= t0) & (cached.t < buf_start)
                 parts.append((cached.t[m], cached.v[m]))
         if buf is not None and buf_start <= t1:
-            t, v = buf.window(max(t0, buf_start), t1)
-            parts.append(decimate_minmax(t, v, t0, t1, columns, self.max_gap_s))
+            cache = self._columns.get(channel)
+            if cache is None:
+                cache = self._columns[channel] = ColumnCache()
+            t, v = cache.update(buf, t0, t1, columns)
+            if self.max_gap_s is not None:
+                t, v = decimate_minmax(t, v, t0, t1, columns, self.max_gap_s)  # only marks the gaps
+            parts.append((t, v))
         if not parts:
             return EMPTY
         if len(parts) == 1:

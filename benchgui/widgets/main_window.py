@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QInputDialog,
     QLabel,
     QMainWindow,
+    QTabBar,
     QTabWidget,
     QToolBar,
     QVBoxLayout,
@@ -91,6 +92,7 @@ class MainWindow(QMainWindow):
         self.views.setDocumentMode(True)
         self.views.addTab(self.plots, "Live")
         self.setCentralWidget(self.views)
+        self.setTabPosition(Qt.DockWidgetArea.AllDockWidgetAreas, QTabWidget.TabPosition.North)
 
         tb = QToolBar("Session", self)
         tb.setObjectName("toolbar.session")
@@ -164,6 +166,9 @@ class MainWindow(QMainWindow):
         self.addDockWidget(area, dock)
         if existing and title != "Readouts":
             self.tabifyDockWidget(existing[-1], dock)
+            for bar in self.findChildren(QTabBar):  # many panels: full names, scroll arrows
+                bar.setElideMode(Qt.TextElideMode.ElideNone)
+                bar.setUsesScrollButtons(True)
         return dock
 
     def _connect(self) -> None:

@@ -39,6 +39,7 @@ class Readout(QFrame):
         self.caption = QLabel(spec.label)
         self.caption.setStyleSheet("color: #555;")
         self.value = QLabel("—")
+        self._stale: bool | None = None
         f = QFont()
         f.setPointSize(26)
         f.setBold(True)
@@ -54,11 +55,12 @@ class Readout(QFrame):
         lay.addWidget(unit, 1, 1)
 
     def set_value(self, v: float | None, stale: bool = False) -> None:
-        if v is None or not math.isfinite(v):
-            self.value.setText("—")
-        else:
-            self.value.setText(f"{v:.{self.spec.digits}f}")
-        self.value.setStyleSheet("color: #999;" if stale else "color: #000;")
+        text = "—" if v is None or not math.isfinite(v) else f"{v:.{self.spec.digits}f}"
+        if text != self.value.text():
+            self.value.setText(text)
+        if stale != self._stale:  # a style sheet change re-polishes the widget: only on change
+            self._stale = stale
+            self.value.setStyleSheet("color: #999;" if stale else "color: #000;")
 
 
 class ReadoutPanel(QWidget):

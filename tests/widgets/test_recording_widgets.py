@@ -171,7 +171,8 @@ def test_replay_in_the_main_window_with_markers_and_a_comparison(
 
             def stored() -> bool:
                 with Store(store, readonly=True) as s:
-                    return [e.text for e in s.events(first, "annotation")] == ["cell 3 warm", "dip"]
+                    # stored in time order: where "dip" falls depends on how far the replay got
+                    return sorted(e.text for e in s.events(first, "annotation")) == ["cell 3 warm", "dip"]
 
             await async_wait_until(stored, 10, what="the note in the store")
             w.clear_compare()

@@ -1,0 +1,71 @@
+"""Min/max per pixel column of a live series, kept up to date incrementally.
+
+A live plot redraws ~20 times a second while only a few samples arrive in between. Re-reducing
+a day of samples to pixel columns every frame costs more than drawing them. So the columns are
+laid on a grid fixed in absolute time (column *k* covers ``[k·w, (k+1)·w)``): when the window
+scrolls, finished columns stay valid, and each frame only re-reduces the newest column and
+appends the ones that new samples opened. A change of column width (window length or plot
+width) starts over.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from benchgui.core.ringbuffer import FloatArray, RingBuffer
+
+_EMPTY_I = np.empty(0, np.int64)
+_EMPTY_F = np.empty(0)
+
+
+def reduce_columns(
+    t: FloatArray, v: FloatArray, width: float
+) -> tuple[np.ndarray, FloatArray, FloatArray, FloatArray, FloatArray]:
+    """(column index, first t, last t, min, max) of sorted samples on the fixed grid."""
+    if len(t) == 0:
+        return _EMPTY_I, _EMPTY_F, _EMPTY_F, _EMPTY_F, _EMPTY_F
+    idx = np.floor(t / width).astype(np.int64)
+    starts = np.flatnonzero(np.r_[True, idx[1:] != idx[:-1]])
+    ends = np.r_[starts[1:], len(t)] - 1
+    return idx[starts], t[starts], t[ends], np.minimum.reduceat(v, starts), np.maximum.reduceat(v, starts)
+
+
+class ColumnCache:
+    """The reduced columns of one channel's ring buffer for the current column width."""
+
+    def __init__(self) -> None:
+        self.width = 0.0
+        # column index, first t, last t, min, max — one entry per non-empty column, oldest first
+        self._cols: list[np.ndarray] = [_EMPTY_I, _EMPTY_F, _EMPTY_F, _EMPTY_F, _EMPTY_F]
+
+    def update(self, buf: RingBuffer, t0: float, t1: float, columns: int) -> tuple[FloatArray, FloatArray]:
+        """Two points (min, max) per non-empty column of [t0, t1], oldest first."""
+        width = (t1 - t0) / max(columns, 1)
+        if not (width > 0 and math.isfinite(width)):
+            return _EMPTY_F, _EMPTY_F
+        first_needed = math.floor(t0 / width)
+        idx = self._cols[0]
+        if width != self.width or (len(idx) and idx[0] > first_needed):
+            self.width = width  # new grid, or the window reaches further back: start over
+            self._cols = [_EMPTY_I, _EMPTY_F, _EMPTY_F, _EMPTY_F, _EMPTY_F]
+            idx = self._cols[0]
+        if len(idx):
+            redo_from = idx[-1] * width  # the newest column may have grown: reduce it again
+            self._cols = [a[:-1] for a in self._cols]
+        else:
+            redo_from = first_needed * width
+        t, v = buf.window(redo_from, math.inf)
+        new = reduce_columns(t, v, width)
+        if len(new[0]):
+            self._cols = [np.concatenate((a, b)) for a, b in zip(self._cols, new, strict=True)]
+        lo = int(np.searchsorted(self._cols[0], first_needed, side="left"))
+        if lo:
+            self._cols = [a[lo:] for a in self._cols]
+        n = int(np.searchsorted(self._cols[0], math.floor(t1 / width), side="right"))
+        _, tf, tl, mn, mx = self._cols
+        ot, ov = np.empty(2 * n), np.empty(2 * n)
+        ot[0::2], ot[1::2] = tf[:n], tl[:n]
+        ov[0::2], ov[1::2] = mn[:n], mx[:n]
+        return ot, ov

@@ -105,6 +105,7 @@ class PlotPanel(QWidget):
             p.setClipToView(True)
             p.setDownsampling(auto=True, mode="peak")
             p.getViewBox().setMouseEnabled(x=True, y=False)
+            p.enableAutoRange(axis="y")  # follows the data; y cannot be zoomed, so it stays on
             if i > 0:
                 p.setXLink(self.plots[0])
             if i < len(self.specs) - 1:
@@ -178,8 +179,6 @@ class PlotPanel(QWidget):
         if set_range and rng != self._last_range:
             self.plots[0].setXRange(t0, t1, padding=0)
             self._last_range = rng
-        for p in self.plots:
-            p.enableAutoRange(axis="y")
         self._mark_over_range()
         self.frames += 1
         self.last_frame_ms = (time.perf_counter() - start) * 1000

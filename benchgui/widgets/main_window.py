@@ -241,7 +241,8 @@ class MainWindow(QMainWindow):
 
     def redraw(self) -> None:
         self.plots.redraw()
-        self.readouts.refresh(self.latest_time())
+        # grey after 5 s without news — at least 2 s of real time when the bench runs faster
+        self.readouts.refresh(self.latest_time(), stale_after_s=max(5.0, 2.0 * self.bench.clock.speed))
 
     def _frame(self) -> None:
         t0 = time.perf_counter()

@@ -18,6 +18,8 @@ from benchgui.core.ringbuffer import FloatArray, RingBuffer
 
 _EMPTY_I = np.empty(0, np.int64)
 _EMPTY_F = np.empty(0)
+# column widths this close (relative) are the same grid: far below a pixel, far above rounding
+_SAME_WIDTH = 1e-9
 
 
 def reduce_columns(
@@ -39,30 +41,44 @@ class ColumnCache:
         self.width = 0.0
         # column index, first t, last t, min, max — one entry per non-empty column, oldest first
         self._cols: list[np.ndarray] = [_EMPTY_I, _EMPTY_F, _EMPTY_F, _EMPTY_F, _EMPTY_F]
+        # the cache holds every sample of columns >= this one (whether or not there were any)
+        self._from_col = 0  # meaningful once a buffer has been seen
+        self._buf: RingBuffer | None = None
 
     def update(self, buf: RingBuffer, t0: float, t1: float, columns: int) -> tuple[FloatArray, FloatArray]:
         """Two points (min, max) per non-empty column of [t0, t1], oldest first."""
         width = (t1 - t0) / max(columns, 1)
         if not (width > 0 and math.isfinite(width)):
             return _EMPTY_F, _EMPTY_F
+        if abs(width - self.width) <= _SAME_WIDTH * width:
+            # t1 - t0 of a scrolling window wobbles in the last bits (t ~ 1.7e9 s): same grid
+            width = self.width
         first_needed = math.floor(t0 / width)
-        idx = self._cols[0]
-        if width != self.width or (len(idx) and idx[0] > first_needed):
-            self.width = width  # new grid, or the window reaches further back: start over
+        same_grid = width == self.width and buf is self._buf
+        if not same_grid or first_needed < self._from_col:
+            # new grid, the window reaches further back, or another buffer: start over
+            self.width, self._buf = width, buf
             self._cols = [_EMPTY_I, _EMPTY_F, _EMPTY_F, _EMPTY_F, _EMPTY_F]
-            idx = self._cols[0]
+            self._from_col = first_needed
+        idx = self._cols[0]
         if len(idx):
-            redo_from = idx[-1] * width  # the newest column may have grown: reduce it again
+            redo_from = self._cols[1][-1]  # the newest column may have grown: reduce it again
             self._cols = [a[:-1] for a in self._cols]
         else:
-            redo_from = first_needed * width
+            redo_from = self._from_col * width
         t, v = buf.window(redo_from, math.inf)
         new = reduce_columns(t, v, width)
         if len(new[0]):
             self._cols = [np.concatenate((a, b)) for a, b in zip(self._cols, new, strict=True)]
-        lo = int(np.searchsorted(self._cols[0], first_needed, side="left"))
+        # columns before the window, or whose samples the ring buffer has dropped, go
+        first_in_buf = buf.first_time()
+        keep_from = first_needed
+        if first_in_buf is not None:
+            keep_from = max(first_needed, math.floor(first_in_buf / width))
+        lo = int(np.searchsorted(self._cols[0], keep_from, side="left"))
         if lo:
             self._cols = [a[lo:] for a in self._cols]
+        self._from_col = max(self._from_col, first_needed)
         n = int(np.searchsorted(self._cols[0], math.floor(t1 / width), side="right"))
         _, tf, tl, mn, mx = self._cols
         ot, ov = np.empty(2 * n), np.empty(2 * n)

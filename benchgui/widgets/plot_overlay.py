@@ -14,12 +14,21 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QGraphicsItem
 
 from benchgui.core.history import History
 from benchgui.model import Channel
 
 OVERLAY_ALPHA = 150
 MARKER_COLOR = (190, 110, 0)
+
+
+def cache_legend_text(plot: pg.PlotItem) -> None:
+    """Paint legend entries from pixmaps: laying their text out again costs every frame."""
+    if plot.legend is not None:
+        for sample, label in plot.legend.items:
+            sample.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+            label.item.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
 
 
 class SessionOverlay:
@@ -51,8 +60,8 @@ class SessionOverlay:
                 pen=pg.mkPen(color, width=1, style=Qt.PenStyle.DashLine),
                 connect="finite",
             )
-            curve.setClipToView(True)
-            self.curves[ch.name] = curve
+            self.curves[ch.name] = curve  # already reduced to pixel columns by History
+            cache_legend_text(self._plots[idx])
 
     def redraw(self, t0: float, t1: float, columns: int) -> None:
         """Draw [t0, t1] of the primary axis: the overlay's [t0 - offset, t1 - offset]."""

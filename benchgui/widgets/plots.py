@@ -16,13 +16,14 @@ from dataclasses import dataclass
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QVBoxLayout, QWidget
+from PySide6.QtWidgets import QGraphicsItem, QGraphicsView, QVBoxLayout, QWidget
 
 from benchgui.core.history import History
 from benchgui.model import Channel, SampleFlag
-from benchgui.widgets.plot_overlay import MarkerSet, SessionOverlay
+from benchgui.widgets.plot_overlay import MarkerSet, SessionOverlay, cache_legend_text
 
 pg.setConfigOptions(antialias=False, background="w", foreground="k")
+_CACHED = QGraphicsItem.CacheMode.DeviceCoordinateCache
 
 PALETTE = {
     "labjack": (31, 119, 180),
@@ -89,6 +90,9 @@ class PlotPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         self.view = pg.GraphicsLayoutWidget()
+        # most of the viewport changes every frame: one full repaint is cheaper than the region
+        # bookkeeping of minimal updates (measured 29 → 22 ms per frame offscreen, with caching)
+        self.view.setViewportUpdateMode(QGraphicsView.ViewportUpdateMode.FullViewportUpdate)
         layout.addWidget(self.view)
         self.plots: list[pg.PlotItem] = []
         for i, spec in enumerate(self.specs):
@@ -101,9 +105,14 @@ class PlotPanel(QWidget):
                 # major and one minor tick level: every extra level of grid lines costs more to
                 # paint than the traces themselves (measured: 25 → 14 ms per frame offscreen)
                 p.getAxis(side).setStyle(maxTickLevel=1, maxTextLevel=1)
-            p.addLegend(offset=(5, 5), labelTextSize="8pt")
-            p.setClipToView(True)
-            p.setDownsampling(auto=True, mode="peak")
+            legend = p.addLegend(offset=(5, 5), labelTextSize="8pt")
+            # axes (with their grid) and legends change far less often than the traces: paint
+            # them from a pixmap until they change, instead of replaying their text every frame
+            p.getAxis("left").setCacheMode(_CACHED)
+            p.getAxis("bottom").setCacheMode(_CACHED)
+            legend.setCacheMode(_CACHED)
+            # no pyqtgraph clipping or downsampling: History hands over <= 2 points per pixel
+            # column of exactly the visible window already
             p.getViewBox().setMouseEnabled(x=True, y=False)
             p.enableAutoRange(axis="y")  # follows the data; y cannot be zoomed, so it stays on
             if i > 0:
@@ -144,9 +153,9 @@ class PlotPanel(QWidget):
                 pen=pg.mkPen(color_for(ch, n), width=1),  # wider pens are several times slower to draw
                 connect="finite",
             )
-            curve.setClipToView(True)
             self.curves[ch.name] = curve
             self._curve_plot[ch.name] = idx
+            cache_legend_text(self.plots[idx])
 
     def set_history(self, history: History) -> None:
         self.history = history

@@ -56,3 +56,42 @@ def test_extremes_survive(values, columns) -> None:  # type: ignore[no-untyped-d
     _, ov = ColumnCache().update(buf, 0.0, float(len(v)), columns)
     assert ov.max() == pytest.approx(v.max())
     assert ov.min() == pytest.approx(v.min())
+
+
+def test_a_window_reaching_before_the_data_is_reduced_incrementally() -> None:
+    """A 1 h window over 10 min of data must not re-reduce everything every frame."""
+    calls: list[int] = []
+
+    class CountingBuffer(RingBuffer):
+        def window(self, t0: float, t1: float = np.inf):  # type: ignore[no-untyped-def]
+            out = super().window(t0, t1)
+            calls.append(len(out[0]))
+            return out
+
+    buf = CountingBuffer(100_000)
+    t = 1.7e9 + np.arange(6000) / 10.0
+    buf.extend(t, np.sin(t))
+    cache = ColumnCache()
+    t_end = float(t[-1])
+    for _ in range(20):
+        t_end += 0.05  # the window scrolls; t1 - t0 wobbles in its last bits
+        buf.append(t_end, 0.0)
+        cache.update(buf, t_end - 3600.0, t_end, 1000)
+    assert calls[0] == len(t) + 1
+    assert max(calls[1:]) < 100  # only the newest column (3.6 s at 10 Hz) again
+
+
+def test_columns_of_dropped_samples_go_and_a_new_buffer_starts_over() -> None:
+    buf = RingBuffer(100)
+    buf.extend(np.arange(100.0), np.arange(100.0))
+    cache = ColumnCache()
+    ot, _ = cache.update(buf, 0.0, 200.0, 200)
+    assert ot[0] == 0.0
+    buf.extend(np.arange(100.0, 150.0), np.arange(100.0, 150.0))  # drops 0..49
+    ot, _ = cache.update(buf, 0.0, 200.0, 200)
+    assert ot[0] == 50.0
+    assert ot[-1] == 149.0
+    fresh = RingBuffer(100)
+    fresh.append(160.0, -1.0)
+    ot, ov = cache.update(fresh, 0.0, 200.0, 200)
+    assert list(ov) == [-1.0, -1.0]

@@ -277,10 +277,10 @@ def dump_model(model: CellModel, header: str = "") -> str:
 
 
 def builtin_model_dirs() -> list[Path]:
-    """Where shipped model files live: ``resources/models`` next to the package (source tree
-    or editable install), or inside the package when installed from a wheel."""
-    pkg = Path(__file__).resolve().parents[1]
-    return [d for d in (pkg.parent / "resources" / "models", pkg / "resources" / "models") if d.is_dir()]
+    """Where shipped model files live: ``benchgui/resources/models``, in the wheel too
+    (``resources/models`` in the checkout links there)."""
+    d = Path(__file__).resolve().parents[1] / "resources" / "models"
+    return [d] if d.is_dir() else []
 
 
 def builtin_model_names() -> list[str]:

@@ -274,10 +274,6 @@ def list_examples() -> list[Path]:
 
 
 def examples_dir() -> Path:
-    """``resources/programs`` next to the package (source checkout or installed data)."""
-    here = Path(__file__).resolve()
-    for parent in here.parents:
-        cand = parent / "resources" / "programs"
-        if cand.is_dir():
-            return cand
-    return here.parents[3] / "resources" / "programs"
+    """``benchgui/resources/programs``, in the wheel too (``resources/programs`` in the
+    checkout links there)."""
+    return Path(__file__).resolve().parents[2] / "resources" / "programs"

@@ -1,0 +1,59 @@
+"""The wheel a deployment installs (the Ansible kiosk does) carries the shipped models and
+example programs, and the code finds them there."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("wheel")
+    build = tmp_path_factory.mktemp("build")
+    # build isolation fetches setuptools + wheel from the package index, as a deployment does
+    cmd = [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(out), str(ROOT)]
+    proc = subprocess.run(cmd, timeout=300, cwd=build, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    (whl,) = out.glob("benchgui-*.whl")
+    return whl
+
+
+def test_wheel_carries_models_and_programs(wheel: Path) -> None:
+    names = set(zipfile.ZipFile(wheel).namelist())
+    shipped = {
+        p.relative_to(ROOT).as_posix() for p in (ROOT / "benchgui" / "resources").rglob("*") if p.is_file()
+    }
+    assert "benchgui/resources/models/lifepo4-4s.toml" in shipped
+    assert "benchgui/resources/programs/discharge-5A-to-cutoff.toml" in shipped
+    assert shipped <= names, f"missing from the wheel: {sorted(shipped - names)}"
+
+
+def test_installed_wheel_finds_them(wheel: Path, tmp_path: Path) -> None:
+    """Unpacked on its own (no checkout beside it), the loaders find the shipped files."""
+    zipfile.ZipFile(wheel).extractall(tmp_path)
+    code = (
+        "from benchgui.soc.modelfile import builtin_model_names;"
+        "from benchgui.core.programs.loader import list_examples;"
+        "import benchgui; print(benchgui.__file__);"
+        "print(','.join(builtin_model_names())); print(','.join(p.name for p in list_examples()))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=tmp_path,
+        env={"PYTHONPATH": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout.splitlines()
+    assert out[0].startswith(str(tmp_path))
+    assert "lifepo4-4s" in out[1].split(",")
+    assert "lead-acid-6s" in out[1].split(",")
+    assert "discharge-5A-to-cutoff.toml" in out[2].split(",")

@@ -23,6 +23,7 @@ from benchgui.core.ports import PortService
 from benchgui.core.programs.runner import ProgramRunner
 from benchgui.core.recorder import Recorder
 from benchgui.core.safety import Supervisor
+from benchgui.core.safety_settings import SafetySettings
 from benchgui.core.soc_service import attach_soc
 from benchgui.errors import ConfigError
 from benchgui.instruments.base import LoadControl, Source
@@ -137,6 +138,7 @@ def _attach_services(
     closers.append(verify.aclose)
     # the safety supervisor and the program runner, armed whenever the load input is on
     supervisor = Supervisor.attach(bench, loaded.config)
+    bench.services["safety_settings"] = SafetySettings(supervisor, loaded.config, config_file)
     ProgramRunner.attach(bench, loaded.config, supervisor)
     attach_soc(bench, loaded.config)  # the live SPKF: bench.services["soc"]
     if bench.recorder is not None:

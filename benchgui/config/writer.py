@@ -14,6 +14,7 @@ numbers, booleans, lists — so no dependency is added for it. It does not keep 
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import math
 import os
@@ -94,12 +95,12 @@ class ConfigFile:
     def __init__(self, path: str | os.PathLike[str] | None) -> None:
         self.path = Path(path) if path is not None else None
 
-    def update_table(self, table: str, values: Mapping[str, Any]) -> Path:
-        """Set ``values`` inside the existing table ``table`` (dotted, e.g. ``instruments.labjack``).
+    def update_table(self, table: str, values: Mapping[str, Any], *, create: bool = False) -> Path:
+        """Set ``values`` inside the table ``table`` (dotted, e.g. ``instruments.labjack``).
 
-        The table must already exist: creating ``[instruments.labjack]`` would switch a
-        simulated bench to hardware on the next start, which a panel must not do behind the
-        operator's back.
+        The table must already exist unless ``create``: creating ``[instruments.labjack]``
+        would switch a simulated bench to hardware on the next start, which a panel must not do
+        behind the operator's back (``[safety]`` may be created: it changes no hardware).
         """
         if self.path is None:
             raise ConfigError(
@@ -108,7 +109,10 @@ class ConfigFile:
         data = read_toml(self.path)
         node: Any = data
         for part in table.split("."):
+            parent = node
             node = node.get(part) if isinstance(node, dict) else None
+            if node is None and create and isinstance(parent, dict):
+                node = parent[part] = {}
             if node is None:
                 raise ConfigError(
                     table, f"no [{table}] table in the configuration file to save into", str(self.path)
@@ -118,9 +122,13 @@ class ConfigFile:
         self._write(dumps(data))
         return self.path
 
-    async def update_table_async(self, table: str, values: Mapping[str, Any]) -> Path:
+    async def update_table_async(
+        self, table: str, values: Mapping[str, Any], *, create: bool = False
+    ) -> Path:
         """:meth:`update_table` off the event loop (a GUI must not wait on a disk)."""
-        return await asyncio.get_running_loop().run_in_executor(None, self.update_table, table, values)
+        return await asyncio.get_running_loop().run_in_executor(
+            None, functools.partial(self.update_table, table, values, create=create)
+        )
 
     def _write(self, text: str) -> None:
         assert self.path is not None

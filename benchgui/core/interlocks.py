@@ -154,6 +154,20 @@ class Interlocks:
         self._kinds: dict[str, str] = {}
         self.update_channels(channel_names)
 
+    def set_limits(self, limits: Limits, channel_names: Iterable[str], speed: float = 1.0) -> None:
+        """New limits from now on (the operator edited them). Counters and debounce timers that
+        are running keep running: a condition that has held for 3 s trips at once when its
+        debounce is shortened to 2 s."""
+        self.limits = limits
+        self.sensor_timeout_ns = int(max(limits.sensor_timeout_s, 0.5 * speed) * NS)
+        self._cutoff.hold_ns = int(limits.cutoff_debounce_s * NS)
+        for d in self._limit_debounce.values():
+            d.hold_ns = int(limits.limit_debounce_s * NS)
+        for d in self._disagree.values():
+            d.hold_ns = int(limits.disagreement_s * NS)
+        self.candidates = []
+        self.update_channels(channel_names)
+
     # -- which channels ------------------------------------------------------------------------
     def update_channels(self, names: Iterable[str]) -> None:
         """Recompute the voltage sources present on the bench (channels may appear late)."""

@@ -239,6 +239,22 @@ class Supervisor:
         )
         self._emit()
 
+    def set_limits(self, limits: Limits) -> dict[str, tuple[Any, Any]]:
+        """Judge by ``limits`` from now on; records which values changed (old, new)."""
+        before = self.limits.as_dict()
+        after = limits.as_dict()
+        changed = {k: (before[k], v) for k, v in after.items() if before.get(k) != v}
+        self.limits = limits
+        self.interlocks.set_limits(limits, self.bench.channels, self.bench.clock.speed)
+        if changed:
+            text = "safety limits changed: " + ", ".join(f"{k} {a} → {b}" for k, (a, b) in changed.items())
+            log.info("%s", text)
+            self.bench.record_event(
+                "safety.limits", text, {k: {"old": a, "new": b} for k, (a, b) in changed.items()}
+            )
+        self._emit()
+        return changed
+
     # -- listening ------------------------------------------------------------------------------
     def _on_channels(self, channels: Sequence[Channel]) -> None:
         self.interlocks.update_channels(self.bench.channels)

@@ -6,7 +6,8 @@
 * An **EMERGENCY STOP** button, always visible in its own toolbar, and the keyboard shortcut
   **F12** (application-wide): both trip the supervisor, which switches the load input off.
 * A "Safety" dock: armed or not, the voltage source the cut-off is judged on, discharged Ah and
-  discharge time against their limits, and the limits themselves.
+  discharge time against their limits, and the limits themselves — editable while the bench
+  runs (*Edit limits…*, see :mod:`benchgui.widgets.safety_limits`).
 
 Everything here observes the supervisor (``bench.services["supervisor"]``) and calls its
 methods; the switching off happens in the core. When the supervisor reports that SIGINT/SIGTERM
@@ -34,7 +35,10 @@ from PySide6.QtWidgets import (
 )
 
 from benchgui.core.bench import Bench
+from benchgui.core.interlocks import Limits
 from benchgui.core.safety import SafetyState, Supervisor
+from benchgui.core.safety_settings import SafetySettings
+from benchgui.widgets.safety_limits import SafetyLimitsDialog
 
 ESTOP_SHORTCUT = "F12"
 ESTOP_STYLE = (
@@ -95,10 +99,24 @@ class SafetyBanner(QFrame):
         return True
 
 
+def _limits_text(lim: Limits) -> str:
+    return (
+        f"cut-off {lim.cutoff_voltage_v:g} V ({lim.cutoff_debounce_s:g} s) · "
+        f"max {lim.max_current_a:g} A · {lim.max_discharge_ah:.2f} Ah · "
+        f"{lim.max_discharge_time_s / 3600:g} h · battery {lim.max_battery_temperature_c:g} °C · "
+        f"internal {lim.max_internal_temperature_c:g} °C · sources ±"
+        f"{lim.voltage_disagreement_v * 1000:.0f} mV / {lim.disagreement_s:g} s · "
+        f"sensor timeout {lim.sensor_timeout_s:g} s"
+        + ("" if lim.measurements else " · MEASUREMENT INTERLOCKS DISABLED")
+    )
+
+
 class SafetyPanel(QWidget):
     """Dock content: state, counters against limits, the emergency stop."""
 
-    def __init__(self, supervisor: Supervisor, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, supervisor: Supervisor, settings: SafetySettings | None = None, parent: QWidget | None = None
+    ) -> None:
         super().__init__(parent)
         self.supervisor = supervisor
         lay = QVBoxLayout(self)
@@ -129,20 +147,27 @@ class SafetyPanel(QWidget):
         self.reset.setToolTip("A new discharge: count Ah and time from zero (a program start does this too)")
         self.reset.clicked.connect(supervisor.reset_counters)
         lay.addWidget(self.reset)
-        lim = supervisor.limits
-        self.limits = QLabel(
-            f"cut-off {lim.cutoff_voltage_v:g} V ({lim.cutoff_debounce_s:g} s) · "
-            f"max {lim.max_current_a:g} A · {lim.max_discharge_ah:.2f} Ah · "
-            f"{lim.max_discharge_time_s / 3600:g} h · battery {lim.max_battery_temperature_c:g} °C · "
-            f"internal {lim.max_internal_temperature_c:g} °C · sources ±"
-            f"{lim.voltage_disagreement_v * 1000:.0f} mV / {lim.disagreement_s:g} s · "
-            f"sensor timeout {lim.sensor_timeout_s:g} s"
-            + ("" if lim.measurements else " · MEASUREMENT INTERLOCKS DISABLED")
-        )
+        self.limits = QLabel(_limits_text(supervisor.limits))
         self.limits.setWordWrap(True)
         self.limits.setStyleSheet("color: #555;")
         lay.addWidget(self.limits)
+        self.edit_limits = QPushButton("Edit limits…")
+        self.edit_limits.setToolTip("Change the interlock limits now; they are saved to the config file")
+        self.edit_limits.setEnabled(settings is not None)
+        self.edit_limits.clicked.connect(self.open_limits)
+        self.settings = settings
+        self.limits_dialog: SafetyLimitsDialog | None = None
+        lay.addWidget(self.edit_limits)
         lay.addStretch(1)
+
+    def open_limits(self) -> None:
+        if self.settings is None:
+            return
+        if self.limits_dialog is None:
+            self.limits_dialog = SafetyLimitsDialog(self.settings, self)
+        self.limits_dialog.editor.revert()
+        self.limits_dialog.show()
+        self.limits_dialog.raise_()
 
     def show_state(self, state: SafetyState) -> None:
         lim = self.supervisor.limits
@@ -161,6 +186,9 @@ class SafetyPanel(QWidget):
         else:
             ack = "acknowledged" if t.acknowledged else "<b>not acknowledged</b>"
             self.trip.setText(f"{_clock_text(t.t_ns)} {t.reason}: {t.text} ({ack})")
+        text = _limits_text(lim)
+        if text != self.limits.text():
+            self.limits.setText(text)
 
 
 def create_panel(window: QMainWindow, bench: Bench) -> QWidget | None:
@@ -169,7 +197,8 @@ def create_panel(window: QMainWindow, bench: Bench) -> QWidget | None:
         return None
     bridge = SafetyBridge(supervisor, window)
     banner = SafetyBanner(supervisor)
-    panel = SafetyPanel(supervisor)
+    settings = bench.services.get("safety_settings")
+    panel = SafetyPanel(supervisor, settings if isinstance(settings, SafetySettings) else None)
 
     # the emergency stop next to the session toolbar, always visible
     estop_bar = QToolBar("Emergency stop", window)

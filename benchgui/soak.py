@@ -4,7 +4,9 @@
 loopback Modbus port, read by the real drivers — at ``speed`` × real time, records one session,
 draws current with the EA load for part of every hour, and injects a fault every few simulated
 minutes (:mod:`benchgui.soak_faults`: instruments unplugged and plugged back, garbage on the
-line; the set is pluggable). At the end it heals everything, stops the bench (load off, session
+line, InfluxDB stopped and started; the set is pluggable). When Debian's ``influxd`` is
+installed, the bench forwards to a private one (:mod:`benchgui.soak_influx`) and the report also
+counts the session's samples in InfluxDB. At the end it heals everything, stops the bench (load off, session
 closed, store flushed) and compares counts at three points of every instrument's path:
 
 * **produced** — what the simulator put on its wire: the EA's answers to actual-value queries
@@ -44,8 +46,11 @@ from typing import Any
 from benchgui.assembly import Assembly, assemble
 from benchgui.config import LoadedConfig
 from benchgui.config.schema import MpptSection
+from benchgui.errors import BenchError
 from benchgui.model import InstrumentState, InstrumentStatus, Sample, SessionMeta
+from benchgui.recording import influxd
 from benchgui.soak_faults import Fault, FaultLog, default_faults
+from benchgui.soak_influx import InfluxCounts, SoakInflux
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +80,8 @@ class SoakSettings:
     max_rss_growth_mb: float = 50.0
     store_path: Path | None = None  # None: a temporary store, deleted afterwards
     faults: Sequence[str] | None = None  # fault names to use (None: all that apply)
+    #: forward to a private influxd and take it down as a fault (None: when one is installed)
+    influxd: bool | None = None
 
 
 @dataclass
@@ -116,6 +123,7 @@ class SoakReport:
     events: Counter[str] = field(default_factory=Counter)
     tracebacks: list[str] = field(default_factory=list)
     internal_errors: list[str] = field(default_factory=list)
+    influx: InfluxCounts | None = None  # None: no InfluxDB in this run
     rss_start_mb: float = 0.0
     rss_warm_mb: float = 0.0
     rss_end_mb: float = 0.0
@@ -146,6 +154,7 @@ class SoakReport:
             "load_commands": dict(self.load_commands),
             "load_off_at_end": self.load_off_at_end,
             "events": dict(self.events),
+            "influx": None if self.influx is None else vars(self.influx),
             "tracebacks": self.tracebacks,
             "internal_errors": self.internal_errors,
             "rss_mb": {
@@ -192,6 +201,7 @@ class SoakReport:
             + ", ".join(f"{k} {v}" for k, v in sorted(self.load_commands.items()))
             + f"; off at the end: {self.load_off_at_end}",
             "events: " + (", ".join(f"{k} {v}" for k, v in sorted(self.events.items())) or "none"),
+            self._influx_text(),
             f"RSS: start {self.rss_start_mb:.0f} MB, after warm-up {self.rss_warm_mb:.0f} MB, end "
             f"{self.rss_end_mb:.0f} MB (growth {self.rss_growth_mb:+.1f} MB), peak {self.rss_peak_mb:.0f} MB",
             "",
@@ -200,6 +210,16 @@ class SoakReport:
             lines.append(f"{'ok  ' if ok else 'FAIL'} {name}{': ' + detail if detail else ''}")
         lines.append("soak passed" if self.ok else "soak FAILED")
         return "\n".join(lines)
+
+    def _influx_text(self) -> str:
+        i = self.influx
+        if i is None:
+            return "InfluxDB: not in this run (no influxd installed, or --no-influxd)"
+        return (
+            f"InfluxDB ({i.url}): {i.sent_live:,} points forwarded live, {i.drained_at_end:,} samples "
+            f"drained after the run, {i.in_influx:,} sample values of the session in InfluxDB"
+            + (f"; error: {i.error}" if i.error else "")
+        )
 
 
 def rss_mb() -> float:
@@ -235,14 +255,19 @@ async def soak(
     ``extra_faults`` join the simulators' own (e.g. an InfluxDB outage)."""
     report = SoakReport(settings)
     report.rss_start_mb = report.rss_peak_mb = rss_mb()
+    if settings.influxd and not influxd.available():
+        raise BenchError(f"--influxd: {influxd.INFLUXD} is not installed (apt-get install influxdb)")
     with contextlib.ExitStack() as stack:
-        store = settings.store_path
-        if store is None:
-            store = (
-                Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="benchgui-soak-")))
-                / "soak.sqlite3"
-            )
-        await _run(loaded, settings, store, report, progress or (lambda _: None), extra_faults)
+        tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="benchgui-soak-")))
+        store = settings.store_path or tmp / "soak.sqlite3"
+        influx: SoakInflux | None = None
+        if settings.influxd is not False and influxd.available():
+            influx = SoakInflux(tmp / "influxd")
+            stack.callback(influx.stop)
+            await influx.start()
+            loaded = influx.configure(loaded)
+            extra_faults = [*extra_faults, influx.fault()]
+        await _run(loaded, settings, store, report, progress or (lambda _: None), extra_faults, influx)
     return report
 
 
@@ -253,6 +278,7 @@ async def _run(
     report: SoakReport,
     progress: Callable[[str], None],
     extra_faults: Sequence[Fault],
+    influx: SoakInflux | None = None,
 ) -> None:
     loop = asyncio.get_running_loop()
     unhandled: list[str] = []
@@ -300,6 +326,8 @@ async def _run(
         if bench.load is not None:  # what an operator does at the end (and Bench.stop again)
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(bench.load.set_input(False), 5.0)
+        if influx is not None:
+            influx.note_live(bench.services.get("forwarder"))
     finally:
         await asm.aclose()  # load off, session ended, store flushed, simulators stopped
         logging.getLogger().removeHandler(tracebacks)
@@ -314,6 +342,8 @@ async def _run(
         if st.state is InstrumentState.ERROR and "internal" in st.text
     ]
     report.channels_stored.update(_stored(store, sid))
+    if influx is not None and sid:
+        report.influx = await influx.finish(store, sid)
     ea_sim = getattr(bench.sources.get("load"), "simulator", None)
     report.load_off_at_end = None if ea_sim is None else not ea_sim.device.input_on
     _count_instruments(asm, report, windows)
@@ -523,6 +553,13 @@ def _judge(r: SoakReport) -> None:
         if not lost
         else f"differences {dict(list(lost.items())[:4])}",
     )
+    if r.influx is not None:
+        stored = sum(r.channels_stored.values())
+        r.check(
+            "every stored sample is in InfluxDB, once (after its outages)",
+            not r.influx.error and r.influx.in_influx == stored,
+            r.influx.error or f"{r.influx.in_influx:,} in InfluxDB, {stored:,} stored",
+        )
     for c in r.instruments.values():
         if c.produced_what:
             # a fault cuts at most a few polls; far more missing would be a leak, not a fault

@@ -12,10 +12,8 @@ simulators offer (``source.simulator``, set by the factories):
   banner); the T7 gets none: Modbus TCP is checked by TCP, and putting bytes into pymodbus'
   stream would test pymodbus.
 
-InfluxDB being down belongs here too once the InfluxDB forwarder is on the bench: a
-:class:`ServiceOutage` takes any stop/start pair (e.g. stopping and starting the influxd the
-soak writes to); pass it in ``extra``. Until the forwarder is in this build there is nothing
-to take down, and the default set has no such fault.
+InfluxDB being down is a :class:`ServiceOutage` — any stop/start pair; the soak passes the one
+for its private influxd in ``extra`` (:mod:`benchgui.soak_influx`), named ``down``.
 """
 
 from __future__ import annotations

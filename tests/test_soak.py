@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 
 from benchgui.config import load_config
+from benchgui.recording import influxd
 from benchgui.soak import InstrumentCounts, SoakReport, SoakSettings, _judge, soak
+from benchgui.soak_influx import InfluxCounts
 from tests.helpers import run_cli
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(110)]
@@ -35,6 +37,10 @@ async def test_two_simulated_hours_with_faults(tmp_path: Path) -> None:
     assert report.load_on_min > 0
     assert report.load_off_at_end is True
     assert not report.tracebacks
+    if influxd.available():  # make test installs it; the forwarder wrote to it through outages
+        assert report.influx is not None
+        assert report.faults.counts["influxdb down"] >= 1
+        assert report.influx.in_influx == sum(report.channels_stored.values())
 
 
 def _report(**changes: object) -> SoakReport:
@@ -67,11 +73,21 @@ def test_the_judgement_can_fail() -> None:
     assert not _report(load_off_at_end=False).ok
     assert not _report(tracebacks=["benchgui.core.bench: load stopped unexpectedly"]).ok
     assert not _report(rss_end_mb=140.0).ok
+    not_forwarded = _report(influx=InfluxCounts("http://x", in_influx=199))
+    assert not not_forwarded.ok  # one sample short in InfluxDB
+    assert _report(influx=InfluxCounts("http://x", in_influx=200)).ok
+    assert not _report(influx=InfluxCounts("http://x", in_influx=200, error="RuntimeError: down")).ok
     many_missing = _report()
     many_missing.instruments["load"].produced_connected = 200  # 100 answers while connected, lost
     many_missing.checks.clear()
     _judge(many_missing)
     assert not many_missing.ok
+
+
+def test_soak_without_influxd_when_asked(tmp_path: Path) -> None:
+    r = run_cli(["soak", "--hours", "1.2", "--faults", "--no-influxd", "--json"], timeout=100)
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
+    assert json.loads(r.stdout)["influx"] is None
 
 
 def test_soak_command_prints_json(tmp_path: Path) -> None:

@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 from benchgui.config import load_config
+from benchgui.errors import BenchError
 from benchgui.soak import SoakSettings, soak
 
 
@@ -34,7 +35,13 @@ def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser)
         "--faults",
         nargs="*",
         metavar="NAME",
-        help="only these faults (unplug, garbage); none at all with an empty list",
+        help="only these faults (unplug, garbage, down = InfluxDB stopped); none at all with an empty list",
+    )
+    p.add_argument(
+        "--influxd",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="forward to a private influxd and stop it now and then (default: when influxd is installed)",
     )
     p.add_argument("--seed", type=int, default=1, help="random seed of the fault schedule")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
@@ -54,13 +61,18 @@ def run(args: argparse.Namespace) -> int:
         seed=args.seed,
         store_path=Path(args.store) if args.store else None,
         faults=args.faults,
+        influxd=args.influxd,
     )
 
     def progress(text: str) -> None:
         if not args.json:
             print(text, file=sys.stderr, flush=True)
 
-    report = asyncio.run(soak(loaded, settings, progress))
+    try:
+        report = asyncio.run(soak(loaded, settings, progress))
+    except BenchError as exc:
+        print(f"benchgui soak: {exc}", file=sys.stderr)
+        return 2
     if args.json:
         json.dump(report.to_dict(), sys.stdout, indent=1)
         print()

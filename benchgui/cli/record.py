@@ -14,6 +14,7 @@ import signal
 from benchgui.assembly import assemble
 from benchgui.config import load_config
 from benchgui.model import SessionMeta
+from benchgui.signals import Signal
 
 log = logging.getLogger(__name__)
 
@@ -38,8 +39,16 @@ def run(args: argparse.Namespace) -> int:
     return asyncio.run(record(args, loaded))
 
 
-async def wait_for_stop(duration_s: float | None, clock_sleep) -> str:  # type: ignore[no-untyped-def]
-    """Wait for the duration or a signal; return why we stopped."""
+async def wait_for_stop(
+    duration_s: float | None,
+    clock_sleep,  # type: ignore[no-untyped-def]
+    exit_requested: Signal[[str]] | None = None,
+) -> str:
+    """Wait for the duration or SIGINT/SIGTERM; return why we stopped.
+
+    With ``exit_requested`` (the safety supervisor's), the supervisor keeps the signals: it
+    records them as a ``signal`` trip and switches the load off first, then asks us to stop.
+    """
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     reason = {"why": "duration"}
@@ -48,8 +57,12 @@ async def wait_for_stop(duration_s: float | None, clock_sleep) -> str:  # type: 
         reason["why"] = name
         stop.set()
 
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, on_signal, sig.name)
+    own = exit_requested is None
+    if exit_requested is not None:
+        exit_requested.connect(on_signal)
+    else:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, on_signal, sig.name)
     try:
         waiters = [asyncio.create_task(stop.wait())]
         if duration_s is not None:
@@ -58,8 +71,12 @@ async def wait_for_stop(duration_s: float | None, clock_sleep) -> str:  # type: 
         for t in pending:
             t.cancel()
     finally:
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.remove_signal_handler(sig)
+        if own:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.remove_signal_handler(sig)
+        else:
+            assert exit_requested is not None
+            exit_requested.disconnect(on_signal)
     return reason["why"]
 
 
@@ -79,7 +96,8 @@ async def record(args: argparse.Namespace, loaded) -> int:  # type: ignore[no-un
         log.info(
             "recording session %s to %s", session.id, bench.recorder.store_path if bench.recorder else "-"
         )
-        why = await wait_for_stop(args.duration, bench.clock.sleep)
+        sup = bench.services.get("supervisor")
+        why = await wait_for_stop(args.duration, bench.clock.sleep, getattr(sup, "exit_requested", None))
         log.info("stopping (%s) after %d samples", why, bench.sample_count)
     finally:
         await asm.aclose()

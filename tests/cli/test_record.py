@@ -57,7 +57,12 @@ def test_sigterm_ends_the_session_cleanly(tmp_path: Path) -> None:
     with Store(store) as s:
         info = s.session(sid)
         assert info.ended_ns is not None
-        assert s.events(sid)[-1].kind == "session.stop"
+        events = s.events(sid)
+        assert events[-1].kind == "session.stop"
+        # the supervisor handles the signal: load off first, recorded as a `signal` trip
+        trips = [e for e in events if e.kind == "safety.trip"]
+        assert [e.data["reason"] for e in trips] == ["signal"]
+        assert trips[0].data["signal"] == "SIGTERM"
 
 
 def _samples(path: Path) -> int:

@@ -102,11 +102,14 @@ class SafetyLimitsEditor(QWidget):
 
     def values(self) -> dict[str, Any]:
         """The form's settings that differ from those in force."""
-        form: dict[str, Any] = {"enabled": self.enabled.isChecked()}
-        form.update({name: spin.value() for name, spin in self.spins.items()})
-        form["voltage_sources"] = [s.strip() for s in self.sources.text().split(",") if s.strip()]
         current = to_dict(self.settings.section)
-        return {k: v for k, v in form.items() if current.get(k) != v}
+        form: dict[str, Any] = {"enabled": self.enabled.isChecked()}
+        for name, spin in self.spins.items():
+            # a configured value finer than the box shows is not changed by showing it
+            if abs(spin.value() - float(current[name])) > 0.5001 * 10.0 ** -spin.decimals():
+                form[name] = spin.value()
+        form["voltage_sources"] = [s.strip() for s in self.sources.text().split(",") if s.strip()]
+        return {k: v for k, v in form.items() if k in self.spins or current.get(k) != v}
 
     def _show_effective(self) -> None:
         lim = self.settings.effective

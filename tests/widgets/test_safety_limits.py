@@ -80,3 +80,20 @@ def test_without_a_config_file_it_says_not_saved(qtbot, qloop) -> None:  # noqa:
             window.close()
 
     run(qloop, body())
+
+
+def test_a_finer_configured_value_is_not_changed_by_showing_it(qtbot, qloop) -> None:  # noqa: F811
+    async def body() -> None:
+        async with sim_bench(speed=1, config={"safety": {"voltage_disagreement_mv": 12.5}}) as asm:
+            window = MainWindow(asm.bench)
+            qtbot.addWidget(window)
+            panel = safety_banner.create_panel(window, asm.bench)
+            assert panel is not None
+            panel.open_limits()
+            editor = panel.limits_dialog.editor
+            assert editor.values() == {}
+            assert await editor.apply()
+            assert supervisor(asm).limits.voltage_disagreement_v == 0.0125
+            window.close()
+
+    run(qloop, body())

@@ -19,6 +19,14 @@ from tests.widgets.qasync_kit import qloop, run  # noqa: F401
 pytestmark = pytest.mark.timeout(60)
 
 
+def _window_with_panel(qtbot, asm):  # type: ignore[no-untyped-def]
+    window = MainWindow(asm.bench)
+    qtbot.addWidget(window)
+    panel = safety_banner.create_panel(window, asm.bench)
+    assert panel is not None
+    return window, panel
+
+
 def test_edit_apply_and_save(qtbot, qloop, tmp_path: Path) -> None:  # noqa: F811
     cfg = tmp_path / "benchgui.toml"
     cfg.write_text("[simulation]\nsun = false\n")
@@ -26,10 +34,7 @@ def test_edit_apply_and_save(qtbot, qloop, tmp_path: Path) -> None:  # noqa: F81
     async def body() -> None:
         async with sim_bench(speed=1) as asm:
             asm.bench.services["safety_settings"].config_file = ConfigFile(cfg)
-            window = MainWindow(asm.bench)
-            qtbot.addWidget(window)
-            panel = safety_banner.create_panel(window, asm.bench)
-            assert panel is not None
+            window, panel = _window_with_panel(qtbot, asm)
             window.show()
             qtbot.mouseClick(panel.edit_limits, Qt.MouseButton.LeftButton)
             dialog = panel.limits_dialog
@@ -66,10 +71,7 @@ def test_edit_apply_and_save(qtbot, qloop, tmp_path: Path) -> None:  # noqa: F81
 def test_without_a_config_file_it_says_not_saved(qtbot, qloop) -> None:  # noqa: F811
     async def body() -> None:
         async with sim_bench(speed=1) as asm:
-            window = MainWindow(asm.bench)
-            qtbot.addWidget(window)
-            panel = safety_banner.create_panel(window, asm.bench)
-            assert panel is not None
+            window, panel = _window_with_panel(qtbot, asm)
             panel.open_limits()
             editor = panel.limits_dialog.editor
             editor.enabled.setChecked(False)
@@ -85,10 +87,7 @@ def test_without_a_config_file_it_says_not_saved(qtbot, qloop) -> None:  # noqa:
 def test_a_finer_configured_value_is_not_changed_by_showing_it(qtbot, qloop) -> None:  # noqa: F811
     async def body() -> None:
         async with sim_bench(speed=1, config={"safety": {"voltage_disagreement_mv": 12.5}}) as asm:
-            window = MainWindow(asm.bench)
-            qtbot.addWidget(window)
-            panel = safety_banner.create_panel(window, asm.bench)
-            assert panel is not None
+            window, panel = _window_with_panel(qtbot, asm)
             panel.open_limits()
             editor = panel.limits_dialog.editor
             assert editor.values() == {}

@@ -357,14 +357,20 @@ def test_any_chunking_gives_the_same_events(picks: list[int], ends: list[bytes],
 def test_random_bytes_never_raise(blob: bytes, cuts: list[int]) -> None:
     codec = ClientCodec(max_line=100)
     dev = DeviceCodec(max_line=100)
+    client_kinds = (p.Response, p.MalformedResponse, p.Statement, p.Noise, p.LineTooLong)
     prev = 0
+    n_events = 0
     for cut in [*sorted(c for c in cuts if c <= len(blob)), len(blob)]:
         codec.feed(blob[prev:cut])
         dev.feed(blob[prev:cut])
         prev = cut
-        codec.events()
-        while dev.next_event() is not NEED_DATA:
-            pass
+        for ev in codec.events():
+            assert isinstance(ev, client_kinds)
+            n_events += 1
+        while (ev := dev.next_event()) is not NEED_DATA:
+            assert isinstance(ev, p.Request | p.InvalidRequest | p.LineTooLong)
+    # no more events than lines: each is a line, or the one report of an over-long line
+    assert n_events <= blob.count(b"\n") + blob.count(b"\r") + len(blob) // 100 + 1
 
 
 @settings(max_examples=200, deadline=None)

@@ -35,6 +35,8 @@ def run_app(args: argparse.Namespace, loaded: LoadedConfig) -> int:
     import qasync
     from PySide6.QtWidgets import QApplication
 
+    from benchgui.widgets.main_thread_gc import MainThreadGC
+
     app = QApplication.instance() or QApplication(sys.argv[:1])
     assert isinstance(app, QApplication)
     app.setApplicationName("benchgui")
@@ -42,8 +44,13 @@ def run_app(args: argparse.Namespace, loaded: LoadedConfig) -> int:
     app.setQuitOnLastWindowClosed(False)  # we quit after the bench has stopped cleanly
     window_ref: list = []  # type: ignore[type-arg]
     _install_excepthook(window_ref)
-    with asyncio.Runner(loop_factory=qasync.QEventLoop) as runner:
-        return runner.run(_main(args, loaded, window_ref))
+    collector = MainThreadGC(parent=app)  # cyclic GC on the GUI thread only (see the module)
+    collector.start()
+    try:
+        with asyncio.Runner(loop_factory=qasync.QEventLoop) as runner:
+            return runner.run(_main(args, loaded, window_ref))
+    finally:
+        collector.stop()
 
 
 async def _main(args: argparse.Namespace, loaded: LoadedConfig, window_ref: list) -> int:  # type: ignore[type-arg]

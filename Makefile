@@ -12,6 +12,8 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --disable-pip-version-check
 CONSTRAINTS := constraints.txt
 PYTEST_ARGS ?=
+# the whole suite takes 7-10 min; a run that hangs is killed after this long (stacks are printed first)
+PYTEST_WALL_S ?= 2400
 FUZZ_ARGS ?=
 SOAK_ARGS ?=
 
@@ -48,7 +50,7 @@ typecheck: $(VENV)/.test-installed
 	$(PY) -m mypy benchgui
 
 pytest: sysdeps-test $(VENV)/.test-installed
-	QT_QPA_PLATFORM=offscreen $(PY) -m pytest $(PYTEST_ARGS)
+	QT_QPA_PLATFORM=offscreen timeout -k 30 $(PYTEST_WALL_S) $(PY) -m pytest $(PYTEST_ARGS)
 
 test: lint typecheck pytest
 

@@ -50,6 +50,7 @@ class SoakInflux:
 
     async def start(self) -> None:
         await asyncio.to_thread(self.server.start)
+        self.counts.url = self.server.url  # final once it is up (a taken port means new ones)
         await asyncio.to_thread(self.server.create_db, DATABASE)
 
     def stop(self) -> None:

@@ -29,9 +29,22 @@ def available() -> bool:
 
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    return free_ports(1)[0]
+
+
+def free_ports(n: int) -> list[int]:
+    """``n`` distinct free loopback ports: all are held open while choosing, so none repeats (two
+    separate calls may well return the same port once the first socket is closed)."""
+    socks: list[socket.socket] = []
+    try:
+        for _ in range(n):
+            s = socket.socket()
+            socks.append(s)
+            s.bind(("127.0.0.1", 0))
+        return [int(s.getsockname()[1]) for s in socks]
+    finally:
+        for s in socks:
+            s.close()
 
 
 CONFIG = """\
@@ -78,16 +91,23 @@ class InfluxServer:
         self.root = Path(root)
         self.auth: tuple[str, str] | None = None  # (user, password) for queries once users exist
         self.root.mkdir(parents=True, exist_ok=True)
-        self.http_port = free_port()
-        self.rpc_port = free_port()
+        self._auth_enabled = auth
         self.conf = self.root / "influxdb.conf"
-        self.conf.write_text(
-            CONFIG.format(
-                root=self.root, http_port=self.http_port, rpc_port=self.rpc_port, auth=str(auth).lower()
-            )
-        )
+        self._choose_ports()
         self.proc: subprocess.Popen[bytes] | None = None
         self.log_path = self.root / "influxd.log"
+        self._ever_up = False  # once up, the URL is known to clients: ports stay as they are
+
+    def _choose_ports(self) -> None:
+        self.http_port, self.rpc_port = free_ports(2)
+        self.conf.write_text(
+            CONFIG.format(
+                root=self.root,
+                http_port=self.http_port,
+                rpc_port=self.rpc_port,
+                auth=str(self._auth_enabled).lower(),
+            )
+        )
 
     @property
     def url(self) -> str:
@@ -95,7 +115,30 @@ class InfluxServer:
 
     def start(self, timeout: float = 30.0, *, wait: bool = True) -> None:
         """Start ``influxd``; with ``wait``, until it answers ``/ping`` (else it comes up on its
-        own while the caller goes on, as a restarted server does)."""
+        own while the caller goes on, as a restarted server does). A first start whose port
+        another process took in the meantime is tried again on fresh ports (up to 3 times)."""
+        for attempt in range(3):
+            offset = self.log_path.stat().st_size if self.log_path.exists() else 0
+            self._spawn()
+            if not wait:
+                return
+            try:
+                self.wait_ready(timeout)
+                self._ever_up = True
+                return
+            except RuntimeError:
+                taken = "address already in use" in self._log_since(offset).lower()
+                if self._ever_up or not taken or attempt == 2:
+                    raise
+                self.stop()
+                self._choose_ports()
+
+    def _log_since(self, offset: int) -> str:
+        with self.log_path.open("rb") as fh:
+            fh.seek(offset)
+            return fh.read().decode(errors="replace")
+
+    def _spawn(self) -> None:
         log = self.log_path.open("ab")
         self.proc = subprocess.Popen(
             [INFLUXD, "run", "-config", str(self.conf)],
@@ -105,8 +148,6 @@ class InfluxServer:
             env={**os.environ, "INFLUXDB_REPORTING_DISABLED": "true"},
         )
         log.close()
-        if wait:
-            self.wait_ready(timeout)
 
     def wait_ready(self, timeout: float = 30.0) -> None:
         """Until the started server answers ``/ping`` (RuntimeError when it exits or times out)."""
@@ -114,7 +155,8 @@ class InfluxServer:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"influxd exited ({self.proc.returncode}); see {self.log_path}")
+                tail = " | ".join(self._log_since(0).strip().splitlines()[-3:])
+                raise RuntimeError(f"influxd exited ({self.proc.returncode}): {tail} (log: {self.log_path})")
             try:
                 with urllib.request.urlopen(f"{self.url}/ping", timeout=1) as r:
                     if r.status == 204:

@@ -264,7 +264,12 @@ async def soak(
         if settings.influxd is not False and influxd.available():
             influx = SoakInflux(tmp / "influxd")
             stack.callback(influx.stop)
-            await influx.start()
+            try:
+                await influx.start()
+            except (RuntimeError, OSError) as exc:
+                raise BenchError(
+                    f"the soak's private influxd did not start ({exc}); --no-influxd runs without"
+                ) from exc
             loaded = influx.configure(loaded)
             extra_faults = [*extra_faults, influx.fault()]
         await _run(loaded, settings, store, report, progress or (lambda _: None), extra_faults, influx)

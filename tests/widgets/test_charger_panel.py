@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
 import qasync
 from PySide6.QtCore import QSettings
-from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from benchgui.clock import ScaledClock
@@ -25,16 +24,6 @@ from benchgui.widgets.main_window import MainWindow
 from tests.helpers import async_wait_until
 
 pytestmark = pytest.mark.timeout(90)
-
-
-@pytest.fixture
-def qloop(qapp: QApplication) -> Iterator[qasync.QEventLoop]:
-    loop = qasync.QEventLoop(qapp)
-    errors: list[dict[str, object]] = []
-    loop.set_exception_handler(lambda _loop, ctx: errors.append(ctx))
-    yield loop
-    loop.close()
-    assert not errors, errors
 
 
 Scenario = Callable[[MpptSimServer, MpptSource, MainWindow, charger_panel.ChargerPanel], Awaitable[None]]

@@ -5,13 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import tomllib
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import qasync
 from PySide6.QtCore import QSettings
-from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from benchgui.clock import ScaledClock
@@ -31,16 +29,6 @@ from benchgui.widgets.main_window import MainWindow
 from tests.helpers import async_wait_until
 
 pytestmark = pytest.mark.timeout(90)
-
-
-@pytest.fixture
-def qloop(qapp: QApplication) -> Iterator[qasync.QEventLoop]:
-    loop = qasync.QEventLoop(qapp)
-    errors: list[dict[str, object]] = []
-    loop.set_exception_handler(lambda _loop, ctx: errors.append(ctx))
-    yield loop
-    loop.close()
-    assert not errors, errors
 
 
 def test_pick_a_listed_port_and_apply(qloop: qasync.QEventLoop, qtbot: QtBot, tmp_path: Path) -> None:

@@ -10,7 +10,7 @@ from benchgui.widgets import program_panel
 from benchgui.widgets.main_window import MainWindow
 from tests.helpers import async_wait_until
 from tests.safety_kit import runner, sim_bench, wait_samples
-from tests.widgets.qasync_kit import qloop, run  # noqa: F401
+from tests.widgets.qasync_kit import run
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -36,7 +36,7 @@ def _panel(qtbot, bench):  # type: ignore[no-untyped-def]
     return window, panel
 
 
-def test_example_runs_from_the_panel_and_abort_switches_off(qtbot, qloop) -> None:  # noqa: F811
+def test_example_runs_from_the_panel_and_abort_switches_off(qtbot, qloop) -> None:
     async def body() -> None:
         async with sim_bench(speed=10) as asm:
             window, panel = _panel(qtbot, asm.bench)
@@ -72,7 +72,7 @@ def test_example_runs_from_the_panel_and_abort_switches_off(qtbot, qloop) -> Non
     run(qloop, body())
 
 
-def test_program_built_in_the_editor_shows_dcir(qtbot, qloop) -> None:  # noqa: F811
+def test_program_built_in_the_editor_shows_dcir(qtbot, qloop) -> None:
     async def body() -> None:
         async with sim_bench(speed=20) as asm:
             window, panel = _panel(qtbot, asm.bench)
@@ -95,7 +95,7 @@ def test_program_built_in_the_editor_shows_dcir(qtbot, qloop) -> None:  # noqa: 
     run(qloop, body())
 
 
-def test_add_step_templates_make_a_valid_program(qtbot, qloop) -> None:  # noqa: F811
+def test_add_step_templates_make_a_valid_program(qtbot, qloop) -> None:
     async def body() -> None:
         async with sim_bench(speed=10) as asm:
             window, panel = _panel(qtbot, asm.bench)
@@ -112,7 +112,7 @@ def test_add_step_templates_make_a_valid_program(qtbot, qloop) -> None:  # noqa:
     run(qloop, body())
 
 
-def test_start_refused_is_shown_not_raised(qtbot, qloop) -> None:  # noqa: F811
+def test_start_refused_is_shown_not_raised(qtbot, qloop) -> None:
     async def body() -> None:
         async with sim_bench(speed=10, config={"safety": {"max_current_a": 3}}) as asm:
             window, panel = _panel(qtbot, asm.bench)

@@ -11,7 +11,7 @@ from benchgui.widgets import safety_banner
 from benchgui.widgets.main_window import MainWindow
 from tests.helpers import async_wait_until
 from tests.safety_kit import load_on, sensor, sim_bench, supervisor, wait_samples
-from tests.widgets.qasync_kit import qloop, run  # noqa: F401
+from tests.widgets.qasync_kit import run
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -22,7 +22,7 @@ def _window(qtbot, bench) -> MainWindow:  # type: ignore[no-untyped-def]
     return window
 
 
-def test_estop_button_trips_and_the_banner_stays_until_acknowledged(qtbot, qloop) -> None:  # noqa: F811
+def test_estop_button_trips_and_the_banner_stays_until_acknowledged(qtbot, qloop) -> None:
     async def body() -> None:
         async with sim_bench(speed=1) as asm:
             window = _window(qtbot, asm.bench)
@@ -47,7 +47,7 @@ def test_estop_button_trips_and_the_banner_stays_until_acknowledged(qtbot, qloop
     run(qloop, body())
 
 
-def test_f12_is_the_emergency_stop(qtbot, qloop) -> None:  # noqa: F811
+def test_f12_is_the_emergency_stop(qtbot, qloop) -> None:
     async def body() -> None:
         async with sim_bench(speed=1) as asm:
             window = _window(qtbot, asm.bench)
@@ -68,7 +68,7 @@ def test_f12_is_the_emergency_stop(qtbot, qloop) -> None:  # noqa: F811
     run(qloop, body())
 
 
-def test_a_measurement_trip_shows_its_reason_and_values(qtbot, qloop) -> None:  # noqa: F811
+def test_a_measurement_trip_shows_its_reason_and_values(qtbot, qloop) -> None:
     async def body() -> None:
         async with sim_bench(speed=10) as asm:
             window = _window(qtbot, asm.bench)
@@ -92,7 +92,7 @@ def test_a_measurement_trip_shows_its_reason_and_values(qtbot, qloop) -> None:  
     run(qloop, body())
 
 
-def test_a_signal_closes_the_window_after_switching_off(qtbot, qloop) -> None:  # noqa: F811
+def test_a_signal_closes_the_window_after_switching_off(qtbot, qloop) -> None:
     import signal
 
     async def body() -> None:

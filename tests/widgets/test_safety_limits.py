@@ -14,7 +14,7 @@ from benchgui.widgets import safety_banner
 from benchgui.widgets.main_window import MainWindow
 from tests.helpers import async_wait_until
 from tests.safety_kit import sim_bench, supervisor
-from tests.widgets.qasync_kit import qloop, run  # noqa: F401
+from tests.widgets.qasync_kit import run
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -27,7 +27,7 @@ def _window_with_panel(qtbot, asm):  # type: ignore[no-untyped-def]
     return window, panel
 
 
-def test_edit_apply_and_save(qtbot, qloop, tmp_path: Path) -> None:  # noqa: F811
+def test_edit_apply_and_save(qtbot, qloop, tmp_path: Path) -> None:
     cfg = tmp_path / "benchgui.toml"
     cfg.write_text("[simulation]\nsun = false\n")
 
@@ -68,7 +68,7 @@ def test_edit_apply_and_save(qtbot, qloop, tmp_path: Path) -> None:  # noqa: F81
     run(qloop, body())
 
 
-def test_without_a_config_file_it_says_not_saved(qtbot, qloop) -> None:  # noqa: F811
+def test_without_a_config_file_it_says_not_saved(qtbot, qloop) -> None:
     async def body() -> None:
         async with sim_bench(speed=1) as asm:
             window, panel = _window_with_panel(qtbot, asm)
@@ -84,7 +84,7 @@ def test_without_a_config_file_it_says_not_saved(qtbot, qloop) -> None:  # noqa:
     run(qloop, body())
 
 
-def test_a_finer_configured_value_is_not_changed_by_showing_it(qtbot, qloop) -> None:  # noqa: F811
+def test_a_finer_configured_value_is_not_changed_by_showing_it(qtbot, qloop) -> None:
     async def body() -> None:
         async with sim_bench(speed=1, config={"safety": {"voltage_disagreement_mv": 12.5}}) as asm:
             window, panel = _window_with_panel(qtbot, asm)

@@ -65,6 +65,13 @@ async def _trip_latency(trips: int) -> list[float]:
     load = SimLoadSource(world)
     bench = Bench(clock, [load], load=load)
     sup = Supervisor.attach(bench, Config(), handle_signals=False)
+    out = await _stops(load, sup, trips, poll_s=0)
+    await sup.aclose()
+    return out
+
+
+async def _stops(load, sup, trips: int, poll_s: float) -> list[float]:  # type: ignore[no-untyped-def]
+    """Switch the input on, press the emergency stop, time until the load confirms it off."""
     out = []
     for _ in range(trips):
         await load.set_current(2.0)
@@ -72,10 +79,9 @@ async def _trip_latency(trips: int) -> list[float]:
         t = time.perf_counter()
         sup.emergency_stop("benchmark")
         while not (sup.trip_state and sup.trip_state.load_off):
-            await asyncio.sleep(0)
+            await asyncio.sleep(poll_s)
         out.append(time.perf_counter() - t)
         sup.acknowledge()
-    await sup.aclose()
     return out
 
 
@@ -91,21 +97,12 @@ async def _trip_latency_pty(trips: int) -> list[float]:
     bench = asm.bench
     load, sup = bench.load, bench.services["supervisor"]
     assert load is not None
-    out = []
     try:
         await bench.start()
         deadline = time.monotonic() + 15
         while load.input_on is None and time.monotonic() < deadline:
             await asyncio.sleep(0.02)
-        for _ in range(trips):
-            await load.set_current(2.0)
-            await load.set_input(True)
-            t = time.perf_counter()
-            sup.emergency_stop("benchmark")
-            while not (sup.trip_state and sup.trip_state.load_off):
-                await asyncio.sleep(0.0005)
-            out.append(time.perf_counter() - t)
-            sup.acknowledge()
+        out = await _stops(load, sup, trips, poll_s=0.0005)
     finally:
         await asm.aclose()
     return out

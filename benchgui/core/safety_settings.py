@@ -39,10 +39,6 @@ class SafetySettings:
         """What the supervisor judges by now (derived values resolved)."""
         return self.supervisor.limits
 
-    @property
-    def can_save(self) -> bool:
-        return self.config_file is not None and self.config_file.path is not None
-
     def validate(self, values: Mapping[str, Any]) -> SafetySection:
         """The ``[safety]`` section with ``values`` changed; raises ConfigError naming the key."""
         merged = {**to_dict(self.section), **values}

@@ -1,8 +1,11 @@
 """Sensor verification as a core service: live while a session runs, and for stored sessions.
 
 The math lives in :mod:`benchgui.verify` (pure numpy); this module feeds it. Live, the service
-listens to :attr:`Bench.samples_published`, keeps the battery voltage and current channels of the
-current session, and recomputes every ``verify.live_interval_s`` on a worker thread. For a stored
+listens to :attr:`Bench.samples_published` and keeps the battery voltage and current channels of the
+current session. While a view watches (:attr:`VerificationService.live_enabled`), a timer thread
+recomputes every ``verify.live_interval_s`` — driven by the timer, not by sample arrival, so data
+that arrived in one burst (a fast replay, instruments that went quiet) is still shown — and skips the
+computation when nothing new arrived since the last one. For a stored
 or imported session it reads the store on the same worker thread. Either way the outcome is
 announced on :attr:`VerificationService.result_ready` — from the worker thread, so widgets bridge
 it to Qt (queued) — and the GUI never touches the store or does the arithmetic itself.
@@ -150,16 +153,20 @@ class VerificationService:
         #: (path, error or None) after a report was written; fires on the worker thread
         self.report_written: Signal[[Path, Exception | None]] = Signal("verify.report_written")
         self.latest: dict[str, Verification] = {}
-        #: recompute live statistics by itself every ``live_interval_s``; off until a view asks
-        #: (a headless recorder keeps the readings but spends no CPU on statistics nobody reads)
-        self.live_enabled = False
         self.computations = 0
+        #: timer periods elapsed while live (whether or not they computed): what tests wait on
+        self.ticks = 0
         self._names = {n for pair in settings.parsed_comparisons() for n in pair} | {settings.region_current}
         self._live: dict[str, _LiveChannel] = {}
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # guards latest/computations
+        self._submit_lock = threading.Lock()  # one computation submitted at a time
+        self._data_lock = threading.Lock()  # guards _live and the data versions (publisher vs timer)
+        self._data_version = 0  # bumped by every batch that brought a wanted sample
+        self._computed_version = -1  # the data version the last live computation saw
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="benchgui-verify")
         self._pending: Future[Verification | None] | None = None
-        self._last_compute = time.monotonic()  # first live result one interval after the start
+        self._timer: threading.Thread | None = None
+        self._timer_stop = threading.Event()
         self._session: Session | None = bench.session
         bench.samples_published.connect(self._on_samples)
         bench.session_changed.connect(self._on_session)
@@ -168,39 +175,96 @@ class VerificationService:
     def _wanted(self, name: str) -> bool:
         return name in self._names or name.startswith("battery.current.")
 
+    @property
+    def live_enabled(self) -> bool:
+        """Recompute live statistics by themselves every ``live_interval_s`` (a view watches).
+
+        Off by default: a headless recorder keeps the readings but spends no CPU on statistics
+        nobody reads. Turning it on starts the timer; the first result comes within one interval
+        even if no further sample arrives.
+        """
+        return self._timer is not None
+
+    @live_enabled.setter
+    def live_enabled(self, on: bool) -> None:
+        if on and self._timer is None:
+            with self._data_lock:
+                self._computed_version = -1  # the first period computes, even from no data
+            self._timer_stop.clear()
+            self._timer = threading.Thread(target=self._run_timer, name="benchgui-verify-timer", daemon=True)
+            self._timer.start()
+        elif not on and self._timer is not None:
+            self._stop_timer()
+
+    def _run_timer(self) -> None:
+        # wall time on purpose: the interval is a CPU budget, whatever the simulation speed
+        while not self._timer_stop.wait(self.settings.live_interval_s):
+            try:
+                self.tick()
+            except Exception:  # a timer that dies silently would freeze the view: log and go on
+                log.exception("live verification tick failed")
+            self.ticks += 1
+
+    def _stop_timer(self) -> None:
+        timer, self._timer = self._timer, None
+        self._timer_stop.set()
+        if timer is not None and timer is not threading.current_thread():
+            timer.join(timeout=30)
+
+    @property
+    def live_up_to_date(self) -> bool:
+        """No computation running and none owed: the latest live result covers every sample."""
+        pending = self._pending
+        with self._data_lock:
+            owed = self._data_version != self._computed_version
+        return not owed and (pending is None or pending.done())
+
+    def tick(self) -> Future[Verification | None] | None:
+        """One timer period: recompute if data arrived since the last computation, else nothing."""
+        with self._data_lock:
+            if self._data_version == self._computed_version:
+                return None
+        return self.refresh_live()
+
     def _on_samples(self, samples: Sequence[Sample]) -> None:
-        live = self._live
-        for s in samples:
-            ch = live.get(s.channel)
-            if ch is None:
-                if not self._wanted(s.channel):
-                    continue
-                ch = live[s.channel] = _LiveChannel()
-            ch.t.append(s.t_ns)
-            ch.v.append(s.value)
-        now = time.monotonic()  # a CPU budget, so wall time, whatever the simulation speed
-        if self.live_enabled and now - self._last_compute >= self.settings.live_interval_s:
-            self.refresh_live()
+        with self._data_lock:
+            live = self._live
+            got = False
+            for s in samples:
+                ch = live.get(s.channel)
+                if ch is None:
+                    if not self._wanted(s.channel):
+                        continue
+                    ch = live[s.channel] = _LiveChannel()
+                ch.t.append(s.t_ns)
+                ch.v.append(s.value)
+                got = True
+            if got:
+                self._data_version += 1
 
     def _on_session(self, session: Session | None) -> None:
         if session is not None and (self._session is None or session.id != self._session.id):
-            self._live.clear()  # live statistics describe the session that is running
+            with self._data_lock:
+                self._live.clear()  # live statistics describe the session that is running
+                self._data_version += 1
             self.latest.pop(LIVE, None)
         self._session = session
 
     def refresh_live(self) -> Future[Verification | None]:
         """Recompute the live statistics now (at most one computation runs at a time)."""
-        self._last_compute = time.monotonic()
-        if self._pending is not None and not self._pending.done():
+        with self._submit_lock:  # the timer thread and a view's Refresh button may both call this
+            if self._pending is not None and not self._pending.done():
+                return self._pending  # the next tick picks up what arrived meanwhile
+            snapshot: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {}
+            with self._data_lock:
+                for name, ch in self._live.items():
+                    ch.seal(self.settings.live_max_points)
+                    snapshot[name] = list(ch.chunks)
+                self._computed_version = self._data_version
+            units = {n: c.unit for n, c in self.bench.channels.items()}
+            meta = self._live_meta()
+            self._pending = self._pool.submit(self._compute_live, snapshot, units, meta)
             return self._pending
-        snapshot: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {}
-        for name, ch in self._live.items():
-            ch.seal(self.settings.live_max_points)
-            snapshot[name] = list(ch.chunks)
-        units = {n: c.unit for n, c in self.bench.channels.items()}
-        meta = self._live_meta()
-        self._pending = self._pool.submit(self._compute_live, snapshot, units, meta)
-        return self._pending
 
     def _live_meta(self) -> ReportMeta:
         s = self._session
@@ -284,6 +348,7 @@ class VerificationService:
         return self._pool.submit(work)
 
     def close(self) -> None:
+        self._stop_timer()
         self.bench.samples_published.disconnect(self._on_samples)
         self.bench.session_changed.disconnect(self._on_session)
         self._pool.shutdown(wait=True, cancel_futures=True)

@@ -67,26 +67,49 @@ def test_live_statistics_follow_the_published_samples(bench: Bench) -> None:
         svc.close()
 
 
-def test_live_recomputes_periodically_and_ignores_other_channels(bench: Bench) -> None:
+def test_live_result_comes_from_the_timer_after_a_burst(bench: Bench) -> None:
+    """All data published at once (a fast machine, a replay), then silence: a result still comes."""
     settings = dataclasses.replace(VerifySection(), live_interval_s=0.2)
     svc = VerificationService(bench, settings)
     assert not svc.live_enabled  # nobody watches yet: no CPU spent
-    svc.live_enabled = True  # as the view does
     try:
         bench.publish([Sample("soc.mppt", 1, 50.0), Sample("solar.voltage.mppt", 1, 18.0)])
-        assert "soc.mppt" not in svc._live
+        publish_session(bench, synth.session(seed=22))
+        assert svc.computations == 0  # samples alone never compute
+        svc.live_enabled = True  # as the view does; no sample arrives after this
+        wait_until(lambda: LIVE in svc.latest, timeout=60, what="first live result")
+        assert "soc.mppt" not in svc._live and "solar.voltage.mppt" not in svc._live
+        assert svc.latest[LIVE].result.get("battery.current", "mppt").summary.gain.contains(1.03)
+    finally:
+        svc.close()
+    assert not svc.live_enabled
+
+
+def test_live_recomputes_while_samples_trickle_in_and_rests_when_nothing_changes(bench: Bench) -> None:
+    settings = dataclasses.replace(VerifySection(), live_interval_s=0.2)
+    svc = VerificationService(bench, settings)
+    svc.live_enabled = True
+    try:
         channels = synth.session(seed=22)
         publish_session(bench, channels)
-        wait_until(lambda: LIVE in svc.latest, timeout=30, what="first live result")
-        first = svc.computations
+        wait_until(lambda: LIVE in svc.latest, timeout=60, what="first live result")
         # more samples keep arriving: the service recomputes by itself
         t0 = int(max(t[-1] for t, _ in channels.values())) + 10**9
-        wait_until(
-            lambda: bench.publish([Sample("battery.current.mppt", t0, 0.0)]) or svc.computations > first,
-            timeout=30,
-            interval=0.05,
-            what="a periodic recomputation",
-        )
+        for k in range(3):
+            done = svc.computations
+            bench.publish([Sample("battery.current.mppt", t0 + k, 0.0)])
+            wait_until(lambda: svc.computations > done, timeout=60, what=f"recomputation {k + 1}")
+        # nothing new: timer periods pass without computing
+        wait_until(lambda: svc.live_up_to_date, timeout=60, what="the last samples computed")
+        done, ticks = svc.computations, svc.ticks
+        wait_until(lambda: svc.ticks >= ticks + 3, timeout=60, what="three idle timer periods")
+        assert svc.computations == done
+        # a tick with nothing new returns nothing; a tick after new data computes
+        assert svc.tick() is None
+        bench.publish([Sample("battery.voltage.mppt", t0 + 10, 13.0)])
+        svc.live_enabled = False  # the timer stops; a manual tick still works
+        fut = svc.tick()
+        assert fut is not None and fut.result(timeout=60) is not None
     finally:
         svc.close()
 

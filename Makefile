@@ -1,6 +1,7 @@
 # benchgui — the commands a new user needs. Everything installs itself into .venv.
 #   make run     the GUI on the simulated bench
 #   make test    the whole test suite (installs apt packages when run as root)
+#   make test-stress    the suite while stress-ng loads every core (a slow machine); STRESS_RUNS=3
 #   make bench   speed and memory benchmarks, printed as a table
 #   make fuzz    10^6 inputs into every codec (minutes), counts per target; FUZZ_ARGS="--inputs N"
 #   make soak    24 simulated hours of the whole bench with faults injected (minutes), a report
@@ -14,10 +15,13 @@ CONSTRAINTS := constraints.txt
 PYTEST_ARGS ?=
 # the whole suite takes 7-10 min; a run that hangs is killed after this long (stacks are printed first)
 PYTEST_WALL_S ?= 2400
+# make test-stress: how many stress-ng CPU workers (default: one per core), how many runs in a row
+STRESS_CPUS ?= $(shell nproc)
+STRESS_RUNS ?= 1
 FUZZ_ARGS ?=
 SOAK_ARGS ?=
 
-.PHONY: help run test lint typecheck pytest bench fuzz soak sysdeps-run sysdeps-test clean test-ansible
+.PHONY: help run test test-stress lint typecheck pytest bench fuzz soak sysdeps-run sysdeps-test clean test-ansible
 
 help:
 	@grep -E '^#   make' Makefile | sed 's/^#   //'
@@ -53,6 +57,19 @@ pytest: sysdeps-test $(VENV)/.test-installed
 	QT_QPA_PLATFORM=offscreen timeout -k 30 $(PYTEST_WALL_S) $(PY) -m pytest $(PYTEST_ARGS)
 
 test: lint typecheck pytest
+
+# The same suite on a machine made slow: stress-ng keeps every core busy for the whole run, which
+# must still pass (no test may assume how long anything takes). Runs STRESS_RUNS times in a row and
+# prints each run's wall time; stress-ng is stopped however the run ends.
+test-stress: lint typecheck sysdeps-test $(VENV)/.test-installed
+	@command -v stress-ng >/dev/null || { echo "test-stress: stress-ng is not installed (apt-get install stress-ng)" >&2; exit 2; }
+	@stress-ng --cpu $(STRESS_CPUS) --timeout $$(( $(PYTEST_WALL_S) * $(STRESS_RUNS) + 60 ))s --quiet & spid=$$!; \
+	trap 'kill $$spid 2>/dev/null; wait $$spid 2>/dev/null' EXIT; \
+	for i in $$(seq 1 $(STRESS_RUNS)); do \
+	  t0=$$(date +%s); \
+	  QT_QPA_PLATFORM=offscreen timeout -k 30 $(PYTEST_WALL_S) $(PY) -m pytest $(PYTEST_ARGS) || exit $$?; \
+	  echo "test-stress: run $$i of $(STRESS_RUNS) passed under stress-ng --cpu $(STRESS_CPUS) in $$(( $$(date +%s) - t0 )) s"; \
+	done
 
 # The full converge of ansible/ in a throwaway Debian root (debootstrap + chroot), twice; the second
 # run must change nothing. Minutes, not seconds: not part of `make test` (which lints, syntax-checks

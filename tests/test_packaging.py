@@ -11,6 +11,9 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+# the module's wheel build (pip, build isolation fetching setuptools) runs inside the first
+# test's timeout: leave it room for its own 300 s limit
+pytestmark = pytest.mark.timeout(400)
 
 
 @pytest.fixture(scope="module")

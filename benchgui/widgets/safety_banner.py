@@ -251,4 +251,5 @@ def create_panel(window: QMainWindow, bench: Bench) -> QWidget | None:
     panel.banner = banner  # type: ignore[attr-defined]  # for tests and the screenshot check
     panel.toolbar_button = estop_button  # type: ignore[attr-defined]
     panel.banner_bar = bar  # type: ignore[attr-defined]
+    panel.refresh_timer = timer  # type: ignore[attr-defined]  # tests wait on its ticks, not on a clock
     return panel

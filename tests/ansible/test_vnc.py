@@ -23,7 +23,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.helpers import ROOT
+from tests.helpers import ROOT, wait_until
 
 pytestmark = [
     pytest.mark.slow,
@@ -69,6 +69,23 @@ class VncViewer:
 
     def close(self) -> None:
         self.client.disconnect()
+
+
+def wait_listening(port: int, proc: subprocess.Popen[bytes], what: str, timeout: float = 60.0) -> None:
+    """Wait until ``proc`` accepts connections on ``port``: a client that connects earlier is
+    refused, however quickly the server usually starts. Fails at once if ``proc`` exits."""
+
+    def listening() -> bool:
+        if proc.poll() is not None:
+            err = proc.stderr.read().decode() if proc.stderr else ""
+            raise AssertionError(f"{what} exited ({proc.returncode}) before listening: {err}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return True
+        except OSError:
+            return False
+
+    wait_until(listening, timeout=timeout, interval=0.2, what=f"{what} to listen on port {port}")
 
 
 def wait_for_window(viewer: VncViewer, tmp: Path, timeout: float = 90.0) -> str:
@@ -162,6 +179,7 @@ def test_benchgui_is_visible_through_x11vnc_with_a_password(tmp_path: Path, xvfb
     app: subprocess.Popen[bytes] | None = None
     viewer: VncViewer | None = None
     try:
+        wait_listening(port, vnc, "x11vnc")
         intruder = VncViewer(port, password=password[::-1] + "x")
         with pytest.raises(Exception, match="password check failed"):
             intruder.capture(tmp_path / "intruder.png")
@@ -198,16 +216,8 @@ def test_benchgui_is_visible_through_qts_vnc_plugin(tmp_path: Path) -> None:
     )
     viewer: VncViewer | None = None
     try:
-        deadline = time.monotonic() + 60
-        while viewer is None:
-            assert app.poll() is None, app.stderr.read().decode() if app.stderr else ""
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=1):
-                    pass
-                viewer = VncViewer(port)
-            except OSError:
-                assert time.monotonic() < deadline, "Qt's VNC server never listened"
-                time.sleep(0.2)  # poll interval while benchgui starts
+        wait_listening(port, app, "benchgui's Qt VNC server")
+        viewer = VncViewer(port)
         detail = wait_for_window(viewer, tmp_path)
         print(f"Qt VNC view: {detail}")
     finally:

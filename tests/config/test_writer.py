@@ -8,7 +8,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from benchgui.config.loader import load_config
@@ -30,6 +30,7 @@ values = st.recursive(
 )
 
 
+@settings(deadline=None)  # no per-example wall-time limit: a loaded machine pauses at random
 @given(st.dictionaries(keys, values, max_size=4))
 def test_dumps_round_trips(data: dict) -> None:  # type: ignore[type-arg]
     assert tomllib.loads(dumps(data)) == data

@@ -19,7 +19,9 @@ from benchgui.cli import main
 from benchmarks import soc_accuracy, soc_truth
 from tests.helpers import ROOT
 
-pytestmark = pytest.mark.slow
+# a cold cache simulates with PyBaMM inside the first test of each chemistry (a minute or more
+# on a slow machine): the default 120 s is too tight for that
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(400)]
 CACHE = ROOT / "tests" / ".cache" / "pybamm"
 
 

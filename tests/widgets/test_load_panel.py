@@ -62,33 +62,33 @@ def test_panel_commands_the_load_and_shows_its_state(qtbot: Any, qapp: QApplicat
             panel.mode_combo.setCurrentText("CC")
 
             qtbot.mouseClick(panel.remote_button, Qt.MouseButton.LeftButton)
-            await async_wait_until(lambda: sim.device.remote, 5)
-            await async_wait_until(lambda: panel.indicators["Remote"].property("on") is True, 5)
+            await async_wait_until(lambda: sim.device.remote, 30)
+            await async_wait_until(lambda: panel.indicators["Remote"].property("on") is True, 30)
 
             panel.setpoint_spin.setValue(75)  # clamped by the spin box to the nominal
             assert panel.setpoint_spin.value() == 60.0
             panel.setpoint_spin.setValue(2.5)
             qtbot.mouseClick(panel.set_button, Qt.MouseButton.LeftButton)
-            await async_wait_until(lambda: src.state.set_current_a == 2.5, 5)
+            await async_wait_until(lambda: src.state.set_current_a == 2.5, 30)
             qtbot.mouseClick(panel.input_button, Qt.MouseButton.LeftButton)
-            await async_wait_until(lambda: sim.device.input_on, 5)
-            await async_wait_until(lambda: panel.readouts["I"].text().startswith("2.5"), 5)
+            await async_wait_until(lambda: sim.device.input_on, 30)
+            await async_wait_until(lambda: panel.readouts["I"].text().startswith("2.5"), 30)
             assert panel.readouts["U"].text().endswith(" V")
             assert panel.readouts["Ah"].text().endswith(" Ah")
             assert panel.input_button.isChecked()
             assert panel.input_button.text() == "Input ON"
-            await async_wait_until(lambda: panel.indicators["CC"].property("on") is True, 5)
+            await async_wait_until(lambda: panel.indicators["CC"].property("on") is True, 30)
             assert panel.indicators["OVP"].property("on") is False
             assert panel.error_label.text() == ""
 
             sim.device.alarms.add("otp")  # the device reports over-temperature
-            await async_wait_until(lambda: panel.indicators["OTP"].property("on") is True, 5)
+            await async_wait_until(lambda: panel.indicators["OTP"].property("on") is True, 30)
 
             await sim.vanish()  # unplugged: the status says so, commands report the error
-            await async_wait_until(lambda: panel.link_label.text().startswith("reconnecting"), 5)
+            await async_wait_until(lambda: panel.link_label.text().startswith("reconnecting"), 30)
             assert not panel.set_button.isEnabled()
             panel._command("current setpoint", src.set_current(1.0))
-            await async_wait_until(lambda: "not connected" in panel.error_label.text(), 5)
+            await async_wait_until(lambda: "not connected" in panel.error_label.text(), 30)
         finally:
             await bench.stop()
             for close in closers:

@@ -25,10 +25,11 @@ def test_cycles_are_freed_on_the_gui_thread_only(qtbot, main_thread_gc: MainThre
 
     t = threading.Thread(target=worker)
     t.start()
-    t.join(10)
+    t.join(60)
+    assert not t.is_alive()
     assert all(r() is not None for r in refs[:100])  # nothing collected on the worker
     before = main_thread_gc.collections
-    qtbot.waitUntil(lambda: main_thread_gc.collections > before, timeout=5000)
+    qtbot.waitUntil(lambda: main_thread_gc.collections > before, timeout=30_000)
     gc.collect()  # the timer may have collected the youngest generation only
     assert all(r() is None for r in refs)
 

@@ -96,17 +96,17 @@ def test_pause_freezes_the_axis(window: MainWindow, bench: Bench) -> None:
 
 def test_status_indicator_shows_reconnecting(window: MainWindow, bench: Bench, qtbot) -> None:  # type: ignore[no-untyped-def]
     bench.set_status(InstrumentStatus("mppt", InstrumentState.RECONNECTING, "port vanished", 3))
-    qtbot.waitUntil(lambda: "reconnecting (3)" in window.status_panel.text_of("mppt"), timeout=2000)
+    qtbot.waitUntil(lambda: "reconnecting (3)" in window.status_panel.text_of("mppt"), timeout=30_000)
 
 
 def test_session_start_stop_and_annotation(window: MainWindow, bench: Bench, qtbot) -> None:  # type: ignore[no-untyped-def]
     s = bench.start_session(SessionMeta("ana", "B1"))
-    qtbot.waitUntil(lambda: s.id in window.session_label.text(), timeout=2000)
+    qtbot.waitUntil(lambda: s.id in window.session_label.text(), timeout=30_000)
     bench.annotate("cells balanced")
     window.stop_session()
-    qtbot.waitUntil(lambda: "Not recording" in window.session_label.text(), timeout=2000)
+    qtbot.waitUntil(lambda: "Not recording" in window.session_label.text(), timeout=30_000)
     assert bench.recorder is not None
-    assert bench.recorder.flush(5)
+    assert bench.recorder.flush(30)
     events = window.catalog.events(s.id)  # type: ignore[union-attr]
     assert [e.kind for e in events] == ["session.start", "annotation", "session.stop"]
 
@@ -136,7 +136,7 @@ def test_stored_session_opens_in_a_viewer(window: MainWindow, bench: Bench, qtbo
     feed(bench, 20)
     bench.stop_session()
     assert bench.recorder is not None
-    assert bench.recorder.flush(5)
+    assert bench.recorder.flush(30)
     viewer = window.open_session_viewer(s.id)
     assert viewer is not None
     qtbot.addWidget(viewer)
@@ -145,4 +145,4 @@ def test_stored_session_opens_in_a_viewer(window: MainWindow, bench: Bench, qtbo
         t, _ = viewer.panel.curves["battery.voltage.labjack"].getData()
         return t is not None and len(t) > 10
 
-    qtbot.waitUntil(has_data, timeout=5000)
+    qtbot.waitUntil(has_data, timeout=60_000)

@@ -200,5 +200,5 @@ def test_viewer_shows_notes_and_adds_them_afterwards(qtbot: Any, tmp_path: Path)
         with Store(store, readonly=True) as s:
             return any(e.text == "gassing" and e.t_ns == T0 + 300 * 10**9 for e in s.events(sid))
 
-    qtbot.waitUntil(stored, timeout=5000)
+    qtbot.waitUntil(stored, timeout=30_000)
     viewer.close()

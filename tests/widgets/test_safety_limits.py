@@ -49,11 +49,11 @@ def test_edit_apply_and_save(qtbot, qloop, tmp_path: Path) -> None:
             editor.spins["voltage_disagreement_mv"].setValue(250)
             assert editor.values() == {"max_current_a": 12.5, "voltage_disagreement_mv": 250.0}
             dialog.buttons.button(QDialogButtonBox.StandardButton.Apply).click()
-            await async_wait_until(lambda: "saved" in editor.status.text(), 5, what="saved")
+            await async_wait_until(lambda: "saved" in editor.status.text(), 30, what="saved")
             assert supervisor(asm).limits.max_current_a == 12.5
             assert supervisor(asm).limits.voltage_disagreement_v == 0.25
             assert tomllib.loads(cfg.read_text())["safety"]["max_current_a"] == 12.5
-            await async_wait_until(lambda: "max 12.5 A" in panel.limits.text(), 2, what="panel shows it")
+            await async_wait_until(lambda: "max 12.5 A" in panel.limits.text(), 30, what="panel shows it")
             assert editor.values() == {}  # what is in force is what the form shows
 
             editor.sources.setText("")
@@ -78,7 +78,7 @@ def test_without_a_config_file_it_says_not_saved(qtbot, qloop) -> None:
             assert await editor.apply()
             assert "not saved" in editor.status.text()
             assert supervisor(asm).limits.measurements is False
-            await async_wait_until(lambda: "DISABLED" in panel.limits.text(), 2, what="panel shows it")
+            await async_wait_until(lambda: "DISABLED" in panel.limits.text(), 30, what="panel shows it")
             window.close()
 
     run(qloop, body())

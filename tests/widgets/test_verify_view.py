@@ -153,14 +153,19 @@ def test_report_from_the_gui_is_written_by_the_service(qtbot, service, stored, t
 
 def test_live_results_appear_while_a_session_runs(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     bench = Bench(WallClock(), [], None)
-    svc = VerificationService(bench, SETTINGS, tmp_path / "none.sqlite3")
+    live = dataclasses.replace(SETTINGS, live_interval_s=0.5)
+    svc = VerificationService(bench, live, tmp_path / "none.sqlite3")
     try:
-        view = make_view(qtbot, svc)
+        view = make_view(qtbot, svc)  # watching: the service's timer recomputes by itself
         assert view.shown_origin == LIVE
         bench.start_session(SessionMeta(operator="op"))
-        publish_session(bench, synth.session(seed=42))
-        view.refresh()
-        qtbot.waitUntil(lambda: view.current is not None and view.current.live, timeout=60_000)
+        publish_session(bench, synth.session(seed=42))  # all at once, then no more samples
+        # nobody presses Refresh: a result covering every sample comes from the timer
+        qtbot.waitUntil(
+            lambda: svc.live_up_to_date and view.current is not None and view.current is svc.latest.get(LIVE),
+            timeout=60_000,
+        )
+        assert view.current.live
         assert bench.session.id in view.status.text()
         assert view.table.rowCount() == 2  # the load is not on this bench
         t = view.plots.residual_items["rest"].getData()[0]

@@ -23,7 +23,7 @@ async def test_an_idle_port_is_not_a_vanished_one() -> None:
         await asyncio.sleep(0.05)
         assert not reading.done()
         await port.write(b"\x01\x02")
-        assert await asyncio.wait_for(reading, 5) == b"\x01\x02"
+        assert await asyncio.wait_for(reading, 20) == b"\x01\x02"
         await t.close()
 
 
@@ -41,9 +41,9 @@ async def test_hang_up_is_a_transport_error() -> None:
     t = SerialTransport(port.device, ODD)
     await t.open()
     reading = asyncio.ensure_future(t.read())
-    await asyncio.sleep(0.02)
+    await asyncio.sleep(0)  # one turn of the loop: the read waits for the fd
     port.close()
     with pytest.raises(TransportError, match="device gone"):
-        await asyncio.wait_for(reading, 5)
+        await asyncio.wait_for(reading, 20)
     with pytest.raises(TransportError, match="cannot open"):
         await SerialTransport(port.device + "-missing", ODD).open()

@@ -2,8 +2,8 @@
 
 No InfluxDB 2 server package exists for this machine, so the 2.x path is checked here: the
 server keeps every request (method, path, query, headers, gunzipped body) and answers each with
-the next scripted :class:`Reply` (status, body, headers, delay), then 204. It also serves the 1.x
-``/write`` path, to script the answers a real influxd cannot be made to give (429, 503, slow).
+the next scripted :class:`Reply` (status, body, headers, held back), then 204. It also serves the
+1.x ``/write`` path, to script the answers a real influxd cannot be made to give (429, 503, slow).
 """
 
 from __future__ import annotations
@@ -11,11 +11,12 @@ from __future__ import annotations
 import gzip
 import ssl
 import threading
-import time
 from collections import deque
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
+
+HOLD_LIMIT_S = 120.0  # a held answer goes out by itself after this (a test that forgot to release)
 
 
 @dataclass
@@ -23,7 +24,9 @@ class Reply:
     status: int = 204
     body: bytes = b""
     headers: dict[str, str] = field(default_factory=dict)
-    delay_s: float = 0.0
+    #: a server too slow for the client: the answer waits until the test sets this (after the
+    #: client has given up) — not for a time, which a slow enough machine could exceed
+    hold: threading.Event | None = None
 
 
 @dataclass
@@ -75,8 +78,8 @@ class WriteStub:
                     elif bad is not None and bad in body.decode("utf-8", "replace"):
                         line = next(ln for ln in body.decode().split("\n") if bad in ln)
                         reply = Reply(400, f'{{"error":"unable to parse \'{line}\': bad"}}'.encode())
-                if reply.delay_s:
-                    time.sleep(reply.delay_s)
+                if reply.hold is not None:
+                    reply.hold.wait(HOLD_LIMIT_S)
                 try:
                     self.send_response(reply.status)
                     for k, v in reply.headers.items():

@@ -6,7 +6,7 @@ import math
 import re
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from benchgui.recording.lineprotocol import (
@@ -99,6 +99,7 @@ def _expected_name(s: str) -> str:
     return s.replace("\\", "/").replace("\n", " ").replace("\r", " ").replace("\t", " ")
 
 
+@settings(deadline=None)  # no timing luck on a loaded machine
 @given(m=names, tk=names, tv=names, fk=names, value=st.floats(allow_nan=False, allow_infinity=False))
 def test_any_names_survive_a_round_trip(m: str, tk: str, tv: str, fk: str, value: float) -> None:
     line = format_line(m, {tk: tv}, {fk: value}, 123)
@@ -111,6 +112,7 @@ def test_any_names_survive_a_round_trip(m: str, tk: str, tv: str, fk: str, value
     assert ts == "123"
 
 
+@settings(deadline=None)  # no timing luck on a loaded machine
 @given(text=st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=50))
 def test_string_fields_round_trip(text: str) -> None:
     line = format_line("annotations", {"session": "s"}, {"text": text}, 1)

@@ -2,7 +2,6 @@ import math
 
 import pytest
 
-from benchgui.clock import ScaledClock
 from benchgui.simbench.battery import BatteryParams, SimBattery
 from benchgui.simbench.charger import BULK, IDLE, TOPPING, SimCharger
 from benchgui.simbench.load import SimLoadStage
@@ -81,9 +80,25 @@ def test_sensor_model_gain_offset_quantisation_and_clipping() -> None:
     assert std == pytest.approx(0.1, rel=0.1)
 
 
+class _StillClock:
+    """Bench time that does not move. On a scaled clock the wall time between two lines of this
+    test would be bench time: at speed 1000 the 5 A load empties this battery in 2.6 s of wall
+    time, and the sun (set to 12:00) sets 21.6 s later — on a busy machine, mid-test."""
+
+    speed = 1.0
+
+    def now_ns(self) -> int:
+        return 1_700_000_000_000_000_000
+
+    def monotonic(self) -> float:
+        return 0.0
+
+    async def sleep(self, seconds: float) -> None:  # pragma: no cover - not used here
+        raise AssertionError("no sleeping in these tests")
+
+
 def test_load_and_charger_act_on_one_battery() -> None:
-    clock = ScaledClock(speed=1000.0)
-    w = SimWorld(WorldParams(initial_soc=0.5, sun=False), clock)
+    w = SimWorld(WorldParams(initial_soc=0.5, sun=False), _StillClock())  # type: ignore[arg-type]
     load = SimLoadStage(w)
     load.input_on, load.set_current_a = True, 5.0
     load.update()

@@ -104,11 +104,14 @@ class _Pipe:
         self.delay_s = delay_s
         self.queue: asyncio.Queue[tuple[float, bytes]] = asyncio.Queue()
         self.release = 0.0  # when the line is free again (delays hold what follows)
+        self.queued = 0  # frames put on the queue so far
+        self.delivered = 0  # frames written out so far (in queue order)
+        self.last_frame_at = 0.0  # time.monotonic() of the latest frame in (whatever its fate)
 
     def put(self, frame: bytes) -> None:
         m = self.manipulator
         fault = m.decide(frame)
-        now = time.monotonic()
+        now = self.last_frame_at = time.monotonic()
         at = max(now, self.release)
         if fault is Fault.DROP:
             return
@@ -118,8 +121,10 @@ class _Pipe:
             frame = m.corrupt(frame)
         self.release = at
         self.queue.put_nowait((at, frame))
+        self.queued += 1
         if fault is Fault.DUPLICATE:
             self.queue.put_nowait((at, frame))
+            self.queued += 1
 
 
 class FaultyLink:
@@ -165,10 +170,29 @@ class FaultyLink:
         self.down.plan.clear()
         self.up.plan.clear()
 
-    async def settle(self, timeout_s: float = 10.0) -> None:
-        """Wait until nothing damaged is still on its way (delayed frames delivered)."""
+    async def settle(self, timeout_s: float = 30.0, quiet_s: float = 0.0) -> None:
+        """Wait until every frame queued so far — the damaged ones among them — has been
+        delivered. Frames queued later do not count: a device that publishes on its own keeps
+        the queue busy, and after :meth:`clear_faults` those pass undamaged anyway.
+
+        With ``quiet_s`` (for a device that only answers), also until everything is delivered
+        and no frame has come in either way for ``quiet_s``: the answers to the last frames
+        delivered to the device are through too, not still on their way to the driver.
+        Nothing signals "the device has nothing more to say", so this is a quiet time; a long
+        one only makes the wait longer.
+        """
+        targets = [(p, p.queued) for p in self._pipes]
         deadline = time.monotonic() + timeout_s
-        while any(p.queue.qsize() or p.release > time.monotonic() for p in self._pipes):
+
+        def settled() -> bool:
+            if any(p.delivered < n for p, n in targets):
+                return False
+            if not quiet_s:
+                return True
+            now = time.monotonic()
+            return all(p.delivered == p.queued and now - p.last_frame_at >= quiet_s for p in self._pipes)
+
+        while not settled():
             if time.monotonic() > deadline:
                 raise TimeoutError("the faulty link did not settle")
             await asyncio.sleep(0.01)
@@ -199,3 +223,4 @@ class FaultyLink:
             if wait > 0:
                 await asyncio.sleep(wait)
             await write(frame)
+            pipe.delivered += 1

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
@@ -86,8 +85,8 @@ async def test_sinking_current_is_negative_on_the_bench(
     await src.set_current(2.5)  # remote is switched on by itself
     await src.set_input(True)
     n = len(sink.samples)
-    await async_wait_until(lambda: any(s.channel == "battery.current.load" for s in sink.samples[n:]), 5)
-    await async_wait_until(lambda: sink.latest("battery.current.load").value < -2.4, 5)  # type: ignore[union-attr]
+    await async_wait_until(lambda: any(s.channel == "battery.current.load" for s in sink.samples[n:]), 20)
+    await async_wait_until(lambda: sink.latest("battery.current.load").value < -2.4, 20)  # type: ignore[union-attr]
     i = sink.latest("battery.current.load").value  # type: ignore[union-attr]
     v = sink.latest("battery.voltage.load").value  # type: ignore[union-attr]
     assert i == pytest.approx(-2.5, abs=0.02)
@@ -103,7 +102,7 @@ async def test_sinking_current_is_negative_on_the_bench(
     assert ("setpoint", {"current_a": 2.5, "mode": "CC"}) in kinds
     assert ("setpoint", {"input": True}) in kinds
     await src.set_power(30.0)
-    await async_wait_until(lambda: src.state.mode == "CP", 5)
+    await async_wait_until(lambda: src.state.mode == "CP", 20)
     assert sink.latest("load.power.setpoint").value == 30.0  # type: ignore[union-attr]
     assert sink.latest("load.current.setpoint").value == 0.0  # type: ignore[union-attr]
 
@@ -115,7 +114,7 @@ async def test_state_notifications(running: tuple[LoadSource, Sink]) -> None:
     await src.set_input(True)
     assert seen
     assert seen[-1].input_on is True
-    await async_wait_until(lambda: seen[-1].ah is not None, 5)
+    await async_wait_until(lambda: seen[-1].ah is not None, 20)
 
 
 async def test_out_of_range_and_refusals_reach_the_caller(
@@ -133,8 +132,8 @@ async def test_vanishing_and_returning_device(running: tuple[LoadSource, Sink], 
     src, sink = running
     await src.set_input(True)
     await sim.vanish()
-    await async_wait_until(lambda: sink.statuses[-1].state is InstrumentState.RECONNECTING, 5)
-    await async_wait_until(lambda: "(attempt 3)" in sink.statuses[-1].text, 5)  # it keeps trying
+    await async_wait_until(lambda: sink.statuses[-1].state is InstrumentState.RECONNECTING, 20)
+    await async_wait_until(lambda: any("(attempt 3)" in s.text for s in sink.statuses), 20)  # it keeps trying
     assert sink.statuses[-1].reconnects == 1  # n of "reconnecting (n)": connections lost so far
     assert sink.statuses[-1].describe().startswith("reconnecting (1): ")
     assert src.state.connected is False
@@ -143,10 +142,12 @@ async def test_vanishing_and_returning_device(running: tuple[LoadSource, Sink], 
         await src.set_current(1.0)
     sim.device.stage.input_on = False  # a power-cycled device comes back with its input off
     await sim.reappear()
-    returned = time.monotonic()
-    n = len(sink.samples)
-    await async_wait_until(lambda: any(s.channel == "battery.voltage.load" for s in sink.samples[n:]), 2.0)
-    assert time.monotonic() - returned < 2.0  # data resumes within 2 s of the device returning
+    returned, n = len(sink.statuses), len(sink.samples)
+    await async_wait_until(lambda: any(s.channel == "battery.voltage.load" for s in sink.samples[n:]), 20)
+    # data resumes at the next attempt (the back-off is capped at 1 s): no further failures,
+    # but for one that may already have been under way as the device came back
+    failed = [s for s in sink.statuses[returned:] if s.state is InstrumentState.RECONNECTING]
+    assert len(failed) <= 1, failed
     assert sink.statuses[-1].state is InstrumentState.CONNECTED
     assert src.state.input_on is False  # re-read from the device, not remembered
 
@@ -172,7 +173,7 @@ async def test_input_off_in_local_mode_does_not_take_remote(
     running: tuple[LoadSource, Sink], sim: EaSimulator
 ) -> None:
     src, sink = running
-    await async_wait_until(lambda: src.state.input_on is False, 5)
+    await async_wait_until(lambda: src.state.input_on is False, 20)
     await src.set_input(False)  # what Bench.stop does on every exit
     assert not sim.device.remote
     assert sink.events == []

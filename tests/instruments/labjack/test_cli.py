@@ -13,6 +13,7 @@ import pytest
 
 from benchgui.instruments.labjack.backends.modbus import ModbusBackend
 from tests.helpers import run_cli, spawn_cli
+from tests.support.headless import record_until
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -56,7 +57,10 @@ def test_labjack_info_without_ljm_says_what_to_install() -> None:
 @pytest.mark.slow
 def test_headless_demo_records_labjack_through_modbus(tmp_path: Path) -> None:
     store = tmp_path / "s.sqlite3"
-    r = run_cli(["record", "--headless", "--demo", "--duration", "3", "--store", str(store)])
+    channels = ("battery.voltage.labjack", "battery.current.labjack", "battery.power.labjack")
+    r = record_until(
+        ["--demo"], store, lambda n: all(n.get(c, 0) >= 10 for c in channels), what="10 polls of the T7"
+    )
     assert r.returncode == 0, r.stderr
     with sqlite3.connect(store) as db:
         rows = dict(

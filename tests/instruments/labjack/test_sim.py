@@ -68,7 +68,7 @@ async def test_threaded_server_serves_and_stops(world: SimWorld) -> None:
     b = ModbusBackend("127.0.0.1", port)
     await asyncio.wait_for(b.open(), 10)
     world.set_current("load", -3.0)
-    await async_wait_until(lambda: server.probe.values[1] == -3.0, 5, what="the probe's next snapshot")
+    await async_wait_until(lambda: server.probe.values[1] == -3.0, 20, what="the probe's next snapshot")
     volts = await b.read_ains([1, 2])
     await b.close()
     assert volts[0] == pytest.approx(-3.0 * 0.96 * 0.1 + 0.0005, abs=0.005)

@@ -37,7 +37,9 @@ class Collected:
 
 @pytest.fixture
 async def rig(t7: T7Server, world: SimWorld) -> AsyncIterator[tuple[Bench, LabJackSource, Collected]]:
-    section = LabJackSection(address="127.0.0.1", port=t7.port, poll_interval_s=0.02, timeout_s=0.5)
+    # a stopped T7 drops the connection (an error at once): the answer timeout only has to be
+    # long enough that a busy machine never looks like a lost connection (tests count connects)
+    section = LabJackSection(address="127.0.0.1", port=t7.port, poll_interval_s=0.02, timeout_s=2.0)
     src = LabJackSource(section)
     bench = Bench(ScaledClock(1.0), [src])
     got = Collected(bench)

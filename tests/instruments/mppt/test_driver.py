@@ -41,7 +41,7 @@ async def sim(tmp_path: Path) -> AsyncIterator[MpptSimServer]:
 async def driver(sim: MpptSimServer) -> AsyncIterator[MpptDriver]:
     transport = SerialTransport(sim.path)
     await transport.open()
-    d = MpptDriver(transport, timeout_s=3.0)
+    d = MpptDriver(transport, timeout_s=10.0)  # generous: where a test wants a timeout it says so
     d.start()
     yield d
     await d.close()
@@ -151,10 +151,10 @@ async def test_silent_device_times_out(driver: MpptDriver, sim: MpptSimServer) -
 async def test_garbled_answer_is_a_protocol_error(driver: MpptDriver, sim: MpptSimServer) -> None:
     sim.muted = True
     task = asyncio.ensure_future(driver.get("info"))
-    await async_wait_until(lambda: driver._pending is not None, 5)
+    await async_wait_until(lambda: driver._pending is not None, 20)
     sim.inject(b':85 Content. {"Manufacturer":\n')
     with pytest.raises(ProtocolError, match="unreadable"):
-        await asyncio.wait_for(task, 5)
+        await asyncio.wait_for(task, 20)
 
 
 async def test_unplugged_port_ends_the_driver_and_fails_the_request(
@@ -162,11 +162,11 @@ async def test_unplugged_port_ends_the_driver_and_fails_the_request(
 ) -> None:
     sim.muted = True
     task = asyncio.ensure_future(driver.get("info"))
-    await async_wait_until(lambda: driver._pending is not None, 5)
+    await async_wait_until(lambda: driver._pending is not None, 20)
     await sim.vanish()
     with pytest.raises(TransportError):
-        await asyncio.wait_for(task, 5)
-    why = await asyncio.wait_for(driver.wait_closed(), 5)
+        await asyncio.wait_for(task, 20)
+    why = await asyncio.wait_for(driver.wait_closed(), 20)
     assert isinstance(why, TransportError)
     with pytest.raises(TransportError):
         await driver.get("info")

@@ -15,7 +15,8 @@ from benchgui.instruments.mppt.source import MpptSource
 from benchgui.instruments.transport import SerialTransport
 from benchgui.model import InstrumentState
 from benchgui.recording.store import Store
-from tests.helpers import async_wait_until, run_cli
+from tests.helpers import async_wait_until
+from tests.support.headless import record_until
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -81,7 +82,12 @@ def test_example_config_documents_the_mppt_keys() -> None:
 @pytest.mark.slow
 def test_record_headless_demo_records_mppt_channels(tmp_path: Path) -> None:
     store = tmp_path / "s.sqlite3"
-    res = run_cli(["record", "--headless", "--demo", "--duration", "4", "--store", str(store)], timeout=90)
+    res = record_until(
+        ["--demo"],
+        store,
+        lambda n: n.get("battery.voltage.mppt", 0) >= 2 and n.get("soc.mppt", 0) >= 2,
+        what="two MPPT statements in the store",
+    )
     assert res.returncode == 0, res.stderr
     session = res.stdout.strip().splitlines()[-1]
     with Store(store, readonly=True) as s:

@@ -13,8 +13,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-pytest.importorskip("pybamm")
-
 from benchgui.cli import main
 from benchmarks import soc_accuracy, soc_truth
 from tests.helpers import ROOT

@@ -11,7 +11,35 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Protocol
+from typing import Protocol, SupportsFloat, cast, overload
+
+import numpy as np
+import numpy.typing as npt
+
+#: nanoseconds per second: samples carry integer UTC nanoseconds, everything shown is in seconds
+NS_PER_S = 1_000_000_000
+
+
+@overload
+def ns_to_s(t_ns: int | float) -> float: ...
+@overload
+def ns_to_s(t_ns: npt.NDArray[np.int64] | npt.NDArray[np.float64]) -> npt.NDArray[np.float64]: ...
+def ns_to_s(t_ns: object) -> object:
+    """Nanoseconds (a timestamp or a duration, scalar or array) as float seconds."""
+    if isinstance(t_ns, np.ndarray):
+        return t_ns.astype(np.float64) / NS_PER_S
+    return float(cast(SupportsFloat, t_ns)) / NS_PER_S
+
+
+@overload
+def s_to_ns(seconds: int | float) -> int: ...
+@overload
+def s_to_ns(seconds: npt.NDArray[np.float64] | npt.NDArray[np.int64]) -> npt.NDArray[np.int64]: ...
+def s_to_ns(seconds: object) -> object:
+    """Seconds (scalar or array) as integer nanoseconds, rounded to the nearest nanosecond."""
+    if isinstance(seconds, np.ndarray):
+        return np.rint(seconds.astype(np.float64) * NS_PER_S).astype(np.int64)
+    return round(float(cast(SupportsFloat, seconds)) * NS_PER_S)
 
 
 class Clock(Protocol):
@@ -65,7 +93,7 @@ class ScaledClock:
         return (time.monotonic() - self._m0) * self._speed
 
     def now_ns(self) -> int:
-        return self._start_ns + int(self.elapsed() * 1e9)
+        return self._start_ns + int(self.elapsed() * NS_PER_S)
 
     def monotonic(self) -> float:
         return self.elapsed()

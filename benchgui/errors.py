@@ -44,6 +44,10 @@ class DeviceRefused(BenchError):
     """The instrument understood the request and refused it (answered with an error code)."""
 
 
+class NotSupported(DeviceRefused):
+    """The device (its firmware or profile) has no such setting or object."""
+
+
 class ValueOutOfRange(BenchError, ValueError):
     """A setpoint or setting is outside what the instrument or the bench allows; nothing was sent."""
 

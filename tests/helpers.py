@@ -1,4 +1,8 @@
-"""Shared test helpers: wait on conditions (never sleep to synchronise), run the CLI."""
+"""Shared test helpers: wait on conditions (never sleep to synchronise), run the CLI.
+
+Timeouts here are limits for a test that fails, not expectations of speed: a condition that
+holds returns at once, so they are generous (CI may be 10x slower than a workstation).
+"""
 
 from __future__ import annotations
 
@@ -14,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def wait_until(
-    cond: Callable[[], object], timeout: float = 5.0, interval: float = 0.01, what: str = ""
+    cond: Callable[[], object], timeout: float = 30.0, interval: float = 0.01, what: str = ""
 ) -> None:
     """Poll ``cond`` until true; fail the test after ``timeout`` seconds."""
     deadline = time.monotonic() + timeout
@@ -25,8 +29,9 @@ def wait_until(
 
 
 async def async_wait_until(
-    cond: Callable[[], object], timeout: float = 5.0, interval: float = 0.01, what: str = ""
+    cond: Callable[[], object], timeout: float = 30.0, interval: float = 0.01, what: str = ""
 ) -> None:
+    """Poll ``cond`` between event-loop steps until true; fail the test after ``timeout`` seconds."""
     deadline = time.monotonic() + timeout
     while not cond():
         if time.monotonic() > deadline:
@@ -34,7 +39,8 @@ async def async_wait_until(
         await asyncio.sleep(interval)
 
 
-async def with_timeout(aw: Awaitable[object], timeout: float = 10.0) -> object:
+async def with_timeout(aw: Awaitable[object], timeout: float = 30.0) -> object:
+    """Await ``aw``, failing (TimeoutError) after ``timeout`` seconds instead of hanging."""
     return await asyncio.wait_for(aw, timeout)
 
 

@@ -58,7 +58,9 @@ def test_discharge_to_cutoff_completes_with_the_capacity(tmp_path: Path) -> None
 def test_a_trip_ends_the_run_and_exits_0(tmp_path: Path) -> None:
     cfg = write(tmp_path, "cfg.toml", "[simulation]\nsun = false\n[safety]\nmax_discharge_time_s = 20\n")
     prog = write(tmp_path, "long.toml", "[[step]]\nkind = 'cc'\ncurrent_a = 3\nduration_s = 3600\n")
-    proc = run_cli(["run-program", str(prog), "--demo", "--speed", "25", "--config", str(cfg)], timeout=60)
+    # the instruments deliver at a rate bounded in real time: at a high --speed a busy machine
+    # gets few current samples into the 20 bench seconds, and the Ah integrated over them drifts
+    proc = run_cli(["run-program", str(prog), "--demo", "--speed", "10", "--config", str(cfg)], timeout=60)
     assert proc.returncode == 0, proc.stderr
     out = last_json(proc.stdout)
     assert out["end_reason"] == "time_limit"

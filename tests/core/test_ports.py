@@ -24,7 +24,7 @@ from benchgui.model import InstrumentState
 from benchgui.simbench.world import SimWorld, WorldParams
 from tests.helpers import async_wait_until
 
-pytestmark = pytest.mark.timeout(60)
+pytestmark = pytest.mark.timeout(120)
 
 
 @dataclass
@@ -71,7 +71,7 @@ async def connected_to(source: LoadSource, serial: str) -> None:
         lambda: (
             source.status.state is InstrumentState.CONNECTED and f"serial {serial} " in source.status.text
         ),
-        10,
+        30,
         what=f"connected to {serial}",
     )
 
@@ -91,7 +91,7 @@ async def test_set_port_saves_and_reconnects_there(loads: TwoLoads) -> None:
     assert not loads.a.device.input_on  # the old load was left safe
     await connected_to(loads.source, "B")
     served = loads.b.device.requests
-    await async_wait_until(lambda: loads.b.device.requests > served + 3, 5, what="polling B")
+    await async_wait_until(lambda: loads.b.device.requests > served + 3, 30, what="polling B")
     assert service.current_port("ea") == loads.b.path
     assert any(e.kind == "instrument.port" and loads.b.path in e.text for e in events)
 

@@ -41,9 +41,9 @@ async def test_discharge_to_cutoff_example_stops_there_with_the_input_off(wire: 
         await r.start(program)
         # the first step ends on the cut-off voltage; abort the 10 min rest once it started
         await async_wait_until(lambda: len(r.result.steps) == 2, 60, what="rest step")  # type: ignore[union-attr]
-        await async_wait_until(lambda: asm.bench.load.input_on is False, 5, what="input off at rest")
+        await async_wait_until(lambda: asm.bench.load.input_on is False, 30, what="input off at rest")
         r.abort()
-        result = await asyncio.wait_for(r.wait(), 10)
+        result = await asyncio.wait_for(r.wait(), 30)
         assert supervisor(asm).trip_state is None  # the program ended the step, not the supervisor
         session = asm.bench.session.id
         store_path = asm.bench.recorder.store_path
@@ -79,7 +79,7 @@ async def test_supervisor_cutoff_ends_a_program_without_its_own_condition() -> N
 
 
 async def test_pulses_give_the_dc_internal_resistance() -> None:
-    async with sim_bench(speed=40) as asm:
+    async with sim_bench(speed=20) as asm:
         await wait_samples(asm, "battery.voltage.labjack")
         p = parse_program_text(
             "[[step]]\nkind='pulse'\ncurrent_a=5\nbase_current_a=0.5\non_s=10\noff_s=20\ncount=3\n"
@@ -94,7 +94,9 @@ async def test_pulses_give_the_dc_internal_resistance() -> None:
     for pulse in step.pulses:
         assert pulse.dcir_ohm == pytest.approx(expected, rel=0.2)
     assert step.dcir_ohm == pytest.approx(expected, rel=0.15)
-    assert 90 <= step.duration_s <= 95
+    # 3 × (10 s + 20 s); every hold may end late by the machine's latency × speed, but not by a
+    # whole on period more
+    assert 90 <= step.duration_s < 100
 
 
 async def test_profile_plays_the_resampled_current(tmp_path: Path) -> None:
@@ -122,16 +124,21 @@ async def test_loop_ends_on_its_ah_condition_and_steps_are_numbered_per_pass() -
     async with sim_bench(speed=20) as asm:
         await wait_samples(asm, "battery.current.labjack")
         p = parse_program_text(
-            "[[step]]\nkind='loop'\ncount=100\nuntil_ah=0.01\n"
+            "[[step]]\nkind='loop'\ncount=100\nuntil_ah=0.018\n"
             "steps=[{kind='cc', current_a=5, duration_s=3}, {kind='rest', duration_s=1}]\n"
         )
         result = await run_to_end(asm, p)
     assert result.end_reason == "completed"
     paths = [s.path for s in result.steps]
-    assert paths[:4] == ["1.1#1", "1.2#1", "1.1#2", "1.2#2"]
-    assert 4 <= len(paths) <= 8  # 0.01 Ah at 4.8 A is 7.5 s: the third CC pass ends it
+    # 0.018 Ah at 4.8 A is 13.5 s: the fifth CC pass ends it. A busy machine stretches every step
+    # in bench time (latency × speed), so it may be an earlier pass (or the rest after one, when
+    # the last current sample of a pass comes in late), but not the first
+    assert len(paths) >= 3
+    assert paths == [f"1.{1 + k % 2}#{1 + k // 2}" for k in range(len(paths))]  # 1.1#1, 1.2#1, 1.1#2…
     assert result.steps[-1].end == "ah"
-    assert 0.01 <= result.ah <= 0.014
+    assert all(s.end == "duration" for s in result.steps[:-1])
+    # the step during which the Ah reached the condition ended the loop, not a later one
+    assert sum(s.ah for s in result.steps[:-1]) < 0.018 <= result.ah <= 0.022
 
 
 async def test_pause_switches_off_and_stops_the_step_time() -> None:
@@ -140,16 +147,16 @@ async def test_pause_switches_off_and_stops_the_step_time() -> None:
         r = runner(asm)
         clock = asm.bench.clock
         await r.start(parse_program_text("[[step]]\nkind='cc'\ncurrent_a=2\nduration_s=6\n"))
-        await async_wait_until(lambda: asm.bench.load.input_on is True, 5)
+        await async_wait_until(lambda: asm.bench.load.input_on is True, 30)
         await clock.sleep(2.0)
         r.pause()
-        await async_wait_until(lambda: r.state is RunnerState.PAUSED, 5)
+        await async_wait_until(lambda: r.state is RunnerState.PAUSED, 30)
         assert asm.bench.load.input_on is False
         await clock.sleep(5.0)
         assert r.snapshot().state is RunnerState.PAUSED
         r.resume()
-        await async_wait_until(lambda: asm.bench.load.input_on is True, 5)
-        result = await asyncio.wait_for(r.wait(), 20)
+        await async_wait_until(lambda: asm.bench.load.input_on is True, 30)
+        result = await asyncio.wait_for(r.wait(), 30)
     (step,) = result.steps
     assert result.end_reason == "completed"
     assert 6.0 + 5.0 - 0.2 <= step.duration_s <= 6.0 + 5.0 + 3.0  # 6 s on + ≥ 5 s paused
@@ -162,15 +169,15 @@ async def test_abort_and_emergency_stop_end_with_the_input_off(wire: bool | str)
         r = runner(asm)
         p = parse_program_text("[[step]]\nkind='cc'\ncurrent_a=3\nduration_s=600\n")
         await r.start(p)
-        await async_wait_until(lambda: asm.bench.load.input_on is True, 10)
+        await async_wait_until(lambda: asm.bench.load.input_on is True, 30)
         r.abort()
-        result = await asyncio.wait_for(r.wait(), 10)
+        result = await asyncio.wait_for(r.wait(), 30)
         assert result.end_reason == "operator_abort"
         assert asm.bench.load.input_on is False
         await r.start(p)
-        await async_wait_until(lambda: asm.bench.load.input_on is True, 10)
+        await async_wait_until(lambda: asm.bench.load.input_on is True, 30)
         supervisor(asm).emergency_stop("test")
-        result = await asyncio.wait_for(r.wait(), 10)
+        result = await asyncio.wait_for(r.wait(), 30)
         assert result.end_reason == "operator_abort"
         assert result.trip is not None
         assert asm.bench.load.input_on is False
@@ -203,7 +210,7 @@ async def test_application_exit_during_a_program() -> None:
     async with sim_bench(speed=10) as asm:
         r = runner(asm)
         await r.start(parse_program_text("[[step]]\nkind='cc'\ncurrent_a=3\nduration_s=600\n"))
-        await async_wait_until(lambda: asm.bench.load.input_on is True, 10)
+        await async_wait_until(lambda: asm.bench.load.input_on is True, 30)
         await asm.aclose()
         assert r.result is not None
         assert r.result.end_reason == "exit"
@@ -228,7 +235,7 @@ async def test_progress_snapshot_while_running() -> None:
             "[[step]]\nkind='cc'\ncurrent_a=2\nduration_s=4\n[[step]]\nkind='rest'\nduration_s=4\n"
         )
         await r.start(p)
-        await async_wait_until(lambda: r.snapshot().leaf == 2, 10)
+        await async_wait_until(lambda: r.snapshot().leaf == 2, 30)
         snap = r.snapshot()
         assert snap.state is RunnerState.RUNNING
         assert snap.leaves == 2
@@ -236,5 +243,5 @@ async def test_progress_snapshot_while_running() -> None:
         assert snap.step_text == "Rest 4 s"
         assert snap.results[0].end == "duration"
         assert snap.ah > 0
-        await asyncio.wait_for(r.wait(), 10)
+        await asyncio.wait_for(r.wait(), 30)
         assert r.snapshot().fraction == 1.0

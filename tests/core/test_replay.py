@@ -69,7 +69,7 @@ async def test_the_clock_is_the_session_time(tmp_path: Path) -> None:
     try:
         src = bench.sources["replay"]
         assert isinstance(src, ReplaySource)
-        await async_wait_until(lambda: src.published > 20, 10, what="samples")
+        await async_wait_until(lambda: src.published > 20, 30, what="samples")
         now = bench.clock.now_ns()
         assert T0 < now < T0 + 3600 * 10**9
         newest = src.position_ns
@@ -125,5 +125,8 @@ async def test_stopping_mid_replay_is_prompt(tmp_path: Path) -> None:
     sid = make_session(path, 3600)
     bench, _ = replay_bench(path, sid, speed=1)
     await bench.start()
-    await asyncio.sleep(0.05)
+    src = bench.sources["replay"]
+    assert isinstance(src, ReplaySource)
+    await async_wait_until(lambda: src.published > 0, 30, what="the replay to be under way")
     await asyncio.wait_for(bench.stop(), 5)
+    assert not src.finished  # an hour at 1x: stopped in the middle

@@ -2,7 +2,9 @@
 
 Faults are injected through the simulated instruments' sensor models or by muting a source.
 Times are checked on the recorded trip (bench time, from sample times) and, where it matters
-(operator, signals, errors, exit), in real time too.
+(operator, signals, errors, exit), in real time too. A trip never comes before its debounce
+(exact: judged on sample times); how late it may come is its nominal time (the samples it
+waits for) plus :func:`~tests.safety_kit.slack_s` for a busy machine at ``--speed``.
 """
 
 from __future__ import annotations
@@ -25,12 +27,18 @@ from tests.safety_kit import (
     runner,
     sensor,
     sim_bench,
+    slack_s,
     supervisor,
     wait_samples,
     wait_trip_off,
 )
 
-pytestmark = pytest.mark.timeout(60)
+pytestmark = pytest.mark.timeout(90)
+
+# sample periods of the simulated instruments (bench seconds)
+LABJACK_S = 0.1
+MPPT_S = 1.0
+TICK_S = 0.1  # the supervisor's monitor tick
 
 
 class EventLog:
@@ -58,7 +66,8 @@ async def test_cutoff_voltage_on_the_reference(wire: bool | str) -> None:
         trip, _ = await wait_trip_off(asm)
         assert trip.reason == "cutoff_voltage"
         assert trip.values["channel"] == "battery.voltage.labjack"
-        assert (trip.t_ns - fault_ns) / NS <= 2.0 + 1.0  # debounce + 1 s
+        # next LabJack sample, the 2 s debounce, the sample that completes it
+        assert 2.0 <= (trip.t_ns - fault_ns) / NS <= LABJACK_S + 2.0 + LABJACK_S + slack_s(asm)
         assert_load_off(asm, trip)
         assert "safety.trip" in log.kinds()
         assert "safety.load_off" in log.kinds()
@@ -89,7 +98,9 @@ async def test_sensor_lost_when_no_voltage_source_publishes(wire: bool | str) ->
         mute(asm, "mppt")
         trip, _ = await wait_trip_off(asm)
         assert trip.reason == "sensor_lost"
-        assert (trip.t_ns - fault_ns) / NS <= 2.0 + 1.0 + 1.0  # last MPPT sample ≤ 1 s old + timeout + 1 s
+        assert trip.values["silent_s"] > 2.0  # never before the timeout
+        # the newest voltage sample is older than the fault: timeout + a monitor tick
+        assert (trip.t_ns - fault_ns) / NS <= 2.0 + TICK_S + slack_s(asm)
         assert_load_off(asm, trip)
 
 
@@ -104,7 +115,8 @@ async def test_sensor_disagreement(wire: bool | str) -> None:
         trip, _ = await wait_trip_off(asm)
         assert trip.reason == "sensor_disagreement"
         assert trip.values["channels"] == ["battery.voltage.labjack", "battery.voltage.mppt"]
-        assert (trip.t_ns - fault_ns) / NS <= 1.0 + 2.0 + 1.0  # next MPPT sample + hold + 1 s
+        # next MPPT sample, the 2 s hold (judged at every LabJack sample), the sample that ends it
+        assert 2.0 <= (trip.t_ns - fault_ns) / NS <= MPPT_S + 2.0 + LABJACK_S + slack_s(asm)
         assert_load_off(asm, trip)
 
 
@@ -113,11 +125,13 @@ async def test_discharged_ah_limit(wire: bool | str) -> None:
     async with sim_bench(wire=wire, speed=8, config={"safety": {"max_discharge_ah": 0.02}}) as asm:
         await wait_samples(asm, "battery.current.labjack")
         await load_on(asm, 5.0)
-        on_ns = asm.bench.clock.now_ns()
+        on_ns = supervisor(asm).interlocks.armed_since_ns  # charge counts from here
+        assert on_ns is not None
         trip, _ = await wait_trip_off(asm)
         assert trip.reason == "ah_limit"
         assert trip.values["ah"] == pytest.approx(0.02, abs=0.002)
-        assert (trip.t_ns - on_ns) / NS == pytest.approx(0.02 * 3600 / 5.0, abs=1.5)
+        nominal = 0.02 * 3600 / 5.0
+        assert nominal - 1.5 <= (trip.t_ns - on_ns) / NS <= nominal + 1.5 + slack_s(asm)
         assert_load_off(asm, trip)
 
 
@@ -126,10 +140,11 @@ async def test_discharge_time_limit(wire: bool | str) -> None:
     async with sim_bench(wire=wire, speed=4, config={"safety": {"max_discharge_time_s": 3.0}}) as asm:
         await wait_samples(asm, "battery.voltage.labjack")
         await load_on(asm, 1.0)
-        on_ns = asm.bench.clock.now_ns()
+        on_ns = supervisor(asm).interlocks.armed_since_ns  # the discharge time counts from here
+        assert on_ns is not None
         trip, _ = await wait_trip_off(asm)
         assert trip.reason == "time_limit"
-        assert 3.0 - 0.5 <= (trip.t_ns - on_ns) / NS <= 3.0 + 1.0
+        assert 3.0 <= (trip.t_ns - on_ns) / NS <= 3.0 + TICK_S + slack_s(asm)
         assert_load_off(asm, trip)
 
 
@@ -143,7 +158,8 @@ async def test_overcurrent(wire: bool | str) -> None:
         trip, _ = await wait_trip_off(asm)
         assert trip.reason == "overcurrent"
         assert trip.values["channel"] == "battery.current.labjack"
-        assert (trip.t_ns - fault_ns) / NS <= 1.0 + 1.0  # debounce + 1 s
+        # next LabJack sample, the 1 s debounce, the sample that completes it
+        assert 1.0 <= (trip.t_ns - fault_ns) / NS <= LABJACK_S + 1.0 + LABJACK_S + slack_s(asm)
         assert_load_off(asm, trip)
 
 
@@ -159,7 +175,9 @@ async def test_temperature(which: str, wire: bool | str) -> None:
         assert trip.reason == "temperature"
         expected = "battery.temperature.mppt" if which == "bat_t_sensor" else "internal.temperature.mppt"
         assert trip.values["channel"] == expected
-        assert (trip.t_ns - fault_ns) / NS <= 1.0 + 1.0 + 1.0  # MPPT period + debounce + 1 s
+        # next MPPT sample, then the 1 s debounce: one period, or two when that sample came late
+        # (samples keep a fixed schedule, so the one after it is less than 1 s later)
+        assert 1.0 <= (trip.t_ns - fault_ns) / NS <= MPPT_S + 2 * MPPT_S + slack_s(asm)
         assert_load_off(asm, trip)
 
 
@@ -170,7 +188,7 @@ async def test_emergency_stop_in_real_time(wire: bool | str) -> None:
         sup = supervisor(asm)
         t0 = time.monotonic()
         sup.emergency_stop("test")
-        trip, _ = await wait_trip_off(asm, timeout=5)
+        trip, _ = await wait_trip_off(asm)
         assert time.monotonic() - t0 < 1.0
         assert trip.reason == "operator_abort"
         assert_load_off(asm, trip)
@@ -185,7 +203,7 @@ async def test_unhandled_exception_in_the_core() -> None:
 
         t0 = time.monotonic()
         asyncio.get_running_loop().call_soon(broken)
-        trip, _ = await wait_trip_off(asm, timeout=5)
+        trip, _ = await wait_trip_off(asm)
         assert time.monotonic() - t0 < 1.0
         assert trip.reason == "error"
         assert "a bug in some callback" in trip.text
@@ -201,7 +219,7 @@ async def test_a_failing_check_is_a_trip() -> None:
             raise ZeroDivisionError("check bug")
 
         sup.interlocks.on_samples = broken  # type: ignore[method-assign]
-        trip, real_s = await wait_trip_off(asm, timeout=5)
+        trip, real_s = await wait_trip_off(asm)
         assert real_s < 1.0
         assert trip.reason == "error"
         assert_load_off(asm, trip)
@@ -215,11 +233,11 @@ async def test_the_supervisor_task_is_watched() -> None:
         assert monitor is not None
         t0 = time.monotonic()
         monitor.cancel()  # the monitor dies (as if by a bug)
-        trip, _ = await wait_trip_off(asm, timeout=5)
+        trip, _ = await wait_trip_off(asm)
         assert time.monotonic() - t0 < 1.0
         assert trip.reason == "error"
         assert_load_off(asm, trip)
-        await async_wait_until(lambda: sup._monitor is not monitor and not sup._monitor.done(), 5)
+        await async_wait_until(lambda: sup._monitor is not monitor and not sup._monitor.done(), 30)
 
 
 async def test_switch_off_is_retried_until_the_load_acknowledges() -> None:
@@ -238,7 +256,7 @@ async def test_switch_off_is_retried_until_the_load_acknowledges() -> None:
 
         load.set_input = flaky  # type: ignore[method-assign]
         supervisor(asm).emergency_stop("test")
-        trip, real_s = await wait_trip_off(asm, timeout=5)
+        trip, real_s = await wait_trip_off(asm)
         assert real_s < 1.0
         assert failures["left"] == 0
         assert len(log.of("safety.retry")) >= 2
@@ -254,14 +272,14 @@ async def test_trip_latches_until_acknowledged() -> None:
         sup.emergency_stop("test")
         await wait_trip_off(asm)
         await load.set_input(True)  # someone switches the input back on
-        await async_wait_until(lambda: load.input_on is False, 5, what="switched off again")
+        await async_wait_until(lambda: load.input_on is False, 30, what="switched off again")
         with pytest.raises(InterlockTripped):
             await runner(asm).start(runner(asm).load_text('[[step]]\nkind="cc"\ncurrent_a=1\nduration_s=5\n'))
         sup.acknowledge()
         assert sup.state.trip is not None
         assert sup.state.trip.acknowledged
         await load.set_input(True)
-        await async_wait_until(lambda: sup.armed, 5)
+        await async_wait_until(lambda: sup.armed, 30)
         assert load.input_on is True
 
 
@@ -269,13 +287,15 @@ async def test_application_exit_switches_off_and_records_why() -> None:
     async with sim_bench(speed=1) as asm:
         log = EventLog(asm.bench)
         await load_on(asm)
-        t0 = time.monotonic()
+        exit_ns = asm.bench.clock.now_ns()  # speed 1: bench time is real time
         await asm.aclose()
-        assert time.monotonic() - t0 < 1.0
         assert asm.bench.load.input_on is False
         trips = log.of("safety.trip")
         assert trips
         assert trips[0].data["reason"] == "exit"
+        # the load went off within 1 s of the exit (the rest of the shutdown may take longer)
+        (off,) = log.of("safety.load_off")
+        assert (off.t_ns - exit_ns) / NS < 1.0
 
 
 async def test_works_with_only_the_load_on_the_bench() -> None:

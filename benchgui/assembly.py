@@ -41,8 +41,8 @@ class Assembly:
 
     async def aclose(self) -> None:
         """Stop the bench (load off, session ended, store flushed), then the simulators."""
-        for name in ("programs", "supervisor"):  # end a program, load off with the reason recorded
-            service = self.bench.services.get(name)
+        services = self.bench.services
+        for service in (services.programs, services.supervisor):  # end a program, load off, reason recorded
             if service is not None:
                 with contextlib.suppress(Exception):
                     await service.aclose()
@@ -131,16 +131,16 @@ def _attach_services(
     """Core services that listen to the bench (looked up by widgets in ``bench.services``)."""
     from benchgui.core.verification import VerificationService  # scipy: only when a bench is built
 
-    config_file = bench.services["config_file"] = ConfigFile(loaded.path)  # panels persist through it
-    bench.services["ports"] = PortService(bench, config_file)  # the port picker
+    config_file = bench.services.config_file = ConfigFile(loaded.path)  # panels persist through it
+    bench.services.ports = PortService(bench, config_file)  # the port picker
     verify = VerificationService(bench, loaded.config.verify, store_path_for(loaded, store_path))
-    bench.services["verify"] = verify
+    bench.services.verify = verify
     closers.append(verify.aclose)
     # the safety supervisor and the program runner, armed whenever the load input is on
     supervisor = Supervisor.attach(bench, loaded.config)
-    bench.services["safety_settings"] = SafetySettings(supervisor, loaded.config, config_file)
+    bench.services.safety_settings = SafetySettings(supervisor, loaded.config, config_file)
     ProgramRunner.attach(bench, loaded.config, supervisor)
-    attach_soc(bench, loaded.config)  # the live SPKF: bench.services["soc"]
+    attach_soc(bench, loaded.config)  # the live SPKF: bench.services.soc
     if bench.recorder is not None:
         add_forwarder(bench, loaded, store_path_for(loaded, store_path), closers)
 
@@ -148,7 +148,7 @@ def _attach_services(
 def add_forwarder(
     bench: Bench, loaded: LoadedConfig, store: Path, closers: list[Callable[[], Awaitable[None]]]
 ) -> None:
-    """Start the InfluxDB forwarder (``bench.services["forwarder"]``) when a target is configured.
+    """Start the InfluxDB forwarder (``bench.services.forwarder``) when a target is configured.
 
     Its closer runs after the bench has stopped and flushed the store, and gives the last
     samples a few seconds to reach the server; whatever does not stays queued on disk.
@@ -157,7 +157,7 @@ def add_forwarder(
     if target is None:
         return
     fwd = ForwarderService(store, target)
-    bench.services["forwarder"] = fwd
+    bench.services.forwarder = fwd
     fwd.start()
     log.info("forwarding sessions to %s", target.describe())
     closers.append(fwd.aclose)

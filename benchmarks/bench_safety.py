@@ -95,7 +95,7 @@ async def _trip_latency_pty(trips: int) -> list[float]:
     cfg = parse_config({"instruments": {"labjack": off, "mppt": off}, "simulation": {"sun": False}})
     asm = await assemble(LoadedConfig(cfg, None, {}), demo=True, record=False, wire=True)
     bench = asm.bench
-    load, sup = bench.load, bench.services["supervisor"]
+    load, sup = bench.load, bench.services.supervisor
     assert load is not None
     try:
         await bench.start()

@@ -96,7 +96,7 @@ async def record(args: argparse.Namespace, loaded) -> int:  # type: ignore[no-un
         log.info(
             "recording session %s to %s", session.id, bench.recorder.store_path if bench.recorder else "-"
         )
-        sup = bench.services.get("supervisor")
+        sup = bench.services.supervisor
         why = await wait_for_stop(args.duration, bench.clock.sleep, getattr(sup, "exit_requested", None))
         log.info("stopping (%s) after %d samples", why, bench.sample_count)
     finally:

@@ -28,7 +28,6 @@ from benchgui.core.interlocks import ERROR, SIGNAL
 from benchgui.core.programs.loader import load_program
 from benchgui.core.programs.model import Program, ProgramResult
 from benchgui.core.programs.runner import ProgramRunner
-from benchgui.core.safety import Supervisor
 from benchgui.errors import BenchError, ConfigError
 from benchgui.model import SessionMeta
 
@@ -106,8 +105,9 @@ async def run_program(args: argparse.Namespace, loaded, program: Program) -> int
     cfg = loaded.config
     asm: Assembly = await assemble(loaded, demo=args.demo, speed=args.speed, store_path=args.store)
     bench = asm.bench
-    runner: ProgramRunner = bench.services["programs"]
-    supervisor: Supervisor = bench.services["supervisor"]
+    runner, supervisor = bench.services.programs, bench.services.supervisor
+    assert runner is not None, "the assembly always attaches a program runner"
+    assert supervisor is not None, "the assembly always attaches a supervisor"
     result: ProgramResult | None = None
     input_on: bool | None = None
     error = ""

@@ -17,9 +17,10 @@ from typing import Any
 from benchgui.clock import Clock
 from benchgui.core.display import DisplayBuffers
 from benchgui.core.recorder import Recorder
+from benchgui.core.services import BenchServices
 from benchgui.core.session import Session
 from benchgui.errors import BenchError
-from benchgui.instruments.base import LoadControl, Source
+from benchgui.instruments.base import AinConfigurable, ChargerControl, LoadControl, Source
 from benchgui.model import Channel, Event, InstrumentState, InstrumentStatus, Sample, SessionMeta
 from benchgui.signals import Signal
 
@@ -54,9 +55,9 @@ class Bench:
         self.channels_added: Signal[[Sequence[Channel]]] = Signal("channels_added")
         self.session_changed: Signal[[Session | None]] = Signal("session_changed")
         self.sample_count = 0
-        #: core services attached by the assembly (``"supervisor"``, ``"programs"``, ``"soc"``,
-        #: ``"forwarder"``…), looked up by the widgets that show or command them
-        self.services: dict[str, Any] = {}
+        #: core services attached by the assembly (supervisor, programs, soc, forwarder…),
+        #: looked up by the widgets that show or command them
+        self.services = BenchServices()
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._running = False
         for src in sources:
@@ -159,6 +160,16 @@ class Bench:
         self.stop_session()
         if self.recorder is not None:
             await asyncio.get_running_loop().run_in_executor(None, self.recorder.close)
+
+    @property
+    def charger(self) -> ChargerControl | None:
+        """The charge controller's command interface, if the bench has one."""
+        return next((s for s in self.sources.values() if isinstance(s, ChargerControl)), None)
+
+    @property
+    def ain(self) -> AinConfigurable | None:
+        """The reference DAQ whose inputs can be reconfigured live, if the bench has one."""
+        return next((s for s in self.sources.values() if isinstance(s, AinConfigurable)), None)
 
     @property
     def running(self) -> bool:

@@ -1,6 +1,6 @@
 """The forwarder service: drains the session store to InfluxDB from its own thread.
 
-Registered as ``bench.services["forwarder"]`` by the assembly when an InfluxDB target is
+Registered as ``bench.services.forwarder`` by the assembly when an InfluxDB target is
 configured. It polls the store every ``interval_s`` (the recorder commits every 0.25 s), sends
 full batches back to back while there is a backlog, and on any
 :class:`~benchgui.recording.sinks.SinkUnavailable` waits with exponential back-off (0.5 s

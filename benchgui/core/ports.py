@@ -1,6 +1,6 @@
 """Which serial port each instrument uses: list the ports present, switch an instrument to one.
 
-Registered as ``bench.services["ports"]`` by the assembly. On the bench Pi, udev rules give the
+Registered as ``bench.services.ports`` by the assembly. On the bench Pi, udev rules give the
 instruments stable names (``/dev/ea-load``, ``/dev/mppt``); when a cable lands on another
 adapter, or on a laptop without those rules, the operator picks the port here instead of
 editing the configuration file.

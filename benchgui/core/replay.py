@@ -9,7 +9,7 @@ SOC estimator, verification) see the original timestamps at the chosen pace. Not
 again: the replay bench has no recorder.
 
 Operator annotations made during a replay belong to the replayed session: :class:`ReplayService`
-(``bench.services["replay"]``) stores them there, so they are "added afterwards".
+(``bench.services.replay``) stores them there, so they are "added afterwards".
 """
 
 from __future__ import annotations
@@ -242,5 +242,5 @@ def replay_bench(
     clock = ReplayClock(speed, start_ns=plan.first_ns)
     bench = Bench(clock, [ReplaySource(plan)], None, history_s=history_s, name=f"replay of {plan.session.id}")
     service = ReplayService(bench, plan, speed)
-    bench.services["replay"] = service
+    bench.services.replay = service
     return bench, service

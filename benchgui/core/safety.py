@@ -77,7 +77,7 @@ class SafetyState:
 
 
 class Supervisor:
-    """The ``bench.services["supervisor"]`` service."""
+    """The ``bench.services.supervisor`` service."""
 
     def __init__(self, bench: Bench, limits: Limits, *, tick_s: float = 0.1) -> None:
         self.bench = bench
@@ -102,9 +102,9 @@ class Supervisor:
 
     @classmethod
     def attach(cls, bench: Bench, cfg: Config, *, handle_signals: bool = True) -> Supervisor:
-        """Create, register as ``bench.services["supervisor"]`` and start (needs a running loop)."""
+        """Create, register as ``bench.services.supervisor`` and start (needs a running loop)."""
         sup = cls(bench, Limits.from_config(cfg))
-        bench.services["supervisor"] = sup
+        bench.services.supervisor = sup
         sup.start(handle_signals=handle_signals)
         return sup
 

@@ -1,4 +1,4 @@
-"""Editing the interlock limits while the bench runs — the ``bench.services["safety_settings"]``
+"""Editing the interlock limits while the bench runs — the ``bench.services.safety_settings``
 service behind the GUI's Safety limits dialog.
 
 A change is validated exactly as the config file would be (same ranges, same messages), applied

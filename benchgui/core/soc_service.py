@@ -85,7 +85,7 @@ def tuning_for(cfg: Config) -> SpkfTuning:
 
 
 class SocService:
-    """Runs the SPKF on live samples (register as ``bench.services["soc"]``)."""
+    """Runs the SPKF on live samples (register as ``bench.services.soc``)."""
 
     def __init__(
         self,
@@ -259,9 +259,9 @@ class SocService:
 
 
 def attach_soc(bench, cfg: Config) -> SocService | None:  # type: ignore[no-untyped-def]
-    """Create the live estimator when ``[soc] enabled`` and register it as ``services["soc"]``."""
+    """Create the live estimator when ``[soc] enabled`` and register it as ``services.soc``."""
     if not cfg.soc.enabled:
         return None
     service = SocService.from_config(bench, cfg)
-    bench.services["soc"] = service
+    bench.services.soc = service
     return service

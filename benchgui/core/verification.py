@@ -142,7 +142,7 @@ class _LiveChannel:
 
 
 class VerificationService:
-    """``bench.services["verify"]``: live and stored-session verification off the GUI thread."""
+    """``bench.services.verify``: live and stored-session verification off the GUI thread."""
 
     def __init__(self, bench: Bench, settings: VerifySection, store_path: str | Path | None = None) -> None:
         self.bench = bench

@@ -8,12 +8,15 @@ simulators and the real drivers instead.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from benchgui.clock import Clock
 from benchgui.errors import ValueOutOfRange
 from benchgui.instruments.base import SampleSink, Source
+from benchgui.instruments.ea.state import LoadState
 from benchgui.model import Channel, InstrumentState, Sample
+from benchgui.signals import Signal
 from benchgui.simbench.charger import SimCharger
 from benchgui.simbench.load import CC, CP, SimLoadStage
 from benchgui.simbench.sensors import SensorModel
@@ -120,6 +123,8 @@ class SimLoadSource(_PollingSim):
         super().__init__(world, interval_s)
         self.stage = SimLoadStage(world)
         self.remote = False
+        self._state = LoadState(connected=True, remote=False, input_on=False, link="simulated (in-process)")
+        self.state_changed: Signal[[LoadState]] = Signal("load.state_changed")
         self.v_sensor = SensorModel(gain=1.0, offset=-0.02, noise=0.003, lsb=160 / 25600, seed=seed)
         self.i_sensor = SensorModel(gain=1.0, offset=0.0, noise=0.002, lsb=60 / 25600, lo=0.0, seed=seed + 1)
 
@@ -137,6 +142,7 @@ class SimLoadSource(_PollingSim):
         sink = self.stage.update()
         v = self.v_sensor.measure(self.world.voltage())
         i = self.i_sensor.measure(sink) if sink > 0 else 0.0
+        self._update(voltage_v=v, current_a=i, power_w=v * i)
         return [
             Sample("battery.voltage.load", t_ns, v),
             Sample("battery.current.load", t_ns, -i),
@@ -157,21 +163,35 @@ class SimLoadSource(_PollingSim):
     def input_on(self) -> bool | None:
         return self.stage.input_on
 
+    @property
+    def state(self) -> LoadState:
+        return self._state
+
+    def _update(self, **changes: Any) -> None:
+        new = dataclasses.replace(self._state, **changes)
+        if new != self._state:
+            self._state = new
+            self.state_changed.emit(new)
+
     async def set_remote(self, on: bool) -> None:
         self.remote = on
+        self._update(remote=on)
 
     async def set_input(self, on: bool) -> None:
         self.stage.input_on = on
         self.stage.update()
+        self._update(input_on=on)
 
     async def set_current(self, amps: float) -> None:
         if not 0 <= amps <= self.nominal_current_a:
             raise ValueOutOfRange(f"load current {amps} A outside 0…{self.nominal_current_a} A")
         self.stage.mode, self.stage.set_current_a = CC, amps
         self.stage.update()
+        self._update(set_mode="CC", set_current_a=float(amps))
 
     async def set_power(self, watts: float) -> None:
         if not 0 <= watts <= self.nominal_power_w:
             raise ValueOutOfRange(f"load power {watts} W outside 0…{self.nominal_power_w} W")
         self.stage.mode, self.stage.set_power_w = CP, watts
         self.stage.update()
+        self._update(set_mode="CP", set_power_w=float(watts))

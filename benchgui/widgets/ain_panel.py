@@ -68,7 +68,7 @@ class AinPanel(QWidget):
         super().__init__(parent)
         self.bench = bench
         self.source = source
-        self.config_file = bench.services.get("config_file")
+        self.config_file = bench.services.config_file
         self.channels: list[dict[str, Any]] = [to_dict(c) for c in source.channel_config]
         self.dirty = False
         self.valid: list[LabJackChannelSection] | None = None

@@ -201,7 +201,7 @@ class MainWindow(QMainWindow):
 
     def latest_time(self) -> float:
         """Newest sample time on the bench (the right edge of the live view)."""
-        replay = self.bench.services.get("replay")
+        replay = self.bench.services.replay
         if replay is not None:
             return float(replay.position_s())
         return self.bench.clock.now_ns() / 1e9
@@ -215,7 +215,7 @@ class MainWindow(QMainWindow):
 
     def primary_start_s(self) -> float:
         """Start of what the window shows: the replayed session, the recording, or the first sample."""
-        replay = self.bench.services.get("replay")
+        replay = self.bench.services.replay
         if replay is not None:
             return float(replay.plan.first_ns) / 1e9
         s = self.bench.session
@@ -291,7 +291,7 @@ class MainWindow(QMainWindow):
 
     # -- replay, comparison, annotation markers ---------------------------------------------------
     def set_replay(self, replay) -> None:  # type: ignore[no-untyped-def]
-        """Show a replay (``bench.services["replay"]``): its session's stored data and notes."""
+        """Show a replay (``bench.services.replay``): its session's stored data and notes."""
         info = replay.session
         self.history.set_session(info.id, replay.plan.first_ns / 1e9)
         who = ", ".join(x for x in (info.meta.operator, info.meta.battery_id) if x)

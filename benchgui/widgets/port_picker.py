@@ -142,7 +142,7 @@ class PortPicker(QWidget):
 
 def create_panel(window, bench) -> QWidget | None:  # type: ignore[no-untyped-def]
     """Add the port picker when the bench has instruments on serial ports."""
-    service = bench.services.get("ports")
+    service = bench.services.ports
     if not isinstance(service, PortService) or not service.targets:
         return None
     panel = PortPicker(service)

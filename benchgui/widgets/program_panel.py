@@ -1,6 +1,6 @@
 """The discharge program panel: load or write a program, run it, watch progress and results.
 
-All commands go to the program runner (``bench.services["programs"]``); files are read and
+All commands go to the program runner (``bench.services.programs``); files are read and
 written by the core (the runner's ``load_file`` / ``save_file``), never here. The panel
 redraws from the runner's snapshot on a timer and when the runner announces a change.
 
@@ -369,7 +369,7 @@ class ProgramPanel(QWidget):
 
 
 def create_panel(window: QMainWindow, bench: Bench) -> QWidget | None:
-    runner = bench.services.get("programs")
+    runner = bench.services.programs
     if not isinstance(runner, ProgramRunner) or bench.load is None:
         return None
     panel = ProgramPanel(runner)

@@ -1,6 +1,6 @@
 """The recording panel: where the data goes — the local store and, when configured, InfluxDB.
 
-Shows the forwarder's state (``bench.services["forwarder"]``): connected or not, the backlog
+Shows the forwarder's state (``bench.services.forwarder``): connected or not, the backlog
 waiting on disk, the last acknowledged write, the last error, points quarantined as bad data,
 and offers "Retry now" (ends a back-off wait). During a replay it says what is replayed.
 The forwarder reports from its own thread; a Qt signal brings each state to the GUI thread, and
@@ -39,8 +39,8 @@ class RecordingPanel(QWidget):
     def __init__(self, bench: Bench, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.bench = bench
-        self.forwarder = bench.services.get("forwarder")
-        self.replay = bench.services.get("replay")
+        self.forwarder = bench.services.forwarder
+        self.replay = bench.services.replay
         self._bridge = _StateBridge(self)
         self._setup_ui()
         if self.forwarder is not None:

@@ -9,7 +9,7 @@
   discharge time against their limits, and the limits themselves — editable while the bench
   runs (*Edit limits…*, see :mod:`benchgui.widgets.safety_limits`).
 
-Everything here observes the supervisor (``bench.services["supervisor"]``) and calls its
+Everything here observes the supervisor (``bench.services.supervisor``) and calls its
 methods; the switching off happens in the core. When the supervisor reports that SIGINT/SIGTERM
 asked the application to exit, the window is closed (which shuts the bench down cleanly).
 """
@@ -192,12 +192,12 @@ class SafetyPanel(QWidget):
 
 
 def create_panel(window: QMainWindow, bench: Bench) -> QWidget | None:
-    supervisor = bench.services.get("supervisor")
+    supervisor = bench.services.supervisor
     if not isinstance(supervisor, Supervisor):
         return None
     bridge = SafetyBridge(supervisor, window)
     banner = SafetyBanner(supervisor)
-    settings = bench.services.get("safety_settings")
+    settings = bench.services.safety_settings
     panel = SafetyPanel(supervisor, settings if isinstance(settings, SafetySettings) else None)
 
     # the emergency stop next to the session toolbar, always visible

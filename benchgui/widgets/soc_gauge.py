@@ -3,7 +3,7 @@
 Big percentage of the SPKF estimate; a bar with the ±3σ band; a trend arrow with the rate at
 the present current; time to empty (discharging) or to full (charging) at that current; the
 MPPT's own ``soc.mppt`` and plain coulomb counting beside it; a small trend plot of the last
-hour with the band. It reads ``bench.services["soc"].latest`` and the display buffers on a
+hour with the band. It reads ``bench.services.soc.latest`` and the display buffers on a
 timer — no I/O, no signals from other threads.
 """
 
@@ -226,7 +226,7 @@ class SocGauge(QWidget):
 
 def create_panel(window, bench) -> QWidget | None:  # type: ignore[no-untyped-def]
     """Add the SOC dock when the bench runs an estimator (``[soc] enabled``)."""
-    service = bench.services.get("soc")
+    service = bench.services.soc
     if service is None:
         return None
     gauge = SocGauge(bench, service)

@@ -1,6 +1,6 @@
 """The verification view: how far the MPPT's and the load's readings are from the LabJack.
 
-Shows what the core service ``bench.services["verify"]`` computes — live for the running session
+Shows what the core service ``bench.services.verify`` computes — live for the running session
 (refreshed by the service every ``verify.live_interval_s``), or for any stored or imported session
 picked in the list (the service loads it on its worker thread). A statistics table with cells
 green or red against the configured tolerances, the per-region table of the selected comparison,
@@ -304,7 +304,7 @@ class VerifyView(QWidget):
 
 def create_panel(window, bench) -> VerifyView | None:  # type: ignore[no-untyped-def]
     """Add the verification view when the bench has the verification service."""
-    service = bench.services.get("verify")
+    service = bench.services.verify
     if service is None:
         return None
     view = VerifyView(service)

@@ -113,7 +113,7 @@ def test_configuration_picks_model_capacity_and_can_disable(tmp_path: Path) -> N
     assert by_chemistry.capacity_ah == Config().simulation.capacity_ah
     bench = Bench(ScaledClock(1.0), [])
     assert attach_soc(bench, replace(cfg, soc=SocSection(enabled=False))) is None
-    assert "soc" not in bench.services
+    assert bench.services.soc is None
     with pytest.raises(ConfigError, match="no cell model"):
         attach_soc(bench, Config(battery=BatterySection(model="no-such-model")))
 
@@ -121,7 +121,7 @@ def test_configuration_picks_model_capacity_and_can_disable(tmp_path: Path) -> N
 async def test_runs_live_on_the_simulated_bench(tmp_path: Path) -> None:
     asm = await assemble(load_config(), demo=True, speed=20.0, store_path=tmp_path / "s.sqlite3", wire=False)
     bench = asm.bench
-    svc = bench.services["soc"]
+    svc = bench.services.soc
     await bench.start()
     try:
         await async_wait_until(

@@ -78,7 +78,8 @@ def test_live_result_comes_from_the_timer_after_a_burst(bench: Bench) -> None:
         assert svc.computations == 0  # samples alone never compute
         svc.live_enabled = True  # as the view does; no sample arrives after this
         wait_until(lambda: LIVE in svc.latest, timeout=60, what="first live result")
-        assert "soc.mppt" not in svc._live and "solar.voltage.mppt" not in svc._live
+        assert "soc.mppt" not in svc._live
+        assert "solar.voltage.mppt" not in svc._live
         assert svc.latest[LIVE].result.get("battery.current", "mppt").summary.gain.contains(1.03)
     finally:
         svc.close()
@@ -96,9 +97,9 @@ def test_live_recomputes_while_samples_trickle_in_and_rests_when_nothing_changes
         # more samples keep arriving: the service recomputes by itself
         t0 = int(max(t[-1] for t, _ in channels.values())) + 10**9
         for k in range(3):
-            done = svc.computations
+            before = svc.computations
             bench.publish([Sample("battery.current.mppt", t0 + k, 0.0)])
-            wait_until(lambda: svc.computations > done, timeout=60, what=f"recomputation {k + 1}")
+            wait_until(lambda b=before: svc.computations > b, timeout=60, what=f"recomputation {k + 1}")
         # nothing new: timer periods pass without computing
         wait_until(lambda: svc.live_up_to_date, timeout=60, what="the last samples computed")
         done, ticks = svc.computations, svc.ticks
@@ -109,7 +110,8 @@ def test_live_recomputes_while_samples_trickle_in_and_rests_when_nothing_changes
         bench.publish([Sample("battery.voltage.mppt", t0 + 10, 13.0)])
         svc.live_enabled = False  # the timer stops; a manual tick still works
         fut = svc.tick()
-        assert fut is not None and fut.result(timeout=60) is not None
+        assert fut is not None
+        assert fut.result(timeout=60) is not None
     finally:
         svc.close()
 
@@ -180,7 +182,7 @@ async def test_the_assembly_attaches_the_service(tmp_path: Path) -> None:
 
     asm = await assemble(load_config(None), demo=True, store_path=tmp_path / "s.sqlite3", wire=False)
     try:
-        svc = asm.bench.services["verify"]
+        svc = asm.bench.services.verify
         assert isinstance(svc, VerificationService)
         assert svc.store_path == tmp_path / "s.sqlite3"
     finally:

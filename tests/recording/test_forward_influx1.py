@@ -242,7 +242,7 @@ async def test_recording_a_simulated_bench_lands_in_influxdb(
     path = tmp_path / "s.sqlite3"
     asm = await assemble(LoadedConfig(cfg, None, secrets), demo=True, speed=50, store_path=path, wire=False)
     bench = asm.bench
-    fwd = bench.services["forwarder"]
+    fwd = bench.services.forwarder
     assert isinstance(fwd, ForwarderService)
     # every channel checked below must have been recorded: how many samples each source has
     # delivered after a given time depends on the machine (the MPPT's connect takes longest)

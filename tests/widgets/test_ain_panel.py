@@ -50,7 +50,7 @@ def run_scenario(qapp: Any, tmp_path: Path, scenario: Scenario) -> None:
 
         source = LabJackSource(replace(section, port=server.port, poll_interval_s=0.02, timeout_s=0.5))
         bench = Bench(ScaledClock(1.0), [source])
-        bench.services["config_file"] = ConfigFile(config)
+        bench.services.config_file = ConfigFile(config)
         await bench.start()
         panel = AinPanel(bench, source)
         try:

@@ -45,7 +45,7 @@ def test_pick_a_listed_port_and_apply(qloop: qasync.QEventLoop, qtbot: QtBot, tm
         source = LoadSource(SerialTransport(a.path, DEFAULT_SERIAL), profile, poll_interval_s=0.05)
         bench = Bench(clock, [source], load=source)
         listed = [(a.path, "USB serial A"), (b.path, "FT232R USB UART (serial A10K)")]
-        bench.services["ports"] = PortService(bench, ConfigFile(config), lister=lambda: listed)
+        bench.services.ports = PortService(bench, ConfigFile(config), lister=lambda: listed)
         window = MainWindow(bench, settings=QSettings(str(tmp_path / "ui.ini"), QSettings.Format.IniFormat))
         qtbot.addWidget(window)
         panel = port_picker.create_panel(window, bench)
@@ -86,7 +86,7 @@ def test_pick_a_listed_port_and_apply(qloop: qasync.QEventLoop, qtbot: QtBot, tm
 
 def test_no_panel_without_serial_instruments(qtbot: QtBot, tmp_path: Path) -> None:
     bench = Bench(ScaledClock(1.0), [])
-    bench.services["ports"] = PortService(bench, ConfigFile(None))
+    bench.services.ports = PortService(bench, ConfigFile(None))
     window = MainWindow(bench, settings=QSettings(str(tmp_path / "ui.ini"), QSettings.Format.IniFormat))
     qtbot.addWidget(window)
     assert port_picker.create_panel(window, bench) is None

@@ -85,7 +85,7 @@ def test_panel_shows_the_forwarder_state_through_an_outage(qtbot: Any, tmp_path:
     )
     fwd = ForwarderService(store, target)
     bench = Bench(ScaledClock(1.0), [])
-    bench.services["forwarder"] = fwd
+    bench.services.forwarder = fwd
     panel = recording_panel.RecordingPanel(bench)
     qtbot.addWidget(panel)
     assert "InfluxDB 2.x" in panel.target_label.text()
@@ -104,7 +104,7 @@ def test_panel_shows_the_forwarder_state_through_an_outage(qtbot: Any, tmp_path:
         fwd2 = ForwarderService(
             store, InfluxTarget(2, stub.url, org="o", bucket="b", token="t", interval_s=0.1)
         )
-        bench.services["forwarder"] = fwd2
+        bench.services.forwarder = fwd2
         panel2 = recording_panel.RecordingPanel(bench)
         qtbot.addWidget(panel2)
         fwd2.start()

@@ -33,7 +33,7 @@ def test_edit_apply_and_save(qtbot, qloop, tmp_path: Path) -> None:
 
     async def body() -> None:
         async with sim_bench(speed=1) as asm:
-            asm.bench.services["safety_settings"].config_file = ConfigFile(cfg)
+            asm.bench.services.safety_settings.config_file = ConfigFile(cfg)
             window, panel = _window_with_panel(qtbot, asm)
             window.show()
             qtbot.mouseClick(panel.edit_limits, Qt.MouseButton.LeftButton)

@@ -27,7 +27,7 @@ def bench_with_soc() -> tuple[Bench, SocService]:
         voltage_channel="battery.voltage.labjack",
         current_channel="battery.current.labjack",
     )
-    bench.services["soc"] = svc
+    bench.services.soc = svc
     return bench, svc
 
 

@@ -184,7 +184,7 @@ def test_create_panel_adds_a_view_when_the_service_exists(qtbot, service) -> Non
             qtbot.addWidget(widget)
 
     bench = service.bench
-    bench.services["verify"] = service
+    bench.services.verify = service
     view = create_panel(Window(), bench)
     assert added == [("Verification", view)]
     assert create_panel(Window(), Bench(WallClock(), [], None)) is None

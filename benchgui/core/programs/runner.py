@@ -1,4 +1,4 @@
-"""The program runner service (``bench.services["programs"]``): runs a discharge program on the load.
+"""The program runner service (``bench.services.programs``): runs a discharge program on the load.
 
 The runner lives in the core, not in a widget, so a program runs the same in the GUI and in
 ``benchgui run-program --headless``. Each start creates an
@@ -95,7 +95,7 @@ class ProgramRunner:
     @classmethod
     def attach(cls, bench: Bench, cfg: Config, supervisor: Supervisor | None) -> ProgramRunner:
         runner = cls(bench, supervisor, cutoff_voltage_v=battery_cutoff_v(cfg))
-        bench.services["programs"] = runner
+        bench.services.programs = runner
         return runner
 
     # -- programs from files and text (the panel's only way to read one) ----------------------

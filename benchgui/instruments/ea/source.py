@@ -66,6 +66,9 @@ class LoadSource(Source):
         self._ever_connected = False
         #: connections lost since the source started: the n of "reconnecting (n)"
         self._losses = 0
+        #: commands started so far: a poll whose status was read before a command began must not
+        #: overwrite the state that command set (it would revive an input just switched off)
+        self._commands = 0
 
     # -- Source ------------------------------------------------------------------------------------
     def channels(self) -> list[Channel]:
@@ -152,10 +155,11 @@ class LoadSource(Source):
         has_ah = self.profile.has("ah_counter")
         next_t = clock.monotonic()
         while True:
+            commands = self._commands
             actual = await self.driver.read_actual()
             t_ns = clock.now_ns()
             ah = await self.driver.read_ah() if has_ah else None
-            self._publish(sink, t_ns, actual, ah)
+            self._publish(sink, t_ns, actual, ah, stale_status=self._commands != commands)
             next_t += self.poll_interval_s
             now = clock.monotonic()
             if next_t < now - self.poll_interval_s:  # fell behind (slow line): do not burst
@@ -178,7 +182,11 @@ class LoadSource(Source):
         self._update(connected=False, input_on=None, link="stopped")
 
     # -- samples -----------------------------------------------------------------------------------
-    def _publish(self, sink: SampleSink, t_ns: int, actual: Actual, ah: float | None) -> None:
+    def _publish(
+        self, sink: SampleSink, t_ns: int, actual: Actual, ah: float | None, stale_status: bool = False
+    ) -> None:
+        """Publish one poll; ``stale_status``: a command began after the status was read, so the
+        remote/input bits are older than what that command set and are not taken."""
         st = actual.status
         changes: dict[str, Any] = {
             "voltage_v": actual.voltage_v,
@@ -189,9 +197,9 @@ class LoadSource(Source):
             changes["ah"] = ah
         if st is not None:
             changes.update(mode=st.mode, alarms=st.alarms)
-            if st.remote is not None:
+            if st.remote is not None and not stale_status:
                 changes["remote"] = st.remote
-            if st.input_on is not None:
+            if st.input_on is not None and not stale_status:
                 changes["input_on"] = st.input_on
         self._update(**changes)
         battery_a = -actual.current_a  # the load sinks: discharging is negative on the bench
@@ -296,6 +304,7 @@ class LoadSource(Source):
         if not self.state.connected:
             coro.close()
             raise TransportError(f"the load on {self.transport.name} is not connected")
+        self._commands += 1
         try:
             await coro
         except BenchError as exc:

@@ -177,3 +177,32 @@ async def test_input_off_in_local_mode_does_not_take_remote(
     await src.set_input(False)  # what Bench.stop does on every exit
     assert not sim.device.remote
     assert sink.events == []
+
+
+async def test_a_status_read_before_a_command_never_undoes_it(running: tuple[LoadSource, Sink]) -> None:
+    """A poll that read "input on" just before the operator switched it off must not switch it
+    back on in the state everyone reads (the supervisor, programs): it was a real race."""
+    src, sink = running
+    await src.set_input(True)
+    await async_wait_until(lambda: src.state.input_on is True, 30, what="input on")
+    held, gate = asyncio.Event(), asyncio.Event()
+    real_read_actual = src.driver.read_actual
+
+    async def read_then_hold() -> Any:
+        actual = await real_read_actual()  # the device still says: input on
+        held.set()
+        await gate.wait()
+        return actual
+
+    src.driver.read_actual = read_then_hold  # type: ignore[method-assign]
+    await asyncio.wait_for(held.wait(), 30)
+    src.driver.read_actual = real_read_actual  # type: ignore[method-assign]
+    seen: list[bool | None] = []
+    src.state_changed.connect(lambda st: seen.append(st.input_on))
+    await src.set_input(False)  # completes while the poll holds the old status
+    gate.set()
+    # the held poll publishes, then fresh polls after it
+    n = len(sink.samples)
+    await async_wait_until(lambda: len(sink.samples) >= n + 40, 30, what="later polls")
+    assert src.state.input_on is False
+    assert True not in seen, f"input state went back on: {seen}"

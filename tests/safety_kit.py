@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib.util
 import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
@@ -40,19 +39,10 @@ NS = 1_000_000_000
 REAL_SLACK_S = 0.5
 
 
-def ea_on_wire() -> bool:
-    """The EA load's pty simulator + driver are in this build (branch ``ea`` merged)."""
-    try:
-        return importlib.util.find_spec("benchgui.instruments.ea.factory") is not None
-    except ModuleNotFoundError:
-        return False
-
-
-_NO_EA = pytest.mark.skipif(not ea_on_wire(), reason="EA load pty simulator not in this build")
 #: the load on a real pty, reference sensors steerable
-WIRE_PARAMS = [pytest.param(False, id="inproc"), pytest.param("load", id="pty", marks=_NO_EA)]
+WIRE_PARAMS = [pytest.param(False, id="inproc"), pytest.param("load", id="pty")]
 #: every instrument on its wire
-FULL_WIRE_PARAMS = [pytest.param(False, id="inproc"), pytest.param(True, id="wire", marks=_NO_EA)]
+FULL_WIRE_PARAMS = [pytest.param(False, id="inproc"), pytest.param(True, id="wire")]
 
 
 def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
@@ -138,7 +128,7 @@ def runner(asm: Assembly) -> ProgramRunner:
 def source(asm: Assembly, sid: str) -> Any:
     src = asm.bench.sources.get(sid)
     if src is None:
-        pytest.skip(f"no {sid} on this bench")
+        pytest.fail(f"no {sid} on this bench")
     return src
 
 
@@ -146,7 +136,7 @@ def sensor(asm: Assembly, sid: str, which: str = "v_sensor") -> SensorModel:
     """The sensor model of an in-process instrument (wire-level ones are steered elsewhere)."""
     model = getattr(source(asm, sid), which, None)
     if not isinstance(model, SensorModel):
-        pytest.skip(f"{sid} is not an in-process simulated instrument in this build")
+        pytest.fail(f"{sid} is not an in-process simulated instrument (the test must use wire=False for it)")
     return model
 
 
@@ -154,7 +144,7 @@ def mute(asm: Assembly, sid: str) -> Callable[[], None]:
     """Make an in-process instrument stop publishing (as if its cable were pulled)."""
     src = source(asm, sid)
     if not hasattr(src, "poll"):
-        pytest.skip(f"{sid} is not an in-process simulated instrument in this build")
+        pytest.fail(f"{sid} is not an in-process simulated instrument (the test must use wire=False for it)")
     original = src.poll
     src.poll = lambda t_ns: []
     return lambda: setattr(src, "poll", original)

@@ -15,7 +15,9 @@ import qasync
 
 from benchgui.clock import ScaledClock
 from benchgui.config.loader import load_config
+from benchgui.config.schema import LabJackSection
 from benchgui.config.writer import ConfigFile
+from benchgui.core.ain_settings import AinSettings
 from benchgui.core.bench import Bench
 from benchgui.core.display import DisplayBuffers
 from benchgui.core.history import History
@@ -51,8 +53,9 @@ def run_scenario(qapp: Any, tmp_path: Path, scenario: Scenario) -> None:
         source = LabJackSource(replace(section, port=server.port, poll_interval_s=0.02, timeout_s=0.5))
         bench = Bench(ScaledClock(1.0), [source])
         bench.services.config_file = ConfigFile(config)
+        bench.services.ain_settings = AinSettings(source, bench.services.config_file)
         await bench.start()
-        panel = AinPanel(bench, source)
+        panel = AinPanel(bench.services.ain_settings)
         try:
             await async_wait_until(lambda: source.polls > 3, 15, what="first polls")
             await scenario(panel, bench, server, world, config)
@@ -161,8 +164,19 @@ def test_create_panel_only_for_the_real_source(qapp: Any) -> None:
 
     bench = Bench(ScaledClock(1.0), [SimLabJackSource(SimWorld())])
     w = Window()
+    assert bench.ain is None
     assert create_panel(w, bench) is None
     assert w.added == []
+
+    source = LabJackSource(LabJackSection())  # never started: the panel only needs the service
+    bench = Bench(ScaledClock(1.0), [source])
+    assert bench.ain is source
+    bench.services.ain_settings = AinSettings(source, None)  # what the assembly attaches
+    panel = create_panel(w, bench)
+    assert isinstance(panel, AinPanel)
+    assert w.added == ["LabJack AIN"]
+    panel.timer.stop()
+    panel.deleteLater()
 
 
 def test_plots_mark_over_range(qtbot: Any) -> None:

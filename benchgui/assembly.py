@@ -17,6 +17,7 @@ from pathlib import Path
 from benchgui.clock import Clock, ScaledClock, WallClock
 from benchgui.config import LoadedConfig, paths
 from benchgui.config.writer import ConfigFile
+from benchgui.core.ain_settings import AinSettings
 from benchgui.core.bench import Bench
 from benchgui.core.forwarder import ForwarderService
 from benchgui.core.ports import PortService
@@ -133,6 +134,7 @@ def _attach_services(
 
     config_file = bench.services.config_file = ConfigFile(loaded.path)  # panels persist through it
     bench.services.ports = PortService(bench, config_file)  # the port picker
+    bench.services.ain_settings = AinSettings(bench.ain, config_file) if bench.ain is not None else None
     verify = VerificationService(bench, loaded.config.verify, store_path_for(loaded, store_path))
     bench.services.verify = verify
     closers.append(verify.aclose)

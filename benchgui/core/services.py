@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # the services import the bench; the bench only names them
     from benchgui.config.writer import ConfigFile
+    from benchgui.core.ain_settings import AinSettings
     from benchgui.core.forwarder import ForwarderService
     from benchgui.core.ports import PortService
     from benchgui.core.programs.runner import ProgramRunner
@@ -36,6 +37,8 @@ class BenchServices:
     supervisor: Supervisor | None = None
     #: editing the interlock limits while the bench runs
     safety_settings: SafetySettings | None = None
+    #: editing the reference DAQ's analog inputs and their calibration while the bench runs
+    ain_settings: AinSettings | None = None
     #: the discharge-program runner
     programs: ProgramRunner | None = None
     #: the live SOC estimator (``[soc] enabled``)

@@ -3,10 +3,11 @@ function and a two-point calibration — applied live and saved in the configura
 
 The panel edits a working copy. Every edit is validated at once by the configuration's own rules
 (the same errors, naming the same keys, as a bad config file gets); while anything is invalid,
-Apply is blocked and the reason is shown. Apply hands the channels to
-:meth:`LabJackSource.apply_channels` (the T7 reconfigures between two polls; a refusal keeps
-the old settings) and then to the ``config_file`` service, which writes the file — the widget
-itself does no I/O. The source re-applies the configuration at every connect.
+Apply is blocked and the reason is shown. Apply hands the channels to the core's
+``ain_settings`` service (:class:`~benchgui.core.ain_settings.AinSettings`), which applies them
+to the T7 (between two polls; a refusal keeps the old settings) and then saves them in the
+configuration file; it also computes the two-point calibration. The widget itself does no I/O
+and no calibration math. The source re-applies the configuration at every connect.
 
 Readings within 2 % of the selected range's limit are flagged OVER_RANGE by the source; the
 panel shows them in red next to the channel.
@@ -14,7 +15,6 @@ panel shows them in red next to the channel.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import Any
 
@@ -36,11 +36,12 @@ from PySide6.QtWidgets import (
 )
 
 from benchgui.config.schema import LABJACK_RANGES_V, LabJackChannelSection
-from benchgui.config.validate import from_dict, to_dict
+from benchgui.core.ain_settings import AinSettings, Point
+from benchgui.core.bench import Bench
 from benchgui.errors import BenchError
-from benchgui.instruments.labjack.scaling import two_point
-from benchgui.instruments.labjack.source import LabJackSource
 from benchgui.model import InstrumentState, SampleFlag
+from benchgui.widgets.bridge import Bridge
+from benchgui.widgets.host import PanelHost
 
 log = logging.getLogger(__name__)
 
@@ -64,18 +65,16 @@ KIND_PARAMS = {
 
 
 class AinPanel(QWidget):
-    def __init__(self, bench: Any, source: LabJackSource, parent: QWidget | None = None) -> None:
+    def __init__(self, settings: AinSettings, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.bench = bench
-        self.source = source
-        self.config_file = bench.services.config_file
-        self.channels: list[dict[str, Any]] = [to_dict(c) for c in source.channel_config]
+        self.settings = settings
+        self.channels: list[dict[str, Any]] = settings.working_copy()
         self.dirty = False
         self.valid: list[LabJackChannelSection] | None = None
         self.reason = ""
         self._loading = False
-        self._points: list[tuple[float, float] | None] = [None, None]
-        self._tasks: set[asyncio.Future[None]] = set()
+        self._points: list[Point | None] = [None, None]
+        self.bridge = Bridge(self)
         self._setup_ui()
         self._fill_list()
         self.list.setCurrentRow(0)
@@ -201,7 +200,7 @@ class AinPanel(QWidget):
             d.valueChanged.connect(self._edited)
         for cb in (self.cb_mode, self.cb_range, self.cb_kind, self.cb_sign):
             cb.currentIndexChanged.connect(self._edited)
-        self.btn_apply.clicked.connect(lambda: self._start(self.apply()))
+        self.btn_apply.clicked.connect(self.start_apply)
         self.btn_revert.clicked.connect(self.revert)
         self.btn_p1.clicked.connect(lambda: self.capture(0))
         self.btn_p2.clicked.connect(lambda: self.capture(1))
@@ -283,11 +282,7 @@ class AinPanel(QWidget):
     def validate(self) -> bool:
         """Check the working copy with the configuration's rules; block Apply with the reason."""
         try:
-            chans = [
-                from_dict(LabJackChannelSection, c, f"instruments.labjack.channels[{i}]")
-                for i, c in enumerate(self.channels)
-            ]
-            self.source.validate_channels(chans)
+            chans = self.settings.validate(self.channels)
         except (BenchError, ValueError) as exc:
             self.valid, self.reason = None, str(exc)
             self.btn_apply.setEnabled(False)
@@ -332,7 +327,7 @@ class AinPanel(QWidget):
             self.validate()
 
     def revert(self) -> None:
-        self.channels = [to_dict(c) for c in self.source.channel_config]
+        self.channels = self.settings.working_copy()
         self.dirty = False
         self._fill_list()
         self.list.setCurrentRow(0)
@@ -340,30 +335,29 @@ class AinPanel(QWidget):
         self.validate()
 
     async def apply(self) -> bool:
-        """Send the working copy to the source (live) and save it; True when the T7 took it."""
+        """Have the service apply the working copy (live) and save it; True when the T7 took it."""
         if not self.validate() or self.valid is None:
             return False
-        chans = self.valid
         self.btn_apply.setEnabled(False)
         try:
-            applied = await self.source.apply_channels(chans)
+            outcome = await self.settings.apply_and_save(self.valid)
         except BenchError as exc:
             self._status(f"Refused: {exc}", error=True)
             self.btn_apply.setEnabled(True)
             return False
-        msg = "Applied to the T7." if applied else "Not connected: applied at the next connect."
+        msg = "Applied to the T7." if outcome.applied else "Not connected: applied at the next connect."
         self.dirty = False
-        if self.config_file is not None:
-            try:
-                path = await self.config_file.update_table_async(
-                    "instruments.labjack", {"channels": [to_dict(c) for c in chans]}
-                )
-                msg += f" Saved to {path}."
-            except BenchError as exc:
-                msg += f" Not saved: {exc}"
+        if outcome.saved_to is not None:
+            msg += f" Saved to {outcome.saved_to}."
+        elif outcome.save_error is not None:
+            msg += f" Not saved: {outcome.save_error}"
         self._status(msg)
         self.btn_apply.setEnabled(True)
-        return applied
+        return outcome.applied
+
+    def start_apply(self) -> None:
+        """:meth:`apply` as a command of the panel (what Apply and the calibration buttons run)."""
+        self.bridge.run(self.apply())
 
     def capture(self, index: int) -> None:
         ch = self.current()
@@ -372,11 +366,11 @@ class AinPanel(QWidget):
         if self.dirty:
             self._status("Apply the channel settings before calibrating.", error=True)
             return
-        raw = self.source.uncalibrated_mean(ch["quantity"])
-        if raw is None:
+        point = self.settings.capture(ch["quantity"], self.sp_ref.value())
+        if point is None:
             self._status("No reading yet for this channel.", error=True)
             return
-        self._points[index] = (raw, self.sp_ref.value())
+        self._points[index] = point
         self._show_calibration()
 
     def calibrate(self) -> None:
@@ -386,15 +380,14 @@ class AinPanel(QWidget):
             self._status("Capture two points first (reading and reference value each).", error=True)
             return
         try:
-            cal = two_point(p1[0], p1[1], p2[0], p2[1])
+            ch["calibration"] = self.settings.calibration(p1, p2)
         except BenchError as exc:
             self._status(f"Cannot calibrate: {exc}", error=True)
             return
-        ch["calibration"] = to_dict(cal)
         self._points = [None, None]
         self._show_calibration()
         if self.validate():
-            self._start(self.apply())
+            self.start_apply()
 
     def clear_calibration(self) -> None:
         ch = self.current()
@@ -402,7 +395,7 @@ class AinPanel(QWidget):
             ch.pop("calibration", None)
             self._show_calibration()
             if self.validate():
-                self._start(self.apply())
+                self.start_apply()
 
     def _show_calibration(self) -> None:
         ch = self.current() or {}
@@ -424,11 +417,11 @@ class AinPanel(QWidget):
     def refresh_live(self) -> None:
         """Show the device status and the selected channel's latest reading (no I/O: the
         source keeps both)."""
-        st = self.source.status
+        st = self.settings.status
         self.lb_device.setText(f"LabJack T7: {st.describe()}")
         self.lb_device.setStyleSheet("color: #d62728;" if st.state is InstrumentState.ERROR else "")
         ch = self.current()
-        r = self.source.latest(ch["quantity"]) if ch else None
+        r = self.settings.latest(ch["quantity"]) if ch else None
         if ch is None or r is None:
             self.lb_live.setText("no reading")
             return
@@ -439,16 +432,12 @@ class AinPanel(QWidget):
         self.lb_live.setText(text)
         self.lb_live.setStyleSheet("color: #d62728; font-weight: bold;" if over else "")
 
-    def _start(self, coro: Any) -> None:
-        task = asyncio.ensure_future(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
 
-
-def create_panel(window: Any, bench: Any) -> QWidget | None:
-    source = bench.sources.get("labjack")
-    if not isinstance(source, LabJackSource):
-        return None  # the in-process stand-in has no AIN settings
-    panel = AinPanel(bench, source)
+def create_panel(window: PanelHost, bench: Bench) -> QWidget | None:
+    """Add the AIN panel when the bench has a DAQ configurable live (the in-process stand-in is not)."""
+    settings = bench.services.ain_settings
+    if settings is None:
+        return None
+    panel = AinPanel(settings)
     window.add_panel("LabJack AIN", panel)
     return panel

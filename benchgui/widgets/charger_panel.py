@@ -4,21 +4,20 @@ Shows charger and DC/DC state by name, the error flags decoded to text, solar / 
 power, the daily energy counters and the device identity. Controls: the MPPT's load output
 (``=input {"LoadEn":…}``) and the serial publication period (``=pub/serial {"Period_s":…}``).
 
-No I/O here: the panel observes the source's Qt-free ``changed`` notification through a Qt
-signal and repaints from the latest snapshot on a timer (a statement may arrive 1000 times a
-second at ``--speed 1000``); commands are the source's coroutines, started with
-``asyncio.ensure_future``; their outcome appears in the message line.
+No I/O here: the panel knows the charger only as the bench's
+:class:`~benchgui.core.controls.ChargerControl`. It observes the Qt-free ``changed``
+notification through its :class:`~benchgui.widgets.bridge.Bridge` and repaints from the latest
+snapshot on a timer (a statement may arrive 1000 times a second at ``--speed 1000``); commands
+are the control's coroutines, run by the bridge; their outcome appears in the message line.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Coroutine
 from typing import Any
 
-import shiboken6
-from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import (
     QCheckBox,
     QDoubleSpinBox,
@@ -31,15 +30,20 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from benchgui.instruments.mppt import items
-from benchgui.instruments.mppt.protocol import NotFound
-from benchgui.instruments.mppt.source import MpptSnapshot, MpptSource
+from benchgui.core.bench import Bench
+from benchgui.core.controls import (
+    ChargerControl,
+    MpptSnapshot,
+    charger_state_name,
+    dcdc_state_name,
+    decode_error_flags,
+    decode_output_info,
+)
+from benchgui.errors import DeviceRefused, NotSupported
+from benchgui.widgets.bridge import Bridge
+from benchgui.widgets.host import PanelHost
 
 log = logging.getLogger(__name__)
-
-
-class _Bridge(QObject):
-    snapshot = Signal(object)
 
 
 def _fmt(value: Any, unit: str, digits: int = 2) -> str:
@@ -51,23 +55,14 @@ def _fmt(value: Any, unit: str, digits: int = 2) -> str:
 class ChargerPanel(QWidget):
     REFRESH_MS = 250
 
-    def __init__(self, source: MpptSource, parent: QWidget | None = None) -> None:
+    def __init__(self, charger: ChargerControl, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.source = source
-        self._snapshot = source.snapshot
+        self.charger = charger
+        self._snapshot = charger.snapshot
         self._dirty = True
-        self._pending: set[asyncio.Future[Any]] = set()
+        self.bridge = Bridge(self)
         self._setup_ui()
-        bridge = self._bridge = _Bridge(self)
-        bridge.snapshot.connect(self._on_snapshot)
-
-        def forward(snapshot: MpptSnapshot) -> None:  # may outlive the panel: check first
-            if shiboken6.isValid(bridge):
-                bridge.snapshot.emit(snapshot)
-            else:
-                source.changed.disconnect(forward)
-
-        source.changed.connect(forward)
+        self.bridge.listen(charger.changed, self._on_snapshot)
         self.timer = QTimer(self)
         self.timer.timeout.connect(self.refresh)
         self.timer.start(self.REFRESH_MS)
@@ -129,7 +124,7 @@ class ChargerPanel(QWidget):
         self.period_spin.setRange(0.1, 3600.0)
         self.period_spin.setDecimals(1)
         self.period_spin.setSuffix(" s")
-        self.period_spin.setValue(self.source.period_s)
+        self.period_spin.setValue(self.charger.period_s)
         row.addWidget(self.period_spin)
         self.period_button = QPushButton("Set")
         self.period_button.setToolTip('=pub/serial {"Period_s":…}')
@@ -157,12 +152,12 @@ class ChargerPanel(QWidget):
         s = self._snapshot
         g = s.get
         lab = self.labels
-        lab["charger"].setText(items.charger_state_name(s.charger_state))
-        lab["dcdc"].setText(items.dcdc_state_name(s.dcdc_state))
+        lab["charger"].setText(charger_state_name(s.charger_state))
+        lab["dcdc"].setText(dcdc_state_name(s.dcdc_state))
         flags = s.error_flags
-        lab["errors"].setText(items.decode_error_flags(flags))
+        lab["errors"].setText(decode_error_flags(flags))
         lab["errors"].setStyleSheet("color: #d62728; font-weight: bold;" if flags else "")
-        lab["load_info"].setText(items.decode_output_info(g("LoadInfo")))
+        lab["load_info"].setText(decode_output_info(g("LoadInfo")))
         lab["soc"].setText(_fmt(g("SOC_pct"), "%", 0))
         lab["dis_ah"].setText(_fmt(g("Dis_Ah"), "Ah", 0))
         temps = [f"battery {g('Bat_degC'):.1f} °C" if _num(g("Bat_degC")) else ""]
@@ -184,7 +179,7 @@ class ChargerPanel(QWidget):
         lab["serial"].setText(info.get("serial", "—"))
         link = s.status_text or "—"
         lab["link"].setText(f"{link} — {s.statements} statements")
-        busy = bool(self._pending)
+        busy = self.bridge.busy
         self.load_toggle.setEnabled(s.connected and not busy)
         if s.load_enabled is not None and not busy:
             self.load_toggle.setChecked(s.load_enabled)
@@ -197,36 +192,43 @@ class ChargerPanel(QWidget):
 
     # -- commands ----------------------------------------------------------------------------------
     def set_load_output(self, on: bool) -> None:
-        self._start(self.source.set_load_output(bool(on)), f"Load output {'on' if on else 'off'}")
+        self._command(self.charger.set_load_output(bool(on)), f"Load output {'on' if on else 'off'}")
 
     def apply_period(self) -> None:
         seconds = round(self.period_spin.value(), 1)
-        self._start(self.source.set_publication_period(seconds), f"Publication every {seconds:g} s")
+        self._command(self.charger.set_publication_period(seconds), f"Publication every {seconds:g} s")
 
-    def _start(self, coro: Coroutine[Any, Any, Any], what: str) -> None:
+    def _command(self, coro: Coroutine[Any, Any, None], what: str) -> None:
         self.message.setText(f"{what}…")
-        fut = asyncio.ensure_future(coro)
-        self._pending.add(fut)
+        self.bridge.run(
+            coro,
+            done=lambda _: self._finished(what, "done"),
+            failed=lambda exc: self._failed(what, exc),
+            cancelled=lambda: self._finished(what, "cancelled"),
+        )
         self._dirty = True
-        fut.add_done_callback(lambda f: self._finished(f, what))
 
-    def _finished(self, fut: asyncio.Future[Any], what: str) -> None:
-        self._pending.discard(fut)
-        exc = None if fut.cancelled() else fut.exception()
-        if not shiboken6.isValid(self):  # the panel was closed while the command ran
-            return
+    def _finished(self, what: str, outcome: str) -> None:
+        self.message.setText(f"{what}: {outcome}")
         self._dirty = True
-        if fut.cancelled():
-            self.message.setText(f"{what}: cancelled")
-            return
-        if exc is None:
-            self.message.setText(f"{what}: done")
-        elif isinstance(exc, NotFound) and "Period_s" in str(exc):
+        if outcome != "cancelled":
+            self.refresh()
+
+    def _failed(self, what: str, exc: BaseException) -> None:
+        if self._fixed_period(exc):
             self.message.setText("This firmware publishes every second; the period cannot be changed.")
         else:
             log.warning("%s failed: %s", what, exc)
             self.message.setText(f"<span style='color:#d62728'>{what} failed: {exc}</span>")
+        self._dirty = True
         self.refresh()
+
+    def _fixed_period(self, exc: BaseException) -> bool:
+        """The firmware publishes at a fixed period: NotSupported, or (until every source says
+        so) a refusal after which the charger reports the period as not settable."""
+        if isinstance(exc, NotSupported):
+            return True
+        return isinstance(exc, DeviceRefused) and self.charger.snapshot.period_settable is False
 
 
 def _num(v: Any) -> bool:
@@ -241,11 +243,11 @@ def _power(s: MpptSnapshot, w: str, v: str, a: str) -> str:
     return "—"
 
 
-def create_panel(window, bench) -> QWidget | None:  # type: ignore[no-untyped-def]
-    """Add the charger panel when the bench has an MPPT driven through ThingSet."""
-    source = bench.sources.get(items.SOURCE)
-    if not isinstance(source, MpptSource):
+def create_panel(window: PanelHost, bench: Bench) -> QWidget | None:
+    """Add the charger panel when the bench has a charge controller it can command (ThingSet)."""
+    charger = bench.charger
+    if charger is None:
         return None
-    panel = ChargerPanel(source)
+    panel = ChargerPanel(charger)
     window.add_panel("Charger (MPPT)", panel)
     return panel

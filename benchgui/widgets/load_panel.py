@@ -1,21 +1,19 @@
 """The electronic load panel: identity, remote/input, CC/CP setpoint, live U/I/P/Ah, status bits.
 
-It does no I/O: commands go to the bench's :class:`~benchgui.instruments.base.LoadControl`
-(coroutines started with ``asyncio.ensure_future``), readings come from the bench's display
-buffers on a timer, and the load's decoded state (remote, input, mode, protection bits, last
-error) from its ``state_changed`` notifier, bridged to a Qt signal. A load without that
-notifier (the in-process stand-in) still gets the commands and readouts.
+It does no I/O: commands go to the bench's :class:`~benchgui.core.controls.LoadControl`
+(coroutines run by the panel's :class:`~benchgui.widgets.bridge.Bridge`), readings come from
+the bench's display buffers on a timer, and the load's decoded state (remote, input, mode,
+protection bits, last error) from :attr:`LoadControl.state` and its ``state_changed`` signal,
+brought to the GUI thread by the bridge.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from collections.abc import Coroutine
 from typing import Any
 
-from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
@@ -30,8 +28,10 @@ from PySide6.QtWidgets import (
 )
 
 from benchgui.core.bench import Bench
-from benchgui.instruments.base import LoadControl
+from benchgui.core.controls import LoadControl, LoadState
 from benchgui.model import InstrumentState, InstrumentStatus
+from benchgui.widgets.bridge import Bridge
+from benchgui.widgets.host import PanelHost
 
 log = logging.getLogger(__name__)
 
@@ -41,35 +41,20 @@ MODES = {"CC": ("A", "current", 3), "CP": ("W", "power", 1)}  # unit, quantity, 
 INDICATORS = ("Remote", "Input", "CC", "CV", "CP", "CR", "OVP", "OCP", "OPP", "OTP")
 
 
-class _Bridge(QObject):
-    state = Signal(object)  # LoadState
-    status = Signal(object)  # InstrumentStatus
-
-
 class LoadPanel(QWidget):
     def __init__(self, bench: Bench, load: LoadControl, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.bench = bench
         self.load = load
-        self._pending: set[asyncio.Future[Any]] = set()
-        self._state: Any = None
+        self._state: LoadState | None = None
         self._setup_ui()
-        self._bridge = _Bridge(self)
-        self._bridge.state.connect(self.show_state)
-        self._bridge.status.connect(self.show_status)
-        listeners: list[tuple[Any, Any]] = [(bench.status_changed, self._bridge.status.emit)]
-        notifier = getattr(load, "state_changed", None)
-        if notifier is not None:
-            listeners.append((notifier, self._bridge.state.emit))
-        for source, listener in listeners:
-            source.connect(listener)
-        self.destroyed.connect(lambda *_: _disconnect(listeners))
+        self.bridge = Bridge(self)
+        self.bridge.listen(bench.status_changed, self.show_status)
+        self.bridge.listen(load.state_changed, self.show_state)
         status = bench.status.get("load")
         if status is not None:
             self.show_status(status)
-        state = getattr(load, "state", None)
-        if state is not None:
-            self.show_state(state)
+        self.show_state(load.state)
         self.timer = QTimer(self)
         self.timer.timeout.connect(self.refresh)
         self.timer.start(200)
@@ -150,21 +135,15 @@ class LoadPanel(QWidget):
 
     # -- commands ----------------------------------------------------------------------------------
     def _command(self, what: str, coro: Coroutine[Any, Any, None]) -> None:
-        fut = asyncio.ensure_future(coro)
-        self._pending.add(fut)
-        fut.add_done_callback(lambda f: self._finished(what, f))
+        """Run a load command; its error (if any) is shown under the lamps."""
+        self.bridge.run(
+            coro, done=lambda _: self.error_label.setText(""), failed=lambda e: self._failed(what, e)
+        )
 
-    def _finished(self, what: str, fut: asyncio.Future[Any]) -> None:
-        self._pending.discard(fut)
-        if fut.cancelled():
-            return
-        exc = fut.exception()
-        if exc is not None:
-            log.info("load %s: %s", what, exc)
-            self.error_label.setText(f"{what}: {exc}")
-            self._sync_buttons()
-        else:
-            self.error_label.setText("")
+    def _failed(self, what: str, exc: BaseException) -> None:
+        log.info("load %s: %s", what, exc)
+        self.error_label.setText(f"{what}: {exc}")
+        self._sync_buttons()
 
     def _enter_pressed(self) -> None:
         if self.setpoint_spin.hasFocus():
@@ -195,7 +174,7 @@ class LoadPanel(QWidget):
         for w in (self.remote_button, self.input_button, self.set_button):
             w.setEnabled(connected)
 
-    def show_state(self, state: Any) -> None:
+    def show_state(self, state: LoadState) -> None:
         ident = state.identity
         if ident is not None:
             self.identity_label.setText(
@@ -244,14 +223,7 @@ class LoadPanel(QWidget):
             self._sync_buttons()
 
 
-def _disconnect(listeners: list[tuple[Any, Any]]) -> None:
-    """The panel is gone: stop the core calling into deleted Qt objects."""
-    for source, listener in listeners:
-        with contextlib.suppress(ValueError):
-            source.disconnect(listener)
-
-
-def create_panel(window: Any, bench: Bench) -> QWidget | None:
+def create_panel(window: PanelHost, bench: Bench) -> QWidget | None:
     """Add the load panel when the bench has an electronic load."""
     load = bench.load
     if load is None:

@@ -1,6 +1,6 @@
 """The main window: live plots on one time axis, big readouts, instrument status, sessions.
 
-It observes the bench through :class:`CoreBridge` and redraws from snapshots on a timer
+It observes the bench through a :class:`~benchgui.widgets.bridge.Bridge` and redraws from snapshots on a timer
 (``display.redraw_hz``), whatever the sample rate. Commands (start/stop session, annotate)
 go to the bench. Instrument panels (load, charger, LabJack, SOC…) are added as docks with
 :meth:`MainWindow.add_panel`; the layout persists in QSettings.
@@ -11,9 +11,10 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QComboBox,
     QDockWidget,
@@ -27,16 +28,22 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from benchgui.clock import ns_to_s
 from benchgui.core.bench import Bench
 from benchgui.core.catalog import SessionCatalog
 from benchgui.core.history import History
-from benchgui.model import SessionMeta
-from benchgui.widgets.bridge import CoreBridge
+from benchgui.model import Event, SessionMeta
+from benchgui.widgets.bridge import Bridge
 from benchgui.widgets.plots import DEFAULT_PLOTS, PlotPanel, PlotSpec
 from benchgui.widgets.readouts import ReadoutPanel
 from benchgui.widgets.session_dialog import SessionDialog
 from benchgui.widgets.sessions_dialog import SessionsDialog, SessionViewer
 from benchgui.widgets.status_panel import StatusPanel
+
+if TYPE_CHECKING:  # only named here
+    from benchgui.core.recorder import RecorderState
+    from benchgui.core.replay import ReplayService
+    from benchgui.core.session import Session
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +72,7 @@ class MainWindow(QMainWindow):
         self.paused = False
         self.window_s = window_s
         self._viewers: list[SessionViewer] = []
-        self.bridge = CoreBridge(bench, self)
+        self.bridge = Bridge(self)
         store = bench.recorder.store_path if bench.recorder else None
         self.history = History(bench.display, store, None, max_gap_s=None)
         self.setWindowTitle(f"benchgui — {bench.name}")
@@ -172,11 +179,12 @@ class MainWindow(QMainWindow):
         return dock
 
     def _connect(self) -> None:
-        b = self.bridge
-        b.status_changed.connect(self.status_panel.set_status)
-        b.channels_added.connect(self.plots.add_channels)
-        b.session_changed.connect(self._show_session)
-        b.recorder_state.connect(self._show_recorder)
+        b, bench = self.bridge, self.bench
+        b.listen(bench.status_changed, self.status_panel.set_status)
+        b.listen(bench.channels_added, self.plots.add_channels)
+        b.listen(bench.session_changed, self._show_session)
+        if bench.recorder is not None:
+            b.listen(bench.recorder.state_changed, self._show_recorder)
         self.act_start.triggered.connect(self.ask_start_session)
         self.act_stop.triggered.connect(self.stop_session)
         self.act_pause.toggled.connect(self.set_paused)
@@ -184,7 +192,7 @@ class MainWindow(QMainWindow):
         self.act_sessions.triggered.connect(self.show_sessions)
         self.act_compare.triggered.connect(self.ask_compare)
         self.act_clear_compare.triggered.connect(self.clear_compare)
-        b.event_recorded.connect(self._on_event)
+        b.listen(bench.event_recorded, self._on_event)
         self.window_combo.currentIndexChanged.connect(self._window_changed)
 
     # -- time window -----------------------------------------------------------------------------
@@ -204,7 +212,7 @@ class MainWindow(QMainWindow):
         replay = self.bench.services.replay
         if replay is not None:
             return float(replay.position_s())
-        return self.bench.clock.now_ns() / 1e9
+        return ns_to_s(self.bench.clock.now_ns())
 
     def visible_range(self) -> tuple[float, float]:
         t1 = self.latest_time()
@@ -217,10 +225,10 @@ class MainWindow(QMainWindow):
         """Start of what the window shows: the replayed session, the recording, or the first sample."""
         replay = self.bench.services.replay
         if replay is not None:
-            return float(replay.plan.first_ns) / 1e9
+            return ns_to_s(replay.plan.first_ns)
         s = self.bench.session
         if s is not None:
-            return s.started_ns / 1e9
+            return ns_to_s(s.started_ns)
         return self._first_sample_time() or self.latest_time() - 60
 
     def _first_sample_time(self) -> float | None:
@@ -255,9 +263,9 @@ class MainWindow(QMainWindow):
             self.timer.start(int(1000 * max(self.frame_period_s, 2.0 * self.last_frame_s)))
 
     # -- sessions --------------------------------------------------------------------------------
-    def _show_session(self, session) -> None:  # type: ignore[no-untyped-def]
+    def _show_session(self, session: Session | None) -> None:
         if session is not None:
-            self.history.set_session(session.id, session.started_ns / 1e9)
+            self.history.set_session(session.id, ns_to_s(session.started_ns))
         else:
             self.history.set_session(None)
         if session is None:
@@ -268,7 +276,7 @@ class MainWindow(QMainWindow):
             self.session_label.setText(f"Recording session <b>{session.id}</b> {('— ' + who) if who else ''}")
         self.act_stop.setEnabled(session is not None)
 
-    def _show_recorder(self, state) -> None:  # type: ignore[no-untyped-def]
+    def _show_recorder(self, state: RecorderState) -> None:
         color = "#2ca02c" if state.ok else "#d62728"
         self.recorder_label.setText(f"<span style='color:{color}'>store: {state.text}</span>")
 
@@ -285,15 +293,15 @@ class MainWindow(QMainWindow):
         t_ns = self.bench.clock.now_ns()
         dlg = QInputDialog(self)
         dlg.setWindowTitle("Annotation")
-        dlg.setLabelText(f"Note at {time.strftime('%H:%M:%S', time.localtime(t_ns / 1e9))}:")
+        dlg.setLabelText(f"Note at {time.strftime('%H:%M:%S', time.localtime(ns_to_s(t_ns)))}:")
         dlg.textValueSelected.connect(lambda text: text.strip() and self.bench.annotate(text.strip(), t_ns))
         dlg.open()
 
     # -- replay, comparison, annotation markers ---------------------------------------------------
-    def set_replay(self, replay) -> None:  # type: ignore[no-untyped-def]
+    def set_replay(self, replay: ReplayService) -> None:
         """Show a replay (``bench.services.replay``): its session's stored data and notes."""
         info = replay.session
-        self.history.set_session(info.id, replay.plan.first_ns / 1e9)
+        self.history.set_session(info.id, ns_to_s(replay.plan.first_ns))
         who = ", ".join(x for x in (info.meta.operator, info.meta.battery_id) if x)
         self.session_label.setText(
             f"Replaying session <b>{info.id}</b> ({info.meta.kind}{', ' + who if who else ''}) "
@@ -309,11 +317,11 @@ class MainWindow(QMainWindow):
         if self.catalog is None:
             return
         events = self.catalog.events(session_id, "annotation")
-        self.plots.set_markers([(e.t_ns / 1e9, e.text) for e in events if e.kind == "annotation"])
+        self.plots.set_markers([(ns_to_s(e.t_ns), e.text) for e in events if e.kind == "annotation"])
 
-    def _on_event(self, event) -> None:  # type: ignore[no-untyped-def]
+    def _on_event(self, event: Event) -> None:
         if event.kind == "annotation":
-            self.plots.add_marker(event.t_ns / 1e9, event.text)
+            self.plots.add_marker(ns_to_s(event.t_ns), event.text)
 
     def ask_compare(self) -> None:
         if self.catalog is None:
@@ -376,7 +384,7 @@ class MainWindow(QMainWindow):
         self.settings.setValue("window_s", self.window_s)
         self.settings.sync()
 
-    def closeEvent(self, event) -> None:  # type: ignore[no-untyped-def]
+    def closeEvent(self, event: QCloseEvent) -> None:
         self.save_layout()
         self.timer.stop()
         for v in self._viewers:

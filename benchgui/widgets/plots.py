@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPointF, Qt
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsView, QVBoxLayout, QWidget
 
 from benchgui.core.history import History
@@ -232,7 +232,7 @@ class PlotPanel(QWidget):
         self.markers.add(t_s, text)
 
     # -- cross-hair ------------------------------------------------------------------------------
-    def _mouse_moved(self, pos) -> None:  # type: ignore[no-untyped-def]
+    def _mouse_moved(self, pos: QPointF) -> None:
         for p in self.plots:
             if p.sceneBoundingRect().contains(pos):
                 x = p.getViewBox().mapSceneToView(pos).x()

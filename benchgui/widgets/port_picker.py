@@ -5,18 +5,17 @@ description; the box is editable, so a udev name such as ``/dev/ea-load`` can be
 *Apply*, which saves the port in the configuration file and reconnects the instrument there —
 through the core's ``ports`` service (:class:`~benchgui.core.ports.PortService`). *Refresh*
 lists the ports again (after plugging an adapter in). No I/O here: listing, saving and
-reconnecting are the service's coroutines; their outcome appears in the message line.
+reconnecting are the service's coroutines, run by the panel's bridge; their outcome appears in
+the message line.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Coroutine
-from typing import Any
+from collections.abc import Callable, Coroutine
+from typing import TYPE_CHECKING, Any, TypeVar
 
-import shiboken6
-from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QDockWidget,
@@ -28,13 +27,16 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from benchgui.core.bench import Bench
 from benchgui.core.ports import PortService, SerialPort
+from benchgui.widgets.bridge import Bridge
+
+if TYPE_CHECKING:  # the main window does not import its panels; only its type is named
+    from benchgui.widgets.main_window import MainWindow
 
 log = logging.getLogger(__name__)
 
-
-class _Bridge(QObject):
-    ports = Signal(object)  # list[SerialPort]
+T = TypeVar("T")
 
 
 class PortPicker(QWidget):
@@ -43,7 +45,7 @@ class PortPicker(QWidget):
         self.service = service
         self.combos: dict[str, QComboBox] = {}
         self.apply_buttons: dict[str, QPushButton] = {}
-        self._pending: set[asyncio.Future[Any]] = set()
+        self.bridge = Bridge(self)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
         form = QFormLayout()
@@ -71,16 +73,7 @@ class PortPicker(QWidget):
         self.message.setWordWrap(True)
         lay.addWidget(self.message)
         lay.addStretch(1)
-        bridge = self._bridge = _Bridge(self)
-        bridge.ports.connect(self._fill)
-
-        def forward(ports: list[SerialPort]) -> None:  # may outlive the panel: check first
-            if shiboken6.isValid(bridge):
-                bridge.ports.emit(ports)
-            else:
-                service.ports_changed.disconnect(forward)
-
-        service.ports_changed.connect(forward)
+        self.bridge.listen(service.ports_changed, self._fill)
         self._fill(service.ports)
 
     # -- display -----------------------------------------------------------------------------------
@@ -119,31 +112,25 @@ class PortPicker(QWidget):
             lambda now: "saved; reconnecting there" if now else "saved; applies at the next start",
         )
 
-    def _start(self, coro: Coroutine[Any, Any, Any], what: str, done: Any) -> None:
+    def _start(self, coro: Coroutine[Any, Any, T], what: str, done: Callable[[T], str]) -> None:
+        """Run a service command; ``done`` words its result for the message line."""
         self.message.setText(f"{what}…")
-        fut = asyncio.ensure_future(coro)
-        self._pending.add(fut)
-        fut.add_done_callback(lambda f: self._finished(f, what, done))
+        self.bridge.run(
+            coro,
+            done=lambda result: self.message.setText(f"{what}: {done(result)}"),
+            failed=lambda exc: self._failed(what, exc),
+            cancelled=lambda: self.message.setText(f"{what}: cancelled"),
+        )
 
-    def _finished(self, fut: asyncio.Future[Any], what: str, done: Any) -> None:
-        self._pending.discard(fut)
-        if not shiboken6.isValid(self):  # the panel was closed meanwhile
-            return
-        if fut.cancelled():
-            self.message.setText(f"{what}: cancelled")
-            return
-        exc = fut.exception()
-        if exc is None:
-            self.message.setText(f"{what}: {done(fut.result())}")
-        else:
-            log.warning("%s failed: %s", what, exc)
-            self.message.setText(f"<span style='color:#d62728'>{what} failed: {exc}</span>")
+    def _failed(self, what: str, exc: BaseException) -> None:
+        log.warning("%s failed: %s", what, exc)
+        self.message.setText(f"<span style='color:#d62728'>{what} failed: {exc}</span>")
 
 
-def create_panel(window, bench) -> QWidget | None:  # type: ignore[no-untyped-def]
+def create_panel(window: MainWindow, bench: Bench) -> QWidget | None:
     """Add the port picker when the bench has instruments on serial ports."""
     service = bench.services.ports
-    if not isinstance(service, PortService) or not service.targets:
+    if service is None or not service.targets:
         return None
     panel = PortPicker(service)
     before = window.findChildren(QDockWidget)

@@ -11,12 +11,11 @@ first error with its key.
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import logging
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtCore import QTimer
 from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import (
     QComboBox,
@@ -24,7 +23,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
-    QMainWindow,
     QMenu,
     QPlainTextEdit,
     QProgressBar,
@@ -44,6 +42,8 @@ from benchgui.core.programs.loader import examples_dir, list_examples
 from benchgui.core.programs.model import LoopStep, Program, Step, StepResult
 from benchgui.core.programs.runner import ProgramRunner, Progress, RunnerState
 from benchgui.errors import BenchError
+from benchgui.widgets.bridge import Bridge
+from benchgui.widgets.host import PanelHost
 
 log = logging.getLogger(__name__)
 
@@ -70,14 +70,6 @@ NEW_PROGRAM = '[program]\nname = "New program"\n\n'
 RESULT_COLUMNS = ("Step", "What", "End", "Time", "Ah", "Wh", "V end", "DCIR mΩ")
 
 
-class _RunnerBridge(QObject):
-    changed = Signal()
-
-    def __init__(self, runner: ProgramRunner, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        runner.changed.connect(self.changed.emit)
-
-
 def _duration(s: float) -> str:
     s = round(s)
     return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}"
@@ -89,10 +81,9 @@ class ProgramPanel(QWidget):
         self.runner = runner
         self._path = ""  # file the editor text belongs to (relative CSVs are found next to it)
         self._shown_program: Program | None = None
-        self._starting: asyncio.Future[None] | None = None
         self._setup_ui()
-        self.bridge = _RunnerBridge(runner, self)
-        self.bridge.changed.connect(self.refresh)
+        self.bridge = Bridge(self)
+        self.bridge.listen(runner.changed, self.refresh)
         self.timer = QTimer(self)
         self.timer.timeout.connect(self.refresh)
         self.timer.start(250)
@@ -247,15 +238,13 @@ class ProgramPanel(QWidget):
                 self.error.setText("Write or open a program first.")
             return
         self.error.clear()
-        self._starting = asyncio.ensure_future(self._start())
+        self.bridge.run(self.runner.start(), done=lambda _: self.refresh(), failed=self._start_failed)
 
-    async def _start(self) -> None:
-        try:
-            await self.runner.start()
-        except BenchError as exc:
+    def _start_failed(self, exc: BaseException) -> None:
+        if isinstance(exc, BenchError):
             self.error.setText(str(exc))
-        except Exception as exc:  # shown, not swallowed: the log has the traceback
-            log.exception("program start failed")
+        else:  # shown, not swallowed: the log has the traceback
+            log.error("program start failed", exc_info=exc)
             self.error.setText(f"could not start: {exc}")
         self.refresh()
 
@@ -368,10 +357,10 @@ class ProgramPanel(QWidget):
                     item.setText(text)
 
 
-def create_panel(window: QMainWindow, bench: Bench) -> QWidget | None:
+def create_panel(window: PanelHost, bench: Bench) -> QWidget | None:
     runner = bench.services.programs
-    if not isinstance(runner, ProgramRunner) or bench.load is None:
+    if runner is None or bench.load is None:
         return None
     panel = ProgramPanel(runner)
-    window.add_panel("Programs", panel)  # type: ignore[attr-defined]
+    window.add_panel("Programs", panel)
     return panel

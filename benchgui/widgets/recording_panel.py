@@ -3,18 +3,22 @@
 Shows the forwarder's state (``bench.services.forwarder``): connected or not, the backlog
 waiting on disk, the last acknowledged write, the last error, points quarantined as bad data,
 and offers "Retry now" (ends a back-off wait). During a replay it says what is replayed.
-The forwarder reports from its own thread; a Qt signal brings each state to the GUI thread, and
-a 1 s timer keeps the "… s ago" texts current. The panel never touches the store or the network.
+The forwarder reports from its own thread; the panel's bridge brings each state to the GUI
+thread, and a 1 s timer keeps the "… s ago" texts current. The panel never touches the store or the network.
 """
 
 from __future__ import annotations
 
 import time
 
-from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QFormLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
+from benchgui.clock import ns_to_s
 from benchgui.core.bench import Bench
+from benchgui.core.forwarder import ForwarderState
+from benchgui.widgets.bridge import Bridge
+from benchgui.widgets.host import PanelHost
 
 GREEN, RED, GREY = "#2ca02c", "#d62728", "#7f7f7f"
 
@@ -22,17 +26,13 @@ GREEN, RED, GREY = "#2ca02c", "#d62728", "#7f7f7f"
 def _ago(t_ns: int | None, now_s: float) -> str:
     if t_ns is None:
         return "never"
-    dt = max(0.0, now_s - t_ns / 1e9)
-    stamp = time.strftime("%H:%M:%S", time.localtime(t_ns / 1e9))
+    dt = max(0.0, now_s - ns_to_s(t_ns))
+    stamp = time.strftime("%H:%M:%S", time.localtime(ns_to_s(t_ns)))
     if dt < 90:
         return f"{stamp} ({dt:.0f} s ago)"
     if dt < 5400:
         return f"{stamp} ({dt / 60:.0f} min ago)"
     return f"{stamp} ({dt / 3600:.1f} h ago)"
-
-
-class _StateBridge(QObject):
-    state = Signal(object)
 
 
 class RecordingPanel(QWidget):
@@ -41,11 +41,10 @@ class RecordingPanel(QWidget):
         self.bench = bench
         self.forwarder = bench.services.forwarder
         self.replay = bench.services.replay
-        self._bridge = _StateBridge(self)
+        self.bridge = Bridge(self)
         self._setup_ui()
         if self.forwarder is not None:
-            self._bridge.state.connect(self.show_state)
-            self.forwarder.state_changed.connect(self._relay)
+            self.bridge.listen(self.forwarder.state_changed, self.show_state)
         self._timer = QTimer(self)
         self._timer.timeout.connect(self.refresh)
         self._timer.start(1000)
@@ -89,14 +88,6 @@ class RecordingPanel(QWidget):
         lay.addWidget(self.retry_button)
         lay.addStretch(1)
 
-    def _relay(self, state: object) -> None:
-        """Called on the forwarder thread: hand the state to the GUI thread (queued signal)."""
-        try:
-            self._bridge.state.emit(state)
-        except RuntimeError:  # the panel is gone (window closed before the forwarder stopped)
-            if self.forwarder is not None:
-                self.forwarder.state_changed.disconnect(self._relay)
-
     def retry(self) -> None:
         if self.forwarder is not None:
             self.forwarder.wake()
@@ -105,8 +96,8 @@ class RecordingPanel(QWidget):
         if self.forwarder is not None:
             self.show_state(self.forwarder.state)
 
-    def show_state(self, st) -> None:  # type: ignore[no-untyped-def]
-        """Render a :class:`~benchgui.core.forwarder.ForwarderState`."""
+    def show_state(self, st: ForwarderState) -> None:
+        """Render the forwarder's state."""
         if not st.running:
             text, color = "stopped", GREY
         elif st.connected is None:
@@ -128,7 +119,7 @@ class RecordingPanel(QWidget):
         )
 
 
-def create_panel(window, bench: Bench) -> QWidget | None:  # type: ignore[no-untyped-def]
+def create_panel(window: PanelHost, bench: Bench) -> QWidget | None:
     """Always applies: the local store is always there; InfluxDB shows when configured."""
     panel = RecordingPanel(bench)
     window.add_panel("Recording", panel)

@@ -17,8 +17,9 @@ asked the application to exit, the window is closed (which shuts the bench down 
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QDockWidget,
@@ -26,7 +27,6 @@ from PySide6.QtWidgets import (
     QGridLayout,
     QHBoxLayout,
     QLabel,
-    QMainWindow,
     QPushButton,
     QSizePolicy,
     QToolBar,
@@ -34,11 +34,16 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from benchgui.clock import ns_to_s
 from benchgui.core.bench import Bench
 from benchgui.core.interlocks import Limits
 from benchgui.core.safety import SafetyState, Supervisor
 from benchgui.core.safety_settings import SafetySettings
+from benchgui.widgets.bridge import Bridge
 from benchgui.widgets.safety_limits import SafetyLimitsDialog
+
+if TYPE_CHECKING:  # the main window does not import its panels; only its type is named
+    from benchgui.widgets.main_window import MainWindow
 
 ESTOP_SHORTCUT = "F12"
 ESTOP_STYLE = (
@@ -49,20 +54,8 @@ ESTOP_STYLE = (
 BANNER_STYLE = "QFrame#safetyBanner { background: #c00000; } QLabel { color: white; }"
 
 
-class SafetyBridge(QObject):
-    """Supervisor signals as Qt signals (queued to the GUI thread if they come from elsewhere)."""
-
-    state_changed = Signal(object)  # SafetyState
-    exit_requested = Signal(str)
-
-    def __init__(self, supervisor: Supervisor, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        supervisor.state_changed.connect(self.state_changed.emit)
-        supervisor.exit_requested.connect(self.exit_requested.emit)
-
-
 def _clock_text(t_ns: int | None) -> str:
-    return time.strftime("%H:%M:%S", time.localtime(t_ns / 1e9)) if t_ns else "?"
+    return time.strftime("%H:%M:%S", time.localtime(ns_to_s(t_ns))) if t_ns else "?"
 
 
 class SafetyBanner(QFrame):
@@ -111,8 +104,17 @@ def _limits_text(lim: Limits) -> str:
     )
 
 
+def _estop_button(where: str, supervisor: Supervisor) -> QPushButton:
+    button = QPushButton("EMERGENCY STOP")
+    button.setStyleSheet(ESTOP_STYLE)
+    button.setToolTip(f"Switch the load input off now ({ESTOP_SHORTCUT})")
+    button.clicked.connect(lambda: supervisor.emergency_stop(where))
+    return button
+
+
 class SafetyPanel(QWidget):
-    """Dock content: state, counters against limits, the emergency stop."""
+    """Dock content: state, counters against limits, the emergency stop; :func:`create_panel` adds
+    it, the always-visible emergency stop, the banner row and F12 to a main window."""
 
     def __init__(
         self, supervisor: Supervisor, settings: SafetySettings | None = None, parent: QWidget | None = None
@@ -120,10 +122,7 @@ class SafetyPanel(QWidget):
         super().__init__(parent)
         self.supervisor = supervisor
         lay = QVBoxLayout(self)
-        self.estop = QPushButton("EMERGENCY STOP")
-        self.estop.setStyleSheet(ESTOP_STYLE)
-        self.estop.setToolTip(f"Switch the load input off now ({ESTOP_SHORTCUT})")
-        self.estop.clicked.connect(lambda: supervisor.emergency_stop("panel button"))
+        self.estop = _estop_button("panel button", supervisor)
         lay.addWidget(self.estop)
         grid = QGridLayout()
         self.armed = QLabel()
@@ -159,6 +158,16 @@ class SafetyPanel(QWidget):
         self.limits_dialog: SafetyLimitsDialog | None = None
         lay.addWidget(self.edit_limits)
         lay.addStretch(1)
+        # what create_panel() puts into the window's toolbars (tests and the screenshot check use them)
+        self.banner = SafetyBanner(supervisor)
+        self.toolbar_button = _estop_button("toolbar button", supervisor)
+        self.toolbar_button.setObjectName("estopButton")
+        self.banner_bar = QToolBar("Safety banner")
+        # counters move while armed: refreshed twice a second from the supervisor's snapshot
+        # (tests wait on its ticks, not on a clock)
+        self.refresh_timer = QTimer(self)
+        self.refresh_timer.timeout.connect(lambda: self.show_state(supervisor.state))
+        self.bridge = Bridge(self)
 
     def open_limits(self) -> None:
         if self.settings is None:
@@ -191,35 +200,33 @@ class SafetyPanel(QWidget):
             self.limits.setText(text)
 
 
-def create_panel(window: QMainWindow, bench: Bench) -> QWidget | None:
+def create_panel(window: MainWindow, bench: Bench) -> SafetyPanel | None:
     supervisor = bench.services.supervisor
-    if not isinstance(supervisor, Supervisor):
+    if supervisor is None:
         return None
-    bridge = SafetyBridge(supervisor, window)
-    banner = SafetyBanner(supervisor)
-    settings = bench.services.safety_settings
-    panel = SafetyPanel(supervisor, settings if isinstance(settings, SafetySettings) else None)
+    panel = SafetyPanel(supervisor, bench.services.safety_settings)
+    _install(panel, window)
+    return panel
 
+
+def _install(panel: SafetyPanel, window: MainWindow) -> None:
+    """Toolbars, the F12 action and the dock for ``panel`` in ``window``."""
+    supervisor = panel.supervisor
     # the emergency stop next to the session toolbar, always visible
     estop_bar = QToolBar("Emergency stop", window)
     estop_bar.setObjectName("toolbar.estop")
     estop_bar.toggleViewAction().setVisible(False)  # not closable from the context menu
-    estop_button = QPushButton("EMERGENCY STOP")
-    estop_button.setObjectName("estopButton")
-    estop_button.setStyleSheet(ESTOP_STYLE)
-    estop_button.setToolTip(f"Switch the load input off now ({ESTOP_SHORTCUT})")
-    estop_button.clicked.connect(lambda: supervisor.emergency_stop("toolbar button"))
-    estop_bar.addWidget(estop_button)
+    estop_bar.addWidget(panel.toolbar_button)
     window.addToolBar(Qt.ToolBarArea.TopToolBarArea, estop_bar)
 
     # the banner on a row of its own, the full width of the window
-    bar = QToolBar("Safety banner", window)
+    bar = panel.banner_bar
     bar.setObjectName("toolbar.safety_banner")
     bar.setMovable(False)
     bar.setFloatable(False)
     bar.toggleViewAction().setVisible(False)
-    banner.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
-    bar.addWidget(banner)
+    panel.banner.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+    bar.addWidget(panel.banner)
     window.addToolBarBreak(Qt.ToolBarArea.TopToolBarArea)
     window.addToolBar(Qt.ToolBarArea.TopToolBarArea, bar)
 
@@ -231,25 +238,17 @@ def create_panel(window: QMainWindow, bench: Bench) -> QWidget | None:
     window.addAction(act)
 
     def show(state: SafetyState) -> None:
-        bar.setVisible(banner.show_state(state))
+        bar.setVisible(panel.banner.show_state(state))
         panel.show_state(state)
 
-    bridge.state_changed.connect(show)
-    bridge.exit_requested.connect(lambda _name: window.close())
-    # counters move while armed: refresh twice a second from the supervisor's snapshot
-    timer = QTimer(panel)
-    timer.timeout.connect(lambda: panel.show_state(supervisor.state))
-    timer.start(500)
+    panel.bridge.listen(supervisor.state_changed, show)
+    panel.bridge.listen(supervisor.exit_requested, lambda _name: window.close())
+    panel.refresh_timer.start(500)
     show(supervisor.state)
     # the dock joins the others as a tab without taking the front: the emergency stop and the
     # banner are in the toolbars, and the operator's panel stays where it was
     right = Qt.DockWidgetArea.RightDockWidgetArea
     front = [d for d in window.findChildren(QDockWidget) if window.dockWidgetArea(d) == right]
-    window.add_panel("Safety", panel)  # type: ignore[attr-defined]
+    window.add_panel("Safety", panel)
     if front:
         front[-1].raise_()
-    panel.banner = banner  # type: ignore[attr-defined]  # for tests and the screenshot check
-    panel.toolbar_button = estop_button  # type: ignore[attr-defined]
-    panel.banner_bar = bar  # type: ignore[attr-defined]
-    panel.refresh_timer = timer  # type: ignore[attr-defined]  # tests wait on its ticks, not on a clock
-    return panel

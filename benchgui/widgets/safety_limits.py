@@ -9,7 +9,6 @@ of the configuration file. The widget does no I/O and keeps no limits of its own
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 from typing import Any
 
@@ -29,6 +28,7 @@ from benchgui.config.schema import SafetySection
 from benchgui.config.validate import to_dict
 from benchgui.core.safety_settings import SafetySettings
 from benchgui.errors import BenchError
+from benchgui.widgets.bridge import Bridge
 
 # label, unit suffix, decimals; a field with min 0 shows "auto" at 0 (derived from the battery)
 FIELDS: dict[str, tuple[str, str, int]] = {
@@ -54,7 +54,7 @@ class SafetyLimitsEditor(QWidget):
     def __init__(self, settings: SafetySettings, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.settings = settings
-        self._tasks: set[asyncio.Future[Any]] = set()
+        self.bridge = Bridge(self)
         lay = QVBoxLayout(self)
         form = QFormLayout()
         self.enabled = QCheckBox("measurement interlocks on")
@@ -143,9 +143,8 @@ class SafetyLimitsEditor(QWidget):
         return True
 
     def start_apply(self) -> None:
-        task = asyncio.ensure_future(self.apply())
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        """:meth:`apply` as a command of the editor (what the Apply button runs)."""
+        self.bridge.run(self.apply())
 
 
 class SafetyLimitsDialog(QDialog):

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QTimer, Signal
+from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDialog,
@@ -18,11 +20,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from benchgui.clock import ns_to_s, s_to_ns
 from benchgui.core.annotations import AnnotationWriter
 from benchgui.core.catalog import SessionCatalog
 from benchgui.core.history import History
 from benchgui.model import SessionInfo
 from benchgui.widgets.plots import PlotPanel
+
+if TYPE_CHECKING:
+    from pyqtgraph.GraphicsScene.mouseEvents import MouseClickEvent
 
 
 class SessionsDialog(QDialog):
@@ -41,7 +47,7 @@ class SessionsDialog(QDialog):
             dur = "running" if s.duration_s is None else f"{s.duration_s / 60:.1f} min"
             cells = [
                 s.id,
-                time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(s.started_ns / 1e9)),
+                time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ns_to_s(s.started_ns))),
                 dur,
                 str(s.samples),
                 s.meta.operator,
@@ -91,7 +97,11 @@ class SessionViewer(QMainWindow):
         self._first = True
         self.panel.range_fn = self._range
         self.panel.set_markers(
-            [(e.t_ns / 1e9, e.text) for e in catalog.events(info.id, "annotation") if e.kind == "annotation"]
+            [
+                (ns_to_s(e.t_ns), e.text)
+                for e in catalog.events(info.id, "annotation")
+                if e.kind == "annotation"
+            ]
         )
         self.writer = AnnotationWriter(catalog.store_path)
         self.panel.view.scene().sigMouseClicked.connect(self._clicked)
@@ -105,7 +115,7 @@ class SessionViewer(QMainWindow):
             return self._span
         return None  # the operator pans and zooms freely
 
-    def _clicked(self, ev) -> None:  # type: ignore[no-untyped-def]
+    def _clicked(self, ev: MouseClickEvent) -> None:
         if not ev.double():
             return
         pos = ev.scenePos()
@@ -128,10 +138,10 @@ class SessionViewer(QMainWindow):
 
     def annotate(self, t_s: float, text: str) -> None:
         """Add a note afterwards: stored in the session, shown at once."""
-        self.writer.add(self.session_id, int(t_s * 1e9), text)
+        self.writer.add(self.session_id, s_to_ns(t_s), text)
         self.panel.add_marker(t_s, text)
 
-    def closeEvent(self, event) -> None:  # type: ignore[no-untyped-def]
+    def closeEvent(self, event: QCloseEvent) -> None:
         self._timer.stop()
         self.history.close()
         self.writer.close()

@@ -14,10 +14,12 @@ import math
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt, QTimer
-from PySide6.QtGui import QColor, QFont, QPainter, QPen
+from PySide6.QtGui import QColor, QFont, QPainter, QPaintEvent, QPen
 from PySide6.QtWidgets import QGridLayout, QLabel, QVBoxLayout, QWidget
 
+from benchgui.core.bench import Bench
 from benchgui.core.soc_service import SocEstimate, SocService
+from benchgui.widgets.host import PanelHost
 
 TREND_S = 3600.0
 
@@ -57,7 +59,7 @@ class SocBar(QWidget):
         self.soc, self.sigma3, self.marks = soc, sigma3, marks
         self.update()
 
-    def paintEvent(self, event) -> None:  # type: ignore[no-untyped-def]
+    def paintEvent(self, event: QPaintEvent) -> None:
         p = QPainter(self)
         r = QRectF(self.rect()).adjusted(2, 6, -2, -6)
         p.setPen(QPen(QColor(90, 90, 90), 1))
@@ -86,7 +88,7 @@ class SocGauge(QWidget):
     MPPT = QColor(214, 39, 40)
     COULOMB = QColor(44, 160, 44)
 
-    def __init__(self, bench, service: SocService, parent: QWidget | None = None) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, bench: Bench, service: SocService, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.bench = bench
         self.service = service
@@ -224,7 +226,7 @@ class SocGauge(QWidget):
         self.cc_curve.setData(*self._series("soc.coulomb", t0))
 
 
-def create_panel(window, bench) -> QWidget | None:  # type: ignore[no-untyped-def]
+def create_panel(window: PanelHost, bench: Bench) -> QWidget | None:
     """Add the SOC dock when the bench runs an estimator (``[soc] enabled``)."""
     service = bench.services.soc
     if service is None:

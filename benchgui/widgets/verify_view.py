@@ -14,7 +14,7 @@ import math
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
     QComboBox,
@@ -29,11 +29,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from benchgui.clock import ns_to_s
+from benchgui.core.bench import Bench
 from benchgui.core.verification import LIVE, Verification, VerificationService
 from benchgui.errors import BenchError
 from benchgui.verify.analysis import FAIL, PASS, ComparisonResult
 from benchgui.verify.report import BAD, OK, UNCHECKED, UNDETERMINED, pm, summary_rows
 from benchgui.verify.stats import ErrorStats
+from benchgui.widgets.bridge import Bridge
+from benchgui.widgets.host import ViewHost
 from benchgui.widgets.verify_plots import VerifyPlots
 
 GREEN, RED, GREY = QColor(216, 240, 216), QColor(246, 208, 208), QColor(232, 232, 232)
@@ -63,13 +67,6 @@ REGION_COLUMNS = (
 )
 
 
-class _Bridge(QObject):
-    """The service's signals fire on its worker thread; Qt queues these to the GUI thread."""
-
-    result = Signal(object)  # Verification
-    report = Signal(object, object)  # Path, Exception | None
-
-
 def _f(x: float, digits: int = 4) -> str:
     return "–" if not math.isfinite(x) else f"{x:.{digits}f}"
 
@@ -80,13 +77,11 @@ class VerifyView(QWidget):
         self.service = service
         self.current: Verification | None = None
         self.shown_origin = LIVE
-        self.bridge = _Bridge(self)
+        self.bridge = Bridge(self)  # the service's signals fire on its worker thread
         service.live_enabled = True  # someone is watching: keep the live statistics fresh
-        service.result_ready.connect(self.bridge.result.emit)
-        service.report_written.connect(self.bridge.report.emit)
+        self.bridge.listen(service.result_ready, self.on_result)
+        self.bridge.listen(service.report_written, self._report_done)
         self._setup_ui()
-        self.bridge.result.connect(self.on_result)
-        self.bridge.report.connect(self._report_done)
         latest = service.latest.get(LIVE)
         if latest is not None:
             self.on_result(latest)
@@ -145,7 +140,7 @@ class VerifyView(QWidget):
         while self.source_combo.count() > 1:
             self.source_combo.removeItem(1)
         for s in reversed(self.service.sessions()):
-            when = time.strftime("%Y-%m-%d %H:%M", time.localtime(s.started_ns / 1e9))
+            when = time.strftime("%Y-%m-%d %H:%M", time.localtime(ns_to_s(s.started_ns)))
             self.source_combo.addItem(f"{s.id}  ({s.meta.kind}, {when})", s.id)
         idx = self.source_combo.findData(keep)
         self.source_combo.setCurrentIndex(max(0, idx))
@@ -302,7 +297,7 @@ class VerifyView(QWidget):
         return files
 
 
-def create_panel(window, bench) -> VerifyView | None:  # type: ignore[no-untyped-def]
+def create_panel(window: ViewHost, bench: Bench) -> VerifyView | None:
     """Add the verification view when the bench has the verification service."""
     service = bench.services.verify
     if service is None:

@@ -15,7 +15,9 @@ import qasync
 
 from benchgui.clock import ScaledClock
 from benchgui.config.loader import load_config
+from benchgui.config.schema import LabJackSection
 from benchgui.config.writer import ConfigFile
+from benchgui.core.ain_settings import AinSettings
 from benchgui.core.bench import Bench
 from benchgui.core.display import DisplayBuffers
 from benchgui.core.history import History
@@ -51,8 +53,9 @@ def run_scenario(qapp: Any, tmp_path: Path, scenario: Scenario) -> None:
         source = LabJackSource(replace(section, port=server.port, poll_interval_s=0.02, timeout_s=0.5))
         bench = Bench(ScaledClock(1.0), [source])
         bench.services.config_file = ConfigFile(config)
+        bench.services.ain_settings = AinSettings(source, bench.services.config_file)
         await bench.start()
-        panel = AinPanel(bench, source)
+        panel = AinPanel(bench.services.ain_settings)
         try:
             await async_wait_until(lambda: source.polls > 3, 15, what="first polls")
             await scenario(panel, bench, server, world, config)
@@ -82,7 +85,8 @@ def test_range_change_is_applied_live_and_saved(qapp: Any, tmp_path: Path) -> No
         assert saved.channels[0].range_v == 1.0
         assert saved.address == "127.0.0.1"
         src = bench.sources["labjack"]
-        await async_wait_until(lambda: (r := src.latest("battery.voltage")) is not None and r.flags, 10)  # type: ignore[attr-defined]
+        assert isinstance(src, LabJackSource)
+        await async_wait_until(lambda: (r := src.latest("battery.voltage")) is not None and r.flags, 10)
         panel.refresh_live()
         assert "OVER RANGE" in panel.lb_live.text()
         assert panel.lb_device.text().startswith("LabJack T7: connected: T7 #470099999")
@@ -119,13 +123,14 @@ def test_invalid_entries_are_blocked_with_the_reason(qapp: Any, tmp_path: Path) 
 def test_two_point_calibration(qapp: Any, tmp_path: Path) -> None:
     async def scenario(panel: AinPanel, bench: Bench, t7: T7Server, world: SimWorld, config: Path) -> None:
         src = bench.sources["labjack"]
+        assert isinstance(src, LabJackSource)
         panel.list.setCurrentRow(1)  # battery current, LA 55-P reading 4 % low with a 5 mA offset
 
         async def settle(amps: float) -> None:
             world.set_current("load", amps)
             expected = amps * 0.96 + 0.005
             await async_wait_until(
-                lambda: abs((src.uncalibrated_mean("battery.current") or 99) - expected) < 0.02,  # type: ignore[attr-defined]
+                lambda: abs((src.uncalibrated_mean("battery.current") or 99) - expected) < 0.02,
                 10,
             )
 
@@ -144,9 +149,11 @@ def test_two_point_calibration(qapp: Any, tmp_path: Path) -> None:
         assert cal.calibrated_at.endswith("Z")
         assert len(cal.points) == 2
         assert "gain 1.0" in panel.lb_cal.text()
-        n = src.polls  # type: ignore[attr-defined]
-        await async_wait_until(lambda: src.polls > n + 5, 10)  # type: ignore[attr-defined]
-        assert src.latest("battery.current").value == pytest.approx(-4.0, abs=0.05)  # type: ignore[attr-defined]
+        n = src.polls
+        await async_wait_until(lambda: src.polls > n + 5, 10)
+        reading = src.latest("battery.current")
+        assert reading is not None
+        assert reading.value == pytest.approx(-4.0, abs=0.05)
 
     run_scenario(qapp, tmp_path, scenario)
 
@@ -161,8 +168,19 @@ def test_create_panel_only_for_the_real_source(qapp: Any) -> None:
 
     bench = Bench(ScaledClock(1.0), [SimLabJackSource(SimWorld())])
     w = Window()
+    assert bench.ain is None
     assert create_panel(w, bench) is None
     assert w.added == []
+
+    source = LabJackSource(LabJackSection())  # never started: the panel only needs the service
+    bench = Bench(ScaledClock(1.0), [source])
+    assert bench.ain is source
+    bench.services.ain_settings = AinSettings(source, None)  # what the assembly attaches
+    panel = create_panel(w, bench)
+    assert isinstance(panel, AinPanel)
+    assert w.added == ["LabJack AIN"]
+    panel.timer.stop()
+    panel.deleteLater()
 
 
 def test_plots_mark_over_range(qtbot: Any) -> None:

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from benchgui.config import load_config
-from benchgui.recording import influxd
-from benchgui.soak import InstrumentCounts, SoakReport, SoakSettings, _judge, soak
-from benchgui.soak_influx import InfluxCounts
+from benchgui.soak import InstrumentCounts, SoakReport, SoakSettings, judge, soak
+from benchgui.soak.influx import InfluxCounts
+from benchgui.testing import influxd
 from tests.helpers import run_cli
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(110)]
@@ -66,7 +66,7 @@ def _report(**changes: object) -> SoakReport:
     r.rss_warm_mb, r.rss_end_mb = 80.0, 81.0
     for k, v in changes.items():
         setattr(r, k, v)
-    _judge(r)
+    judge(r)
     return r
 
 
@@ -84,7 +84,7 @@ def test_the_judgement_can_fail() -> None:
     many_missing = _report()
     many_missing.instruments["load"].produced_connected = 200  # 100 answers while connected, lost
     many_missing.checks.clear()
-    _judge(many_missing)
+    judge(many_missing)
     assert not many_missing.ok
 
 

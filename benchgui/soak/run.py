@@ -101,7 +101,7 @@ async def _run(
     logging.getLogger().addHandler(tracebacks)
     t0 = time.monotonic()
     asm = await assemble(
-        _with_mppt_period(loaded, s.mppt_period_s), demo=True, speed=s.speed, store_path=store
+        with_mppt_period(loaded, s.mppt_period_s), demo=True, speed=s.speed, store_path=store
     )
     bench = asm.bench
     published = report.channels_published
@@ -124,7 +124,7 @@ async def _run(
         # the instruments connect in real time, which at 1000x is simulated minutes: the run (and
         # its first fault) starts once they are up, or a slow machine would unplug an instrument
         # that never connected
-        await _all_connected(asm, 20.0)
+        await all_connected(asm, 20.0)
         duration_s = s.hours * 3600.0
         tasks = [
             asyncio.create_task(_inject_faults(asm, faults, s, rng, report.faults), name="soak-faults"),
@@ -138,7 +138,7 @@ async def _run(
         await asyncio.gather(*tasks, return_exceptions=True)
         for f in faults:
             await f.heal()
-        await _all_connected(asm, 20.0)
+        await all_connected(asm, 20.0)
         await settle_mppt(asm)  # nothing left on the MPPT's wire when the windows close
         windows.close_all()
         if bench.load is not None:  # what an operator does at the end (and Bench.stop again)
@@ -168,7 +168,8 @@ async def _run(
     judge(report)
 
 
-def _with_mppt_period(loaded: LoadedConfig, period_s: float) -> LoadedConfig:
+def with_mppt_period(loaded: LoadedConfig, period_s: float) -> LoadedConfig:
+    """``loaded`` with the MPPT publishing every ``period_s`` (see ``SoakSettings.mppt_period_s``)."""
     cfg = loaded.config
     mppt = dataclasses.replace(cfg.instruments.mppt or MpptSection(), publication_period_s=period_s)
     instruments = dataclasses.replace(cfg.instruments, mppt=mppt)
@@ -246,7 +247,8 @@ async def _watch_rss(
             )
 
 
-async def _all_connected(asm: Assembly, timeout_s: float) -> None:
+async def all_connected(asm: Assembly, timeout_s: float) -> None:
+    """Until every source is connected (real time: connecting is I/O); a warning after ``timeout_s``."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if all(src.status.state is InstrumentState.CONNECTED for src in asm.bench.sources.values()):

@@ -12,18 +12,40 @@ import asyncio
 import logging
 import sys
 import traceback
+from collections.abc import Callable
 from pathlib import Path
+from types import TracebackType
+
+import qasync
+from PySide6.QtWidgets import QApplication
 
 from benchgui.assembly import Assembly, assemble, store_path_for
 from benchgui.config import LoadedConfig
+from benchgui.core.bench import Bench
 from benchgui.core.catalog import SessionCatalog
+from benchgui.core.replay import ReplayService, replay_bench
 from benchgui.model import SessionMeta
+from benchgui.widgets import (
+    ain_panel,
+    charger_panel,
+    load_panel,
+    port_picker,
+    program_panel,
+    recording_panel,
+    safety_banner,
+    soc_gauge,
+    verify_view,
+)
+from benchgui.widgets.main_thread_gc import MainThreadGC
+from benchgui.widgets.main_window import MainWindow
 
 log = logging.getLogger(__name__)
 
 
-def _install_excepthook(window_ref: list) -> None:  # type: ignore[type-arg]
-    def hook(exc_type, exc, tb) -> None:  # type: ignore[no-untyped-def]
+def _install_excepthook(window_ref: list[MainWindow]) -> None:
+    """Log unhandled exceptions in slots and show them in the status bar (Qt would drop them)."""
+
+    def hook(exc_type: type[BaseException], exc: BaseException, tb: TracebackType | None) -> None:
         log.error("unhandled exception:\n%s", "".join(traceback.format_exception(exc_type, exc, tb)))
         if window_ref:
             window_ref[0].statusBar().showMessage(f"Error: {exc}", 15000)
@@ -32,17 +54,12 @@ def _install_excepthook(window_ref: list) -> None:  # type: ignore[type-arg]
 
 
 def run_app(args: argparse.Namespace, loaded: LoadedConfig) -> int:
-    import qasync
-    from PySide6.QtWidgets import QApplication
-
-    from benchgui.widgets.main_thread_gc import MainThreadGC
-
     app = QApplication.instance() or QApplication(sys.argv[:1])
     assert isinstance(app, QApplication)
     app.setApplicationName("benchgui")
     app.setOrganizationName("benchgui")
     app.setQuitOnLastWindowClosed(False)  # we quit after the bench has stopped cleanly
-    window_ref: list = []  # type: ignore[type-arg]
+    window_ref: list[MainWindow] = []
     _install_excepthook(window_ref)
     collector = MainThreadGC(parent=app)  # cyclic GC on the GUI thread only (see the module)
     collector.start()
@@ -53,14 +70,10 @@ def run_app(args: argparse.Namespace, loaded: LoadedConfig) -> int:
         collector.stop()
 
 
-async def _main(args: argparse.Namespace, loaded: LoadedConfig, window_ref: list) -> int:  # type: ignore[type-arg]
-    from benchgui.widgets.main_window import MainWindow
-
+async def _main(args: argparse.Namespace, loaded: LoadedConfig, window_ref: list[MainWindow]) -> int:
     cfg = loaded.config
-    replay = None
+    replay: ReplayService | None = None
     if getattr(args, "replay", None):
-        from benchgui.core.replay import replay_bench
-
         bench, replay = replay_bench(
             store_path_for(loaded, args.store), args.replay, args.replay_speed, cfg.display.buffer_s
         )
@@ -112,37 +125,30 @@ async def _main(args: argparse.Namespace, loaded: LoadedConfig, window_ref: list
     return exit_code
 
 
-# Panels are optional modules under benchgui.widgets, each with ``create_panel(window, bench)``
-# that adds itself with ``window.add_panel(...)`` when the bench has what it needs (returns
-# None otherwise). A feature adds its panel by adding its module here.
-PANELS = (
-    "benchgui.widgets.load_panel",
-    "benchgui.widgets.program_panel",
-    "benchgui.widgets.charger_panel",
-    "benchgui.widgets.ain_panel",
-    "benchgui.widgets.soc_gauge",
-    "benchgui.widgets.safety_banner",
-    "benchgui.widgets.recording_panel",
-    "benchgui.widgets.verify_view",
-    "benchgui.widgets.port_picker",
+# The panels, in tab order: each ``create_panel(window, bench)`` adds itself with
+# ``window.add_panel(...)`` when the bench has what it needs (returns None otherwise). A feature
+# adds its panel by adding its function here.
+PANELS: tuple[Callable[[MainWindow, Bench], object], ...] = (
+    load_panel.create_panel,
+    program_panel.create_panel,
+    charger_panel.create_panel,
+    ain_panel.create_panel,
+    soc_gauge.create_panel,
+    safety_banner.create_panel,
+    recording_panel.create_panel,
+    verify_view.create_panel,
+    port_picker.create_panel,
 )
 
 
-def add_panels(window, bench) -> None:  # type: ignore[no-untyped-def]
-    import importlib
-
-    for name in PANELS:
-        try:
-            mod = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name == name:
-                continue
-            raise
-        mod.create_panel(window, bench)
+def add_panels(window: MainWindow, bench: Bench) -> None:
+    """Every panel the bench supports, then the readouts in front."""
+    for create_panel in PANELS:
+        create_panel(window, bench)
     window.show_panel("Readouts")  # the big numbers first; the instrument panels are tabs beside them
 
 
-def save_screenshot(window, path: Path) -> bool:  # type: ignore[no-untyped-def]
+def save_screenshot(window: MainWindow, path: Path) -> bool:
     path.parent.mkdir(parents=True, exist_ok=True)
     ok = bool(window.grab().save(str(path)))
     if ok:

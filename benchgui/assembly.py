@@ -8,11 +8,11 @@ drivers, simulators, their ports — is created here and torn down by :meth:`Ass
 from __future__ import annotations
 
 import contextlib
-import importlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 from benchgui.clock import Clock, ScaledClock, WallClock
 from benchgui.config import LoadedConfig, paths
@@ -27,7 +27,11 @@ from benchgui.core.safety import Supervisor
 from benchgui.core.safety_settings import SafetySettings
 from benchgui.core.soc_service import attach_soc
 from benchgui.errors import ConfigError
+from benchgui.instruments import simulated as inproc
 from benchgui.instruments.base import LoadControl, Source
+from benchgui.instruments.ea import factory as ea_factory
+from benchgui.instruments.labjack import factory as labjack_factory
+from benchgui.instruments.mppt import factory as mppt_factory
 from benchgui.recording.influx_config import influx_target
 from benchgui.simbench.world import SimWorld, WorldParams
 
@@ -165,46 +169,44 @@ def add_forwarder(
     closers.append(fwd.aclose)
 
 
-# Instruments on the bench, in display order. Each ``benchgui.instruments.<pkg>.factory`` module
-# provides ``async simulated(world, section, closers) -> Source`` (start its wire-level simulator
-# and return the real driver's source connected to it) and ``hardware(section, secrets) -> Source``.
-# Until a package has a factory, the simulated bench uses its in-process stand-in.
-INSTRUMENTS = (("labjack", "labjack"), ("mppt", "mppt"), ("ea", "ea"))  # (config key, package)
+# Instruments on the bench, in display order: labjack, mppt, ea. Each
+# ``benchgui.instruments.<pkg>.factory`` provides ``async simulated(world, section, closers)``
+# (start its wire-level simulator, return the real driver's source connected to it) and
+# ``hardware(section, secrets)``; ``wire=False`` uses the in-process stand-ins instead.
 
 
-def _factory(package: str):  # type: ignore[no-untyped-def]
-    try:
-        return importlib.import_module(f"benchgui.instruments.{package}.factory")
-    except ModuleNotFoundError as exc:
-        if (
-            exc.name != f"benchgui.instruments.{package}.factory"
-            and exc.name != f"benchgui.instruments.{package}"
-        ):
-            raise
-        return None
+class _Section(Protocol):
+    """What the assembly reads of every instrument's config section."""
+
+    @property
+    def enabled(self) -> bool: ...
+
+
+def _simulating(section: _Section | None) -> bool:
+    """An instrument is simulated unless its section switches it off."""
+    return section is None or section.enabled
 
 
 async def _simulated_sources(
     world: SimWorld, loaded: LoadedConfig, wire: bool = True
 ) -> tuple[list[Source], LoadControl | None, list[Callable[[], Awaitable[None]]]]:
-    from benchgui.instruments import simulated as inproc
-
     closers: list[Callable[[], Awaitable[None]]] = []
     sources: list[Source] = []
-    stand_ins: dict[str, Callable[[SimWorld], Source]] = {
-        "labjack": inproc.SimLabJackSource,
-        "mppt": inproc.SimMpptSource,
-        "ea": inproc.SimLoadSource,
-    }
-    for key, package in INSTRUMENTS:
-        section = getattr(loaded.config.instruments, key)
-        if section is not None and not section.enabled:
-            continue
-        factory = _factory(package) if wire else None
-        if factory is not None:
-            sources.append(await factory.simulated(world, section, closers))
-        else:
-            sources.append(stand_ins[key](world))
+    ins = loaded.config.instruments
+    if _simulating(ins.labjack):
+        sources.append(
+            await labjack_factory.simulated(world, ins.labjack, closers)
+            if wire
+            else inproc.SimLabJackSource(world)
+        )
+    if _simulating(ins.mppt):
+        sources.append(
+            await mppt_factory.simulated(world, ins.mppt, closers) if wire else inproc.SimMpptSource(world)
+        )
+    if _simulating(ins.ea):
+        sources.append(
+            await ea_factory.simulated(world, ins.ea, closers) if wire else inproc.SimLoadSource(world)
+        )
     load = next((s for s in sources if isinstance(s, LoadControl)), None)
     return sources, load, closers
 
@@ -213,15 +215,12 @@ async def _hardware_sources(
     loaded: LoadedConfig,
 ) -> tuple[list[Source], LoadControl | None, list[Callable[[], Awaitable[None]]]]:
     sources: list[Source] = []
-    for key, package in INSTRUMENTS:
-        section = getattr(loaded.config.instruments, key)
-        if section is None or not section.enabled:
-            continue
-        factory = _factory(package)
-        if factory is None:
-            raise ConfigError(
-                f"instruments.{key}", "no driver for this instrument in this build yet; use --demo"
-            )
-        sources.append(factory.hardware(section, loaded.secrets))
+    ins, secrets = loaded.config.instruments, loaded.secrets
+    if ins.labjack is not None and ins.labjack.enabled:
+        sources.append(labjack_factory.hardware(ins.labjack, secrets))
+    if ins.mppt is not None and ins.mppt.enabled:
+        sources.append(mppt_factory.hardware(ins.mppt, secrets))
+    if ins.ea is not None and ins.ea.enabled:
+        sources.append(ea_factory.hardware(ins.ea, secrets))
     load = next((s for s in sources if isinstance(s, LoadControl)), None)
     return sources, load, []

@@ -143,7 +143,7 @@ def bench_forwarder(quick: bool) -> list[Result]:
     from benchgui.recording.points import PointEncoder
     from benchgui.recording.sinks import Influx1Sink
     from benchgui.recording.store import Store
-    from tests.recording.influxd import InfluxServer
+    from benchgui.testing.influxd import InfluxServer
 
     results: list[Result] = []
     n = 199_998 if quick else 999_996  # a multiple of the 6 channels
@@ -278,7 +278,7 @@ def bench_forwarder(quick: bool) -> list[Result]:
 
 def bench_outage(quick: bool) -> list[Result]:
     """One simulated hour recorded with InfluxDB away, then drained by `benchgui forward --once`."""
-    from tests.recording.influxd import InfluxServer, free_port
+    from benchgui.testing.influxd import InfluxServer, free_port
 
     speed = 360 if quick else 60  # 1 h of bench time in 10 s / 60 s
     with tempfile.TemporaryDirectory() as tmp:

@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 
 from benchgui.assembly import Assembly, assemble
+from benchgui.clock import NS_PER_S
 from benchgui.config import LoadedConfig
 from benchgui.config.loader import parse_config
 from benchgui.core.programs.runner import ProgramRunner
@@ -31,7 +32,7 @@ from benchgui.model import Channel, Sample
 from benchgui.simbench.sensors import SensorModel
 from tests.helpers import async_wait_until
 
-NS = 1_000_000_000
+NS = NS_PER_S  # the tests' arithmetic on sample times
 
 #: Real seconds a busy machine may take to get a sample through the bench and act on it (CI may
 #: run 10x slower than a workstation). The simulated bench runs ``speed`` times faster than real

@@ -10,16 +10,20 @@ import argparse
 import asyncio
 import logging
 import signal
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 from benchgui.assembly import assemble
-from benchgui.config import load_config
+from benchgui.config import LoadedConfig, load_config
 from benchgui.model import SessionMeta
 from benchgui.signals import Signal
 
 log = logging.getLogger(__name__)
 
 
-def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+def add_parser(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser
+) -> None:
     p = sub.add_parser("record", parents=[common], help="record a session without a display")
     p.add_argument("--headless", action="store_true", help="no display (implied; accepted for clarity)")
     p.add_argument(
@@ -41,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
 
 async def wait_for_stop(
     duration_s: float | None,
-    clock_sleep,  # type: ignore[no-untyped-def]
+    clock_sleep: Callable[[float], Coroutine[Any, Any, None]],
     exit_requested: Signal[[str]] | None = None,
 ) -> str:
     """Wait for the duration or SIGINT/SIGTERM; return why we stopped.
@@ -64,7 +68,7 @@ async def wait_for_stop(
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, on_signal, sig.name)
     try:
-        waiters = [asyncio.create_task(stop.wait())]
+        waiters: list[asyncio.Task[object]] = [asyncio.create_task(stop.wait())]
         if duration_s is not None:
             waiters.append(asyncio.create_task(clock_sleep(duration_s)))
         _, pending = await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
@@ -80,7 +84,7 @@ async def wait_for_stop(
     return reason["why"]
 
 
-async def record(args: argparse.Namespace, loaded) -> int:  # type: ignore[no-untyped-def]
+async def record(args: argparse.Namespace, loaded: LoadedConfig) -> int:
     cfg = loaded.config
     asm = await assemble(loaded, demo=args.demo, speed=args.speed, store_path=args.store)
     bench = asm.bench
@@ -97,7 +101,7 @@ async def record(args: argparse.Namespace, loaded) -> int:  # type: ignore[no-un
             "recording session %s to %s", session.id, bench.recorder.store_path if bench.recorder else "-"
         )
         sup = bench.services.supervisor
-        why = await wait_for_stop(args.duration, bench.clock.sleep, getattr(sup, "exit_requested", None))
+        why = await wait_for_stop(args.duration, bench.clock.sleep, sup.exit_requested if sup else None)
         log.info("stopping (%s) after %d samples", why, bench.sample_count)
     finally:
         await asm.aclose()

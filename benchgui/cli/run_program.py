@@ -20,10 +20,11 @@ import json
 import logging
 import math
 import sys
+from collections.abc import Callable
 from typing import Any
 
 from benchgui.assembly import Assembly, assemble
-from benchgui.config import load_config
+from benchgui.config import LoadedConfig, load_config
 from benchgui.core.interlocks import ERROR, SIGNAL
 from benchgui.core.programs.loader import load_program
 from benchgui.core.programs.model import Program, ProgramResult
@@ -34,7 +35,9 @@ from benchgui.model import SessionMeta
 log = logging.getLogger(__name__)
 
 
-def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+def add_parser(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser
+) -> None:
     p = sub.add_parser(
         "run-program",
         parents=[common],
@@ -98,10 +101,11 @@ def summary(result: ProgramResult | None, **extra: Any) -> dict[str, Any]:
             ],
         }
     base.update(extra)
-    return _clean(base)
+    cleaned: dict[str, Any] = _clean(base)
+    return cleaned
 
 
-async def run_program(args: argparse.Namespace, loaded, program: Program) -> int:  # type: ignore[no-untyped-def]
+async def run_program(args: argparse.Namespace, loaded: LoadedConfig, program: Program) -> int:
     cfg = loaded.config
     asm: Assembly = await assemble(loaded, demo=args.demo, speed=args.speed, store_path=args.store)
     bench = asm.bench
@@ -163,7 +167,7 @@ async def run_program(args: argparse.Namespace, loaded, program: Program) -> int
     return 0 if ok else 1
 
 
-def _step_printer(runner: ProgramRunner):  # type: ignore[no-untyped-def]
+def _step_printer(runner: ProgramRunner) -> Callable[[], None]:
     """One progress line per finished step (stdout; the JSON stays the last line)."""
     printed: set[str] = set()
 

@@ -20,7 +20,9 @@ from benchgui.errors import BenchError
 from benchgui.soak import SoakSettings, soak
 
 
-def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+def add_parser(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser
+) -> None:
     p = sub.add_parser("soak", parents=[common], help="soak test: the simulated bench for hours, with faults")
     p.add_argument("--hours", type=float, default=24.0, metavar="H", help="simulated hours (default 24)")
     p.add_argument(
@@ -54,10 +56,11 @@ def run(args: argparse.Namespace) -> int:
         for name in ("benchgui.instruments", "benchgui.core.bench"):
             logging.getLogger(name).setLevel(logging.ERROR)
         logging.getLogger("pymodbus").setLevel(logging.CRITICAL)  # logs every dropped connection
+    min_gap, max_gap = (float(x) for x in args.fault_every_min)
     settings = SoakSettings(
         hours=args.hours,
         speed=args.speed or 1000.0,
-        fault_every_min=tuple(args.fault_every_min),  # type: ignore[arg-type]
+        fault_every_min=(min_gap, max_gap),
         seed=args.seed,
         store_path=Path(args.store) if args.store else None,
         faults=args.faults,

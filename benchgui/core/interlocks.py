@@ -20,10 +20,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from benchgui.clock import ns_to_s, s_to_ns
 from benchgui.config.schema import CUTOFF_V_BY_CHEMISTRY, Config
 from benchgui.model import Sample
-
-NS = 1_000_000_000
 
 # end reasons a trip can carry (the run-program JSON uses the same words)
 CUTOFF_VOLTAGE = "cutoff_voltage"
@@ -112,7 +111,7 @@ class Debounce:
     __slots__ = ("hold_ns", "since")
 
     def __init__(self, hold_s: float) -> None:
-        self.hold_ns = int(hold_s * NS)
+        self.hold_ns = s_to_ns(hold_s)
         self.since: int | None = None
 
     def update(self, condition: bool, t_ns: int) -> bool:
@@ -138,7 +137,7 @@ class Interlocks:
 
     def __init__(self, limits: Limits, channel_names: Iterable[str] = (), speed: float = 1.0) -> None:
         self.limits = limits
-        self.sensor_timeout_ns = int(max(limits.sensor_timeout_s, 0.5 * speed) * NS)
+        self.sensor_timeout_ns = s_to_ns(max(limits.sensor_timeout_s, 0.5 * speed))
         self.latest: dict[str, tuple[int, float]] = {}
         self.armed = False
         self.armed_since_ns: int | None = None
@@ -159,12 +158,12 @@ class Interlocks:
         are running keep running: a condition that has held for 3 s trips at once when its
         debounce is shortened to 2 s."""
         self.limits = limits
-        self.sensor_timeout_ns = int(max(limits.sensor_timeout_s, 0.5 * speed) * NS)
-        self._cutoff.hold_ns = int(limits.cutoff_debounce_s * NS)
+        self.sensor_timeout_ns = s_to_ns(max(limits.sensor_timeout_s, 0.5 * speed))
+        self._cutoff.hold_ns = s_to_ns(limits.cutoff_debounce_s)
         for d in self._limit_debounce.values():
-            d.hold_ns = int(limits.limit_debounce_s * NS)
+            d.hold_ns = s_to_ns(limits.limit_debounce_s)
         for d in self._disagree.values():
-            d.hold_ns = int(limits.disagreement_s * NS)
+            d.hold_ns = s_to_ns(limits.disagreement_s)
         self.candidates = []
         self.update_channels(channel_names)
 
@@ -213,7 +212,7 @@ class Interlocks:
 
     def discharge_time_s(self, now_ns: int) -> float:
         running = now_ns - self.armed_since_ns if self.armed and self.armed_since_ns is not None else 0
-        return (self._armed_time_ns + max(0, running)) / NS
+        return ns_to_s(self._armed_time_ns + max(0, running))
 
     @property
     def discharged_ah(self) -> float:
@@ -301,7 +300,7 @@ class Interlocks:
         prev = self._last_current.get(s.channel)
         self._last_current[s.channel] = (s.t_ns, s.value)
         if prev is not None and s.t_ns > prev[0]:
-            dt_h = (s.t_ns - prev[0]) / NS / 3600.0
+            dt_h = ns_to_s(s.t_ns - prev[0]) / 3600.0
             self._ah[s.channel] = self._ah.get(s.channel, 0.0) - 0.5 * (prev[1] + s.value) * dt_h
         ah = self.discharged_ah
         if ah > lim.max_discharge_ah:
@@ -353,8 +352,8 @@ class Interlocks:
             grace_from = self.armed_since_ns or now_ns
             newest = max((self.latest[c][0] for c in self.candidates if c in self.latest), default=None)
             silent_since = max(grace_from, newest) if newest is not None else grace_from
-            silent_s = (now_ns - silent_since) / NS
-            if silent_s * NS > self.sensor_timeout_ns:
+            silent_s = ns_to_s(now_ns - silent_since)
+            if now_ns - silent_since > self.sensor_timeout_ns:
                 what = ", ".join(self.candidates) or "no battery voltage channel on this bench"
                 return Violation(
                     SENSOR_LOST,

@@ -19,14 +19,14 @@ import contextlib
 import logging
 import signal
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
+from benchgui.clock import ns_to_s
 from benchgui.core.interlocks import (
     ERROR,
     EXIT,
-    NS,
     OPERATOR_ABORT,
     SIGNAL,
     Interlocks,
@@ -44,6 +44,14 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 INPUT_CHANNEL = "load.input.load"
+
+
+class ProgramActivity(Protocol):
+    """What the supervisor asks the program runner: whether a program is running. A program
+    resting between steps has the load off, yet an exit or a core error then is still a trip."""
+
+    @property
+    def running(self) -> bool: ...
 
 
 class InterlockTripped(BenchError):
@@ -98,7 +106,7 @@ class Supervisor:
         self._old_signals: dict[int, Any] = {}
         self._loop_signals: list[int] = []
         self._old_exc_handler: Any = None
-        self.program_active: Callable[[], bool] = lambda: False  # set by the program runner
+        self._programs: ProgramActivity | None = None  # see watch_programs()
 
     @classmethod
     def attach(cls, bench: Bench, cfg: Config, *, handle_signals: bool = True) -> Supervisor:
@@ -107,6 +115,14 @@ class Supervisor:
         bench.services.supervisor = sup
         sup.start(handle_signals=handle_signals)
         return sup
+
+    def watch_programs(self, programs: ProgramActivity) -> None:
+        """The program runner announces itself, so that a running program counts as armed for
+        an exit or a core error even while its load is off."""
+        self._programs = programs
+
+    def _program_active(self) -> bool:
+        return self._programs is not None and self._programs.running
 
     # -- lifecycle ------------------------------------------------------------------------------
     def start(self, *, handle_signals: bool = True) -> None:
@@ -131,7 +147,7 @@ class Supervisor:
             return
         self._update_armed()
         on = self.load_input_on
-        if on or (on is None and self.armed) or self.program_active():
+        if on or (on is None and self.armed) or self._program_active():
             self.trip(EXIT, "application exit with the load input on")
         if self._enforcer is not None and not self._enforcer.done():
             with contextlib.suppress(asyncio.TimeoutError, Exception):
@@ -381,7 +397,7 @@ class Supervisor:
         t = self.trip_state
         if t is not None and not t.load_off:
             self.trip_state = replace(t, load_off=True, off_t_ns=now)
-            latency = (now - t.t_ns) / NS
+            latency = ns_to_s(now - t.t_ns)
             log.warning("safety: load input off %.3f s (bench) after the trip", latency)
             self.bench.record_event(
                 "safety.load_off",
@@ -423,7 +439,7 @@ class Supervisor:
         if not isinstance(exc, Exception):
             return
         text = f"unhandled exception in the core: {exc!r}"
-        if self.armed or self.load_input_on or self.program_active():
+        if self.armed or self.load_input_on or self._program_active():
             self.trip(ERROR, text, {"exception": repr(exc), "message": context.get("message", "")})
         else:
             self.bench.record_event("core.error", text, {"exception": repr(exc)})

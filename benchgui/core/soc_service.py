@@ -21,7 +21,9 @@ import logging
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
+from benchgui.clock import ns_to_s
 from benchgui.config.schema import Config
 from benchgui.core.signals import Signal
 from benchgui.model import Channel, Sample
@@ -29,6 +31,9 @@ from benchgui.soc.coulomb import CoulombCounter
 from benchgui.soc.model import SECONDS_PER_HOUR, CellModel
 from benchgui.soc.modelfile import load_model
 from benchgui.soc.spkf import Spkf, SpkfTuning, initial_soc
+
+if TYPE_CHECKING:
+    from benchgui.core.bench import Bench  # not at run time: the bench module imports the services
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +94,7 @@ class SocService:
 
     def __init__(
         self,
-        bench,  # type: ignore[no-untyped-def]  # benchgui.core.bench.Bench (not imported: no cycle)
+        bench: Bench,
         model: CellModel,
         tuning: SpkfTuning,
         *,
@@ -126,7 +131,7 @@ class SocService:
         bench.samples_published.connect(self.on_samples)
 
     @classmethod
-    def from_config(cls, bench, cfg: Config) -> SocService:  # type: ignore[no-untyped-def]
+    def from_config(cls, bench: Bench, cfg: Config) -> SocService:
         s = cfg.soc
         return cls(
             bench,
@@ -159,7 +164,7 @@ class SocService:
         volts = []
         for s in samples:  # currents first: a voltage read with the current at the same instant
             if s.channel == self.current_channel:
-                self._on_current(s.t_ns * 1e-9, s.value)
+                self._on_current(ns_to_s(s.t_ns), s.value)
             elif s.channel == self.voltage_channel:
                 volts.append(s)
             elif s.channel == self.temperature_channel and math.isfinite(s.value):
@@ -205,7 +210,7 @@ class SocService:
         log.info("SOC estimator started at %.1f %% ± %.1f %% (%s)", 100 * z0, 300 * s0, how)
 
     def _on_voltage(self, t_ns: int, v: float) -> list[Sample]:
-        t = t_ns * 1e-9
+        t = ns_to_s(t_ns)
         if self._t_cur is None or t - self._t_cur > self.max_current_age_s or not math.isfinite(v):
             return []  # no usable current (yet): nothing to estimate with
         if self.filter is None or self._t_filter is None:
@@ -258,7 +263,7 @@ class SocService:
         )
 
 
-def attach_soc(bench, cfg: Config) -> SocService | None:  # type: ignore[no-untyped-def]
+def attach_soc(bench: Bench, cfg: Config) -> SocService | None:
     """Create the live estimator when ``[soc] enabled`` and register it as ``services.soc``."""
     if not cfg.soc.enabled:
         return None

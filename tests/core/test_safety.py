@@ -298,6 +298,25 @@ async def test_application_exit_switches_off_and_records_why() -> None:
         assert (off.t_ns - exit_ns) / NS < 1.0
 
 
+class _Programs:
+    """A program runner as the supervisor sees it (``ProgramActivity``)."""
+
+    running = True
+
+
+async def test_exit_while_a_program_runs_with_the_load_off_is_a_trip() -> None:
+    """A program resting between steps has the load off; the supervisor asks the runner it
+    watches, and an exit then is still recorded as a trip (with the load off, nothing else is)."""
+    async with sim_bench(speed=10) as asm:
+        log = EventLog(asm.bench)
+        load = asm.bench.load
+        assert load is not None
+        await async_wait_until(lambda: load.input_on is False, 30, what="load connected, input off")
+        supervisor(asm).watch_programs(_Programs())
+        await asm.aclose()
+        assert [t.data["reason"] for t in log.of("safety.trip")][:1] == ["exit"]
+
+
 async def test_works_with_only_the_load_on_the_bench() -> None:
     cfg = {"instruments": {"labjack": {"enabled": False}, "mppt": {"enabled": False}}}
     async with sim_bench(speed=4, config=cfg) as asm:

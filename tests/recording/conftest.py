@@ -10,7 +10,7 @@ import pytest
 
 from benchgui.model import Channel, Event, SessionMeta
 from benchgui.recording.store import Store
-from tests.recording import influxd
+from benchgui.testing import influxd
 from tests.recording.httpstub import WriteStub
 
 _db_numbers = itertools.count(1)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from benchgui.recording import influxd
+from benchgui.testing import influxd
 
 pytestmark = [pytest.mark.influxdb, pytest.mark.timeout(90)]
 

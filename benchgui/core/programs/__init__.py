@@ -1,11 +1,12 @@
 """Discharge programs: the step model, TOML loading, the runner service and its Ah/Wh meter."""
 
-from benchgui.core.programs.loader import ProgramError, load_program, parse_program_text
+from benchgui.core.programs.loader import load_program, parse_program_text
 from benchgui.core.programs.model import (
     ConstantStep,
     LoopStep,
     ProfileStep,
     Program,
+    ProgramError,
     ProgramResult,
     PulseStep,
     RestStep,

@@ -56,7 +56,12 @@ class _UntilSpec:
             raise ProgramError(f"{key}.until_voltage_below_v", f'must be a number or "cutoff", got {v!r}')
         if isinstance(v, float) and not 0 < v < 1000:
             raise ProgramError(f"{key}.until_voltage_below_v", f"must be between 0 and 1000 V, got {v!r}")
-        return Until(v, self.until_ah, self.until_wh, self.voltage_debounce_s)  # type: ignore[arg-type]
+        return Until(
+            "cutoff" if isinstance(v, str) else v,  # a str is "cutoff" by now
+            self.until_ah,
+            self.until_wh,
+            self.voltage_debounce_s,
+        )
 
 
 @dataclass(frozen=True)

@@ -15,11 +15,11 @@ import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
+from benchgui.clock import ns_to_s, s_to_ns
 from benchgui.model import Sample
 
 log = logging.getLogger(__name__)
 
-NS = 1_000_000_000
 VOLTAGE_PREFERENCE = ("labjack", "mppt", "load")
 CURRENT_PREFERENCE = ("labjack", "load", "mppt")
 
@@ -52,7 +52,7 @@ class Meter:
     def __init__(self, voltage_channel: str, current_channel: str, max_gap_s: float = 10.0) -> None:
         self.voltage_channel = voltage_channel
         self.current_channel = current_channel
-        self.max_gap_ns = int(max_gap_s * NS)
+        self.max_gap_ns = s_to_ns(max_gap_s)
         self.ah = 0.0  # discharged, since the meter was created
         self.wh = 0.0
         self.gaps = 0
@@ -67,10 +67,10 @@ class Meter:
         counted from ``start_ns`` on."""
         v = latest(self.voltage_channel)
         if v is not None:
-            self.v, self.v_t_ns = v[1], int(v[0] * NS)
+            self.v, self.v_t_ns = v[1], s_to_ns(v[0])
         i = latest(self.current_channel)
         if i is not None:
-            self.i, self.i_t_ns = i[1], max(int(i[0] * NS), start_ns)
+            self.i, self.i_t_ns = i[1], max(s_to_ns(i[0]), start_ns)
             self._p = -i[1] * self.v if self.v is not None else None
 
     def feed(self, samples: Sequence[Sample]) -> tuple[bool, bool]:
@@ -96,10 +96,10 @@ class Meter:
                 log.warning(
                     "no %s sample for %.1f s: that interval is not counted in Ah/Wh",
                     self.current_channel,
-                    dt / NS,
+                    ns_to_s(dt),
                 )
             else:
-                h = dt / NS / 3600.0
+                h = ns_to_s(dt) / 3600.0
                 self.ah += -0.5 * (self.i + s.value) * h
                 if p is not None and self._p is not None:
                     self.wh += 0.5 * (self._p + p) * h
@@ -113,11 +113,12 @@ def dcir(before: Reading, after: Reading, edge_ns: int, min_di_a: float = 0.05) 
     """ΔV/ΔI across a current step at ``edge_ns`` (None when either side has no sample or ΔI is
     too small to divide by). Both the voltage and the current after must be measured after the
     edge; positive for a real battery (more discharge current → lower voltage)."""
-    if None in (before.v, before.i, after.v, after.i):
+    v0, i0, v1, i1 = before.v, before.i, after.v, after.i
+    if v0 is None or i0 is None or v1 is None or i1 is None:
         return None
     if after.v_t_ns <= edge_ns or after.i_t_ns <= edge_ns:
         return None
-    di = after.i - before.i  # type: ignore[operator]
+    di = i1 - i0
     if abs(di) < min_di_a:
         return None
-    return (after.v - before.v) / di  # type: ignore[operator]
+    return (v1 - v0) / di

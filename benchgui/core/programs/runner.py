@@ -90,7 +90,7 @@ class ProgramRunner:
         self._task: asyncio.Task[None] | None = None
         if supervisor is not None:
             supervisor.tripped.connect(self._on_trip)
-            supervisor.program_active = lambda: self.running
+            supervisor.watch_programs(self)
 
     @classmethod
     def attach(cls, bench: Bench, cfg: Config, supervisor: Supervisor | None) -> ProgramRunner:

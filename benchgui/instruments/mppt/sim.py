@@ -49,6 +49,7 @@ class MpptSimServer:
         self.pace_baud = pace_baud
         self.port: PtyPort | None = None
         self.muted = False
+        self.publication_paused = False  # see pause_publication()
         self.statements_sent = 0  # queued for the host
         self.statements_written = 0  # written to the port in full (what a host could read)
         self.requests_answered = 0
@@ -122,6 +123,11 @@ class MpptSimServer:
         except asyncio.QueueFull:
             self.dropped_lines += 1
 
+    def pause_publication(self) -> None:
+        """Queue no more statements (requests are still answered): a soak stops the flow before
+        it compares what was written with what the host read, so nothing is counted in flight."""
+        self.publication_paused = True
+
     def inject(self, data: bytes) -> None:
         """Fault injection: put raw bytes on the line (noise, garbage, half lines)."""
         self.send(data)
@@ -191,7 +197,7 @@ class MpptSimServer:
                 m.tick()
                 next_tick = next_tick + control_s if now - next_tick < 10 * control_s else now + control_s
             if now >= next_pub:
-                if m.publication_enabled and self.port is not None:
+                if m.publication_enabled and self.port is not None and not self.publication_paused:
                     self.send(m.statement())
                     self.statements_sent += 1
                 next_pub = next_pub + m.period_s if now - next_pub < 10 * m.period_s else now + m.period_s

@@ -13,7 +13,7 @@ simulators offer (``source.simulator``, set by the factories):
   stream would test pymodbus.
 
 InfluxDB being down is a :class:`ServiceOutage` — any stop/start pair; the soak passes the one
-for its private influxd in ``extra`` (:mod:`benchgui.soak_influx`), named ``down``.
+for its private influxd in ``extra`` (:mod:`benchgui.soak.influx`), named ``down``.
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
 """A private InfluxDB 1.x server (Debian's ``influxd``) for the soak, the tests and benchmarks.
 
-Not for production: each instance gets a throwaway directory (meta, data, wal), a generated
-config file and free loopback ports for both the HTTP API and the backup/RPC service (8088 by
-default, which would make two servers collide). :meth:`stop` and :meth:`start` again keep the
-data, for outage tests.
+Test and soak support, not used by the app: each instance gets a throwaway directory (meta,
+data, wal), a generated config file and free loopback ports for both the HTTP API and the
+backup/RPC service (8088 by default, which would make two servers collide). :meth:`stop` and
+:meth:`start` again keep the data, for outage tests.
 """
 
 from __future__ import annotations

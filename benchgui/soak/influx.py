@@ -2,7 +2,7 @@
 started again as one of the faults, and at the end a count — every sample in the store is in
 InfluxDB exactly once.
 
-The server is Debian's InfluxDB 1.x (:mod:`benchgui.recording.influxd`, on free loopback ports,
+The server is Debian's InfluxDB 1.x (:mod:`benchgui.testing.influxd`, on free loopback ports,
 in a throwaway directory). The outage fault stops it with SIGTERM and starts it again without
 waiting for it: the forwarder finds it back by itself, as it would a restarted server. After the
 run, what the live forwarder had not delivered yet is drained the way ``benchgui forward
@@ -21,10 +21,10 @@ from benchgui.config import LoadedConfig
 from benchgui.recording import influx_schema as schema
 from benchgui.recording.forward import Forwarder
 from benchgui.recording.influx_config import InfluxTarget
-from benchgui.recording.influxd import InfluxServer
 from benchgui.recording.sinks import Influx1Sink
 from benchgui.recording.store import Store
-from benchgui.soak_faults import ServiceOutage
+from benchgui.soak.faults import ServiceOutage
+from benchgui.testing.influxd import InfluxServer
 
 DATABASE = "soak"
 NOT_SAMPLES = {schema.EVENTS_MEASUREMENT, schema.ANNOTATIONS_MEASUREMENT, schema.SESSIONS_MEASUREMENT}

@@ -90,7 +90,7 @@ def bench_store_ingest(quick: bool) -> list[Result]:
             keys = {c.name: store.channel_key(c) for c in _channels()}
             t = time.perf_counter()
             for b in batches[: nb // batch]:
-                store.insert_samples(sid, [(keys[s.channel], s.t_ns, s.value, 0) for s in b], commit=True)
+                store.insert_samples(sid, [(keys[s.channel], s.t_ns, s.value, 0) for s in b])
             base = nb / (time.perf_counter() - t)
     return [
         Result(
@@ -158,12 +158,10 @@ def bench_forwarder(quick: bool) -> list[Result]:
             target = InfluxTarget(1, server.url, database="drain")
             with Store(path) as store:
                 enc = PointEncoder(store)
-                rows = store.db.execute(
-                    "SELECT session, channel, t_ns, value, flags FROM samples LIMIT 200000"
-                ).fetchall()
+                rows = store.samples_after(0, 200_000)
                 t = time.perf_counter()
                 for r in rows:
-                    enc.sample_line(*r)
+                    enc.sample_line(*r[1:])
                 encode_rate = len(rows) / (time.perf_counter() - t)
                 sink = Influx1Sink(target)
                 assert server.proc is not None

@@ -18,13 +18,16 @@ from pathlib import Path
 from typing import TextIO
 
 from benchgui.assembly import store_path_for
+from benchgui.clock import NS_PER_S
 from benchgui.config import load_config
 from benchgui.errors import StoreError
 from benchgui.recording.points import session_lines
 from benchgui.recording.store import Store
 
 
-def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+def add_parser(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser
+) -> None:
     p = sub.add_parser("export", parents=[common], help="export a session as CSV or InfluxDB line protocol")
     p.add_argument("session", metavar="SESSION", help="session id, unique prefix, or 'latest'")
     p.add_argument("--format", choices=("csv", "lineprotocol"), default="csv")
@@ -35,7 +38,7 @@ def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser)
 def _iso(t_ns: int) -> str:
     import datetime as dt
 
-    secs, ns = divmod(t_ns, 10**9)
+    secs, ns = divmod(t_ns, NS_PER_S)
     return dt.datetime.fromtimestamp(secs, dt.UTC).strftime("%Y-%m-%dT%H:%M:%S") + f".{ns:09d}Z"
 
 

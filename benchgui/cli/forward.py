@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 from benchgui.assembly import store_path_for
+from benchgui.clock import ns_to_s
 from benchgui.config import load_config
 from benchgui.core.forwarder import ForwarderService, ForwarderState
 from benchgui.errors import ConfigError
@@ -25,7 +26,9 @@ from benchgui.recording.sinks import SinkUnavailable, make_sink
 from benchgui.recording.store import Store
 
 
-def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+def add_parser(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser
+) -> None:
     p = sub.add_parser("forward", parents=[common], help="send recorded sessions to InfluxDB")
     p.add_argument(
         "--once", action="store_true", help="drain the backlog and exit (0: empty, 1: server unavailable)"
@@ -127,10 +130,10 @@ def list_quarantined(target: InfluxTarget, path: Path) -> int:
         print("no quarantined points")
         return 0
     with Store(path) as store:
-        ledger = ForwardLedger(store.db, target.sink_id)
+        ledger = ForwardLedger(store, target.sink_id)
         total = ledger.quarantined_count()
         for q in ledger.quarantined(limit=1000):
-            stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(q.at_ns / 1e9))
+            stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ns_to_s(q.at_ns)))
             print(f"{stamp} {q.kind} {q.ref} session {q.session_id}: {q.error}\n    {q.line}")
     print(f"quarantined points for {target.describe()}: {total}")
     return 0

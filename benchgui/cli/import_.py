@@ -26,7 +26,9 @@ from benchgui.recording.store import Store
 MAX_LISTED = 50
 
 
-def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+def add_parser(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser
+) -> None:
     p = sub.add_parser(
         "import",
         parents=[common],

@@ -8,6 +8,7 @@ import sys
 import time
 
 from benchgui.assembly import store_path_for
+from benchgui.clock import ns_to_s
 from benchgui.config import LoadedConfig, load_config
 from benchgui.errors import ConfigError, StoreError
 from benchgui.model import SessionInfo
@@ -15,7 +16,9 @@ from benchgui.recording.influx_config import influx_target
 from benchgui.recording.store import Store
 
 
-def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+def add_parser(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser
+) -> None:
     p = sub.add_parser("sessions", parents=[common], help="list stored sessions")
     ss = p.add_subparsers(dest="sessions_command", metavar="ACTION", required=True)
     lp = ss.add_parser("list", parents=[common], help="list sessions (id, start, duration, samples)")
@@ -26,7 +29,7 @@ def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser)
 def _iso(t_ns: int | None) -> str | None:
     if t_ns is None:
         return None
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t_ns / 1e9))
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ns_to_s(t_ns)))
 
 
 def _duration(s: SessionInfo) -> str:

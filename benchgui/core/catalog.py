@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from benchgui.clock import ns_to_s
 from benchgui.model import Channel, Event, SessionInfo
 from benchgui.recording.store import Store
 
@@ -28,7 +29,7 @@ class SessionCatalog:
     def span_s(self, session_id: str) -> tuple[float, float] | None:
         with self._open() as s:
             span = s.session_span(session_id)
-        return None if span is None else (span[0] / 1e9, span[1] / 1e9)
+        return None if span is None else (ns_to_s(span[0]), ns_to_s(span[1]))
 
     def channels(self, session_id: str) -> list[Channel]:
         with self._open() as s:

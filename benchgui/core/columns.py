@@ -14,24 +14,18 @@ import math
 
 import numpy as np
 
+from benchgui import minmax
 from benchgui.core.ringbuffer import FloatArray, RingBuffer
+from benchgui.minmax import ColumnStats
 
-_EMPTY_I = np.empty(0, np.int64)
-_EMPTY_F = np.empty(0)
+_EMPTY_F: FloatArray = np.empty(0)
 # column widths this close (relative) are the same grid: far below a pixel, far above rounding
 _SAME_WIDTH = 1e-9
 
 
-def reduce_columns(
-    t: FloatArray, v: FloatArray, width: float
-) -> tuple[np.ndarray, FloatArray, FloatArray, FloatArray, FloatArray]:
+def reduce_columns(t: FloatArray, v: FloatArray, width: float) -> ColumnStats:
     """(column index, first t, last t, min, max) of sorted samples on the fixed grid."""
-    if len(t) == 0:
-        return _EMPTY_I, _EMPTY_F, _EMPTY_F, _EMPTY_F, _EMPTY_F
-    idx = np.floor(t / width).astype(np.int64)
-    starts = np.flatnonzero(np.r_[True, idx[1:] != idx[:-1]])
-    ends = np.r_[starts[1:], len(t)] - 1
-    return idx[starts], t[starts], t[ends], np.minimum.reduceat(v, starts), np.maximum.reduceat(v, starts)
+    return minmax.reduce_columns(np.floor(t / width).astype(np.int64), t, v)
 
 
 class ColumnCache:
@@ -40,7 +34,7 @@ class ColumnCache:
     def __init__(self) -> None:
         self.width = 0.0
         # column index, first t, last t, min, max — one entry per non-empty column, oldest first
-        self._cols: list[np.ndarray] = [_EMPTY_I, _EMPTY_F, _EMPTY_F, _EMPTY_F, _EMPTY_F]
+        self._cols: ColumnStats = minmax.empty_stats()
         # the cache holds every sample of columns >= this one (whether or not there were any)
         self._from_col = 0  # meaningful once a buffer has been seen
         self._buf: RingBuffer | None = None
@@ -58,18 +52,25 @@ class ColumnCache:
         if not same_grid or first_needed < self._from_col:
             # new grid, the window reaches further back, or another buffer: start over
             self.width, self._buf = width, buf
-            self._cols = [_EMPTY_I, _EMPTY_F, _EMPTY_F, _EMPTY_F, _EMPTY_F]
+            self._cols = minmax.empty_stats()
             self._from_col = first_needed
         idx = self._cols[0]
         if len(idx):
             redo_from = self._cols[1][-1]  # the newest column may have grown: reduce it again
-            self._cols = [a[:-1] for a in self._cols]
+            self._cols = _sliced(self._cols, slice(None, -1))
         else:
             redo_from = self._from_col * width
         t, v = buf.window(redo_from, math.inf)
         new = reduce_columns(t, v, width)
         if len(new[0]):
-            self._cols = [np.concatenate((a, b)) for a, b in zip(self._cols, new, strict=True)]
+            i, tf, tl, mn, mx = self._cols
+            self._cols = (
+                np.concatenate((i, new[0])),
+                np.concatenate((tf, new[1])),
+                np.concatenate((tl, new[2])),
+                np.concatenate((mn, new[3])),
+                np.concatenate((mx, new[4])),
+            )
         # columns before the window, or whose samples the ring buffer has dropped, go
         first_in_buf = buf.first_time()
         keep_from = first_needed
@@ -77,11 +78,13 @@ class ColumnCache:
             keep_from = max(first_needed, math.floor(first_in_buf / width))
         lo = int(np.searchsorted(self._cols[0], keep_from, side="left"))
         if lo:
-            self._cols = [a[lo:] for a in self._cols]
+            self._cols = _sliced(self._cols, slice(lo, None))
         self._from_col = max(self._from_col, first_needed)
         n = int(np.searchsorted(self._cols[0], math.floor(t1 / width), side="right"))
         _, tf, tl, mn, mx = self._cols
-        ot, ov = np.empty(2 * n), np.empty(2 * n)
-        ot[0::2], ot[1::2] = tf[:n], tl[:n]
-        ov[0::2], ov[1::2] = mn[:n], mx[:n]
-        return ot, ov
+        return minmax.two_points(tf[:n], tl[:n], mn[:n], mx[:n])
+
+
+def _sliced(cols: ColumnStats, sl: slice) -> ColumnStats:
+    i, tf, tl, mn, mx = cols
+    return i[sl], tf[sl], tl[sl], mn[sl], mx[sl]

@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from benchgui.recording.forward import Forwarder, ForwarderBusy, ForwardLock
 from benchgui.recording.influx_config import InfluxTarget
@@ -74,9 +75,10 @@ class ForwarderService:
         with self._lock:
             return self._state
 
-    def _update(self, **changes: object) -> None:
+    def _update(self, **changes: Any) -> None:
+        """Replace fields of the state snapshot; observers hear of it only if something changed."""
         with self._lock:
-            new = dataclasses.replace(self._state, **changes)  # type: ignore[arg-type]
+            new = dataclasses.replace(self._state, **changes)
             changed = new != self._state
             self._state = new
         if changed:

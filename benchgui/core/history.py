@@ -19,10 +19,11 @@ from pathlib import Path
 
 import numpy as np
 
+from benchgui.clock import s_to_ns
 from benchgui.core.columns import ColumnCache
 from benchgui.core.display import DisplayBuffers
-from benchgui.core.ringbuffer import FloatArray, decimate_minmax
 from benchgui.errors import SessionNotFound
+from benchgui.minmax import FloatArray, decimate_minmax
 from benchgui.recording.store import Store
 
 log = logging.getLogger(__name__)
@@ -124,7 +125,7 @@ class History:
             store = self._store()
             if store is None or sid is None:
                 return
-            t, v = store.decimated(sid, channel, int(t0 * 1e9), int(t1 * 1e9), columns)
+            t, v = store.decimated(sid, channel, s_to_ns(t0), s_to_ns(t1), columns)
             if self.max_gap_s is not None and len(t) > 1:
                 t, v = decimate_minmax(t, v, t0, t1, columns, max(self.max_gap_s, 3 * (t1 - t0) / columns))
             if sid == self.session_id:

@@ -9,8 +9,6 @@ refuses (full, locked), rows stay in memory and are retried; the failure is logg
 
 from __future__ import annotations
 
-import contextlib
-import json
 import logging
 import math
 import queue
@@ -22,17 +20,58 @@ from pathlib import Path
 from typing import Any
 
 from benchgui.model import Channel, Event, Sample, SessionMeta
-from benchgui.recording.store import Store, new_session_id
+from benchgui.recording.store import SampleRow, Store, new_session_id
 from benchgui.signals import Signal
 
 log = logging.getLogger(__name__)
 
-# writer-thread operations
-_SAMPLES, _EVENT, _CREATE, _END, _UPDATE, _CHANNEL = range(6)
+
+# -- writer-thread operations, queued in call order -----------------------------------------------
+@dataclass(frozen=True, slots=True)
+class _ChannelOp:
+    channel: Channel
+
+
+@dataclass(frozen=True, slots=True)
+class _Samples:
+    session_id: str
+    samples: Sequence[Sample]
+
+
+@dataclass(frozen=True, slots=True)
+class _EventOp:
+    session_id: str
+    event: Event
+
+
+@dataclass(frozen=True, slots=True)
+class _Create:
+    session_id: str
+    started_ns: int
+    meta: SessionMeta
+    info: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class _Update:
+    session_id: str
+    meta: SessionMeta | None
+    info: dict[str, Any] | None
+
+
+@dataclass(frozen=True, slots=True)
+class _End:
+    session_id: str
+    ended_ns: int
+
+
+_Op = _ChannelOp | _Samples | _EventOp | _Create | _Update | _End
 
 
 @dataclass
 class RecorderState:
+    """What the recording panel shows: whether the disk takes the rows, and how many."""
+
     ok: bool = True
     text: str = "idle"
     rows_written: int = 0
@@ -41,6 +80,8 @@ class RecorderState:
 
 
 class Recorder:
+    """Queues samples and events on the event loop; a writer thread commits them to the store."""
+
     def __init__(
         self, store_path: str | Path, flush_interval_s: float = 0.25, busy_timeout_s: float = 10.0
     ) -> None:
@@ -50,7 +91,7 @@ class Recorder:
         self.session_id: str | None = None
         self.state = RecorderState()
         self.state_changed: Signal[[RecorderState]] = Signal("recorder.state_changed")
-        self._queue: queue.SimpleQueue[tuple[int, Any]] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[_Op] = queue.SimpleQueue()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._channels: dict[str, Channel] = {}
@@ -69,30 +110,30 @@ class Recorder:
         for ch in channels:
             if ch.name not in self._channels:
                 self._channels[ch.name] = ch
-                self._queue.put((_CHANNEL, ch))
+                self._queue.put(_ChannelOp(ch))
 
     def start_session(self, started_ns: int, meta: SessionMeta, info: dict[str, Any] | None = None) -> str:
         sid = new_session_id(started_ns)
-        self._queue.put((_CREATE, (sid, started_ns, meta, info or {})))
+        self._queue.put(_Create(sid, started_ns, meta, info or {}))
         self.session_id = sid
         return sid
 
     def update_session(self, meta: SessionMeta | None = None, info: dict[str, Any] | None = None) -> None:
         if self.session_id is not None:
-            self._queue.put((_UPDATE, (self.session_id, meta, info)))
+            self._queue.put(_Update(self.session_id, meta, info))
 
     def end_session(self, ended_ns: int) -> None:
         if self.session_id is not None:
-            self._queue.put((_END, (self.session_id, ended_ns)))
+            self._queue.put(_End(self.session_id, ended_ns))
             self.session_id = None
 
     def on_samples(self, samples: Sequence[Sample]) -> None:
         if self.session_id is not None and samples:
-            self._queue.put((_SAMPLES, (self.session_id, samples)))
+            self._queue.put(_Samples(self.session_id, samples))
 
     def on_event(self, event: Event) -> None:
         if self.session_id is not None:
-            self._queue.put((_EVENT, (self.session_id, event)))
+            self._queue.put(_EventOp(self.session_id, event))
 
     def flush(self, timeout: float = 5.0) -> bool:
         """Block until everything queued so far is committed (used at shutdown and in tests)."""
@@ -113,7 +154,7 @@ class Recorder:
     def _run(self) -> None:
         store = Store(self.store_path, busy_timeout_s=self.busy_timeout_s)
         keys: dict[str, int] = {}
-        pending: list[tuple[int, Any]] = []
+        pending: list[_Op] = []
         tries_left = 20
         try:
             while True:
@@ -135,7 +176,7 @@ class Recorder:
                     # the disk still refuses at shutdown: retry for a while, then say what is lost
                     tries_left -= 1
                     if tries_left <= 0:
-                        n = sum(len(p[1][1]) for p in pending if p[0] == _SAMPLES)
+                        n = sum(len(p.samples) for p in pending if isinstance(p, _Samples))
                         log.error(
                             "recorder stopping with %d uncommitted operations (%d samples) lost: %s",
                             len(pending),
@@ -146,23 +187,22 @@ class Recorder:
         finally:
             store.close()
 
-    def _apply(self, store: Store, keys: dict[str, int], ops: list[tuple[int, Any]]) -> list[tuple[int, Any]]:
+    def _apply(self, store: Store, keys: dict[str, int], ops: list[_Op]) -> list[_Op]:
         """Apply queued operations in order, in one transaction; on failure keep them all."""
         if not ops:
             return ops
         written = 0
         try:
             # Channels first, each in its own tiny transaction (idempotent, so a retry is harmless).
-            for op, arg in ops:
-                if op == _CHANNEL and arg.name not in keys:
-                    keys[arg.name] = store.channel_key(arg)
-                elif op == _SAMPLES:
-                    for s in arg[1]:
+            for op in ops:
+                if isinstance(op, _ChannelOp) and op.channel.name not in keys:
+                    keys[op.channel.name] = store.channel_key(op.channel)
+                elif isinstance(op, _Samples):
+                    for s in op.samples:
                         if s.channel not in keys:
                             ch = self._channels.get(s.channel) or Channel(s.channel, "", "", s.channel)
                             keys[s.channel] = store.channel_key(ch)
-            db = store.db
-            rows: list[tuple[int, int, float | None, int]] = []
+            rows: list[SampleRow] = []
             rows_sid: str | None = None
 
             def flush_rows() -> None:
@@ -170,49 +210,32 @@ class Recorder:
                 # the GIL hand-over around each) would otherwise dominate at high rates
                 nonlocal rows, written
                 if rows and rows_sid is not None:
-                    store.insert_samples(rows_sid, rows, commit=False)
+                    store.insert_samples(rows_sid, rows)
                     written += len(rows)
                 rows = []
 
-            for op, arg in ops:
-                if op == _SAMPLES:
-                    sid, samples = arg
-                    if sid != rows_sid:
-                        flush_rows()
-                        rows_sid = sid
-                    rows.extend(
-                        (keys[s.channel], s.t_ns, None if math.isnan(s.value) else s.value, s.flags)
-                        for s in samples
-                    )
-                    continue
-                flush_rows()
-                if op == _CREATE:
-                    sid, started, meta, info = arg
-                    db.execute(
-                        "INSERT INTO sessions(id, started_ns, operator, battery_id, notes, kind, info_json) "
-                        "VALUES (?,?,?,?,?,?,?)",
-                        (sid, started, meta.operator, meta.battery_id, meta.notes, meta.kind, _json(info)),
-                    )
-                elif op == _END:
-                    db.execute("UPDATE sessions SET ended_ns = ? WHERE id = ?", (arg[1], arg[0]))
-                elif op == _UPDATE:
-                    sid, meta, info = arg
-                    if meta is not None:
-                        db.execute(
-                            "UPDATE sessions SET operator=?, battery_id=?, notes=? WHERE id=?",
-                            (meta.operator, meta.battery_id, meta.notes, sid),
+            with store.transaction():
+                for op in ops:
+                    if isinstance(op, _Samples):
+                        if op.session_id != rows_sid:
+                            flush_rows()
+                            rows_sid = op.session_id
+                        rows.extend(
+                            (keys[s.channel], s.t_ns, None if math.isnan(s.value) else s.value, s.flags)
+                            for s in op.samples
                         )
-                    if info:
-                        old = json.loads(store.session_info_json(sid))
-                        old.update(info)
-                        db.execute("UPDATE sessions SET info_json=? WHERE id=?", (_json(old), sid))
-                elif op == _EVENT:
-                    store.insert_events(arg[0], [arg[1]], commit=False)
-            flush_rows()
-            store.commit()
-        except Exception as exc:
-            with contextlib.suppress(Exception):
-                store.db.rollback()
+                        continue
+                    flush_rows()
+                    if isinstance(op, _Create):
+                        store.create_session(op.started_ns, op.meta, op.info, session_id=op.session_id)
+                    elif isinstance(op, _End):
+                        store.end_session(op.session_id, op.ended_ns)
+                    elif isinstance(op, _Update):
+                        store.update_session(op.session_id, op.meta, op.info)
+                    elif isinstance(op, _EventOp):
+                        store.insert_events(op.session_id, [op.event])
+                flush_rows()
+        except Exception as exc:  # whatever the disk or SQLite says: keep the rows, retry, report
             self._set_state(False, f"cannot write {self.store_path}: {exc}", len(ops))
             log.error("recorder: %s (will retry)", exc)
             return ops
@@ -226,7 +249,3 @@ class Recorder:
         self.state.ok, self.state.text, self.state.pending = ok, text, pending
         if changed:
             self.state_changed.emit(self.state)
-
-
-def _json(info: dict[str, Any]) -> str:
-    return json.dumps(info, default=str)

@@ -56,14 +56,7 @@ def plan_replay(store_path: str | Path, ref: str) -> ReplayPlan:
         span = store.session_span(info.id)
         if span is None:
             raise ValueOutOfRange(f"session {info.id} has no samples to replay")
-        key = store.session_key(info.id)
-        counts = dict(
-            store.db.execute(
-                "SELECT c.name, COUNT(*) FROM samples s JOIN channels c ON c.key = s.channel "
-                "WHERE s.session = ? GROUP BY c.name",
-                (key,),
-            ).fetchall()
-        )
+        counts = store.sample_counts(info.id)
         duration = max(1e-9, (span[1] - span[0]) / 1e9)
         channels = [
             replace(c, rate_hz=max(0.01, counts.get(c.name, 0) / duration)) for c in store.channels(info.id)
@@ -116,22 +109,14 @@ class ReplaySource(Source):
 
     def _read(self, store: Store, keys: dict[int, str], t0: int, t1: int) -> list[Sample]:
         """Samples with t0 <= t < t1, in time order (one index range per channel)."""
-        session = store.session_key(self.plan.session.id)
-        marks = ",".join("?" * len(keys))
-        rows = store.db.execute(
-            f"SELECT channel, t_ns, value, flags FROM samples "
-            f"WHERE session = ? AND channel IN ({marks}) AND t_ns >= ? AND t_ns < ?",
-            (session, *keys, t0, t1),
-        ).fetchall()
+        rows = store.sample_rows(self.plan.session.id, keys, t0, t1)
         rows.sort(key=lambda r: r[1])
         return [Sample(keys[c], t, math.nan if v is None else v, f) for c, t, v, f in rows]
 
     @staticmethod
     def _open(path: Path, names: list[str]) -> tuple[Store, dict[int, str]]:
         store = Store(path, readonly=True)
-        marks = ",".join("?" * len(names))
-        rows = store.db.execute(f"SELECT key, name FROM channels WHERE name IN ({marks})", names)
-        return store, {int(k): n for k, n in rows}
+        return store, store.channel_keys(names)
 
     async def _reader(self, queue: asyncio.Queue[list[Sample] | None], speed: float) -> None:
         """Read windows ahead of the clock on one thread (an SQLite connection stays on its thread)."""

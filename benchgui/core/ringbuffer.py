@@ -1,4 +1,4 @@
-"""Fixed-size ring buffers for display, and min/max decimation for drawing.
+"""Fixed-size ring buffers for display (min/max decimation lives in :mod:`benchgui.minmax`).
 
 The display keeps the last hour or so of every channel in preallocated numpy arrays: appending is
 O(1) and never allocates, so memory stays flat however long the bench runs. What is older comes
@@ -11,9 +11,10 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numpy.typing import NDArray
 
-FloatArray = NDArray[np.float64]
+from benchgui.minmax import FloatArray, decimate_minmax
+
+__all__ = ["FloatArray", "RingBuffer", "decimate_minmax"]  # decimate_minmax: see benchgui.minmax
 
 
 class RingBuffer:
@@ -106,39 +107,3 @@ class RingBuffer:
             return None
         i = self._head - 1
         return float(self._t[i]), float(self._v[i])
-
-
-def decimate_minmax(
-    t: FloatArray, v: FloatArray, t0: float, t1: float, columns: int, max_gap: float | None = None
-) -> tuple[FloatArray, FloatArray]:
-    """Reduce (t, v) to at most two points (min and max) per pixel column of [t0, t1].
-
-    Peaks survive, which a plain stride would lose. Where consecutive output points are more
-    than ``max_gap`` apart a NaN is inserted, so a plot with ``connect="finite"`` shows the gap
-    instead of a straight line across an outage. ``t`` must be sorted.
-    """
-    if len(t) <= 2 * columns or t1 <= t0:
-        ot, ov = t.copy(), v.copy()  # t, v may be views into a ring buffer: hand out a copy
-    else:
-        # t is sorted, so column boundaries come from a binary search over the column edges
-        # (O(columns·log n)) rather than from binning every sample (O(n) in Python-level numpy ops).
-        edges = t0 + (t1 - t0) * np.arange(columns + 1) / columns
-        starts = np.searchsorted(t, edges, side="left")  # sorted, so unique = drop repeats
-        starts = starts[np.r_[True, starts[1:] != starts[:-1]] & (starts < len(t))]
-        if len(starts) == 0 or starts[0] != 0:
-            starts = np.r_[0, starts]
-        vmin = np.minimum.reduceat(v, starts)
-        vmax = np.maximum.reduceat(v, starts)
-        ends = np.r_[starts[1:], len(t)] - 1
-        ot = np.empty(2 * len(starts))
-        ov = np.empty(2 * len(starts))
-        ot[0::2] = t[starts]
-        ot[1::2] = t[ends]
-        ov[0::2] = vmin
-        ov[1::2] = vmax
-    if max_gap is not None and len(ot) > 1:
-        gaps = np.flatnonzero(np.diff(ot) > max_gap)
-        if len(gaps):
-            ot = np.insert(ot, gaps + 1, ot[gaps] + max_gap / 2)
-            ov = np.insert(ov, gaps + 1, np.nan)
-    return ot, ov

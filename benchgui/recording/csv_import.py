@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 from decimal import Decimal, InvalidOperation
 
+from benchgui.clock import NS_PER_S
 from benchgui.errors import BenchError
 from benchgui.model import Channel, Sample, SampleFlag
 from benchgui.recording.import_mapping import ColumnSpec, HeaderColumn, parse_header, spec_for
@@ -41,7 +42,7 @@ MAX_NS = 2**63 - 1
 EMPTY_WORDS = {"", "null", "nan", "none", "undefined"}
 _NUMBER = re.compile(r"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$")
 _EPOCH = re.compile(r"^\d+(?:\.\d+)?$")
-_UNITS = ((1e11, 10**9, "s"), (1e14, 10**6, "ms"), (1e17, 10**3, "us"), (math.inf, 1, "ns"))
+_UNITS = ((1e11, NS_PER_S, "s"), (1e14, 10**6, "ms"), (1e17, 10**3, "us"), (math.inf, 1, "ns"))
 
 
 class ImportFormatError(BenchError, ValueError):
@@ -139,7 +140,7 @@ class _TimeParser:
                 delta = dt - datetime(1970, 1, 1, tzinfo=UTC)
             except (OverflowError, ValueError, OSError):
                 raise ValueError(f"time out of range: {text[:40]!r}") from None
-            ns = (delta.days * 86400 + delta.seconds) * 10**9 + delta.microseconds * 1000
+            ns = (delta.days * 86400 + delta.seconds) * NS_PER_S + delta.microseconds * 1000
         if not 0 <= ns <= MAX_NS:
             raise ValueError(f"time out of range: {text[:40]!r}")
         return ns

@@ -111,7 +111,7 @@ class Forwarder:
         self.sink = sink
         self.batch_size = max(1, batch_size)
         self.pipeline = max(1, pipeline)  # sample batches per step, sent while the next is encoded
-        self.ledger = ForwardLedger(store.db, sink.sink_id)
+        self.ledger = ForwardLedger(store, sink.sink_id)
         self.encoder = PointEncoder(store)
         self._pool: ThreadPoolExecutor | None = None
 
@@ -172,10 +172,7 @@ class Forwarder:
 
     def _step_events(self, res: StepResult) -> None:
         _, cursor = self.ledger.cursors()
-        rows = self.store.db.execute(
-            "SELECT key, session, t_ns, kind, text, data_json FROM events WHERE key > ? ORDER BY key LIMIT ?",
-            (cursor, self.batch_size),
-        ).fetchall()
+        rows = self.store.events_after(cursor, self.batch_size)
         if not rows:
             return
         lines: list[str] = []
@@ -197,11 +194,7 @@ class Forwarder:
 
     def _prepare_samples(self, after_rowid: int) -> _SampleBatch | None:
         """Read and encode the next batch of samples after ``after_rowid`` (store thread)."""
-        rows = self.store.db.execute(
-            "SELECT rowid, session, channel, t_ns, value, flags FROM samples "
-            "WHERE rowid > ? ORDER BY rowid LIMIT ?",
-            (after_rowid, self.batch_size),
-        ).fetchall()
+        rows = self.store.samples_after(after_rowid, self.batch_size)
         if not rows:
             return None
         enc = self.encoder

@@ -9,15 +9,17 @@ one transaction: an import is either complete or absent.
 from __future__ import annotations
 
 import hashlib
-import json
 import sqlite3
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from benchgui.errors import StoreError
 from benchgui.model import Event, SessionMeta
 from benchgui.recording.csv_import import ParsedCsv
-from benchgui.recording.store import Store, new_session_id
+from benchgui.recording.store import Store
+
+_CHUNK = 100_000  # samples per insert: bounds the memory of one statement for a large file
 
 
 def import_info(parsed: ParsedCsv, path: Path, data: bytes, timezone: str) -> dict[str, Any]:
@@ -44,36 +46,23 @@ def _save(store: Store, parsed: ParsedCsv, meta: SessionMeta, info: dict[str, An
     if span is None:
         raise StoreError("nothing to import: no samples")
     keys = {ch.name: store.channel_key(ch) for ch in parsed.channels}
-    sid = new_session_id(span[0])
-    db = store.db
-    with db:
-        cur = db.execute(
-            "INSERT INTO sessions(id, started_ns, ended_ns, operator, battery_id, notes, kind, info_json) "
-            "VALUES (?,?,?,?,?,?,?,?)",
-            (sid, span[0], span[1], meta.operator, meta.battery_id, meta.notes, "import", json.dumps(info)),
-        )
-        key = int(cur.lastrowid or 0)
-        db.executemany(
-            f"INSERT INTO samples(session, channel, t_ns, value, flags) VALUES ({key},?,?,?,?)",
-            ((keys[s.channel], s.t_ns, s.value, s.flags) for s in parsed.samples),
-        )
-        db.execute(
-            "UPDATE sessions SET sample_count = ?, last_sample_ns = ? WHERE key = ?",
-            (len(parsed.samples), span[1], key),
-        )
-        event = Event(
-            span[0],
-            "import",
-            f"imported {info.get('source_file', 'CSV')}",
-            {
-                "rows_read": parsed.rows_read,
-                "samples": len(parsed.samples),
-                "bad_rows": len(parsed.bad_rows),
-                "bad_cells": len(parsed.bad_cells),
-            },
-        )
-        db.execute(
-            "INSERT INTO events(session, t_ns, kind, text, data_json) VALUES (?,?,?,?,?)",
-            (key, event.t_ns, event.kind, event.text, event.data_json()),
-        )
+    event = Event(
+        span[0],
+        "import",
+        f"imported {info.get('source_file', 'CSV')}",
+        {
+            "rows_read": parsed.rows_read,
+            "samples": len(parsed.samples),
+            "bad_rows": len(parsed.bad_rows),
+            "bad_cells": len(parsed.bad_cells),
+        },
+    )
+    with store.transaction():
+        sid = store.create_session(span[0], replace(meta, kind="import"), info, ended_ns=span[1])
+        samples = parsed.samples
+        for i in range(0, len(samples), _CHUNK):
+            store.insert_samples(
+                sid, [(keys[s.channel], s.t_ns, s.value, s.flags) for s in samples[i : i + _CHUNK]]
+            )
+        store.insert_events(sid, [event])
     return sid

@@ -27,6 +27,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from benchgui.clock import ns_to_s
 from benchgui.model import Channel, Event, SessionMeta
 
 UNIT_SUFFIX = {
@@ -126,5 +127,5 @@ def session_point(
     tags = {"session": session_id, "battery_id": meta.battery_id, "kind": meta.kind}
     fields: dict[str, float | str] = {"operator": meta.operator, "notes": meta.notes}
     if ended_ns is not None:
-        fields["duration_s"] = (ended_ns - started_ns) / 1e9
+        fields["duration_s"] = ns_to_s(ended_ns - started_ns)
     return SESSIONS_MEASUREMENT, tags, fields, started_ns

@@ -8,68 +8,42 @@ a crash between the server's acknowledgement and this commit only re-sends one b
 InfluxDB absorbs (a point with the same series, field and timestamp overwrites itself).
 
 Rowids only grow while nothing is deleted from ``samples``; the store never deletes or vacuums.
+The SQL is the store's (:mod:`benchgui.recording.store_forward`); a ledger is one sink's view.
 """
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
+from benchgui.recording.store_forward import QuarantinedPoint, QuarantineEntry
 
-@dataclass(frozen=True)
-class QuarantineEntry:
-    kind: str  # sample | event | session
-    ref: int  # samples.rowid, events.key or sessions.key
-    session: int | None
-    line: str
-    error: str
+if TYPE_CHECKING:
+    from benchgui.recording.store import Store
 
-
-@dataclass(frozen=True)
-class QuarantinedPoint:
-    key: int
-    kind: str
-    ref: int
-    session_id: str | None
-    line: str
-    error: str
-    at_ns: int
+__all__ = ["ForwardLedger", "QuarantineEntry", "QuarantinedPoint"]
 
 
 class ForwardLedger:
-    def __init__(self, db: sqlite3.Connection, sink: str) -> None:
-        self.db = db
+    """What one sink has been sent, read and written through the store."""
+
+    def __init__(self, store: Store, sink: str) -> None:
+        self.store = store
         self.sink = sink
-        with db:
-            db.execute("INSERT OR IGNORE INTO forward_cursors(sink) VALUES (?)", (sink,))
+        store.forward_register(sink)
 
     def cursors(self) -> tuple[int, int]:
         """(last done sample rowid, last done event key)."""
-        row = self.db.execute(
-            "SELECT sample_rowid, event_key FROM forward_cursors WHERE sink = ?", (self.sink,)
-        ).fetchone()
-        return (int(row[0]), int(row[1])) if row else (0, 0)
+        return self.store.forward_cursors(self.sink)
 
     def last_success_ns(self) -> int | None:
-        row = self.db.execute(
-            "SELECT last_success_ns FROM forward_cursors WHERE sink = ?", (self.sink,)
-        ).fetchone()
-        return int(row[0]) if row and row[0] is not None else None
+        return self.store.forward_last_success_ns(self.sink)
 
     def backlog(self) -> tuple[int, int]:
         """(samples, events) not yet done. Exact while rowids are dense (nothing deleted)."""
         s_cur, e_cur = self.cursors()
-        s_max = self.db.execute("SELECT MAX(rowid) FROM samples").fetchone()[0] or 0
-        e_max = self.db.execute("SELECT MAX(key) FROM events").fetchone()[0] or 0
-        return max(0, int(s_max) - s_cur), max(0, int(e_max) - e_cur)
-
-    def _quarantine(self, entries: Iterable[QuarantineEntry], now_ns: int) -> None:
-        self.db.executemany(
-            "INSERT INTO forward_quarantine(sink, kind, ref, session, line, error, at_ns) "
-            "VALUES (?,?,?,?,?,?,?)",
-            [(self.sink, q.kind, q.ref, q.session, q.line, q.error, now_ns) for q in entries],
-        )
+        s_max, e_max = self.store.last_sample_rowid_and_event_key()
+        return max(0, s_max - s_cur), max(0, e_max - e_cur)
 
     def commit_samples(
         self,
@@ -80,58 +54,21 @@ class ForwardLedger:
         now_ns: int,
     ) -> None:
         """Samples up to ``last_rowid`` are done; ``done``/``quarantined`` count them per session key."""
-        with self.db:
-            self.db.execute(
-                "UPDATE forward_cursors SET sample_rowid = MAX(sample_rowid, ?), last_success_ns = ? "
-                "WHERE sink = ?",
-                (last_rowid, now_ns, self.sink),
-            )
-            sessions = set(done) | set(quarantined)
-            self.db.executemany(
-                "INSERT INTO forward_sessions(sink, session, forwarded, quarantined) VALUES (?,?,?,?) "
-                "ON CONFLICT(sink, session) DO UPDATE SET forwarded = forwarded + excluded.forwarded, "
-                "quarantined = quarantined + excluded.quarantined",
-                [(self.sink, s, done.get(s, 0), quarantined.get(s, 0)) for s in sessions],
-            )
-            self._quarantine(entries, now_ns)
+        self.store.forward_commit_samples(self.sink, last_rowid, done, quarantined, entries, now_ns)
 
     def commit_events(self, last_key: int, entries: Iterable[QuarantineEntry], now_ns: int) -> None:
-        with self.db:
-            self.db.execute(
-                "UPDATE forward_cursors SET event_key = MAX(event_key, ?), last_success_ns = ? "
-                "WHERE sink = ?",
-                (last_key, now_ns, self.sink),
-            )
-            self._quarantine(entries, now_ns)
+        self.store.forward_commit_events(self.sink, last_key, entries, now_ns)
 
     def meta_sent(self) -> dict[int, str]:
-        rows = self.db.execute("SELECT session, meta_sent FROM forward_sessions WHERE sink = ?", (self.sink,))
-        return {int(k): str(m) for k, m in rows}
+        return self.store.forward_meta_sent(self.sink)
 
     def commit_sessions(
         self, sent: Mapping[int, str], entries: Iterable[QuarantineEntry], now_ns: int
     ) -> None:
-        with self.db:
-            self.db.executemany(
-                "INSERT INTO forward_sessions(sink, session, meta_sent) VALUES (?,?,?) "
-                "ON CONFLICT(sink, session) DO UPDATE SET meta_sent = excluded.meta_sent",
-                [(self.sink, k, m) for k, m in sent.items()],
-            )
-            self.db.execute(
-                "UPDATE forward_cursors SET last_success_ns = ? WHERE sink = ?", (now_ns, self.sink)
-            )
-            self._quarantine(entries, now_ns)
+        self.store.forward_commit_sessions(self.sink, sent, entries, now_ns)
 
     def quarantined_count(self) -> int:
-        row = self.db.execute(
-            "SELECT COUNT(*) FROM forward_quarantine WHERE sink = ?", (self.sink,)
-        ).fetchone()
-        return int(row[0])
+        return self.store.forward_quarantined_count(self.sink)
 
     def quarantined(self, limit: int = 100) -> list[QuarantinedPoint]:
-        rows = self.db.execute(
-            "SELECT q.key, q.kind, q.ref, s.id, q.line, q.error, q.at_ns FROM forward_quarantine q "
-            "LEFT JOIN sessions s ON s.key = q.session WHERE q.sink = ? ORDER BY q.key DESC LIMIT ?",
-            (self.sink, limit),
-        )
-        return [QuarantinedPoint(*r) for r in rows]
+        return self.store.forward_quarantined(self.sink, limit)

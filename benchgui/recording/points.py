@@ -65,11 +65,8 @@ class PointEncoder:
     # -- metadata --------------------------------------------------------------------------------
     def refresh(self) -> None:
         """Re-read sessions and channels (cheap: tens of rows); drop heads whose tags changed."""
-        db = self.store.db
         sessions = {}
-        for key, sid, started, ended, op, bat, notes, kind, info in db.execute(
-            "SELECT key, id, started_ns, ended_ns, operator, battery_id, notes, kind, info_json FROM sessions"
-        ):
+        for key, sid, started, ended, op, bat, notes, kind, info in self.store.session_rows():
             sessions[int(key)] = SessionContext(
                 int(key), sid, SessionMeta(op, bat, notes, kind), int(started), ended, _devices(info)
             )
@@ -79,9 +76,7 @@ class PointEncoder:
         self._sessions = sessions
         self._channels = {
             int(k): Channel(n, u or "", s or "", q or n, lbl or "")
-            for k, n, u, s, q, lbl in db.execute(
-                "SELECT key, name, unit, source, quantity, label FROM channels"
-            )
+            for k, n, u, s, q, lbl in self.store.channel_rows()
         }
         if changed:
             self.heads = {k: v for k, v in self.heads.items() if k[0] not in changed}
@@ -162,14 +157,9 @@ def session_lines(store: Store, session_id: str, batch: int = 5000) -> Iterator[
     enc = PointEncoder(store)
     key = store.session_key(session_id)
     yield enc.session_line(enc.session(key))
-    for t_ns, kind, text, data in store.db.execute(
-        "SELECT t_ns, kind, text, data_json FROM events WHERE session = ? ORDER BY key", (key,)
-    ):
+    for t_ns, kind, text, data in store.session_event_rows(session_id):
         yield enc.event_line(key, event_from_row(t_ns, kind, text, data))
-    cur = store.db.execute(
-        "SELECT channel, t_ns, value, flags FROM samples WHERE session = ? ORDER BY rowid", (key,)
-    )
-    while rows := cur.fetchmany(batch):
+    for rows in store.session_sample_rows(session_id, batch):
         for ck, t_ns, value, flags in rows:
             try:
                 line = enc.sample_line(key, ck, t_ns, value, flags)

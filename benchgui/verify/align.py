@@ -23,6 +23,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from benchgui.clock import NS_PER_S
+
 FloatArray = npt.NDArray[np.float64]
 
 
@@ -49,7 +51,7 @@ def prepare(
     *,
     latency_s: float = 0.0,
     valid_min: float | None = None,
-    time_unit: float = 1e-9,
+    time_unit: float = 1 / NS_PER_S,
 ) -> Series:
     """Clean a raw channel for alignment.
 

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from benchgui import __version__
+from benchgui.clock import ns_to_s, s_to_ns
 from benchgui.verify import regions as rg
 from benchgui.verify import svg
 from benchgui.verify.analysis import FAIL, PASS, ComparisonResult, VerifyResult, tolerance_limits
@@ -53,7 +54,9 @@ class ReportMeta:
 def iso(t_ns: int | None) -> str | None:
     if t_ns is None:
         return None
-    return dt.datetime.fromtimestamp(t_ns / 1e9, dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return (
+        dt.datetime.fromtimestamp(ns_to_s(t_ns), dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    )
 
 
 # -- HTML ---------------------------------------------------------------------------------------
@@ -291,7 +294,7 @@ def render_html(result: VerifyResult, meta: ReportMeta, generated: dt.datetime |
         "notes": meta.notes,
         "samples stored": meta.samples,
         "compared span (UTC)": (
-            f"{iso(int(span[0] * 1e9))} – {iso(int(span[1] * 1e9))}" if span is not None else "no pairs"
+            f"{iso(s_to_ns(span[0]))} – {iso(s_to_ns(span[1]))}" if span is not None else "no pairs"
         ),
         "store": meta.store,
     }

@@ -95,3 +95,20 @@ def test_columns_of_dropped_samples_go_and_a_new_buffer_starts_over() -> None:
     fresh.append(160.0, -1.0)
     ot, ov = cache.update(fresh, 0.0, 200.0, 200)
     assert list(ov) == [-1.0, -1.0]
+
+
+def test_partial_column_statistics_merge_like_raw_samples() -> None:
+    """Pre-aggregated runs (as SQLite returns them) reduce to the same columns as the samples."""
+    from benchgui import minmax
+
+    rng = np.random.default_rng(3)
+    t = np.sort(rng.uniform(0, 100, 5000))
+    v = rng.normal(size=len(t))
+    col = np.floor(t / 1.0).astype(np.int64)
+    raw = minmax.reduce_columns(col, t, v)
+    fine = minmax.reduce_columns(np.floor(t / 0.25).astype(np.int64), t, v)  # finer buckets first
+    merged = minmax.reduce_columns(
+        np.floor(fine[1] / 1.0).astype(np.int64), fine[1], fine[3], fine[2], fine[4]
+    )
+    for a, b in zip(raw, merged, strict=True):
+        np.testing.assert_array_equal(a, b)

@@ -1,3 +1,4 @@
+import sqlite3
 from pathlib import Path
 
 from benchgui.core.recorder import Recorder
@@ -46,12 +47,12 @@ def test_disk_errors_keep_rows_and_retry(tmp_path: Path) -> None:
     rec.start()
     sid = rec.start_session(1, SessionMeta())
     assert rec.flush(5)
-    blocker = Store(path)  # another writer holds the database: the recorder's commits fail
-    blocker.db.execute("BEGIN EXCLUSIVE")
+    blocker = sqlite3.connect(path)  # another writer holds the database: the recorder's commits fail
+    blocker.execute("BEGIN EXCLUSIVE")
     rec.on_samples([Sample("x.y", 10 + i, float(i)) for i in range(50)])
     wait_until(lambda: any(not ok for ok, _ in states), timeout=10, what="a reported write failure")
     assert "cannot write" in next(text for ok, text in states if not ok)
-    blocker.db.rollback()
+    blocker.rollback()
     blocker.close()
     wait_until(lambda: states[-1][0], timeout=10, what="the recorder to recover")
     assert rec.flush(10)

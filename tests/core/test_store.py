@@ -1,3 +1,5 @@
+import contextlib
+import json
 import sqlite3
 from pathlib import Path
 
@@ -18,8 +20,9 @@ def store(tmp_path: Path) -> Store:
 
 
 def test_schema_is_versioned_and_wal(store: Store) -> None:
-    assert store.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
-    assert store.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    with contextlib.closing(sqlite3.connect(store.path)) as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
 def test_newer_schema_is_refused(tmp_path: Path) -> None:
@@ -86,3 +89,53 @@ def test_decimated_query_keeps_extremes(store: Store) -> None:
     assert len(dt) <= 2 * 501
     assert dv.max() == 9.0
     assert np.all(np.diff(dt) >= 0)
+
+
+def test_decimated_matches_the_shared_reducer_over_every_row(store: Store) -> None:
+    """SQLite's per-column grouping is only a fetch: the result is what benchgui.minmax makes of all rows."""
+    from benchgui import minmax
+    from benchgui.clock import ns_to_s
+
+    sid = store.create_session(0, SessionMeta())
+    key = store.channel_key(Channel.of("battery.voltage", "labjack", "V"))
+    rng = np.random.default_rng(7)
+    t = np.sort(rng.integers(10**9, 10**12, 20_000))
+    v = rng.normal(12.0, 0.5, len(t))
+    v[::97] = np.nan  # no reading: stored NULL, left out of the columns
+    store.insert_samples(sid, [(key, int(ti), float(vi), 0) for ti, vi in zip(t, v, strict=True)])
+    t0, t1, columns = int(t[0]) - 5, int(t[-1]), 333
+    dt, dv = store.decimated(sid, "battery.voltage.labjack", t0, t1, columns)
+    ok = ~np.isnan(v)
+    col = (t[ok] - t0) // ((t1 - t0) // columns)
+    _, first, last, mn, mx = minmax.reduce_columns(col, t[ok].astype(np.float64), v[ok])
+    et, ev = minmax.two_points(ns_to_s(first), ns_to_s(last), mn, mx)
+    np.testing.assert_array_equal(dt, et)
+    np.testing.assert_array_equal(dv, ev)
+
+
+def test_a_transaction_is_all_or_nothing(store: Store) -> None:
+    sid = store.create_session(0, SessionMeta())
+    key = store.channel_key(Channel.of("battery.current", "load", "A"))
+
+    def fails_half_way() -> None:
+        with store.transaction():
+            store.insert_samples(sid, [(key, 1, 1.0, 0), (key, 2, 2.0, 0)])
+            with store.transaction():  # nested: joins the outer one
+                store.end_session(sid, 5)
+            raise RuntimeError("half-way")
+
+    with pytest.raises(RuntimeError):
+        fails_half_way()
+    assert store.count_samples(sid) == 0
+    assert store.session(sid).ended_ns is None
+    with store.transaction():
+        store.insert_samples(sid, [(key, 1, 1.0, 0)])
+        store.end_session(sid, 5)
+    assert store.count_samples(sid) == 1
+    assert store.session(sid).ended_ns == 5
+
+
+def test_session_info_is_merged_with_one_json_encoding(store: Store) -> None:
+    sid = store.create_session(0, SessionMeta(), {"a": 1, "path": Path("/x")})
+    store.update_session(sid, info={"b": 2})
+    assert json.loads(store.session_info_json(sid)) == {"a": 1, "path": "/x", "b": 2}

@@ -80,8 +80,4 @@ def fill_store(
 def forward_done(path: Path) -> bool:
     """True when every sample and event in the store is behind some sink's cursor."""
     with Store(path, readonly=True) as store:
-        db = store.db
-        s_max = db.execute("SELECT COALESCE(MAX(rowid), 0) FROM samples").fetchone()[0]
-        e_max = db.execute("SELECT COALESCE(MAX(key), 0) FROM events").fetchone()[0]
-        row = db.execute("SELECT MAX(sample_rowid), MAX(event_key) FROM forward_cursors").fetchone()
-    return row[0] is not None and row[0] >= s_max and row[1] >= e_max
+        return store.forwarded_everything()

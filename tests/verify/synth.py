@@ -134,13 +134,11 @@ def store_session(store_path, channels, *, kind: str = "demo", info=None) -> str
             SessionMeta(operator="tester", battery_id="BAT-7", notes="synthetic", kind=kind),
             info if info is not None else {"bench": "synthetic bench", "instruments": INSTRUMENTS},
         )
-        for name, (t, v) in channels.items():
-            quantity, _, source = name.rpartition(".")
-            unit = "V" if quantity.endswith("voltage") else "A"
-            key = store.channel_key(Channel(name, unit, source, quantity, name))
-            store.insert_samples(
-                sid, [(key, int(ti), float(vi), 0) for ti, vi in zip(t, v, strict=True)], commit=False
-            )
-        store.commit()
+        with store.transaction():  # one commit for every channel
+            for name, (t, v) in channels.items():
+                quantity, _, source = name.rpartition(".")
+                unit = "V" if quantity.endswith("voltage") else "A"
+                key = store.channel_key(Channel(name, unit, source, quantity, name))
+                store.insert_samples(sid, [(key, int(ti), float(vi), 0) for ti, vi in zip(t, v, strict=True)])
         store.end_session(sid, t_last)
     return sid

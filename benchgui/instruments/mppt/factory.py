@@ -52,7 +52,7 @@ async def simulated(
         timeout_s=section.timeout_s,
         extra_items=section.extra_items,
     )
-    source.simulator = server  # type: ignore[attr-defined]  # for tests and fault injection
+    source.simulator = server  # for tests and fault injection
     return source
 
 

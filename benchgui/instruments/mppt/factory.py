@@ -15,7 +15,7 @@ from pathlib import Path
 
 from benchgui.config.schema import MpptSection
 from benchgui.instruments.mppt.sim import MpptSimServer
-from benchgui.instruments.mppt.sim_model import SimOptions
+from benchgui.instruments.mppt.sim_tree import SimOptions
 from benchgui.instruments.mppt.source import MpptSource
 from benchgui.instruments.transport import SerialSettings, SerialTransport, transport_for
 from benchgui.simbench.world import SimWorld

@@ -1,5 +1,6 @@
 """The bench's ``load`` source: polls an EA load through :class:`~.driver.EaDriver`, publishes
-samples, reconnects by itself, and implements :class:`~benchgui.instruments.base.LoadControl`.
+samples, and implements :class:`~benchgui.instruments.base.LoadControl`; reconnecting is the
+shared loop of :class:`~benchgui.instruments.base.Source` (this module gives it the hooks).
 
 Sign convention: the load reports a positive sink current; the bench's battery current is
 positive when charging, so it is negated here, once (``battery.current.load`` < 0 while the

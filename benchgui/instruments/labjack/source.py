@@ -5,9 +5,10 @@ Publishes one channel per configured physical channel (``battery.voltage.labjack
 every AIN in one transaction, scales the volts (vectorised) and flags readings within 2 % of the
 selected range's limit as OVER_RANGE.
 
-Reconnects by itself with back-off; at every connect it writes the channel configuration to the
-device again (a T7 that was power-cycled has forgotten it). :meth:`LabJackSource.apply_channels`
-reconfigures live, between two polls, without a restart — that is what the AIN panel calls.
+Reconnects through :class:`~benchgui.instruments.base.Source`'s loop; at every connect it writes
+the channel configuration to the device again (a T7 that was power-cycled has forgotten it).
+:meth:`LabJackSource.apply_channels` reconfigures live, between two polls, without a restart —
+that is what the AIN panel calls.
 """
 
 from __future__ import annotations

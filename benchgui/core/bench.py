@@ -110,8 +110,8 @@ class Bench:
             self._tasks[sid] = asyncio.create_task(self._run_source(src), name=f"source-{sid}")
 
     async def _run_source(self, src: Source) -> None:
-        """Run a source; if it fails with a bug instead of reconnecting, report and restart it."""
-        src._sink = self
+        """Run a source (it gets the bench as its sink here, once); if it fails with a bug
+        instead of reconnecting, report and restart it."""
         delay = 0.5
         while self._running:
             try:

@@ -24,7 +24,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from benchgui.clock import Clock, ScaledClock
+from benchgui.clock import Clock, ScaledClock, ns_to_s, s_to_ns
 from benchgui.core.annotations import AnnotationWriter
 from benchgui.core.bench import Bench
 from benchgui.errors import ValueOutOfRange
@@ -57,7 +57,7 @@ def plan_replay(store_path: str | Path, ref: str) -> ReplayPlan:
         if span is None:
             raise ValueOutOfRange(f"session {info.id} has no samples to replay")
         counts = store.sample_counts(info.id)
-        duration = max(1e-9, (span[1] - span[0]) / 1e9)
+        duration = max(1e-9, ns_to_s(span[1] - span[0]))
         channels = [
             replace(c, rate_hz=max(0.01, counts.get(c.name, 0) / duration)) for c in store.channels(info.id)
         ]
@@ -114,7 +114,7 @@ class ReplaySource(Source):
         return [Sample(keys[c], t, math.nan if v is None else v, f) for c, t, v, f in rows]
 
     @staticmethod
-    def _open(path: Path, names: list[str]) -> tuple[Store, dict[int, str]]:
+    def _open_store(path: Path, names: list[str]) -> tuple[Store, dict[int, str]]:
         store = Store(path, readonly=True)
         return store, store.channel_keys(names)
 
@@ -125,9 +125,9 @@ class ReplaySource(Source):
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="benchgui-replay") as pool:
             store: Store | None = None
             try:
-                opened, keys = await loop.run_in_executor(pool, self._open, self.plan.store_path, names)
+                opened, keys = await loop.run_in_executor(pool, self._open_store, self.plan.store_path, names)
                 store = opened
-                step = int(max(self.window_s, 0.5 * speed) * 1e9)
+                step = s_to_ns(max(self.window_s, 0.5 * speed))
                 t = self.plan.first_ns
                 while t <= self.plan.last_ns:
                     chunk = await loop.run_in_executor(pool, self._read, opened, keys, t, t + step)
@@ -144,9 +144,11 @@ class ReplaySource(Source):
                     pool.submit(store.close)
             await queue.put(None)
 
-    async def run(self, sink: SampleSink, clock: Clock) -> None:
-        self._sink = sink
-        self._set_status(InstrumentState.CONNECTED, f"replaying session {self.plan.session.id}")
+    async def _open(self, sink: SampleSink, clock: Clock) -> str:
+        return f"replaying session {self.plan.session.id}"
+
+    async def _acquire(self, sink: SampleSink, clock: Clock) -> None:
+        """Publish each sample when the clock reaches it; return when the session is done."""
         queue: asyncio.Queue[list[Sample] | None] = asyncio.Queue(maxsize=2)
         reader = asyncio.create_task(self._reader(queue, clock.speed), name="replay-reader")
         rclock = clock if isinstance(clock, ReplayClock) else None
@@ -177,11 +179,11 @@ class ReplaySource(Source):
                     self.position_ns = pending[j - 1].t_ns
                     i = j
                 if i < len(pending):
-                    wait_s = (pending[i].t_ns - now) / 1e9
+                    wait_s = ns_to_s(pending[i].t_ns - now)
                     await clock.sleep(max(wait_s, TICK_S * clock.speed) if wait_s > 0 else 0)
             self.finished = True
-            self._set_status(InstrumentState.CONNECTED, f"replay of {self.plan.session.id} finished")
-            await asyncio.Event().wait()  # a source runs until cancelled
+            if self.status.state is InstrumentState.CONNECTED:  # not when reading the store failed
+                self._set_status(InstrumentState.CONNECTED, f"replay of {self.plan.session.id} finished")
         finally:
             reader.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -207,7 +209,7 @@ class ReplayService:
         of it when the machine is busy), or the bench clock before the first one."""
         src = self.bench.sources.get(ReplaySource.id)
         pos = src.position_ns if isinstance(src, ReplaySource) else None
-        return (pos if pos is not None else self.bench.clock.now_ns()) / 1e9
+        return ns_to_s(pos if pos is not None else self.bench.clock.now_ns())
 
     def _on_event(self, event: Event) -> None:
         if event.kind == "annotation":

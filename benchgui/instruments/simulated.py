@@ -8,6 +8,7 @@ simulators and the real drivers instead.
 
 from __future__ import annotations
 
+import abc
 import dataclasses
 from typing import Any
 
@@ -15,7 +16,7 @@ from benchgui.clock import Clock
 from benchgui.errors import ValueOutOfRange
 from benchgui.instruments.base import SampleSink, Source
 from benchgui.instruments.ea.state import LoadState
-from benchgui.model import Channel, InstrumentState, Sample
+from benchgui.model import Channel, Sample
 from benchgui.signals import Signal
 from benchgui.simbench.charger import SimCharger
 from benchgui.simbench.load import CC, CP, SimLoadStage
@@ -32,17 +33,22 @@ def battery_channels(source: str, rate_hz: float) -> list[Channel]:
 
 
 class _PollingSim(Source):
+    """A stand-in polled every ``interval_s``: the shared connection loop with a link that
+    cannot fail (opening it is trivial, polling never raises)."""
+
     def __init__(self, world: SimWorld, interval_s: float) -> None:
         super().__init__()
         self.world = world
         self.interval_s = interval_s
 
+    @abc.abstractmethod
     def poll(self, t_ns: int) -> list[Sample]:
-        raise NotImplementedError
+        """The samples of one poll at ``t_ns``."""
 
-    async def run(self, sink: SampleSink, clock: Clock) -> None:
-        self._sink = sink
-        self._set_status(InstrumentState.CONNECTED, "simulated (in-process)")
+    async def _open(self, sink: SampleSink, clock: Clock) -> str:
+        return "simulated (in-process)"
+
+    async def _acquire(self, sink: SampleSink, clock: Clock) -> None:
         next_t = clock.monotonic()
         while True:
             sink.publish(self.poll(clock.now_ns()))

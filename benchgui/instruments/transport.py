@@ -1,8 +1,8 @@
 """Byte pipes to instruments — serial ports (also pseudo-terminals), TCP — and reconnecting.
 
 A transport does not care what the bytes mean (pymodbus' rule). Drivers put a codec on top.
-Reconnect with back-off lives here, once: :func:`open_with_backoff` retries opening until it
-works or is cancelled, reporting each failed attempt.
+A transport does not reconnect: :meth:`benchgui.instruments.base.Source.run` does, once for
+every instrument, waiting between attempts as :class:`Backoff` says.
 
 Serial I/O is non-blocking on the port's file descriptor inside the asyncio loop (POSIX only:
 the bench runs on Linux). A vanished device — USB unplugged, pty master closed — shows up as
@@ -20,8 +20,12 @@ import os
 import termios
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from benchgui.errors import TransportError
+
+if TYPE_CHECKING:
+    import serial
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +84,7 @@ class SerialTransport(Transport):
         super().__init__()
         self.port = port
         self.settings = settings or SerialSettings()
-        self._ser: object | None = None
+        self._ser: serial.Serial | None = None
         self._fd: int | None = None
         self._rx = bytearray()
 
@@ -136,14 +140,14 @@ class SerialTransport(Transport):
         ser, self._ser, self._fd = self._ser, None, None
         if ser is not None:
             with contextlib.suppress(Exception):
-                ser.close()  # type: ignore[attr-defined]
+                ser.close()
 
     def _fail(self, why: str) -> TransportError:
         # Close without awaiting: we are in the middle of an I/O call.
         ser, self._ser, self._fd = self._ser, None, None
         if ser is not None:
             with contextlib.suppress(Exception):
-                ser.close()  # type: ignore[attr-defined]
+                ser.close()
         return TransportError(f"{self.port}: {why}")
 
     async def read(self, max_bytes: int = 4096) -> bytes:
@@ -300,29 +304,6 @@ class Backoff:
     def next_delay(self) -> float:
         self._next = self.initial_s if self._next == 0.0 else min(self.max_s, self._next * self.factor)
         return self._next
-
-
-async def open_with_backoff(
-    transport: Transport,
-    backoff: Backoff | None = None,
-    on_retry: Callable[[int, Exception], None] | None = None,
-) -> int:
-    """Open ``transport``, retrying until it works (or the task is cancelled).
-
-    Returns the number of failed attempts. ``on_retry(attempt, error)`` is called after each.
-    """
-    backoff = backoff or Backoff()
-    attempt = 0
-    while True:
-        try:
-            await transport.open()
-            backoff.reset()
-            return attempt
-        except TransportError as exc:
-            attempt += 1
-            if on_retry is not None:
-                on_retry(attempt, exc)
-            await asyncio.sleep(backoff.next_delay())
 
 
 def list_serial_ports() -> list[tuple[str, str]]:

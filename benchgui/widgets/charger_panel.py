@@ -39,7 +39,7 @@ from benchgui.core.controls import (
     decode_error_flags,
     decode_output_info,
 )
-from benchgui.errors import DeviceRefused, NotSupported
+from benchgui.errors import NotSupported
 from benchgui.widgets.bridge import Bridge
 from benchgui.widgets.host import PanelHost
 
@@ -224,11 +224,8 @@ class ChargerPanel(QWidget):
         self.refresh()
 
     def _fixed_period(self, exc: BaseException) -> bool:
-        """The firmware publishes at a fixed period: NotSupported, or (until every source says
-        so) a refusal after which the charger reports the period as not settable."""
-        if isinstance(exc, NotSupported):
-            return True
-        return isinstance(exc, DeviceRefused) and self.charger.snapshot.period_settable is False
+        """The firmware publishes at a fixed period (the charger says NotSupported)."""
+        return isinstance(exc, NotSupported)
 
 
 def _num(v: Any) -> bool:

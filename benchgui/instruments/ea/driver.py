@@ -270,13 +270,15 @@ class EaDriver:
         actual = self.profile.obj("actual")
         status_spec = self.profile.status if with_status else None
         reqs = [self._query_request(actual)]
+        status_obj = None  # the status lives in its own object (else in "actual")
         if status_spec is not None and status_spec.object != actual.role:
-            reqs.append(self._query_request(self.profile.obj(status_spec.object)))
+            status_obj = self.profile.obj(status_spec.object)
+            reqs.append(self._query_request(status_obj))
         answers = await self.link.transact(reqs)
         fields = decode(actual, answers[0].data, scaling)
         status = None
         if status_spec is not None:
-            sfields = fields if len(answers) == 1 else decode(reqs[1].spec, answers[1].data, scaling)  # type: ignore[arg-type]
+            sfields = fields if status_obj is None else decode(status_obj, answers[1].data, scaling)
             status = status_spec.decode(sfields)
         try:
             return Actual(fields["voltage"], fields["current"], fields.get("power"), status)

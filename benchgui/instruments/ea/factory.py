@@ -62,7 +62,7 @@ async def simulated(
 
     closers.append(close)
     source = source_for(section, transport_for(path, serial_settings(section)))
-    source.simulator = sim  # type: ignore[attr-defined]  # for tests and fault injection
+    source.simulator = sim  # for tests and fault injection
     return source
 
 

@@ -23,6 +23,7 @@ from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from benchgui.instruments.ea.loader import load_profile
 from benchgui.instruments.ea.objects import Profile
@@ -244,7 +245,7 @@ def add_arguments(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> 
     """Options of ``benchgui sim ea``; in ``sim bench`` they are prefixed ``--ea-``."""
     p = "--ea-" if isinstance(parser, argparse._ArgumentGroup) else "--"
     ident = SimIdentity()
-    options: list[tuple[str, dict[str, object]]] = [
+    options: list[tuple[str, dict[str, Any]]] = [
         ("link", {"metavar": "PATH", "help": "symlink to the pty (default: print the /dev/pts path)"}),
         (
             "baud",
@@ -275,7 +276,7 @@ def add_arguments(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> 
     ]
     for name, kw in options:
         kw.setdefault("dest", "ea_" + name.replace("-", "_"))
-        parser.add_argument(f"{p}{name}", **kw)  # type: ignore[arg-type]
+        parser.add_argument(f"{p}{name}", **kw)
 
 
 def simulator_from_args(args: argparse.Namespace, world: SimWorld) -> EaSimulator:

@@ -206,7 +206,7 @@ class SimEaDevice:
         status = self.profile.status
         if status is not None and status.object == spec.role:
             ints = status.encode(
-                {k: int(v) for k, v in values.items() if spec.field(k) and spec.field(k).scale is None},  # type: ignore[union-attr]
+                {k: int(v) for k, v in values.items() if (fs := spec.field(k)) and fs.scale is None},
                 remote=self.remote,
                 input_on=self.input_on,
                 mode=self.regulation(),

@@ -1,5 +1,6 @@
 """The bench's ``load`` source: polls an EA load through :class:`~.driver.EaDriver`, publishes
-samples, reconnects by itself, and implements :class:`~benchgui.instruments.base.LoadControl`.
+samples, and implements :class:`~benchgui.instruments.base.LoadControl`; reconnecting is the
+shared loop of :class:`~benchgui.instruments.base.Source` (this module gives it the hooks).
 
 Sign convention: the load reports a positive sink current; the bench's battery current is
 positive when charging, so it is negated here, once (``battery.current.load`` < 0 while the
@@ -18,7 +19,8 @@ import contextlib
 import dataclasses
 import logging
 import math
-from typing import Any
+from collections.abc import Coroutine
+from typing import TYPE_CHECKING, Any
 
 from benchgui.clock import Clock
 from benchgui.errors import BenchError, TransportError, ValueOutOfRange
@@ -26,9 +28,12 @@ from benchgui.instruments.base import SampleSink, Source
 from benchgui.instruments.ea.driver import Actual, EaDriver, Identity
 from benchgui.instruments.ea.objects import Profile
 from benchgui.instruments.ea.state import LoadState
-from benchgui.instruments.transport import Backoff, Transport, open_with_backoff
-from benchgui.model import Channel, InstrumentState, Sample
+from benchgui.instruments.transport import Backoff, Transport
+from benchgui.model import Channel, InstrumentState, InstrumentStatus, Sample
 from benchgui.signals import Signal
+
+if TYPE_CHECKING:
+    from benchgui.instruments.ea.sim import EaSimulator
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +56,7 @@ class LoadSource(Source):
         auto_remote: bool = True,
         backoff: Backoff | None = None,
     ) -> None:
-        super().__init__()
+        super().__init__(backoff)
         self.transport = transport
         self.profile = profile
         self.driver = EaDriver(
@@ -59,13 +64,10 @@ class LoadSource(Source):
         )
         self.poll_interval_s = poll_interval_s
         self.auto_remote = auto_remote
-        self.backoff = backoff or Backoff()
         self.state = LoadState(status_confirmed=profile.status.confirmed if profile.status else False)
         self.state_changed: Signal[[LoadState]] = Signal("load.state_changed")
-        self._clock: Clock | None = None
-        self._ever_connected = False
-        #: connections lost since the source started: the n of "reconnecting (n)"
-        self._losses = 0
+        #: the wire-level simulator behind this source, when the assembly started one
+        self.simulator: EaSimulator | None = None
         #: commands started so far: a poll whose status was read before a command began must not
         #: overwrite the state that command set (it would revive an input just switched off)
         self._commands = 0
@@ -103,55 +105,15 @@ class LoadSource(Source):
             )
         return out
 
-    async def run(self, sink: SampleSink, clock: Clock) -> None:
-        self._sink, self._clock = sink, clock
-        failures = 0  # failed attempts since the connection last worked
-        try:
-            while True:
-                try:
-                    await self._connect(failures)
-                    failures = 0
-                    await self._poll(sink, clock)
-                except BenchError as exc:
-                    failures += 1
-                    self._lost(exc, failures)
-                    await self.driver.close()
-                    await asyncio.sleep(self.backoff.next_delay())
-        finally:
-            await self._shutdown()
-
-    async def _connect(self, failures: int) -> None:
-        state = InstrumentState.RECONNECTING if self._ever_connected else InstrumentState.CONNECTING
-
-        def on_retry(attempt: int, exc: Exception) -> None:
-            text = f"{exc} (attempt {failures + attempt})"
-            self._set_status(state, text, reconnects=self._losses)
-            self._update(connected=False, link=f"{state.value} ({self._losses}): {text}")
-
-        if not self.transport.is_open:
-            await open_with_backoff(self.transport, self.backoff, on_retry)
+    # -- the connection loop's hooks -------------------------------------------------------------
+    async def _open(self, sink: SampleSink, clock: Clock) -> str:
+        await self.transport.open()
         await self.driver.open()
         ident = await self.driver.identify()
-        self.backoff.reset()
-        self._ever_connected = True
-        text = f"{ident.device_type} serial {ident.serial} on {self.transport.name}"
-        self._set_status(InstrumentState.CONNECTED, text)
-        self._update(connected=True, identity=ident, link=f"connected: {text}", last_error="")
-        update_info = getattr(self._sink, "update_session_info", None)
-        if callable(update_info):
-            update_info()
+        self._update(identity=ident)
+        return f"{ident.device_type} serial {ident.serial} on {self.transport.name}"
 
-    def _lost(self, exc: Exception, failures: int) -> None:
-        """A connection that worked failed (count it), or a connect attempt failed."""
-        if self.state.connected:
-            self._losses += 1
-        state = InstrumentState.RECONNECTING if self._ever_connected else InstrumentState.CONNECTING
-        log.warning("load: %s", exc)
-        text = str(exc) if failures == 1 else f"{exc} (attempt {failures})"
-        self._set_status(state, text, reconnects=self._losses)
-        self._update(connected=False, link=f"{state.value} ({self._losses}): {text}", last_error=str(exc))
-
-    async def _poll(self, sink: SampleSink, clock: Clock) -> None:
+    async def _acquire(self, sink: SampleSink, clock: Clock) -> None:
         has_ah = self.profile.has("ah_counter")
         next_t = clock.monotonic()
         while True:
@@ -166,20 +128,32 @@ class LoadSource(Source):
                 next_t = now
             await clock.sleep(max(0.0, next_t - now))
 
-    async def _shutdown(self) -> None:
-        """Cancelled: leave the load safe (input off) and in local control, close the port."""
-        if self.state.connected and self.transport.is_open:
-            if self.state.input_on is not False:
-                with contextlib.suppress(BaseException):
-                    await asyncio.wait_for(self.driver.input(False), 1.0)
-                    log.info("load input switched off on shutdown")
-            if self.state.remote:
-                with contextlib.suppress(BaseException):
-                    await asyncio.wait_for(self.driver.remote(False), 1.0)
-        with contextlib.suppress(Exception):
-            await self.driver.close()
-        self._set_status(InstrumentState.STOPPED)
-        self._update(connected=False, input_on=None, link="stopped")
+    async def _close(self) -> None:
+        await self.driver.close()
+
+    async def _safe_state(self) -> None:
+        """Cancelled: leave the load safe (input off) and in local control."""
+        if not self.transport.is_open:
+            return
+        if self.state.input_on is not False:
+            with contextlib.suppress(BaseException):
+                await asyncio.wait_for(self.driver.input(False), 1.0)
+                log.info("load input switched off on shutdown")
+        if self.state.remote:
+            with contextlib.suppress(BaseException):
+                await asyncio.wait_for(self.driver.remote(False), 1.0)
+
+    def _status_changed(self, status: InstrumentStatus) -> None:
+        """Mirror the connection in the state the load panel shows."""
+        connected = status.state is InstrumentState.CONNECTED
+        changes: dict[str, Any] = {"connected": connected, "link": status.describe()}
+        if connected:
+            changes["last_error"] = ""
+        elif status.state is InstrumentState.STOPPED:
+            changes.update(input_on=None, link="stopped")
+        elif status.text:
+            changes["last_error"] = status.text
+        self._update(**changes)
 
     # -- samples -----------------------------------------------------------------------------------
     def _publish(
@@ -300,7 +274,7 @@ class LoadSource(Source):
         self._update(remote=True)
         self._event("load remote control on (automatic)", {"remote": True})
 
-    async def _command(self, coro: Any) -> None:
+    async def _command(self, coro: Coroutine[Any, Any, object]) -> None:
         if not self.state.connected:
             coro.close()
             raise TransportError(f"the load on {self.transport.name} is not connected")

@@ -30,7 +30,7 @@ async def simulated(
     port = await server.start()
     closers.append(server.stop)
     source = LabJackSource(replace(section, backend="modbus", address="127.0.0.1", port=port, unit_id=1))
-    source.simulator = server  # type: ignore[attr-defined]  # for tests and fault injection
+    source.simulator = server  # for tests and fault injection
     return source
 
 

@@ -19,7 +19,8 @@ import concurrent.futures
 import contextlib
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from typing import cast
 
 from pymodbus.constants import ExcCodes
 from pymodbus.server import ModbusTcpServer
@@ -41,9 +42,9 @@ class T7Server:
         self.device = device
         self.host = host
         self.port = port
-        self._server: object | None = None
+        self._server: ModbusTcpServer | None = None
 
-    def _context(self):  # type: ignore[no-untyped-def]
+    def _context(self) -> SimDevice:
         async def action(
             function_code: int,
             start_address: int,
@@ -73,7 +74,8 @@ class T7Server:
         except RuntimeError as exc:
             raise OSError(f"cannot listen on {self.host}:{self.port} ({exc})") from exc
         self._server = server
-        self.port = server.transport.sockets[0].getsockname()[1]  # type: ignore[attr-defined]
+        listening = cast(asyncio.Server, server.transport)  # pymodbus keeps its asyncio.Server there
+        self.port = int(listening.sockets[0].getsockname()[1])
         log.info("simulated T7 listening on %s:%d", self.host, self.port)
         return self.port
 
@@ -82,7 +84,8 @@ class T7Server:
         server, self._server = self._server, None
         if server is not None:
             with contextlib.suppress(Exception):
-                await server.shutdown()  # type: ignore[attr-defined]
+                # pymodbus leaves shutdown() unannotated
+                await cast(Callable[[], Awaitable[None]], server.shutdown)()
 
     @property
     def running(self) -> bool:

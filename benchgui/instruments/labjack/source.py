@@ -5,9 +5,10 @@ Publishes one channel per configured physical channel (``battery.voltage.labjack
 every AIN in one transaction, scales the volts (vectorised) and flags readings within 2 % of the
 selected range's limit as OVER_RANGE.
 
-Reconnects by itself with back-off; at every connect it writes the channel configuration to the
-device again (a T7 that was power-cycled has forgotten it). :meth:`LabJackSource.apply_channels`
-reconfigures live, between two polls, without a restart — that is what the AIN panel calls.
+Reconnects through :class:`~benchgui.instruments.base.Source`'s loop; at every connect it writes
+the channel configuration to the device again (a T7 that was power-cycled has forgotten it).
+:meth:`LabJackSource.apply_channels` reconfigures live, between two polls, without a restart —
+that is what the AIN panel calls.
 """
 
 from __future__ import annotations
@@ -19,17 +20,20 @@ import math
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from benchgui.clock import Clock
 from benchgui.config.schema import LabJackChannelSection, LabJackSection
 from benchgui.errors import BenchError, DeviceRefused, TransportError, ValueOutOfRange
-from benchgui.instruments.base import SampleSink, Source
+from benchgui.instruments.base import SampleSink, Source, raise_if_cancelled
 from benchgui.instruments.labjack.backends import backend_for
-from benchgui.instruments.labjack.backends.base import DeviceInfo, LabJackBackend, LjmUnavailable
+from benchgui.instruments.labjack.backends.base import DeviceInfo, LabJackBackend
 from benchgui.instruments.labjack.plan import AcquisitionPlan
 from benchgui.instruments.transport import Backoff
-from benchgui.model import Channel, InstrumentState
+from benchgui.model import Channel
+
+if TYPE_CHECKING:
+    from benchgui.instruments.labjack.sim import ThreadedT7Server
 
 log = logging.getLogger(__name__)
 
@@ -38,19 +42,6 @@ CALIBRATION_WINDOW = 20  # uncalibrated readings kept per channel for calibratio
 #: longest wait between reconnect attempts: it bounds the time from "device is back" to data
 RECONNECT_MAX_S = 1.0
 REFUSED_RETRY_S = 10.0  # a configuration the T7 refused is retried slowly
-
-
-def _raise_if_cancelled() -> None:
-    """Honour a cancellation that was swallowed on the way.
-
-    Python 3.11's ``asyncio.wait_for`` (which pymodbus awaits every answer with) loses a
-    cancellation when the answer arrives in the same loop iteration — frequent in a busy GUI
-    loop, where it left the source polling after the bench had stopped it. The task still
-    counts the request (``Task.cancelling()``), so the loop checks it after every transaction.
-    """
-    task = asyncio.current_task()
-    if task is not None and task.cancelling():
-        raise asyncio.CancelledError
 
 
 @dataclass(frozen=True)
@@ -66,23 +57,34 @@ class Reading:
 
 class LabJackSource(Source):
     id = "labjack"
+    #: a configuration the T7 refuses is an error the operator must fix: retried slowly
+    refusals = (DeviceRefused, ValueOutOfRange)
+    refused_retry_s = REFUSED_RETRY_S
 
     def __init__(
         self,
         section: LabJackSection,
         backend_factory: Callable[[LabJackSection], LabJackBackend] = backend_for,
     ) -> None:
-        super().__init__()
-        self.section = section
+        super().__init__(Backoff(initial_s=0.1, max_s=RECONNECT_MAX_S))
+        self._section = section
         self._make_backend = backend_factory
         self._plan = AcquisitionPlan.build(section.channels)
+        #: the backend of the current attempt (closed after it), and the one that is connected
+        self._link: LabJackBackend | None = None
         self._backend: LabJackBackend | None = None
+        #: the wire-level simulator behind this source, when the assembly started one
+        self.simulator: ThreadedT7Server | None = None
         self._device: DeviceInfo | None = None
         self._io = asyncio.Lock()  # a poll and a reconfiguration never interleave
         self._latest: dict[str, Reading] = {}
         self._recent: dict[str, deque[float]] = {}
         self.polls = 0
-        self.connects = 0
+
+    @property
+    def section(self) -> LabJackSection:
+        """The configuration in force (replaced by :meth:`apply_channels`)."""
+        return self._section
 
     # -- what the bench and the panel see ---------------------------------------------------
     @property
@@ -156,7 +158,7 @@ class LabJackSource(Source):
                     log.warning("labjack: connection lost while reconfiguring; applied at reconnect")
             old_names = set(self._plan.names)
             self._plan = plan
-            self.section = section
+            self._section = section
         new = [c for c in plan.bench_channels(self.rate_hz) if c.name not in old_names]
         if self._sink is not None:
             if new:
@@ -168,50 +170,22 @@ class LabJackSource(Source):
             )
         return applied
 
-    # -- acquisition ---------------------------------------------------------------------------
-    async def run(self, sink: SampleSink, clock: Clock) -> None:
-        self._sink = sink
-        backoff = Backoff(initial_s=0.1, max_s=RECONNECT_MAX_S)
-        lost = 0
-        attempts = 0  # failed attempts since the connection last worked
-        while True:
-            _raise_if_cancelled()
-            backend = self._make_backend(self.section)
-            try:
-                async with self._io:
-                    info = await backend.open()
-                    await backend.configure(self._plan.settings)
-                    self._backend, self._device = backend, info
-                self.connects += 1
-                backoff.reset()
-                backoff.max_s = RECONNECT_MAX_S  # a refusal's slow retries are over
-                attempts = 0
-                text = f"{info.model} #{info.serial} fw {info.firmware:.4f} via {backend.where}"
-                self._set_status(InstrumentState.CONNECTED, text)
-                sink.record_event("instrument.connected", f"labjack: {text}", info.as_dict())
-                await self._poll(backend, sink, clock)
-            except LjmUnavailable as exc:
-                log.warning("labjack: %s", exc)
-                self._set_status(InstrumentState.ERROR, str(exc))
-                await asyncio.Event().wait()  # nothing to retry until the program is restarted
-            except (DeviceRefused, ValueOutOfRange) as exc:
-                log.warning("labjack: configuration refused: %s", exc)
-                self._set_status(InstrumentState.ERROR, f"configuration refused: {exc}")
-                backoff.max_s = REFUSED_RETRY_S
-            except TransportError as exc:
-                attempts += 1
-                if self._backend is not None:  # it was connected: the connection was lost
-                    lost += 1
-                    log.warning("labjack: connection lost: %s", exc)
-                state = InstrumentState.RECONNECTING if self.connects else InstrumentState.CONNECTING
-                text = str(exc) if attempts == 1 else f"{exc} (attempt {attempts})"
-                self._set_status(state, text, reconnects=lost)
-            finally:
-                self._backend = None
-                await backend.close()
-            await asyncio.sleep(backoff.next_delay())
+    # -- the connection loop's hooks -----------------------------------------------------------
+    async def _open(self, sink: SampleSink, clock: Clock) -> str:
+        """Open the backend and write the channel configuration (again: a power-cycled T7 has
+        forgotten it)."""
+        backend = self._link = self._make_backend(self.section)
+        async with self._io:
+            info = await backend.open()
+            await backend.configure(self._plan.settings)
+            self._backend, self._device = backend, info
+        text = f"{info.model} #{info.serial} fw {info.firmware:.4f} via {backend.where}"
+        sink.record_event("instrument.connected", f"labjack: {text}", info.as_dict())
+        return text
 
-    async def _poll(self, backend: LabJackBackend, sink: SampleSink, clock: Clock) -> None:
+    async def _acquire(self, sink: SampleSink, clock: Clock) -> None:
+        backend = self._backend
+        assert backend is not None  # set by _open
         next_t = clock.monotonic()
         while True:
             async with self._io:
@@ -219,7 +193,7 @@ class LabJackSource(Source):
                 t0 = clock.now_ns()
                 volts = await backend.read_ains(plan.ains)
                 t1 = clock.now_ns()
-            _raise_if_cancelled()
+            raise_if_cancelled()
             values, raw, flags = plan.scale(volts)
             t_ns = (t0 + t1) // 2
             sink.publish(plan.samples(values, flags, t_ns))
@@ -231,6 +205,11 @@ class LabJackSource(Source):
             if next_t < now:  # late (slow device, busy machine): do not try to catch up
                 next_t = now
             await clock.sleep(max(next_t - now, MIN_REAL_POLL_S * clock.speed))
+
+    async def _close(self) -> None:
+        link, self._link, self._backend = self._link, None, None
+        if link is not None:
+            await link.close()
 
     def _remember(
         self,

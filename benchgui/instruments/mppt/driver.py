@@ -23,8 +23,8 @@ from typing import Any
 
 from benchgui.errors import DeviceRefused, InstrumentTimeout, ProtocolError, TransportError
 from benchgui.instruments.mppt import items
+from benchgui.instruments.mppt.lines import Sentinel
 from benchgui.instruments.mppt.protocol import (
-    NEED_DATA,
     NO_PAYLOAD,
     ClientCodec,
     LineTooLong,
@@ -108,13 +108,13 @@ class MpptDriver:
                 data = await self.transport.read()
                 t_ns = self.now_ns()
                 self.codec.feed(data)
-                while (event := self.codec.next_event()) is not NEED_DATA:
+                while not isinstance(event := self.codec.next_event(), Sentinel):
                     # Several statements can arrive in one read (buffered while nobody read the
                     # port): keep their times unique and increasing, or a time-series database
                     # keeps only one of them.
                     t_ns = max(t_ns, self._last_t_ns + 1)
                     self._last_t_ns = t_ns
-                    self._dispatch(event, t_ns)  # type: ignore[arg-type]
+                    self._dispatch(event, t_ns)
         except TransportError as exc:
             self._error = exc
             log.info("%s: %s", self.transport.name, exc)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from benchgui.config.schema import MpptSection
 from benchgui.instruments.mppt.sim import MpptSimServer
-from benchgui.instruments.mppt.sim_model import SimOptions
+from benchgui.instruments.mppt.sim_tree import SimOptions
 from benchgui.instruments.mppt.source import MpptSource
 from benchgui.instruments.transport import SerialSettings, SerialTransport, transport_for
 from benchgui.simbench.world import SimWorld
@@ -52,7 +52,7 @@ async def simulated(
         timeout_s=section.timeout_s,
         extra_items=section.extra_items,
     )
-    source.simulator = server  # type: ignore[attr-defined]  # for tests and fault injection
+    source.simulator = server  # for tests and fault injection
     return source
 
 

@@ -403,8 +403,8 @@ class ClientCodec:
     def events(self) -> list[ClientEvent]:
         """Every complete event so far (convenience for tests and simple callers)."""
         out: list[ClientEvent] = []
-        while (e := self.next_event()) is not NEED_DATA:
-            out.append(e)  # type: ignore[arg-type]
+        while not isinstance(e := self.next_event(), Sentinel):
+            out.append(e)
         return out
 
     @staticmethod

@@ -24,8 +24,10 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from benchgui.instruments.mppt.protocol import NEED_DATA, DeviceCodec
-from benchgui.instruments.mppt.sim_model import BOOT_BANNER, MpptModel, SimOptions
+from benchgui.instruments.mppt.lines import Sentinel
+from benchgui.instruments.mppt.protocol import DeviceCodec
+from benchgui.instruments.mppt.sim_model import BOOT_BANNER, MpptModel
+from benchgui.instruments.mppt.sim_tree import SimOptions
 from benchgui.simbench.pty import PtyPort
 from benchgui.simbench.world import SimWorld
 
@@ -172,11 +174,11 @@ class MpptSimServer:
         with contextlib.suppress(ConnectionError):
             while True:
                 codec.feed(await port.read())
-                while (req := codec.next_event()) is not NEED_DATA:
+                while not isinstance(req := codec.next_event(), Sentinel):
                     if self.muted:
                         continue
                     self.model.tick()  # answer with values as of now
-                    self.send(self.model.handle(req))  # type: ignore[arg-type]
+                    self.send(self.model.handle(req))
                     self.requests_answered += 1
                     for extra in self.model.output_queue:
                         self.send(extra)

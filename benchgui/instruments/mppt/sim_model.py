@@ -209,8 +209,8 @@ class MpptModel:
 
     def statement(self) -> bytes:
         """The publication line with the items in ``pub/serial/IDs`` (in data-table order)."""
-        names = sorted((n for n in self.pub_ids if self.item(n) is not None), key=self._order.__getitem__)
-        values = {n: self.item(n).rendered() for n in names}  # type: ignore[union-attr]
+        found = {n: item for n in self.pub_ids if (item := self.item(n)) is not None}
+        values = {n: found[n].rendered() for n in sorted(found, key=self._order.__getitem__)}
         return encode_statement(values, "serial" if self.options.firmware == "new" else "")
 
     # -- requests ----------------------------------------------------------------------------------

@@ -7,29 +7,33 @@ When the port vanishes — USB unplugged, simulator killed — it reports ``reco
 opens it again until the device is back; a device that goes silent is reopened too. Lines it
 cannot read are counted and shown in the status text, never raised.
 
-The charger panel observes :attr:`MpptSource.changed` (a plain callback list: instruments do
-not import the core) and commands the device through :meth:`set_load_output`,
+The connection loop (back-off, status, reconnect counting) is :class:`Source`'s; this module
+says how to open, watch and close an MPPT. The charger panel observes :attr:`MpptSource.changed`
+(a :class:`~benchgui.signals.Signal`) and commands the device through :meth:`set_load_output`,
 :meth:`set_publication_period` and :meth:`update` — coroutines that need a connection.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from benchgui.clock import Clock
-from benchgui.errors import BenchError, DeviceRefused, TransportError
+from benchgui.errors import DeviceRefused, NotSupported, TransportError
 from benchgui.instruments.base import SampleSink, Source
 from benchgui.instruments.mppt import items
 from benchgui.instruments.mppt.driver import MpptDriver
 from benchgui.instruments.mppt.protocol import LineTooLong, MalformedResponse, Noise, NotFound, Statement
-from benchgui.instruments.transport import Backoff, Transport, open_with_backoff
+from benchgui.instruments.transport import Backoff, Transport
 from benchgui.model import Channel, InstrumentState, InstrumentStatus, Sample
+from benchgui.signals import Signal
+
+if TYPE_CHECKING:
+    from benchgui.instruments.mppt.sim import MpptSimServer
 
 log = logging.getLogger(__name__)
 
@@ -70,25 +74,11 @@ class MpptSnapshot:
         return None if v is None else int(v)
 
 
-class Listeners:
-    """A tiny observer: ``connect(fn)``, ``emit(snapshot)``; a failing listener is logged."""
+class FixedPublicationPeriod(NotSupported, NotFound):
+    """This firmware publishes every second: it has no ``pub/serial/Period_s`` to set.
 
-    def __init__(self) -> None:
-        self._fns: list[Callable[[MpptSnapshot], object]] = []
-
-    def connect(self, fn: Callable[[MpptSnapshot], object]) -> None:
-        self._fns.append(fn)
-
-    def disconnect(self, fn: Callable[[MpptSnapshot], object]) -> None:
-        with contextlib.suppress(ValueError):
-            self._fns.remove(fn)
-
-    def emit(self, snapshot: MpptSnapshot) -> None:
-        for fn in list(self._fns):
-            try:
-                fn(snapshot)
-            except Exception:
-                log.exception("MPPT listener %r failed", fn)
+    A :class:`~benchgui.errors.NotSupported` for the core and the panels; also the codec's
+    ``NotFound`` it wraps, so the device's status code and text stay with it."""
 
 
 class MpptSource(Source):
@@ -103,22 +93,21 @@ class MpptSource(Source):
         extra_items: Sequence[str] = DEFAULT_EXTRA_ITEMS,
         backoff: Backoff | None = None,
     ) -> None:
-        super().__init__()
+        super().__init__(backoff or Backoff(0.1, 1.0))
         self.transport = transport
         self.period_s = period_s
         self.timeout_s = timeout_s
         self.extra_items = tuple(extra_items)
-        self.backoff = backoff or Backoff(0.1, 1.0)
-        self.changed = Listeners()
+        #: fires with the new snapshot whenever it changes (the charger panel listens)
+        self.changed: Signal[[MpptSnapshot]] = Signal("mppt.changed")
         self.snapshot = MpptSnapshot()
         self.driver: MpptDriver | None = None
+        #: the wire-level simulator behind this source, when the assembly started one
+        self.simulator: MpptSimServer | None = None
         self.bad_lines = 0
         self.last_bad_line = ""
-        self._clock: Clock | None = None
-        self._last_statement = 0.0  # time.monotonic() of the latest statement
+        self._last_statement = 0.0  # real seconds (see _real_s) of the latest statement
         self._status_shown_at = 0.0
-        self._shown_bad = 0
-        self._base_text = ""
         self._last_chg_state: int | None = None
 
     # -- Source -----------------------------------------------------------------------------------
@@ -129,47 +118,15 @@ class MpptSource(Source):
     def info(self) -> dict[str, Any]:
         return dict(self.snapshot.info)
 
-    async def run(self, sink: SampleSink, clock: Clock) -> None:
-        self._sink, self._clock = sink, clock
-        reconnects = self.status.reconnects
-        first = True
-        while True:
-            self._report(
-                InstrumentState.CONNECTING if first else InstrumentState.RECONNECTING, self._base_text
-            )
-
-            await open_with_backoff(self.transport, self.backoff, self._retry_reporter(first, reconnects))
-            driver = MpptDriver(self.transport, timeout_s=self.timeout_s, now_ns=clock.now_ns)
-            driver.statement_listeners.append(self._on_statement)
-            driver.noise_listeners.append(self._on_noise)
-            self.driver = driver
-            why: BaseException | None = None
-            try:
-                driver.start()
-                why = await self._serve(driver)
-            except BenchError as exc:  # port trouble, timeouts, garbled answers, refusals
-                why = exc
-            finally:
-                self.driver = None
-                self._set_snapshot(connected=False)
-                await driver.close()
-            first = False
-            reconnects += 1
-            self._base_text = f"lost: {why}" if why else "lost the port"
-            log.warning("MPPT on %s: %s; reconnecting", self.transport.name, self._base_text)
-            self._report(InstrumentState.RECONNECTING, self._base_text, reconnects)
-            await asyncio.sleep(self.backoff.next_delay())
-
-    def _retry_reporter(self, first: bool, reconnects: int) -> Callable[[int, Exception], None]:
-        state = InstrumentState.CONNECTING if first else InstrumentState.RECONNECTING
-
-        def retry(attempt: int, exc: Exception) -> None:
-            self._report(state, f"{exc} (attempt {attempt})", reconnects)
-
-        return retry
-
-    async def _serve(self, driver: MpptDriver) -> BaseException | None:
-        """Set the device up, then watch it until the port fails or it stays silent."""
+    # -- the connection loop's hooks ---------------------------------------------------------------
+    async def _open(self, sink: SampleSink, clock: Clock) -> str:
+        """Open the port, read the device info, switch the publication on (with the extra items)."""
+        await self.transport.open()
+        driver = MpptDriver(self.transport, timeout_s=self.timeout_s, now_ns=clock.now_ns)
+        driver.statement_listeners.append(self._on_statement)
+        driver.noise_listeners.append(self._on_noise)
+        self.driver = driver
+        driver.start()
         info = await driver.device_info()
         self._set_snapshot(info=info)
         await driver.enable_publication(True)
@@ -183,11 +140,15 @@ class MpptSource(Source):
         self._set_snapshot(
             connected=True, load_enabled=load, period_settable=settable, publication_period_s=period
         )
-        self._update_session_info()
-        fw = info.get("firmware", "?")
-        self._base_text = f"{info.get('type', 'MPPT')} fw {fw} on {self.transport.name}"
-        self._last_statement = time.monotonic()
-        self._report(InstrumentState.CONNECTED, self._base_text)
+        self._last_statement = self._real_s()
+        return f"{info.get('type', 'MPPT')} fw {info.get('firmware', '?')} on {self.transport.name}"
+
+    async def _acquire(self, sink: SampleSink, clock: Clock) -> None:
+        """Watch the device until the port fails or it stays silent (statements arrive through
+        the driver's listener)."""
+        driver = self.driver
+        assert driver is not None  # set by _open
+        connected_text = self._plain_text
         silent_rounds = 0
         closed = asyncio.ensure_future(driver.wait_closed())
         try:
@@ -195,17 +156,37 @@ class MpptSource(Source):
                 stale_s = self._stale_after()
                 done, _ = await asyncio.wait([closed], timeout=stale_s / 2)
                 if done:
-                    return closed.result()
-                if time.monotonic() - self._last_statement < stale_s:
-                    silent_rounds = 0
+                    why = closed.result()
+                    raise TransportError(f"lost: {why}" if why else "lost the port")
+                if self._real_s() - self._last_statement < stale_s:
+                    if silent_rounds:
+                        silent_rounds = 0
+                        self._set_status(InstrumentState.CONNECTED, connected_text)
                     continue
                 silent_rounds += 1
-                self._report(InstrumentState.CONNECTED, f"{self._base_text} — no data for {stale_s:.0f} s")
+                self._set_status(InstrumentState.CONNECTED, f"{connected_text} — no data for {stale_s:.0f} s")
                 if silent_rounds >= 3:
                     raise TransportError(f"no publication for {3 * stale_s:.0f} s")
                 await driver.enable_publication(True)  # after a device reset or someone disabled it
         finally:
             closed.cancel()
+
+    async def _close(self) -> None:
+        driver, self.driver = self.driver, None
+        if self.snapshot.connected:
+            self._set_snapshot(connected=False)
+        if driver is not None:
+            await driver.close()
+        else:
+            await self.transport.close()
+
+    def _real_s(self) -> float:
+        """Real seconds on the bench clock's monotonic time base (silence is judged in real
+        time: the device publishes in real time whatever the bench speed)."""
+        clock = self._clock
+        if clock is None:
+            return time.monotonic()
+        return clock.monotonic() / max(clock.speed, 1e-9)
 
     def _stale_after(self) -> float:
         """Real seconds without a statement before the device counts as silent."""
@@ -242,14 +223,14 @@ class MpptSource(Source):
                 v, a = _number(values.get(vn)), _number(values.get(an))
                 if v is not None and a is not None:
                     samples.append(Sample(items.channel_name(power), t_ns, round(v * a, 3)))
-        self._last_statement = time.monotonic()
+        self._last_statement = self._real_s()
         if self._sink is not None and samples:
             self._sink.publish(samples)
         self._note_charger_state(values.get("ChgState"))
         merged = {**self.snapshot.values, **values}
         self._set_snapshot(values=merged, t_ns=t_ns, statements=self.snapshot.statements + 1)
-        if self.bad_lines != self._shown_bad:
-            self._report(InstrumentState.CONNECTED, self._base_text)
+        if self.bad_lines != self.status.detail.get("bad_lines", 0):
+            self._refresh_status()
 
     def _note_charger_state(self, value: Any) -> None:
         x = _number(value)
@@ -271,45 +252,30 @@ class MpptSource(Source):
         else:
             self.last_bad_line = f"{event.reason}: {event.line[:60]!r}"
         self._set_snapshot(bad_lines=self.bad_lines)
-        if time.monotonic() - self._status_shown_at > 1.0:  # a flood of garbage: at most 1/s
-            self._report(self.status.state, self._base_text)
+        now = self._real_s()
+        if now - self._status_shown_at > 1.0:  # a flood of garbage: at most 1/s
+            self._status_shown_at = now
+            self._refresh_status()
 
     # -- status and snapshot -------------------------------------------------------------------------
-    def _report(self, state: InstrumentState, text: str, reconnects: int | None = None) -> None:
+    def _status_extras(self, text: str) -> tuple[str, dict[str, Any]]:
+        """Bad lines are counted in the status text; the counters go into its detail."""
         if self.bad_lines:
             text = f"{text}; {self.bad_lines} bad lines (last: {self.last_bad_line})"
-        self._shown_bad = self.bad_lines
-        self._status_shown_at = time.monotonic()
         d = self.driver
         detail = {
             "bad_lines": self.bad_lines,
             "statements": self.snapshot.statements,
             "timeouts": d.timeouts if d is not None else 0,
         }
-        new = InstrumentStatus(
-            self.id, state, text, self._status.reconnects if reconnects is None else reconnects, detail
-        )
-        if (new.state, new.text, new.reconnects) != (
-            self._status.state,
-            self._status.text,
-            self._status.reconnects,
-        ):
-            self._status = new
-            if self._sink is not None:
-                self._sink.set_status(new)
-        self._set_snapshot(status_text=new.describe())
+        return text, detail
+
+    def _status_changed(self, status: InstrumentStatus) -> None:
+        self._set_snapshot(status_text=status.describe())
 
     def _set_snapshot(self, **changes: Any) -> None:
         self.snapshot = replace(self.snapshot, **changes)
         self.changed.emit(self.snapshot)
-
-    def _update_session_info(self) -> None:
-        update = getattr(self._sink, "update_session_info", None)
-        if callable(update):
-            try:
-                update()
-            except Exception:
-                log.exception("could not store the MPPT's device info in the session")
 
     # -- commands (for the charger panel) ---------------------------------------------------------
     def _connected(self) -> MpptDriver:
@@ -328,14 +294,15 @@ class MpptSource(Source):
             )
 
     async def set_publication_period(self, seconds: float) -> None:
-        """``=pub/serial {"Period_s":…}``; raises NotFound on firmware with a fixed period."""
+        """``=pub/serial {"Period_s":…}``; raises :class:`FixedPublicationPeriod` (a
+        :class:`~benchgui.errors.NotSupported`) on firmware that publishes every second."""
         if not seconds > 0:
             raise ValueError("the publication period must be > 0 s")
         try:
             await self._connected().set_publication_period(seconds)
-        except NotFound:
+        except NotFound as exc:
             self._set_snapshot(period_settable=False)
-            raise
+            raise FixedPublicationPeriod(exc.status, exc.text, exc.request) from exc
         self.period_s = seconds
         self._set_snapshot(publication_period_s=seconds, period_settable=True)
 

@@ -29,6 +29,7 @@ class Sink:
         self.samples: list[Sample] = []
         self.statuses: list[InstrumentStatus] = []
         self.events: list[tuple[str, str, dict[str, Any]]] = []
+        self.info_updates = 0
 
     def publish(self, samples: Sequence[Sample]) -> None:
         self.samples.extend(samples)
@@ -42,6 +43,9 @@ class Sink:
 
     def add_channels(self, channels: Sequence[Channel]) -> None:
         pass
+
+    def update_session_info(self) -> None:
+        self.info_updates += 1
 
     def latest(self, channel: str) -> Sample | None:
         return next((s for s in reversed(self.samples) if s.channel == channel), None)

@@ -14,10 +14,11 @@ from benchgui.clock import ScaledClock
 from benchgui.config.schema import CalibrationSection, LabJackChannelSection, LabJackSection
 from benchgui.core.bench import Bench
 from benchgui.errors import ConfigError, DeviceRefused
+from benchgui.instruments.base import raise_if_cancelled
 from benchgui.instruments.labjack.backends.base import LjmUnavailable
 from benchgui.instruments.labjack.backends.ljm import load_ljm
 from benchgui.instruments.labjack.sim import T7Server
-from benchgui.instruments.labjack.source import LabJackSource, _raise_if_cancelled
+from benchgui.instruments.labjack.source import LabJackSource
 from benchgui.instruments.simulated import SimLoadSource
 from benchgui.model import InstrumentState, Sample, SampleFlag
 from benchgui.simbench.world import SimWorld
@@ -171,7 +172,7 @@ async def test_a_swallowed_cancellation_still_stops_the_source() -> None:
         asyncio.current_task().cancel()  # type: ignore[union-attr]
         with contextlib.suppress(asyncio.CancelledError):  # as Python 3.11's wait_for may do
             await asyncio.sleep(0)
-        _raise_if_cancelled()
+        raise_if_cancelled()
 
     task = asyncio.create_task(body())
     with pytest.raises(asyncio.CancelledError):

@@ -13,7 +13,7 @@ import pytest
 
 from benchgui.clock import ScaledClock
 from benchgui.core.bench import Bench
-from benchgui.errors import TransportError
+from benchgui.errors import NotSupported, TransportError
 from benchgui.instruments.mppt import items
 from benchgui.instruments.mppt.sim import MpptSimServer
 from benchgui.instruments.mppt.sim_model import SimOptions
@@ -216,5 +216,8 @@ async def test_fixed_period_firmware_still_connects(tmp_path: Path) -> None:
             assert source.snapshot.period_settable is False
             assert source.snapshot.publication_period_s == 1.0
             await async_wait_until(lambda: source.snapshot.statements >= 2, 10)
+            with pytest.raises(NotSupported, match="Period_s"):  # what the charger panel catches
+                await source.set_publication_period(2.0)
+            assert source.snapshot.period_settable is False
         finally:
             await bench.stop()

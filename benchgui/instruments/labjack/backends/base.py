@@ -13,7 +13,8 @@ import abc
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from benchgui.errors import BenchError, DeviceRefused, ValueOutOfRange
+from benchgui.errors import DeviceRefused, ValueOutOfRange
+from benchgui.instruments.base import SourceUnavailable
 from benchgui.instruments.labjack.registers import T7_PRODUCT_ID, AinSettings, float32, range_or_none
 
 LJM_INSTALLER_URL = "https://labjack.com/support/software/installers/ljm"
@@ -23,8 +24,9 @@ class T7Refused(DeviceRefused):
     """The T7 refused a register write or read (Modbus exception / LJM error)."""
 
 
-class LjmUnavailable(BenchError):
-    """LabJack's LJM library cannot be used on this machine (not installed)."""
+class LjmUnavailable(SourceUnavailable):
+    """LabJack's LJM library cannot be used on this machine (not installed): the source says so
+    and does not retry."""
 
 
 @dataclass(frozen=True)

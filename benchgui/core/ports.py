@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from benchgui.config.writer import ConfigFile
 from benchgui.core.bench import Bench
 from benchgui.errors import ConfigError
+from benchgui.instruments.base import OnTransport
 from benchgui.instruments.transport import SerialTransport, list_serial_ports
 from benchgui.signals import Signal
 
@@ -78,8 +79,8 @@ class PortService:
 
     def current_port(self, key: str) -> str:
         """The port the instrument's source opens (its transport's name)."""
-        transport = getattr(self.bench.sources[self._target(key).source_id], "transport", None)
-        return transport.name if transport is not None else ""
+        source = self.bench.sources[self._target(key).source_id]
+        return source.transport.name if isinstance(source, OnTransport) else ""
 
     async def refresh(self) -> list[SerialPort]:
         """List the serial ports present now (off the event loop) and announce them."""
@@ -101,7 +102,7 @@ class PortService:
             raise ConfigError(f"instruments.{key}.port", "must name a serial port, e.g. /dev/ttyUSB0")
         await self.config_file.update_table_async(f"instruments.{key}", {"port": port})
         source = self.bench.sources[target.source_id]
-        transport = getattr(source, "transport", None)
+        transport = source.transport if isinstance(source, OnTransport) else None
         if not isinstance(transport, SerialTransport) or port.startswith("tcp://"):
             log.info("%s: port %s saved; it applies at the next start", target.label, port)
             return False

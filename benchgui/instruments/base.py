@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from benchgui.clock import Clock
 from benchgui.errors import BenchError
-from benchgui.instruments.transport import Backoff
+from benchgui.instruments.transport import Backoff, Transport
 from benchgui.model import Channel, InstrumentState, InstrumentStatus, Sample
 from benchgui.signals import Signal
 
@@ -256,6 +256,15 @@ class LoadControl(Protocol):
 
     #: fires with the new :class:`LoadState` whenever it changes (on the event-loop thread)
     state_changed: Signal[[LoadState]]
+
+
+@runtime_checkable
+class OnTransport(Protocol):
+    """A source that reaches its device through a :class:`~benchgui.instruments.transport.Transport`
+    (serial, pty or TCP): the port picker re-targets it."""
+
+    @property
+    def transport(self) -> Transport: ...
 
 
 @runtime_checkable

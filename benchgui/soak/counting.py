@@ -17,16 +17,13 @@ from typing import Any
 
 from benchgui.assembly import Assembly
 from benchgui.errors import BenchError, TransportError
+from benchgui.instruments.ea.source import LoadSource
 from benchgui.model import InstrumentState, InstrumentStatus
 from benchgui.recording.store import Store
+from benchgui.soak.faults import simulator_of
 from benchgui.soak.report import POLL_CHANNEL, InstrumentCounts, SoakReport
 
 log = logging.getLogger(__name__)
-
-
-def simulator_of(source: object) -> Any:
-    """The wire-level simulator behind a simulated bench's source (None on other benches)."""
-    return getattr(source, "simulator", None)
 
 
 def stored_counts(store_path: Path, session_id: str) -> Counter[str]:
@@ -143,7 +140,7 @@ def count_instruments(asm: Assembly, report: SoakReport, windows: Windows) -> No
             c.produced, c.produced_what = producers[sid].count(), producers[sid].what
             c.produced_connected, c.published_connected = windows.produced[sid], windows.heard[sid]
         if sid == "load":
-            stats = getattr(getattr(src, "driver", None), "stats", None)  # the EA driver's link counters
+            stats = src.driver.stats if isinstance(src, LoadSource) else None  # the EA link counters
             if stats is not None:
                 c.retries = stats.retries
                 c.note = (

@@ -24,6 +24,10 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from benchgui.instruments.ea.source import LoadSource
+from benchgui.instruments.labjack.source import LabJackSource
+from benchgui.instruments.mppt.source import MpptSource
+
 
 class Fault:
     """One kind of trouble for one instrument (or service)."""
@@ -98,11 +102,18 @@ class FaultLog:
         self.by_instrument[fault.instrument] += 1
 
 
+def simulator_of(source: object) -> Any:
+    """The wire-level simulator behind a simulated bench's source (None on other benches)."""
+    if isinstance(source, LoadSource | MpptSource | LabJackSource):
+        return source.simulator
+    return None
+
+
 def default_faults(asm: Any, names: Sequence[str] | None = None, extra: Sequence[Fault] = ()) -> list[Fault]:
     """Faults for the simulators of an assembled demo bench (``names`` filters by fault name)."""
     out: list[Fault] = []
     for sid, src in asm.bench.sources.items():
-        sim = getattr(src, "simulator", None)
+        sim = simulator_of(src)
         if sim is None:
             continue
         if sid in ("load", "mppt"):  # on ptys: the cable, and noise on the line

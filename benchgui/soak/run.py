@@ -21,8 +21,8 @@ from benchgui.config import LoadedConfig
 from benchgui.config.schema import MpptSection
 from benchgui.errors import BenchError
 from benchgui.model import InstrumentState, InstrumentStatus, Sample, SessionMeta
-from benchgui.soak.counting import Windows, count_instruments, settle_mppt, simulator_of, stored_counts
-from benchgui.soak.faults import Fault, FaultLog, default_faults
+from benchgui.soak.counting import Windows, count_instruments, settle_mppt, stored_counts
+from benchgui.soak.faults import Fault, FaultLog, default_faults, simulator_of
 from benchgui.soak.influx import SoakInflux
 from benchgui.soak.report import SoakReport, SoakSettings, judge
 from benchgui.testing import influxd

@@ -124,4 +124,6 @@ class SessionInfo:
 
     @property
     def duration_s(self) -> float | None:
-        return None if self.ended_ns is None else (self.ended_ns - self.started_ns) / 1e9
+        if self.ended_ns is None:
+            return None
+        return (self.ended_ns - self.started_ns) / 1_000_000_000  # model and clock share a layer

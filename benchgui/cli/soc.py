@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from benchgui.assembly import store_path_for
+from benchgui.clock import ns_to_s
 from benchgui.config import load_config
 from benchgui.core.soc_service import model_for, tuning_for
 from benchgui.errors import BenchError, ConfigError
@@ -215,18 +216,18 @@ def _session_run(args: argparse.Namespace, loaded) -> tuple[RunData, dict, str]:
         for ch in ("soc.mppt", "soc.spkf", "soc.coulomb"):
             if ch in names:
                 t, x = store.samples(info.id, ch)
-                compare[f"{ch} (recorded)"] = (t / 1e9, x)
+                compare[f"{ch} (recorded)"] = (ns_to_s(t), x)
     if len(tv) == 0 or len(ti) == 0:
         missing = v_ch if len(tv) == 0 else i_ch
         raise BenchError(
             f"session {info.id} has no samples of {missing}; channels there: {', '.join(sorted(names)) or 'none'}"
         )
     run = align_channels(
-        tv / 1e9,
+        ns_to_s(tv),
         v,
-        ti / 1e9,
+        ns_to_s(ti),
         i,
-        tt / 1e9 if len(tt) else None,
+        ns_to_s(tt) if len(tt) else None,
         temp if len(tt) else None,
         cfg.soc.max_current_age_s,
     )

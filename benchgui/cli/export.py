@@ -1,7 +1,8 @@
 """``benchgui export SESSION --format csv|lineprotocol [--output PATH]``.
 
 ``csv``: one row per sample — ``time_ns,time_utc,channel,unit,value,flags`` — in time order
-(empty value: the sample was NaN). ``lineprotocol``: exactly the lines the forwarder sends to
+(empty value: the sample was NaN; text cells that a spreadsheet would run as a formula get a
+leading ``'``, see :mod:`benchgui.recording.csv_export`). ``lineprotocol``: exactly the lines the forwarder sends to
 InfluxDB for the session (its ``sessions`` point, its events, its samples), one point per line.
 Standard output unless ``--output`` is given. SESSION is an id, a unique prefix, or ``latest``.
 """
@@ -13,14 +14,13 @@ import contextlib
 import csv
 import os
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import TextIO
 
 from benchgui.assembly import store_path_for
-from benchgui.clock import NS_PER_S
 from benchgui.config import load_config
 from benchgui.errors import StoreError
+from benchgui.recording.csv_export import csv_rows
 from benchgui.recording.points import session_lines
 from benchgui.recording.store import Store
 
@@ -33,28 +33,6 @@ def add_parser(
     p.add_argument("--format", choices=("csv", "lineprotocol"), default="csv")
     p.add_argument("--output", "-o", metavar="PATH", type=Path, help="write here instead of standard output")
     p.set_defaults(func=run)
-
-
-def _iso(t_ns: int) -> str:
-    import datetime as dt
-
-    secs, ns = divmod(t_ns, NS_PER_S)
-    return dt.datetime.fromtimestamp(secs, dt.UTC).strftime("%Y-%m-%dT%H:%M:%S") + f".{ns:09d}Z"
-
-
-def csv_rows(store: Store, session_id: str) -> Iterator[list[str]]:
-    units = {c.name: c.unit for c in store.channels(session_id)}
-    yield ["time_ns", "time_utc", "channel", "unit", "value", "flags"]
-    for batch in store.iter_samples(session_id):
-        for name, t_ns, value, flags in batch:
-            yield [
-                str(t_ns),
-                _iso(t_ns),
-                name,
-                units.get(name, ""),
-                "" if value is None else repr(value),
-                str(flags),
-            ]
 
 
 def _write(out: TextIO, store: Store, session_id: str, fmt: str) -> int:

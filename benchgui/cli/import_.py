@@ -97,7 +97,8 @@ def report(parsed: ParsedCsv, path: Path, zone: str) -> None:
     print(f"time column: {parsed.time_format or 'no valid time'}{tz_note}")
     for c in parsed.columns:
         target = c.channel or "NOT MAPPED"
-        extra = f", {c.suspect} zero voltage(s) flagged SUSPECT" if c.suspect else ""
+        extra = f", {c.missing} zero(s) read as missing (gaps)" if c.missing else ""
+        extra += f", {c.suspect} zero voltage(s) flagged SUSPECT" if c.suspect else ""
         print(
             f"  column {c.column.index + 1} {c.column.text!r} → {target}: {c.values} values, {c.empty} empty, {c.bad} bad{extra}"
         )

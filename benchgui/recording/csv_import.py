@@ -17,13 +17,27 @@ with its line number (physical line in the file, 1-based, counting a ``sep=`` li
 * rows may come in any order (two series appended): samples are sorted by time; rows whose
   timestamp went backwards are listed; exact duplicate samples (same channel, time, value) are
   dropped and counted; same channel and time with another value are kept and counted;
-* a battery voltage of exactly 0 is kept but flagged ``SUSPECT``: a connected 12 V battery
-  cannot read 0 V; in these exports it means the instrument had no reading (the EA load's
-  voltmeter reads 0 while its input is off, and Grafana can export missing values as 0).
+* exact zeros that mean "no reading" are *missing values*, stored as gaps (no sample) and
+  counted per column (``ColumnReport.missing``), so that an export and its spreadsheet re-save
+  (every empty cell written as ``0``) import to the same samples:
+
+  - a battery voltage of exactly 0 while another battery voltage in the same row, or within
+    :data:`NEARBY_NS` of it, is not 0 (the EA load's voltmeter reads 0 while its input is off;
+    a connected battery never reads 0 V);
+  - a battery current of exactly 0 in a row where every other column of that instrument is
+    empty or missing (the instrument had no reading in that row at all);
+  - a battery current of exactly 0 between two readings of the same column that are both at
+    least :data:`STEADY_A` on the same side of zero (a lone zero inside a steady current);
+
+  a zero battery voltage with no battery seen anywhere near is kept but flagged ``SUSPECT``
+  (the battery may really be disconnected);
+* every column's unit is its channel's own (see :mod:`~benchgui.recording.import_mapping`):
+  a known unit is converted, any other refuses the file naming the column.
 """
 
 from __future__ import annotations
 
+import bisect
 import csv
 import io
 import math
@@ -36,12 +50,21 @@ from decimal import Decimal, InvalidOperation
 from benchgui.clock import NS_PER_S
 from benchgui.errors import BenchError
 from benchgui.model import Channel, Sample, SampleFlag
-from benchgui.recording.import_mapping import ColumnSpec, HeaderColumn, parse_header, spec_for
+from benchgui.recording.import_mapping import (
+    ColumnSpec,
+    HeaderColumn,
+    UnitError,
+    conform,
+    parse_header,
+    spec_for,
+)
 
 MAX_NS = 2**63 - 1
 EMPTY_WORDS = {"", "null", "nan", "none", "undefined"}
 _NUMBER = re.compile(r"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$")
 _EPOCH = re.compile(r"^\d+(?:\.\d+)?$")
+NEARBY_NS = 60 * NS_PER_S  # a zero voltage this close to another sensor's battery voltage is missing
+STEADY_A = 0.05  # a lone zero current between two readings this far from 0 (same sign) is missing
 _UNITS = ((1e11, NS_PER_S, "s"), (1e14, 10**6, "ms"), (1e17, 10**3, "us"), (math.inf, 1, "ns"))
 
 
@@ -67,6 +90,7 @@ class ColumnReport:
     empty: int = 0
     bad: int = 0
     suspect: int = 0
+    missing: int = 0  # exact zeros read as "no reading": stored as gaps
 
 
 @dataclass
@@ -199,7 +223,7 @@ def parse_grafana_csv(
         )
     columns = [parse_header(i, h) for i, h in enumerate(header) if i > 0]
     overrides = mapping or {}
-    specs = [spec_for(c, overrides) for c in columns]
+    specs = [_conformed(c, spec_for(c, overrides), header_line) for c in columns]
     owners: dict[str, HeaderColumn] = {}
     for col, spec in zip(columns, specs, strict=True):
         if spec is not None:
@@ -220,6 +244,15 @@ def parse_grafana_csv(
     return out
 
 
+def _conformed(col: HeaderColumn, spec: ColumnSpec | None, line: int) -> ColumnSpec | None:
+    if spec is None:
+        return None
+    try:
+        return conform(spec)
+    except UnitError as exc:
+        raise ImportFormatError(f"column {col.index + 1} {col.text[:60]!r}: {exc}", line) from None
+
+
 def _read_rows(
     rows: list[tuple[int, list[str]]],
     width: int,
@@ -228,7 +261,7 @@ def _read_rows(
     parse_time: _TimeParser,
     out: ParsedCsv,
 ) -> None:
-    samples: list[Sample] = []
+    parsed: list[tuple[int, list[float | None]]] = []  # (t_ns, value per column; None: no value)
     prev_t: int | None = None
     for line, row in rows:
         out.rows_read += 1
@@ -243,14 +276,17 @@ def _read_rows(
         if prev_t is not None and t_ns < prev_t:
             out.backwards.append(line)
         prev_t = t_ns
+        cells: list[float | None] = []
         for cell, spec, rep in zip(row[1:], specs, reports, strict=True):
             s = cell.strip()
             if s.lower() in EMPTY_WORDS:
                 rep.empty += 1
                 out.empty_cells += 1
+                cells.append(None)
                 continue
             if spec is None:
                 rep.values += 1
+                cells.append(None)
                 continue
             value = float(s) * spec.scale + spec.offset if _NUMBER.match(s) else math.nan
             if not math.isfinite(value):
@@ -258,8 +294,18 @@ def _read_rows(
                 out.bad_cells.append(
                     Problem(line, f"column {rep.column.index + 1}: not a finite number: {s[:40]!r}")
                 )
+                cells.append(None)
                 continue
-            flags = 0
+            cells.append(value)
+        parsed.append((t_ns, cells))
+    parsed.sort(key=lambda r: r[0])
+    _drop_missing_zeros(parsed, specs, reports)
+    samples: list[Sample] = []
+    for t_ns, cells in parsed:
+        for got, spec, rep in zip(cells, specs, reports, strict=True):
+            if got is None or spec is None:
+                continue
+            value, flags = got, 0
             if value == 0.0 and spec.channel.startswith("battery.voltage."):
                 flags = SampleFlag.SUSPECT
                 rep.suspect += 1
@@ -278,3 +324,45 @@ def _read_rows(
         seen[key] = smp.value
         kept.append(smp)
     out.samples = kept
+
+
+def _drop_missing_zeros(
+    rows: list[tuple[int, list[float | None]]], specs: list[ColumnSpec | None], reports: list[ColumnReport]
+) -> None:
+    """Turn the zeros that mean "no reading" into None, counting them (rules: module docstring).
+
+    ``rows`` are sorted by time; the rules run in order, each on what the previous left."""
+    names = [s.channel if s else "" for s in specs]
+    volts = [j for j, n in enumerate(names) if n.startswith("battery.voltage.")]
+    amps = [j for j, n in enumerate(names) if n.startswith("battery.current.")]
+    source = [n.rpartition(".")[2] for n in names]
+
+    def drop(cells: list[float | None], j: int) -> None:
+        cells[j] = None
+        reports[j].missing += 1
+
+    seen = [t for t, cells in rows if any(cells[j] for j in volts)]  # battery seen (sorted)
+    for t, cells in rows:
+        for j in volts:
+            if cells[j] == 0.0 and _near(seen, t, NEARBY_NS):
+                drop(cells, j)
+    for j in amps:
+        siblings = [k for k in range(len(specs)) if k != j and names[k] and source[k] == source[j]]
+        if not siblings:
+            continue
+        for _, cells in rows:
+            if cells[j] == 0.0 and all(cells[k] is None for k in siblings):
+                drop(cells, j)
+    for j in amps:
+        readings = [cells for _, cells in rows if cells[j] is not None]
+        for before, cells, after in zip(readings, readings[1:], readings[2:], strict=False):
+            a, b = before[j], after[j]
+            steady = a is not None and b is not None and a * b > 0 and min(abs(a), abs(b)) >= STEADY_A
+            if cells[j] == 0.0 and steady:
+                drop(cells, j)
+
+
+def _near(times: list[int], t: int, within: int) -> bool:
+    """Whether sorted ``times`` holds one within ``within`` of ``t``."""
+    k = bisect.bisect_left(times, t - within)
+    return k < len(times) and times[k] <= t + within

@@ -24,6 +24,12 @@ A mapping file (TOML) overrides them::
     "Temperature" = ""                                                 # skip this column
 
 Keys are tried in that order: full header text, ``series@device``, series name.
+
+Units are the project's own: a channel's unit follows from its quantity (``voltage`` → V,
+``current`` → A …, :func:`standard_unit`). A ``unit`` — in a mapping file or a header tag
+``{unit="mV"}`` — says what the *column* holds; a known unit is converted (mV → V, kW → W …),
+anything else is refused (:class:`UnitError`), so no file can rename a channel's unit in the
+store (which would change live sessions' exports and the InfluxDB field name).
 """
 
 from __future__ import annotations
@@ -31,7 +37,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from benchgui.errors import ConfigError
@@ -40,7 +46,38 @@ from benchgui.model import Channel
 _HEADER = re.compile(r"^\s*(?P<name>[^{}]*?)\s*(?:\{(?P<tags>.*)\})?\s*$", re.S)
 _TAG = re.compile(r'([A-Za-z_][\w.-]*)\s*=\s*"((?:[^"\\]|\\.)*)"')
 _CHANNEL_NAME = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$")
-UNITS_BY_QUANTITY = {"voltage": "V", "current": "A", "power": "W", "soc": "%", "temperature": "°C"}
+UNITS_BY_QUANTITY = {
+    "voltage": "V",
+    "current": "A",
+    "power": "W",
+    "soc": "%",
+    "temperature": "°C",
+    "ah": "Ah",
+    "wh": "Wh",
+}
+#: column unit → (standard unit, scale, offset): standard = value * scale + offset
+CONVERSIONS: dict[str, tuple[str, float, float]] = {
+    "mV": ("V", 1e-3, 0.0),
+    "µV": ("V", 1e-6, 0.0),
+    "uV": ("V", 1e-6, 0.0),
+    "kV": ("V", 1e3, 0.0),
+    "mA": ("A", 1e-3, 0.0),
+    "µA": ("A", 1e-6, 0.0),
+    "uA": ("A", 1e-6, 0.0),
+    "kA": ("A", 1e3, 0.0),
+    "mW": ("W", 1e-3, 0.0),
+    "kW": ("W", 1e3, 0.0),
+    "MW": ("W", 1e6, 0.0),
+    "degC": ("°C", 1.0, 0.0),
+    "℃": ("°C", 1.0, 0.0),
+    "K": ("°C", 1.0, -273.15),
+    "mAh": ("Ah", 1e-3, 0.0),
+    "kWh": ("Wh", 1e3, 0.0),
+}
+
+
+class UnitError(ValueError):
+    """A column's unit is neither its channel's unit nor convertible to it."""
 
 
 @dataclass(frozen=True)
@@ -79,12 +116,32 @@ def parse_header(index: int, text: str) -> HeaderColumn:
     return HeaderColumn(index, text, m.group("name").strip(), tags)
 
 
-def _unit_for(channel: str) -> str:
-    parts = channel.split(".")
-    for p in parts[1:2] or parts[:1]:
-        if p in UNITS_BY_QUANTITY:
-            return UNITS_BY_QUANTITY[p]
-    return UNITS_BY_QUANTITY.get(parts[0], "")
+def standard_unit(channel: str) -> str:
+    """The project's unit of ``channel`` (``<quantity>.<source>``): from the quantity's last
+    known word (``battery.voltage.x`` → V, ``soc.mppt`` → %), "" when it has none."""
+    for part in reversed(channel.split(".")[:-1]):
+        if part in UNITS_BY_QUANTITY:
+            return UNITS_BY_QUANTITY[part]
+    return ""
+
+
+def conform(spec: ColumnSpec) -> ColumnSpec:
+    """``spec`` in its channel's standard unit: a known column unit becomes scale and offset.
+
+    Raises :class:`UnitError` for any other unit (the caller names the column or key)."""
+    std = standard_unit(spec.channel)
+    unit = spec.unit.strip()
+    if unit in ("", std):
+        return replace(spec, unit=std)
+    conv = CONVERSIONS.get(unit)
+    if conv is None or conv[0] != std:
+        known = sorted(u for u, c in CONVERSIONS.items() if c[0] == std)
+        target = f"{std!r}" + (f" or one of {', '.join(known)}" if known else "")
+        if not std:
+            target = "empty (the channel has no unit)"
+        raise UnitError(f"unit {unit[:24]!r} of {spec.channel} must be {target}")
+    _, scale, offset = conv
+    return ColumnSpec(spec.channel, std, spec.scale * scale, spec.offset * scale + offset)
 
 
 def auto_spec(col: HeaderColumn) -> ColumnSpec | None:
@@ -104,7 +161,7 @@ def auto_spec(col: HeaderColumn) -> ColumnSpec | None:
     if device.startswith("ea") and name == "bat_v":
         return ColumnSpec("battery.voltage.load", "V")
     if _CHANNEL_NAME.match(col.series):
-        return ColumnSpec(col.series, col.tags.get("unit", _unit_for(col.series)))
+        return ColumnSpec(col.series, col.tags.get("unit", ""))
     return None
 
 
@@ -138,7 +195,7 @@ def mapping_from_toml(data: Mapping[str, Any], source: str = "mapping file") -> 
         elif isinstance(v, str):
             if not _CHANNEL_NAME.match(v):
                 raise ConfigError(key, f"not a channel name like battery.voltage.labjack: {v!r}", source)
-            out[k] = ColumnSpec(v, _unit_for(v))
+            out[k] = ColumnSpec(v, standard_unit(v))
         elif isinstance(v, dict):
             bad = sorted(set(v) - {"channel", "unit", "scale", "offset"})
             if bad:
@@ -150,12 +207,15 @@ def mapping_from_toml(data: Mapping[str, Any], source: str = "mapping file") -> 
                 raise ConfigError(
                     f"{key}.channel", f"needs a channel name like battery.voltage.labjack, got {ch!r}", source
                 )
-            unit = v.get("unit", _unit_for(ch))
+            unit = v.get("unit", "")
             if not isinstance(unit, str):
                 raise ConfigError(f"{key}.unit", "must be a string", source)
             scale = _number(v.get("scale", 1.0), f"{key}.scale")
             offset = _number(v.get("offset", 0.0), f"{key}.offset")
-            out[k] = ColumnSpec(ch, unit, scale, offset)
+            try:
+                out[k] = conform(ColumnSpec(ch, unit, scale, offset))
+            except UnitError as exc:
+                raise ConfigError(f"{key}.unit", str(exc), source) from None
         else:
             raise ConfigError(key, f'must be a channel name, "" (skip) or a table, got {v!r}', source)
     return out

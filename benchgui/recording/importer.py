@@ -55,6 +55,7 @@ def _save(store: Store, parsed: ParsedCsv, meta: SessionMeta, info: dict[str, An
             "samples": len(parsed.samples),
             "bad_rows": len(parsed.bad_rows),
             "bad_cells": len(parsed.bad_cells),
+            "missing_zeros": {c.channel: c.missing for c in parsed.columns if c.channel and c.missing},
         },
     )
     with store.transaction():

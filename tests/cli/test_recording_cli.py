@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from benchgui.cli import main
+from benchgui.model import Channel, SessionMeta
 from benchgui.recording.store import Store
 from tests.helpers import cli_env, run_cli
 from tests.recording.influxd import InfluxServer, free_port
@@ -20,6 +21,11 @@ from tests.recording.influxd import InfluxServer, free_port
 Cli = Callable[..., subprocess.CompletedProcess[str]]
 DATA = Path("/work/shared/data")
 FILES = sorted(DATA.glob("*.csv"))
+MISSING_ZEROS = {  # the load's 0 V while the others see the battery; in the small sample every blank
+    "bench-2021-05-28-grafana-epoch-ms.csv": 233,
+    "bench-2021-05-28-grafana-datetime-sep.csv": 233,
+    "bench-small-sample.csv": 126,
+}
 
 
 @pytest.fixture
@@ -48,14 +54,16 @@ def test_import_every_shared_file(cli: Cli, path: Path) -> None:
     rows = rows[1:] if rows[0][0].startswith("sep=") else rows
     body = rows[1:]
     non_empty = sum(1 for row in body for cell in row[1:] if cell != "")
+    expected = non_empty - MISSING_ZEROS[path.name]  # README's table: zeros that mean "no reading"
     assert f"{len(body)} data rows read" in lines[0]
-    assert f"samples to import: {non_empty}" in r.stdout
+    assert f"samples to import: {expected}" in r.stdout
+    assert "zero(s) read as missing (gaps)" in r.stdout
     assert "battery.voltage.load" in r.stdout
     assert "bad rows" not in r.stdout
     assert "time goes backwards" in r.stdout  # two series were appended in every file
     js = json.loads(cli(["sessions", "list", "--json"]).stdout)
     (entry,) = [s for s in js if s["id"] == sid]
-    assert entry["samples"] == non_empty
+    assert entry["samples"] == expected
     assert entry["kind"] == "import"
     assert entry["battery_id"] == "AGM-7"
     assert entry["forwarded"] == 0
@@ -108,18 +116,15 @@ def test_export_csv_and_line_protocol(cli: Cli, tmp_path: Path) -> None:
     assert r.returncode == 0, r.stderr
     rows = list(csv.reader(io.StringIO(r.stdout)))
     assert rows[0] == ["time_ns", "time_utc", "channel", "unit", "value", "flags"]
-    assert len(rows) == 1 + 750
+    assert len(rows) == 1 + 624  # 150 rows × 5 cells, 126 of them zeros meaning "no reading"
     assert rows[1][1] == "2021-05-28T21:54:08.000000000Z"
     out = tmp_path / "s.lp"
     r = cli(["export", "latest", "--format", "lineprotocol", "--output", str(out)])
     assert r.returncode == 0, r.stderr
     lines = out.read_text().splitlines()
-    assert len(lines) == 1 + 1 + 750  # session point, the import event, samples
+    assert len(lines) == 1 + 1 + 624  # session point, the import event, samples
     assert lines[0].startswith(f"sessions,kind=import,session={sid} ")
-    assert any(
-        ln.startswith("battery,device=EA-EL-3060,session=") and "voltage_v=0.0,voltage_v_flags=2i" in ln
-        for ln in lines
-    )
+    assert any(ln.startswith("battery,device=EA-EL-3060,session=") and "voltage_v=12." in ln for ln in lines)
     assert f"exported {len(lines)} lines" in r.stderr
     r = cli(["export", "nope"])
     assert r.returncode == 1
@@ -143,17 +148,17 @@ def test_forward_once_with_env_only(cli: Cli, tmp_path: Path) -> None:
     r = cli(["forward", "--once"], env=env)  # nobody listens yet
     assert r.returncode == 1
     assert "unavailable: cannot reach" in r.stderr
-    assert "backlog of 750 samples and 1 events kept" in r.stderr
+    assert "backlog of 624 samples and 1 events kept" in r.stderr
     server.start()
     try:
         server.create_db("old")
         r = cli(["forward", "--once"], env=env)
         assert r.returncode == 0, r.stderr
-        assert "forwarded 750 samples, 1 events and 1 session points" in r.stdout
+        assert "forwarded 624 samples, 1 events and 1 session points" in r.stdout
         assert "backlog: 0 samples, 0 events" in r.stdout
-        assert server.count("old", "battery", "voltage_v") == 150 * 3
+        assert server.count("old", "battery", "voltage_v") == 150 * 3 - 91  # 91 load/LabJack 0 V gaps
         js = json.loads(cli(["sessions", "list", "--json"], env=env).stdout)
-        assert [(s["id"], s["samples"], s["forwarded"]) for s in js] == [(sid, 750, 750)]
+        assert [(s["id"], s["samples"], s["forwarded"]) for s in js] == [(sid, 624, 624)]
         table = cli(["sessions", "list"], env=env).stdout
         assert "forwarded" in table.splitlines()[0]
         r = cli(["forward", "--once"], env=env)  # nothing left: still checks the server
@@ -200,4 +205,55 @@ def test_import_into_an_explicit_store(cli: Cli, tmp_path: Path) -> None:
     r = cli(["--store", str(store), "import", str(DATA / "bench-small-sample.csv")])
     assert r.returncode == 0, r.stderr
     with Store(store, readonly=True) as s:
-        assert s.sessions()[0].samples == 750
+        assert s.sessions()[0].samples == 624
+
+
+def test_an_imported_unit_never_redefines_a_channel_and_live_exports_show_v(cli: Cli, tmp_path: Path) -> None:
+    store = tmp_path / "s.sqlite3"
+    hostile = tmp_path / "hostile.csv"
+    hostile.write_text('Time,"battery.voltage.labjack {unit=""=cmd|\' /C calc\'!A0""}"\n1622238915000,12.5\n')
+    r = cli(["--store", str(store), "import", str(hostile)])
+    assert r.returncode == 1
+    assert r.stderr.startswith("benchgui: line 1: column 2 ")
+    assert "must be 'V'" in r.stderr
+    mapping = tmp_path / "m.toml"
+    mapping.write_text('[columns]\nx = { channel = "battery.voltage.labjack", unit = "=1+1" }\n')
+    r = cli(["--store", str(store), "import", str(hostile), "--mapping", str(mapping)])
+    assert r.returncode == 2
+    assert 'columns."x".unit' in r.stderr
+    milli = tmp_path / "mv.csv"
+    milli.write_text('Time,"battery.voltage.labjack {unit=""mV""}"\n1622238915000,12500\n')
+    assert cli(["--store", str(store), "import", str(milli)]).returncode == 0
+    rows = list(csv.reader(io.StringIO(cli(["--store", str(store), "export", "latest"]).stdout)))
+    assert rows[1][2:5] == ["battery.voltage.labjack", "V", "12.5"]
+    live = run_cli(
+        ["--store", str(store), "record", "--headless", "--demo", "--duration", "2", "--speed", "5"],
+        timeout=120,
+    )
+    assert live.returncode == 0, live.stderr
+    rows = list(csv.reader(io.StringIO(cli(["--store", str(store), "export", "latest"]).stdout)))
+    units = {row[2]: row[3] for row in rows[1:]}
+    assert units["battery.voltage.labjack"] == "V"
+    lp = cli(["--store", str(store), "export", "latest", "--format", "lineprotocol"]).stdout
+    assert "source=labjack" in lp
+    assert "voltage_v=" in lp
+    assert "cmd" not in lp
+
+
+def test_csv_export_cells_never_start_a_formula_numbers_stay_numbers(cli: Cli, tmp_path: Path) -> None:
+    """A store poisoned by an older version (unit and channel as a formula) exports harmlessly."""
+    store = tmp_path / "s.sqlite3"
+    with Store(store) as s:
+        sid = s.create_session(10**18, SessionMeta(kind="import"), {})
+        ch = Channel("battery.voltage.labjack", "=cmd|' /C calc'!A0", "labjack", "battery.voltage")
+        odd = Channel("@sum.x", "+1", "x", "@sum")
+        s.insert_samples(
+            sid, [(s.channel_key(ch), 10**18, -1.5, 0), (s.channel_key(odd), 10**18 + 1, 2.0, 0)]
+        )
+    out = tmp_path / "e.csv"
+    r = cli(["--store", str(store), "export", sid, "--output", str(out)])
+    assert r.returncode == 0, r.stderr
+    rows = list(csv.reader(io.StringIO(out.read_text())))
+    assert rows[1][2:5] == ["battery.voltage.labjack", "'=cmd|' /C calc'!A0", "-1.5"]
+    assert rows[2][2:5] == ["'@sum.x", "'+1", "2.0"]
+    assert rows[1][0] == "1000000000000000000"

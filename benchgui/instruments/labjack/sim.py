@@ -158,9 +158,15 @@ class ThreadedT7Server:
             server = T7Server(self.device, self.host, self.port)
             self._loop, self._stop = asyncio.get_running_loop(), asyncio.Event()
             try:
-                started.set_result(await server.start())
+                port = await server.start()
             except BaseException as exc:
-                started.set_exception(exc)
+                with contextlib.suppress(concurrent.futures.InvalidStateError):
+                    started.set_exception(exc)
+                return
+            try:
+                started.set_result(port)
+            except concurrent.futures.InvalidStateError:  # start() was cancelled meanwhile (a slow
+                await server.stop()  # machine, a soak ending during a replug): nobody serves
                 return
             try:
                 await self._stop.wait()
@@ -175,8 +181,10 @@ class ThreadedT7Server:
         if loop is not None and stop is not None:
             with contextlib.suppress(RuntimeError):  # its loop already ended
                 loop.call_soon_threadsafe(stop.set)
-        if thread is not None:
-            await asyncio.get_running_loop().run_in_executor(None, thread.join, 5.0)
+        if thread is not None:  # generous: a loaded machine is slow to close pymodbus's server
+            await asyncio.get_running_loop().run_in_executor(None, thread.join, 30.0)
+            if thread.is_alive():
+                log.warning("the simulated T7's thread did not stop within 30 s")
         await self.probe.stop()
 
     @property

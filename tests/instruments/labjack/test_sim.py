@@ -75,3 +75,34 @@ async def test_threaded_server_serves_and_stops(world: SimWorld) -> None:
     assert volts[1] == pytest.approx(world.voltage() / 5, abs=0.01)
     await server.stop()
     assert not any(t.name == "sim-labjack" for t in threading.enumerate())
+
+
+async def test_a_start_cancelled_midway_ends_the_server_without_a_traceback(
+    world: SimWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A slow machine can cancel start() (a soak ending during a replug) while the server thread
+    is still binding: the thread must end quietly instead of failing on a cancelled future."""
+    from benchgui.instruments.labjack import sim
+
+    release = threading.Event()
+    original = sim.T7Server.start
+
+    async def slow_start(self: sim.T7Server) -> int:
+        await asyncio.get_running_loop().run_in_executor(None, release.wait, 60)
+        return await original(self)
+
+    monkeypatch.setattr(sim.T7Server, "start", slow_start)
+    crashes: list[threading.ExceptHookArgs] = []
+    monkeypatch.setattr(threading, "excepthook", crashes.append)
+    server = ThreadedT7Server(world, Wiring.bench())
+    task = asyncio.create_task(server.start())
+    await async_wait_until(lambda: any(t.name == "sim-labjack" for t in threading.enumerate()), 30)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    release.set()
+    await async_wait_until(
+        lambda: not any(t.name == "sim-labjack" for t in threading.enumerate()), 30, what="the thread ends"
+    )
+    assert crashes == []
+    await server.probe.stop()

@@ -88,11 +88,7 @@ class EditGuard(QObject):
 
     def value_to_send(self) -> float:
         """Exactly what the field shows, as a number; ValueOutOfRange when it is not a valid value."""
-        text = self.spin.text()
-        state = self.spin.validate(text, len(text))[0]
-        if state is not QValidator.State.Acceptable:
-            raise ValueOutOfRange(f"{self.what}: {self.spin.cleanText() or '(empty)'!r} is not a valid value")
-        return float(self.spin.valueFromText(text))
+        return shown_value(self.spin, self.what)
 
     def sent(self) -> None:
         """The shown value went to the device: no longer pending; the waiting update may run."""
@@ -122,3 +118,16 @@ class EditGuard(QObject):
             change()
         finally:
             self._quiet = False
+
+
+def shown_value(spin: QDoubleSpinBox | QSpinBox, what: str) -> float:
+    """The number a spin box shows. A spin box keeps its last valid value while its text is
+    not one (``-``, empty, out of range); sending that would send something not shown, so this
+    raises :class:`~benchgui.errors.ValueOutOfRange` instead."""
+    text = spin.text()
+    if spin.specialValueText() and text == spin.specialValueText():
+        return float(spin.minimum())  # "auto", "default": what Qt shows for the minimum
+    state = spin.validate(text, len(text))[0]
+    if state is not QValidator.State.Acceptable:
+        raise ValueOutOfRange(f"{what}: {spin.cleanText() or '(empty)'!r} is not a valid value")
+    return float(spin.valueFromText(text))

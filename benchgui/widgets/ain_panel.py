@@ -297,7 +297,11 @@ class AinPanel(QWidget):
     def _check_shown(self) -> bool:
         """Every field of the form shows a valid number (else Apply would send the last valid
         value a field remembers, not what it shows); the reason in the status line if not."""
-        fields = [("Input", self.sp_ain), ("Resolution index", self.sp_res), ("Settling", self.sp_settle)]
+        fields: list[tuple[str, QDoubleSpinBox | QSpinBox]] = [
+            ("Input", self.sp_ain),
+            ("Resolution index", self.sp_res),
+            ("Settling", self.sp_settle),
+        ]
         kind = self.cb_kind.currentData()
         fields += [(PARAMS[n][0], self.params[n]) for n in KIND_PARAMS[kind] if n in self.params]
         try:

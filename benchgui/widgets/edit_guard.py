@@ -36,7 +36,7 @@ PENDING_TEXT = "not sent"
 class EditGuard(QObject):
     """Keeps one spin box's edits safe from live updates; see the module."""
 
-    def __init__(self, spin: QDoubleSpinBox | QSpinBox, what: str) -> None:
+    def __init__(self, spin: QDoubleSpinBox, what: str) -> None:
         super().__init__(spin)
         self.spin = spin
         self.what = what

@@ -117,7 +117,7 @@ async def _main(args: argparse.Namespace, loaded: LoadedConfig, window_ref: list
                 window.redraw()
                 exit_code = 0 if save_screenshot(window, Path(args.screenshot)) else 1
             if not done:
-                window.close()
+                window.close_without_asking()
         else:
             await closed
     finally:

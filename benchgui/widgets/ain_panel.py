@@ -38,9 +38,10 @@ from PySide6.QtWidgets import (
 from benchgui.config.schema import LABJACK_RANGES_V, LabJackChannelSection
 from benchgui.core.ain_settings import AinSettings, Point
 from benchgui.core.bench import Bench
-from benchgui.errors import BenchError
+from benchgui.errors import BenchError, ValueOutOfRange
 from benchgui.model import InstrumentState, SampleFlag
 from benchgui.widgets.bridge import Bridge
+from benchgui.widgets.edit_guard import PENDING_STYLE, PENDING_TEXT, shown_value
 from benchgui.widgets.host import PanelHost
 
 log = logging.getLogger(__name__)
@@ -290,12 +291,31 @@ class AinPanel(QWidget):
             return False
         self.valid, self.reason = chans, ""
         self.btn_apply.setEnabled(True)
-        self._status("Changed — Apply to send to the T7 and save." if self.dirty else "")
+        self._status(f"Changed, {PENDING_TEXT} — Apply to send to the T7 and save." if self.dirty else "")
+        return True
+
+    def _check_shown(self) -> bool:
+        """Every field of the form shows a valid number (else Apply would send the last valid
+        value a field remembers, not what it shows); the reason in the status line if not."""
+        fields: list[tuple[str, QDoubleSpinBox | QSpinBox]] = [
+            ("Input", self.sp_ain),
+            ("Resolution index", self.sp_res),
+            ("Settling", self.sp_settle),
+        ]
+        kind = self.cb_kind.currentData()
+        fields += [(PARAMS[n][0], self.params[n]) for n in KIND_PARAMS[kind] if n in self.params]
+        try:
+            for what, spin in fields:
+                shown_value(spin, what)
+        except ValueOutOfRange as exc:
+            self._status(f"Cannot apply: {exc}; nothing sent", error=True)
+            return False
         return True
 
     def _status(self, text: str, error: bool = False) -> None:
         self.lb_status.setText(text)
         self.lb_status.setStyleSheet("color: #d62728;" if error else "")
+        self.btn_apply.setStyleSheet(PENDING_STYLE if self.dirty else "")  # edits not sent yet
 
     # -- commands ----------------------------------------------------------------------------
     def add_channel(self) -> None:
@@ -336,7 +356,7 @@ class AinPanel(QWidget):
 
     async def apply(self) -> bool:
         """Have the service apply the working copy (live) and save it; True when the T7 took it."""
-        if not self.validate() or self.valid is None:
+        if not self._check_shown() or not self.validate() or self.valid is None:
             return False
         self.btn_apply.setEnabled(False)
         try:
@@ -347,6 +367,7 @@ class AinPanel(QWidget):
             return False
         msg = "Applied to the T7." if outcome.applied else "Not connected: applied at the next connect."
         self.dirty = False
+        self.btn_apply.setStyleSheet("")
         if outcome.saved_to is not None:
             msg += f" Saved to {outcome.saved_to}."
         elif outcome.save_error is not None:
@@ -366,7 +387,12 @@ class AinPanel(QWidget):
         if self.dirty:
             self._status("Apply the channel settings before calibrating.", error=True)
             return
-        point = self.settings.capture(ch["quantity"], self.sp_ref.value())
+        try:
+            reference = shown_value(self.sp_ref, "Reference value")
+        except ValueOutOfRange as exc:
+            self._status(f"{exc}; no point captured", error=True)
+            return
+        point = self.settings.capture(ch["quantity"], reference)
         if point is None:
             self._status("No reading yet for this channel.", error=True)
             return

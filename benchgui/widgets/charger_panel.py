@@ -14,7 +14,7 @@ are the control's coroutines, run by the bridge; their outcome appears in the me
 from __future__ import annotations
 
 import logging
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from PySide6.QtCore import QTimer
@@ -39,8 +39,9 @@ from benchgui.core.controls import (
     decode_error_flags,
     decode_output_info,
 )
-from benchgui.errors import NotSupported
+from benchgui.errors import NotSupported, ValueOutOfRange
 from benchgui.widgets.bridge import Bridge
+from benchgui.widgets.edit_guard import EditGuard
 from benchgui.widgets.host import PanelHost
 
 log = logging.getLogger(__name__)
@@ -125,11 +126,13 @@ class ChargerPanel(QWidget):
         self.period_spin.setDecimals(1)
         self.period_spin.setSuffix(" s")
         self.period_spin.setValue(self.charger.period_s)
+        self.period_guard = EditGuard(self.period_spin, "publication period")
         row.addWidget(self.period_spin)
         self.period_button = QPushButton("Set")
         self.period_button.setToolTip('=pub/serial {"Period_s":…}')
         self.period_button.clicked.connect(self.apply_period)
         row.addWidget(self.period_button)
+        row.addWidget(self.period_guard.label)
         c.addLayout(row)
         self.message = QLabel("")
         self.message.setWordWrap(True)
@@ -187,7 +190,7 @@ class ChargerPanel(QWidget):
         self.period_button.setEnabled(s.connected and not busy and settable)
         self.period_spin.setEnabled(settable)
         if not settable:
-            self.period_spin.setValue(1.0)
+            self.period_guard.set_value(1.0)  # not while the operator edits it
             self.period_spin.setToolTip("this firmware publishes every second (fixed)")
 
     # -- commands ----------------------------------------------------------------------------------
@@ -195,14 +198,31 @@ class ChargerPanel(QWidget):
         self._command(self.charger.set_load_output(bool(on)), f"Load output {'on' if on else 'off'}")
 
     def apply_period(self) -> None:
-        seconds = round(self.period_spin.value(), 1)
-        self._command(self.charger.set_publication_period(seconds), f"Publication every {seconds:g} s")
+        """Send exactly the period the field shows; refused with the reason when it is no number."""
+        try:
+            seconds = round(self.period_guard.value_to_send(), 1)
+        except ValueOutOfRange as exc:
+            self.message.setText(f"<span style='color:#d62728'>{exc}; nothing sent</span>")
+            return
+        self._command(
+            self.charger.set_publication_period(seconds),
+            f"Publication every {seconds:g} s",
+            sent=self.period_guard.sent,
+        )
 
-    def _command(self, coro: Coroutine[Any, Any, None], what: str) -> None:
+    def _command(
+        self, coro: Coroutine[Any, Any, None], what: str, sent: Callable[[], None] | None = None
+    ) -> None:
         self.message.setText(f"{what}…")
+
+        def done(_: object) -> None:
+            if sent is not None:
+                sent()
+            self._finished(what, "done")
+
         self.bridge.run(
             coro,
-            done=lambda _: self._finished(what, "done"),
+            done=done,
             failed=lambda exc: self._failed(what, exc),
             cancelled=lambda: self._finished(what, "cancelled"),
         )
@@ -216,6 +236,7 @@ class ChargerPanel(QWidget):
 
     def _failed(self, what: str, exc: BaseException) -> None:
         if self._fixed_period(exc):
+            self.period_guard.discard()  # the device cannot take any edit: show its fixed period
             self.message.setText("This firmware publishes every second; the period cannot be changed.")
         else:
             log.warning("%s failed: %s", what, exc)

@@ -29,8 +29,10 @@ from PySide6.QtWidgets import (
 
 from benchgui.core.bench import Bench
 from benchgui.core.controls import LoadControl, LoadState
+from benchgui.errors import ValueOutOfRange
 from benchgui.model import InstrumentState, InstrumentStatus
 from benchgui.widgets.bridge import Bridge
+from benchgui.widgets.edit_guard import EditGuard
 from benchgui.widgets.host import PanelHost
 
 log = logging.getLogger(__name__)
@@ -84,12 +86,16 @@ class LoadPanel(QWidget):
         self.mode_combo.addItems(list(MODES))
         self.setpoint_spin = QDoubleSpinBox()
         self.setpoint_spin.setKeyboardTracking(False)
+        # live updates (new limits after identification) wait while the operator edits the field
+        self.setpoint_guard = EditGuard(self.setpoint_spin, "setpoint")
+        self.setpoint_pending = self.setpoint_guard.label
         self.set_button = QPushButton("Set")
         cl.addWidget(self.remote_button, 0, 0)
         cl.addWidget(self.input_button, 0, 1, 1, 2)
         cl.addWidget(self.mode_combo, 1, 0)
         cl.addWidget(self.setpoint_spin, 1, 1)
         cl.addWidget(self.set_button, 1, 2)
+        cl.addWidget(self.setpoint_pending, 2, 1)
         lay.addWidget(ctl)
 
         meas = QGroupBox("Measured")
@@ -121,7 +127,7 @@ class LoadPanel(QWidget):
 
         self.remote_button.clicked.connect(lambda on: self._command("remote", self.load.set_remote(on)))
         self.input_button.clicked.connect(lambda on: self._command("input", self.load.set_input(on)))
-        self.mode_combo.currentTextChanged.connect(lambda _: self._update_limits())
+        self.mode_combo.currentTextChanged.connect(lambda _: self._mode_changed())
         self.set_button.clicked.connect(self.apply_setpoint)
         self.setpoint_spin.editingFinished.connect(self._enter_pressed)
 
@@ -150,13 +156,33 @@ class LoadPanel(QWidget):
             self.apply_setpoint()
 
     def apply_setpoint(self) -> None:
+        """Send exactly the setpoint the field shows (refused, with the reason, when it is not a
+        number in range); the "not sent" mark goes once the load took it."""
         mode = self.mode_combo.currentText()
-        value = self.setpoint_spin.value()
+        what = f"{MODES[mode][1]} setpoint"
+        try:
+            value = self.setpoint_guard.value_to_send()
+        except ValueOutOfRange as exc:
+            self.error_label.setText(f"{exc}; nothing sent")
+            return
         coro = self.load.set_current(value) if mode == "CC" else self.load.set_power(value)
-        self._command(f"{MODES[mode][1]} setpoint", coro)
+        self.bridge.run(coro, done=lambda _: self._setpoint_sent(), failed=lambda e: self._failed(what, e))
+
+    def _setpoint_sent(self) -> None:
+        self.error_label.setText("")
+        self.setpoint_guard.sent()
+
+    def _mode_changed(self) -> None:
+        """Another quantity: the field's old text means nothing now."""
+        self.setpoint_guard.discard()
+        self._update_limits()
 
     def _update_limits(self) -> None:
-        """Spin box range from the load's nominals (known after identification)."""
+        """Spin box range from the load's nominals (known after identification); waits while the
+        operator edits the field, since a new range or format rewrites its text."""
+        self.setpoint_guard.update(self._set_limits)
+
+    def _set_limits(self) -> None:
         unit, quantity, decimals = MODES[self.mode_combo.currentText()]
         top = self.load.nominal_current_a if quantity == "current" else self.load.nominal_power_w
         self.setpoint_spin.setDecimals(decimals)

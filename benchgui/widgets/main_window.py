@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QInputDialog,
     QLabel,
     QMainWindow,
+    QMessageBox,
     QTabBar,
     QTabWidget,
     QToolBar,
@@ -32,6 +33,7 @@ from benchgui.clock import ns_to_s
 from benchgui.core.bench import Bench
 from benchgui.core.catalog import SessionCatalog
 from benchgui.core.history import History
+from benchgui.core.programs.runner import RunnerState
 from benchgui.model import Event, SessionMeta
 from benchgui.widgets.bridge import Bridge
 from benchgui.widgets.plots import DEFAULT_PLOTS, PlotPanel, PlotSpec
@@ -72,6 +74,8 @@ class MainWindow(QMainWindow):
         self.paused = False
         self.window_s = window_s
         self._viewers: list[SessionViewer] = []
+        self.close_box: QMessageBox | None = None  # the open "close during a run?" question
+        self._close_confirmed = False
         self.bridge = Bridge(self)
         store = bench.recorder.store_path if bench.recorder else None
         self.history = History(bench.display, store, None, max_gap_s=None)
@@ -384,7 +388,64 @@ class MainWindow(QMainWindow):
         self.settings.setValue("window_s", self.window_s)
         self.settings.sync()
 
+    # -- closing -------------------------------------------------------------------------------------
+    def what_stops(self) -> list[str]:
+        """What closing the window would end now: a running or paused program (with its step),
+        the recording session."""
+        stops: list[str] = []
+        runner = self.bench.services.programs
+        if runner is not None:
+            snap = runner.snapshot()
+            if snap.state in (RunnerState.RUNNING, RunnerState.PAUSED):
+                paused = ", paused" if snap.state is RunnerState.PAUSED else ""
+                stops.append(
+                    f"the program “{snap.program}” at step {snap.leaf} of {snap.leaves}"
+                    f" ({snap.step_text}{paused}) — the load is switched off"
+                )
+        session = self.bench.session
+        if session is not None and session.running:
+            stops.append(f"the recording of session {session.id}")
+        return stops
+
+    def ask_close(self, stops: list[str]) -> QMessageBox:
+        """Ask before ending a run (one click must not end a 10-hour discharge). Not exec():
+        no nested event loop under qasync; the answer arrives in :meth:`_close_answered`."""
+        box = QMessageBox(
+            QMessageBox.Icon.Warning,
+            "Close benchgui?",
+            "Closing the window stops:\n" + "\n".join(f"• {s}" for s in stops) + "\n\nClose anyway?",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            self,
+        )
+        box.setDefaultButton(QMessageBox.StandardButton.No)  # Return keeps the run going
+        box.finished.connect(
+            lambda result: self._close_answered(result == QMessageBox.StandardButton.Yes.value)
+        )
+        self.close_box = box
+        box.open()
+        return box
+
+    def _close_answered(self, yes: bool) -> None:
+        if self.close_box is not None:
+            self.close_box.deleteLater()
+        self.close_box = None
+        if yes:
+            self.close_without_asking()
+
+    def close_without_asking(self) -> None:
+        """Close as before the question existed: for --quit-after and a signal's exit request."""
+        self._close_confirmed = True
+        self.close()
+
     def closeEvent(self, event: QCloseEvent) -> None:
+        stops = [] if self._close_confirmed else self.what_stops()
+        if stops:
+            event.ignore()
+            if self.close_box is None:
+                self.ask_close(stops)
+            else:
+                self.close_box.raise_()
+            return
         self.save_layout()
         self.timer.stop()
         for v in self._viewers:

@@ -242,7 +242,7 @@ def _install(panel: SafetyPanel, window: MainWindow) -> None:
         panel.show_state(state)
 
     panel.bridge.listen(supervisor.state_changed, show)
-    panel.bridge.listen(supervisor.exit_requested, lambda _name: window.close())
+    panel.bridge.listen(supervisor.exit_requested, lambda _name: window.close_without_asking())
     panel.refresh_timer.start(500)
     show(supervisor.state)
     # the dock joins the others as a tab without taking the front: the emergency stop and the

@@ -27,7 +27,7 @@ from benchgui.instruments.labjack.source import LabJackSource
 from benchgui.instruments.simulated import SimLabJackSource
 from benchgui.model import Channel, InstrumentState, Sample, SampleFlag
 from benchgui.simbench.world import SimWorld, WorldParams
-from benchgui.widgets.ain_panel import AinPanel, create_panel
+from benchgui.widgets.ain_panel import KIND_PARAMS, AinPanel, create_panel
 from benchgui.widgets.plots import PlotPanel
 from tests.helpers import async_wait_until
 
@@ -198,3 +198,51 @@ def test_plots_mark_over_range(qtbot: Any) -> None:
     plots.redraw()
     assert plots.over_range[0] == ""
     plots.history.close()
+
+
+def test_fields_keep_what_is_typed_and_apply_sends_exactly_that(qapp: Any, tmp_path: Path) -> None:
+    """Issue 23: live readings arrive while a transfer parameter is typed — the field keeps the
+    text, the panel says "not sent", Apply sends (and saves) what is shown; a field showing no
+    number blocks Apply instead of sending the last valid value."""
+
+    async def scenario(panel: AinPanel, bench: Bench, t7: T7Server, world: SimWorld, config: Path) -> None:
+        from PySide6.QtTest import QTest
+
+        src = bench.sources["labjack"]
+        assert isinstance(src, LabJackSource)
+        panel.list.setCurrentRow(0)
+        kind = panel.cb_kind.currentData()
+        name = next(n for n in KIND_PARAMS[kind] if n in panel.params)
+        spin = panel.params[name]
+        spin.setFocus()
+        spin.selectAll()
+        QTest.keyClicks(spin.lineEdit(), "4.5")
+        shown = spin.text()
+        assert "not sent" in panel.lb_status.text()
+        assert panel.btn_apply.styleSheet() != ""
+        for _ in range(3):  # live readings while the field holds the edit
+            n = src.polls
+            await async_wait_until(lambda n=n: src.polls > n + 2, 10, what="polls")
+            panel.refresh_live()
+            assert spin.text() == shown
+        panel.btn_apply.click()
+        await async_wait_until(lambda: "Saved" in panel.lb_status.text(), 10, what="apply + save")
+        saved = load_config(config).config.instruments.labjack
+        assert saved is not None
+        assert getattr(saved.channels[0].transfer, name) == pytest.approx(4.5)
+        assert panel.btn_apply.styleSheet() == ""
+
+        before = config.read_text()
+        spin.selectAll()
+        QTest.keyClicks(spin.lineEdit(), "-")  # not a number: nothing is sent
+        assert not await panel.apply()
+        assert "not a valid value" in panel.lb_status.text()
+        assert config.read_text() == before
+
+        panel.sp_ref.selectAll()
+        QTest.keyClicks(panel.sp_ref.lineEdit(), "-")
+        panel.revert()
+        panel.capture(0)  # a reference that is no number captures nothing
+        assert "no point captured" in panel.lb_status.text()
+
+    run_scenario(qapp, tmp_path, scenario)

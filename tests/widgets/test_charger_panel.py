@@ -141,3 +141,66 @@ def test_no_panel_without_a_thingset_mppt(qtbot: QtBot, tmp_path: Path) -> None:
     window = MainWindow(bench, settings=QSettings(str(tmp_path / "ui.ini"), QSettings.Format.IniFormat))
     qtbot.addWidget(window)
     assert charger_panel.create_panel(window, bench) is None
+
+
+def test_a_period_being_typed_survives_live_updates(
+    qloop: qasync.QEventLoop, qtbot: QtBot, tmp_path: Path
+) -> None:
+    """Issue 23: the period field keeps what the operator typed while statements arrive, says
+    "not sent" until Set, and Set sends what it shows; a text that is no number sends nothing."""
+
+    async def scenario(server, source, window, panel) -> None:  # type: ignore[no-untyped-def]
+        await async_wait_until(lambda: panel.period_button.isEnabled(), 15, what="connected")
+        window.show()
+        spin = panel.period_spin
+        assert not panel.period_guard.label.isVisible()
+        spin.setFocus()
+        spin.selectAll()
+        qtbot.keyClicks(spin.lineEdit(), "0.5")
+        assert spin.text() == "0.5 s"
+        assert panel.period_guard.label.isVisible()
+        assert panel.period_guard.label.text() == "not sent"
+        assert spin.property("pending") is True
+        for _ in range(3):  # snapshots arrive and the panel repaints while the field is edited
+            seen = source.snapshot.statements
+            await async_wait_until(lambda n=seen: source.snapshot.statements > n + 2, 10, what="statements")
+            panel._dirty = True
+            panel.refresh()
+            assert spin.text() == "0.5 s"
+        panel.period_button.click()
+        await async_wait_until(lambda: "every 0.5 s: done" in panel.message.text(), 10, what="period")
+        assert server.model.period_s == 0.5
+        assert not panel.period_guard.label.isVisible()
+        assert spin.property("pending") is False
+
+        spin.setFocus()
+        spin.selectAll()
+        qtbot.keyClicks(spin.lineEdit(), "0.0")  # below the 0.1 s minimum: refused, not sent
+        panel.period_button.click()
+        assert "not a valid value" in panel.message.text()
+        assert server.model.period_s == 0.5
+
+    run_with_panel(qloop, qtbot, tmp_path, scenario)
+
+
+def test_fixed_period_never_overwrites_the_field_being_typed(
+    qloop: qasync.QEventLoop, qtbot: QtBot, tmp_path: Path
+) -> None:
+    """A firmware with a fixed period: the panel shows 1 s, but not over the operator's typing."""
+
+    async def scenario(server, source, window, panel) -> None:  # type: ignore[no-untyped-def]
+        await async_wait_until(lambda: panel.period_button.isEnabled(), 15, what="connected")
+        panel.period_spin.setValue(2.0)
+        panel.period_button.click()
+        await async_wait_until(lambda: "every second" in panel.message.text(), 10, what="explained")
+        assert panel.period_spin.value() == 1.0  # the refusal drops the edit: the fixed period shows
+        assert not panel.period_guard.pending
+        panel.period_spin.setEnabled(True)  # as if settable again for a moment: the operator types
+        panel.period_spin.selectAll()
+        qtbot.keyClicks(panel.period_spin.lineEdit(), "3")
+        panel._dirty = True
+        panel.refresh()  # the snapshot still says "fixed": the field keeps the 3 typed
+        assert panel.period_spin.text() == "3 s"
+        assert not panel.period_guard.label.isHidden()
+
+    run_with_panel(qloop, qtbot, tmp_path, scenario, SimOptions(period_s=1.0, fixed_period=True))

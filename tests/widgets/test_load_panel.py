@@ -102,3 +102,58 @@ def test_no_load_no_panel() -> None:
         load = None
 
     assert load_panel.create_panel(Window(), NoLoad()) is None  # type: ignore[arg-type]
+
+
+def test_a_setpoint_being_typed_survives_live_updates(qtbot: Any, qapp: QApplication) -> None:
+    """Issue 23: click the CC field, type 3, live updates arrive — the field still shows 3,
+    marked as not sent, and Set sends 3.000 A (it sent the old 2.000 A before)."""
+
+    async def scenario() -> None:
+        world = SimWorld(WorldParams(sun=False))
+        closers: list[Callable[[], Awaitable[None]]] = []
+        src = await factory.simulated(world, EaSection(poll_interval_s=0.05), closers)
+        bench = Bench(world.clock, [src], None, load=src)
+        panel = load_panel.LoadPanel(bench, src)
+        qtbot.addWidget(panel)
+        panel.show()
+        states: list[object] = []
+        panel.bridge.listen(src.state_changed, states.append)  # what the panel is shown, in order
+        try:
+            await bench.start()
+            await async_wait_until(lambda: "EL 3160-60A" in panel.identity_label.text(), 10)
+            await src.set_remote(True)
+            panel.setpoint_spin.setValue(2.0)
+            panel.apply_setpoint()
+            await async_wait_until(lambda: src.state.set_current_a == 2.0, 30)
+            assert not panel.setpoint_pending.isVisible()
+
+            spin = panel.setpoint_spin
+            spin.setFocus()
+            qtbot.mouseClick(spin.lineEdit(), Qt.MouseButton.LeftButton)
+            spin.selectAll()
+            qtbot.keyClicks(spin.lineEdit(), "3")
+            assert spin.text() == "3 A"
+            assert panel.setpoint_pending.isVisible()  # marked: typed, not sent
+            assert panel.setpoint_pending.text() == "not sent"
+            for _ in range(3):  # live updates: the load's state changes while the operator types
+                seen = len(states)
+                await src.set_input(not bool(src.state.input_on))
+                await async_wait_until(lambda n=seen: len(states) > n, 30, what="a state update")
+                assert spin.text() == "3 A"
+            qtbot.mouseClick(panel.set_button, Qt.MouseButton.LeftButton)
+            await async_wait_until(lambda: src.state.set_current_a == 3.0, 30, what="3 A sent")
+            await async_wait_until(lambda: not panel.setpoint_pending.isVisible(), 30, what="mark cleared")
+            assert spin.text() == "3.000 A"
+
+            spin.setFocus()
+            spin.selectAll()
+            qtbot.keyClicks(spin.lineEdit(), "-")  # not a value: Set refuses and says so
+            panel.apply_setpoint()
+            assert "not a valid" in panel.error_label.text()
+            assert src.state.set_current_a == 3.0
+        finally:
+            await bench.stop()
+            for close in closers:
+                await close()
+
+    run_in_qasync(qapp, scenario)

@@ -146,3 +146,45 @@ def test_stored_session_opens_in_a_viewer(window: MainWindow, bench: Bench, qtbo
         return t is not None and len(t) > 10
 
     qtbot.waitUntil(has_data, timeout=60_000)
+
+
+def test_closing_while_recording_asks_and_no_keeps_the_window(  # type: ignore[no-untyped-def]
+    window: MainWindow, bench: Bench, qtbot
+) -> None:
+    """Issue 23: one click must not end a run. The question names the session; No keeps the
+    window (and the recording); Yes closes as before."""
+    from PySide6.QtWidgets import QMessageBox
+
+    closed: list[bool] = []
+    window.closing.connect(lambda: closed.append(True))
+    s = bench.start_session(SessionMeta("ana", "B1"))
+    assert window.what_stops() == [f"the recording of session {s.id}"]
+    window.close()
+    box = window.close_box
+    assert box is not None
+    assert f"the recording of session {s.id}" in box.text()
+    assert window.isVisible()
+    assert not closed
+    box.button(QMessageBox.StandardButton.No).click()
+    assert window.close_box is None
+    assert window.isVisible()
+    assert not closed
+    assert bench.session is s
+    assert s.running
+
+    window.close()
+    box = window.close_box
+    assert box is not None
+    box.button(QMessageBox.StandardButton.Yes).click()
+    assert closed == [True]
+    assert not window.isVisible()
+    bench.stop_session()
+
+
+def test_closing_with_nothing_running_does_not_ask(window: MainWindow) -> None:
+    closed: list[bool] = []
+    window.closing.connect(lambda: closed.append(True))
+    assert window.what_stops() == []
+    window.close()
+    assert window.close_box is None
+    assert closed == [True]

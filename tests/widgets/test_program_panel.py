@@ -125,3 +125,40 @@ def test_start_refused_is_shown_not_raised(qtbot, qloop) -> None:
             window.close()
 
     run(qloop, body())
+
+
+def test_closing_during_a_program_asks_naming_the_program_and_its_step(qtbot, qloop) -> None:
+    """Issue 23: one click must not end a 10-hour run. No keeps the window and the program;
+    Yes closes as before (the app then switches the load off and closes the session)."""
+    from PySide6.QtWidgets import QMessageBox
+
+    async def body() -> None:
+        async with sim_bench(speed=10) as asm:
+            window, panel = _panel(qtbot, asm.bench)
+            closed: list[bool] = []
+            window.closing.connect(lambda: closed.append(True))
+            panel.editor.setPlainText(PULSES)
+            await wait_samples(asm, "battery.voltage.labjack")
+            qtbot.mouseClick(panel.start_btn, Qt.MouseButton.LeftButton)
+            await async_wait_until(lambda: runner(asm).state is RunnerState.RUNNING, 30, what="running")
+            qtbot.mouseClick(panel.pause_btn, Qt.MouseButton.LeftButton)  # holds still, however fast
+            await async_wait_until(lambda: runner(asm).state is RunnerState.PAUSED, 30, what="paused")
+            window.close()
+            box = window.close_box
+            assert box is not None
+            assert "the program “two pulses” at step 1 of" in box.text()
+            assert "paused" in box.text()
+            box.button(QMessageBox.StandardButton.No).click()
+            assert window.isVisible()
+            assert not closed
+            assert runner(asm).state is RunnerState.PAUSED
+            window.close()
+            box = window.close_box
+            assert box is not None
+            box.button(QMessageBox.StandardButton.Yes).click()
+            assert closed == [True]
+            assert not window.isVisible()
+            runner(asm).abort()
+            await async_wait_until(lambda: runner(asm).state is RunnerState.FINISHED, 30, what="aborted")
+
+    run(qloop, body())

@@ -95,6 +95,9 @@ class _Sink:
     def add_channels(self, channels: object) -> None:
         pass
 
+    def update_session_info(self) -> None:
+        pass
+
 
 async def _delivery(speed: float, seconds: float) -> tuple[float, int]:
     with tempfile.TemporaryDirectory() as tmp:
@@ -104,8 +107,11 @@ async def _delivery(speed: float, seconds: float) -> tuple[float, int]:
             source = MpptSource(SerialTransport(sim.path), period_s=1.0)
             sink = _Sink()
             task = asyncio.create_task(source.run(sink, clock))  # type: ignore[arg-type]
-            while not source.snapshot.connected:
-                await asyncio.sleep(0.01)
+            async with asyncio.timeout(60):  # a source that cannot connect fails the benchmark
+                while not source.snapshot.connected:
+                    if task.done():
+                        task.result()  # raises what stopped the source
+                    await asyncio.sleep(0.01)
             sent0, got0 = sim.statements_sent, source.snapshot.statements
             await asyncio.sleep(seconds)
             sent, got = sim.statements_sent - sent0, source.snapshot.statements - got0

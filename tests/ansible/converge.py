@@ -123,7 +123,8 @@ def wheelhouse(wheel: Path) -> Path:
     """benchgui's dependency wheels for the chroot's Python 3.11, fetched once per set of requirements."""
     house = CACHE / "wheelhouse"
     stamp = house / ".requirements"
-    wanted = _requirements(wheel)
+    # The role installs with -c constraints.txt: the wheelhouse must hold those versions.
+    wanted = _requirements(wheel) + "\n" + (REPO / "constraints.txt").read_text()
     if not stamp.exists() or stamp.read_text() != wanted:
         shutil.rmtree(house, ignore_errors=True)
         house.mkdir(parents=True)
@@ -135,6 +136,8 @@ def wheelhouse(wheel: Path) -> Path:
                 "download",
                 "-q",
                 "--only-binary=:all:",
+                "-c",
+                str(REPO / "constraints.txt"),
                 "-d",
                 str(house),
                 str(wheel),

@@ -3,7 +3,9 @@
 ``csv``: one row per sample — ``time_ns,time_utc,channel,unit,value,flags`` — in time order
 (empty value: the sample was NaN). ``lineprotocol``: exactly the lines the forwarder sends to
 InfluxDB for the session (its ``sessions`` point, its events, its samples), one point per line.
-Standard output unless ``--output`` is given. SESSION is an id, a unique prefix, or ``latest``.
+Standard output unless ``--output`` is given: written to a temporary file beside it and renamed
+into place when complete; the store, its WAL/SHM, the config and the secrets file are refused as
+outputs. SESSION is an id, a unique prefix, or ``latest`` (never empty).
 """
 
 from __future__ import annotations
@@ -15,12 +17,14 @@ import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TextIO
+from typing import IO
 
 from benchgui.assembly import store_path_for
+from benchgui.cli._common import check_outputs, protected_files, session_ref
 from benchgui.clock import NS_PER_S
 from benchgui.config import load_config
 from benchgui.errors import StoreError
+from benchgui.outputs import open_output
 from benchgui.recording.points import session_lines
 from benchgui.recording.store import Store
 
@@ -57,7 +61,7 @@ def csv_rows(store: Store, session_id: str) -> Iterator[list[str]]:
             ]
 
 
-def _write(out: TextIO, store: Store, session_id: str, fmt: str) -> int:
+def _write(out: IO[str], store: Store, session_id: str, fmt: str) -> int:
     n = 0
     if fmt == "csv":
         w = csv.writer(out, lineterminator="\n")
@@ -74,7 +78,10 @@ def _write(out: TextIO, store: Store, session_id: str, fmt: str) -> int:
 
 def run(args: argparse.Namespace) -> int:
     loaded = load_config(args.config)
+    ref = session_ref(args.session)
     path = store_path_for(loaded, args.store)
+    if args.output is not None:  # before the store is even opened: -o S must not touch S
+        check_outputs(protected_files(args, loaded), [("--output", args.output)])
     if not path.exists():
         raise StoreError(f"no session store at {path}")
     try:
@@ -82,18 +89,13 @@ def run(args: argparse.Namespace) -> int:
     except StoreError:
         Store(path).close()  # an older schema: upgrade it once
     with Store(path, readonly=True) as store:
-        info = store.session(args.session)
-        with contextlib.ExitStack() as stack:
-            if args.output is not None:
-                try:
-                    out: TextIO = stack.enter_context(args.output.open("w", encoding="utf-8", newline=""))
-                except OSError as exc:
-                    print(f"benchgui: cannot write {args.output}: {exc.strerror}", file=sys.stderr)
-                    return 1
-            else:
-                out = sys.stdout
-            try:
+        info = store.session(ref)
+        if args.output is not None:
+            with open_output(args.output, newline="") as out:  # temp file, renamed when complete
                 n = _write(out, store, info.id, args.format)
+        else:
+            try:
+                n = _write(sys.stdout, store, info.id, args.format)
             except BrokenPipeError:  # `| head`: the reader has all it wants
                 with contextlib.suppress(OSError):
                     sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - keeps Python's exit flush quiet

@@ -4,7 +4,9 @@
 (empty value: the sample was NaN; text cells that a spreadsheet would run as a formula get a
 leading ``'``, see :mod:`benchgui.recording.csv_export`). ``lineprotocol``: exactly the lines the forwarder sends to
 InfluxDB for the session (its ``sessions`` point, its events, its samples), one point per line.
-Standard output unless ``--output`` is given. SESSION is an id, a unique prefix, or ``latest``.
+Standard output unless ``--output`` is given: written to a temporary file beside it and renamed
+into place when complete; the store, its WAL/SHM, the config and the secrets file are refused as
+outputs. SESSION is an id, a unique prefix, or ``latest`` (never empty).
 """
 
 from __future__ import annotations
@@ -15,11 +17,13 @@ import csv
 import os
 import sys
 from pathlib import Path
-from typing import TextIO
+from typing import IO
 
 from benchgui.assembly import store_path_for
+from benchgui.cli._common import check_outputs, protected_files, session_ref
 from benchgui.config import load_config
 from benchgui.errors import StoreError
+from benchgui.outputs import open_output
 from benchgui.recording.csv_export import csv_rows
 from benchgui.recording.points import session_lines
 from benchgui.recording.store import Store
@@ -35,7 +39,7 @@ def add_parser(
     p.set_defaults(func=run)
 
 
-def _write(out: TextIO, store: Store, session_id: str, fmt: str) -> int:
+def _write(out: IO[str], store: Store, session_id: str, fmt: str) -> int:
     n = 0
     if fmt == "csv":
         w = csv.writer(out, lineterminator="\n")
@@ -52,7 +56,10 @@ def _write(out: TextIO, store: Store, session_id: str, fmt: str) -> int:
 
 def run(args: argparse.Namespace) -> int:
     loaded = load_config(args.config)
+    ref = session_ref(args.session)
     path = store_path_for(loaded, args.store)
+    if args.output is not None:  # before the store is even opened: -o S must not touch S
+        check_outputs(protected_files(args, loaded), [("--output", args.output)])
     if not path.exists():
         raise StoreError(f"no session store at {path}")
     try:
@@ -60,18 +67,13 @@ def run(args: argparse.Namespace) -> int:
     except StoreError:
         Store(path).close()  # an older schema: upgrade it once
     with Store(path, readonly=True) as store:
-        info = store.session(args.session)
-        with contextlib.ExitStack() as stack:
-            if args.output is not None:
-                try:
-                    out: TextIO = stack.enter_context(args.output.open("w", encoding="utf-8", newline=""))
-                except OSError as exc:
-                    print(f"benchgui: cannot write {args.output}: {exc.strerror}", file=sys.stderr)
-                    return 1
-            else:
-                out = sys.stdout
-            try:
+        info = store.session(ref)
+        if args.output is not None:
+            with open_output(args.output, newline="") as out:  # temp file, renamed when complete
                 n = _write(out, store, info.id, args.format)
+        else:
+            try:
+                n = _write(sys.stdout, store, info.id, args.format)
             except BrokenPipeError:  # `| head`: the reader has all it wants
                 with contextlib.suppress(OSError):
                     sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - keeps Python's exit flush quiet

@@ -25,11 +25,16 @@ NO_DISPLAY = (
 
 def run_gui(args: argparse.Namespace) -> int:
     loaded = load_config(args.config)  # config errors before any Qt import
-    if getattr(args, "replay", None):  # an unknown session is reported before any Qt import too
+    if getattr(args, "replay", None) is not None:  # a bad session is reported before any Qt import too
         from benchgui.assembly import store_path_for
+        from benchgui.cli._common import session_ref
         from benchgui.core.replay import plan_replay
 
-        plan_replay(store_path_for(loaded, args.store), args.replay)
+        plan_replay(store_path_for(loaded, args.store), session_ref(args.replay, "--replay"))
+    if getattr(args, "screenshot", None):
+        from benchgui.cli._common import check_outputs, protected_files
+
+        check_outputs(protected_files(args, loaded), [("--screenshot", args.screenshot)])
     if not display_available():
         if args.screenshot:
             os.environ["QT_QPA_PLATFORM"] = "offscreen"  # a screenshot needs no screen

@@ -9,13 +9,13 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-import tomllib
 from datetime import tzinfo
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from benchgui.assembly import store_path_for
 from benchgui.config import load_config
+from benchgui.config.loader import read_toml
 from benchgui.errors import ConfigError
 from benchgui.model import SessionMeta
 from benchgui.recording.csv_import import ParsedCsv, Problem, parse_grafana_csv
@@ -67,12 +67,7 @@ def _zone(name: str | None) -> tuple[tzinfo | None, str]:
 def _mapping(path: Path | None) -> tuple[dict[str, ColumnSpec | None], str | None]:
     if path is None:
         return {}, None
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError("--mapping", f"cannot read {path}: {exc.strerror}") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError("", f"not valid TOML: {exc}", str(path)) from None
+    data = read_toml(path)  # capped, UTF-8, every failure one line (as for the config file)
     tz = data.get("timezone")
     if tz is not None and not isinstance(tz, str):
         raise ConfigError("timezone", "must be a string", str(path))

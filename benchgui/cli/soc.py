@@ -10,23 +10,29 @@
 * ``benchgui soc models`` lists the shipped cell models.
 
 Input CSV: ``time_s,current_a,voltage_v[,temperature_c]``, current positive = charging.
+Outputs are refused when they are an input (the CSV, the model file, the store and its WAL/SHM,
+the config, the secrets file) and are renamed into place only when complete.
 No Qt is imported unless ``--plot`` is given.
 """
 
 from __future__ import annotations
 
 import argparse
+import errno
 import sys
 import time
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
 
 from benchgui.assembly import store_path_for
+from benchgui.cli._common import check_outputs, protected_files, session_ref
 from benchgui.clock import ns_to_s
 from benchgui.config import load_config
 from benchgui.core.soc_service import model_for, tuning_for
 from benchgui.errors import BenchError, ConfigError
+from benchgui.outputs import open_output, output_path
 from benchgui.soc.csvrun import format_soc_csv, parse_run_csv
 from benchgui.soc.identify import IdentificationError, identify
 from benchgui.soc.modelfile import builtin_model_dirs, builtin_model_names, dump_model, load_model
@@ -97,18 +103,22 @@ def _read_run(path: str) -> RunData:
         raise BenchError(f"{path}: not a UTF-8 text file") from None
 
 
-def _write(path: str, lines) -> None:  # type: ignore[no-untyped-def]
-    try:
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        with open(path, "w", encoding="utf-8", newline="") as f:
-            f.writelines(lines)
-    except OSError as exc:
-        raise BenchError(f"cannot write {path}: {exc.strerror or exc}") from None
+def _write(path: str, lines: Iterable[str]) -> None:
+    """Into a temporary file beside ``path``, renamed into place when complete (OutputError: exit 1)."""
+    with open_output(path, newline="") as f:
+        f.writelines(lines)
+
+
+def _model_input(model: str | None) -> list[tuple[str, str]]:
+    """The ``--model`` file, when it names one (not a shipped model's name)."""
+    return [("the --model file", model)] if model and Path(model).expanduser().exists() else []
 
 
 def run_identify(args: argparse.Namespace) -> int:
     if not 1 <= args.cells <= 1000:
         raise ConfigError("--cells", "must be 1…1000")
+    protected = protected_files(args, None, [("the input file", args.input)])
+    check_outputs(protected, [("--output", args.output)])
     run = _read_run(args.input)
     name = args.name or f"identified from {Path(args.input).name}"
     try:
@@ -152,6 +162,11 @@ def run_replay(args: argparse.Namespace) -> int:
         raise ConfigError("soc replay", "give either INPUT.csv or --session ID")
     if not args.initial_sigma > 0:
         raise ConfigError("--initial-sigma", "must be > 0")
+    if args.session is not None:
+        session_ref(args.session, "--session")
+    inputs = [("the input file", args.input)] if args.input else []
+    protected = protected_files(args, loaded, inputs + _model_input(args.model))
+    check_outputs(protected, [("--output", args.output), ("--plot", args.plot)])
     model = load_model(args.model) if args.model else model_for(cfg)
     if args.capacity_ah:
         if args.capacity_ah <= 0:
@@ -182,7 +197,10 @@ def run_replay(args: argparse.Namespace) -> int:
     if args.plot:
         from benchgui.widgets.soc_plot import render_replay_png  # Qt only when asked for
 
-        render_replay_png(Path(args.plot), result, compare, title=f"SOC replay of {label}")
+        with output_path(args.plot) as png:  # a temporary *.png beside it, renamed when complete
+            render_replay_png(png, result, compare, title=f"SOC replay of {label}")
+            if png.stat().st_size == 0:  # Qt reports a failed save by returning False, not raising
+                raise OSError(errno.EIO, "the plot could not be saved")
         print(f"plot → {args.plot}")
     return 0
 

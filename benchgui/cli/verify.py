@@ -4,6 +4,8 @@ Reads a stored or imported session (id, unique prefix, or ``latest``), compares 
 load's readings with the LabJack reference as configured in ``[verify]``, prints the summary and
 writes the HTML report (plots inline as SVG, no display needed: no Qt is imported) and the JSON
 statistics. Exit 0 when the report was written (whatever the verdict, unless ``--strict``).
+Outputs are refused when they are the store (or its WAL/SHM), the config or the secrets file, and
+are written to a temporary file that is renamed into place when complete.
 """
 
 from __future__ import annotations
@@ -65,15 +67,27 @@ def _f(x: float) -> str:
 
 def run(args: argparse.Namespace) -> int:
     # imported here: every benchgui command builds the parser, only this one needs numpy and scipy
+    import json
+
     from benchgui.assembly import store_path_for
+    from benchgui.cli._common import check_outputs, protected_files, session_ref
     from benchgui.config import load_config
-    from benchgui.core.verification import verify_session, write_report
+    from benchgui.core.verification import verify_session
+    from benchgui.outputs import write_text
     from benchgui.verify.analysis import FAIL
+    from benchgui.verify.report import render_html
+    from benchgui.verify.report_json import to_json
 
     loaded = load_config(args.config)
+    ref = session_ref(args.session)
+    check_outputs(protected_files(args, loaded), [("--output", args.output), ("--json", args.json)])
     store = store_path_for(loaded, args.store)
-    v = verify_session(store, args.session, loaded.config.verify)
-    write_report(v, args.output, args.json)
+    v = verify_session(store, ref, loaded.config.verify)
+    # each written to a temporary file beside it and renamed into place when complete
+    if args.output:
+        write_text(args.output, render_html(v.result, v.meta))
+    if args.json:
+        write_text(args.json, json.dumps(to_json(v.result, v.meta), indent=1, allow_nan=False) + "\n")
     if not args.quiet:
         print(format_summary(v))
         for what, path in (("report", args.output), ("statistics", args.json)):

@@ -59,16 +59,48 @@ def _require_private(path: Path, what: str) -> None:
         )
 
 
-def read_toml(path: Path) -> dict[str, Any]:
+#: no configuration, secrets or program file is anywhere near this; ``--config /dev/zero`` stops here
+MAX_TOML_BYTES = 1024 * 1024
+
+
+def read_text_capped(path: Path, limit: int = MAX_TOML_BYTES) -> str:
+    """The UTF-8 text of ``path``, refused (:class:`ConfigError`) above ``limit`` bytes.
+
+    Reads at most ``limit + 1`` bytes, so a device or FIFO (``/dev/zero``) cannot exhaust memory;
+    every reading and decoding failure is one line naming the file.
+    """
     try:
         with path.open("rb") as fh:
-            return tomllib.load(fh)
+            data = fh.read(limit + 1)
     except FileNotFoundError:
         raise ConfigError("", "file not found", str(path)) from None
     except PermissionError:
         raise ConfigError("", "permission denied", str(path)) from None
+    except IsADirectoryError:
+        raise ConfigError("", "is a directory, not a file", str(path)) from None
+    except OSError as exc:
+        raise ConfigError("", f"cannot read: {exc.strerror or exc}", str(path)) from None
+    if len(data) > limit:
+        raise ConfigError("", f"larger than {limit // 1024} KiB: not a configuration file", str(path))
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError("", f"not UTF-8 text (byte {exc.start})", str(path)) from None
+
+
+def parse_toml(text: str, path: str | None = None) -> dict[str, Any]:
+    """TOML text → dict; syntax errors and absurd nesting are one-line :class:`ConfigError`."""
+    try:
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError("", f"not valid TOML: {exc}", str(path)) from None
+        raise ConfigError("", f"not valid TOML: {exc}", path) from None
+    except RecursionError:  # tomllib recurses per nesting level: [[[[…]]]] exhausts the stack
+        raise ConfigError("", "not valid TOML: nested too deeply", path) from None
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    """A TOML file (at most :data:`MAX_TOML_BYTES`, UTF-8) → dict, or one-line :class:`ConfigError`."""
+    return parse_toml(read_text_capped(path), str(path))
 
 
 def load_secrets(path: Path | None = None) -> dict[str, str]:
@@ -112,8 +144,11 @@ def load_config(path: str | os.PathLike[str] | None = None) -> LoadedConfig:
         path = default
     p = Path(path)
     data = read_toml(p)
-    if _find_secret_keys(data):
-        _require_private(p, "config file")
-    config = parse_config(data, p)
+    try:
+        if _find_secret_keys(data):
+            _require_private(p, "config file")
+        config = parse_config(data, p)
+    except RecursionError:  # deeply nested tables parse, but walking them must not crash
+        raise ConfigError("", "nested too deeply", str(p)) from None
     log.info("configuration loaded from %s", p)
     return LoadedConfig(config, p, load_secrets())

@@ -4,7 +4,9 @@ Services and tests configure InfluxDB without a file: ``BENCHGUI_INFLUX_URL``,
 ``BENCHGUI_INFLUX_VERSION`` (1 or 2), ``_ORG``, ``_BUCKET``, ``_TOKEN``, ``_DATABASE``,
 ``_USER``, ``_PASSWORD``. The config loader already turns every ``BENCHGUI_*`` variable (and the
 0600 secrets file) into lower-case secrets (``influx_url``…); this module merges them over the
-file's section and checks that the result is complete, naming the key that is missing.
+file's section and checks that the result is complete, naming the key that is missing. A URL with
+credentials (``http://user:pass@…``) or any query (``?p=…``, ``?token=…``) is refused without
+being echoed, so a secret never reaches a log, an error line or the forwarding ledger.
 """
 
 from __future__ import annotations
@@ -78,7 +80,18 @@ def influx_target(section: InfluxSection, secrets: Mapping[str, str]) -> InfluxT
         raise ConfigError(
             f"{KEY}.version", f"must be 1 or 2 (BENCHGUI_INFLUX_VERSION), got {values['version']!r}"
         )
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # e.g. an unclosed IPv6 bracket; the URL is not echoed: it may hold secrets
+        raise ConfigError(f"{KEY}.url", "is not a valid URL") from None
+    if parts.username is not None or parts.password is not None or parts.query or parts.fragment:
+        # never echoed, logged or stored (the forwarding ledger is named after the URL)
+        raise ConfigError(
+            f"{KEY}.url",
+            "must not carry credentials or a query (user:password@, ?p=, ?token=…): give them as "
+            "BENCHGUI_INFLUX_TOKEN or BENCHGUI_INFLUX_USER/BENCHGUI_INFLUX_PASSWORD "
+            "(or in the 0600 secrets file)",
+        )
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConfigError(f"{KEY}.url", f"must be an http:// or https:// URL, got {url!r}")
     try:

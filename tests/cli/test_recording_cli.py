@@ -92,7 +92,7 @@ def test_import_bad_rows_are_reported_and_unmapped_columns_need_a_decision(cli: 
     ("args", "message"),
     [
         (["--timezone", "Mars/Olympus"], "unknown time zone"),
-        (["--mapping", "/nonexistent.toml"], "cannot read"),
+        (["--mapping", "/nonexistent.toml"], "file not found"),
     ],
 )
 def test_import_usage_errors(cli: Cli, args: list[str], message: str) -> None:

@@ -218,3 +218,44 @@ def test_readme_program_example_is_valid() -> None:
     assert p.name == "Capacity at 5 A"
     assert [s.kind for s in p.steps] == ["cc", "rest", "loop"]
     assert p.leaf_count() == 2 + 3 * 2
+
+
+# --- issue 22: hostile program files are one-line ProgramErrors (the CLI: exit 2) -----------
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ('[program]\nname = "Entladung für Lüfter"\n'.encode("latin-1"), "not UTF-8 text (byte 29)"),
+        (b"x = " + b"[" * 50_000 + b"]" * 50_000, "nested too deeply"),
+        (b"# padding\n" * (1024 * 1024 // 10 + 1), "larger than 1024 KiB"),
+    ],
+    ids=["latin-1", "nested arrays", "over 1 MiB"],
+)
+def test_hostile_program_files_are_one_line_errors(tmp_path: Path, content: bytes, message: str) -> None:
+    path = tmp_path / "p.toml"
+    path.write_bytes(content)
+    with pytest.raises(ProgramError) as info:
+        load_program(path)
+    assert message in str(info.value)
+    assert str(info.value).startswith(f"{path}: ")
+    assert "\n" not in str(info.value)
+
+
+def test_deeply_nested_loops_are_refused(tmp_path: Path) -> None:
+    step = '{kind = "rest", duration_s = 1}'
+    for _ in range(2000):
+        step = f'{{kind = "loop", count = 1, steps = [{step}]}}'
+    path = tmp_path / "loops.toml"
+    path.write_text(f"step = [{step}]\n")
+    with pytest.raises(ProgramError) as info:
+        load_program(path)
+    assert "nested too deeply" in str(info.value)
+
+
+@pytest.mark.parametrize("where", ["a directory", "/dev/zero"])
+def test_a_directory_or_an_endless_file_as_program(tmp_path: Path, where: str) -> None:
+    path = tmp_path if where == "a directory" else Path("/dev/zero")
+    with pytest.raises(ProgramError) as info:
+        load_program(path)
+    assert ("is a directory" if where == "a directory" else "larger than 1024 KiB") in str(info.value)

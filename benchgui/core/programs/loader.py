@@ -22,6 +22,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from benchgui.config.loader import read_text_capped
 from benchgui.config.validate import from_dict
 from benchgui.core.programs.model import (
     CUTOFF,
@@ -243,21 +244,23 @@ def parse_program_text(text: str, *, base_dir: Path | None = None, name: str = "
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ProgramError("", f"not valid TOML: {exc}", path or None) from None
+    except RecursionError:  # tomllib recurses per nesting level: [[[[…]]]] exhausts the stack
+        raise ProgramError("", "not valid TOML: nested too deeply", path or None) from None
     try:
         return parse_program(data, base_dir=base_dir, name=name, text=text, path=path)
     except ProgramError as exc:
         raise ProgramError(exc.key, exc.problem, path or None) from None
+    except RecursionError:  # loops inside loops inside loops…
+        raise ProgramError("step", "nested too deeply", path or None) from None
 
 
 def load_program(path: str | Path) -> Program:
-    """Read a program file (TOML); profile CSVs are found relative to it."""
+    """Read a program file (TOML, at most 1 MiB of UTF-8); profile CSVs are found relative to it."""
     p = Path(path).expanduser()
-    try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ProgramError("", "file not found", str(p)) from None
-    except OSError as exc:
-        raise ProgramError("", f"cannot read: {exc.strerror or exc}", str(p)) from None
+    try:  # size-capped, UTF-8, every read failure one line (as for the config file)
+        text = read_text_capped(p)
+    except ConfigError as exc:
+        raise ProgramError(exc.key, exc.problem, exc.path) from None
     return parse_program_text(text, base_dir=p.resolve().parent, name=p.stem, path=str(p))
 
 

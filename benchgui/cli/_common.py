@@ -1,0 +1,63 @@
+"""Checks several sub-commands share: which files an output must not overwrite, session ids.
+
+Not a sub-command (the leading underscore keeps it out of :func:`benchgui.cli.subcommand_modules`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+from benchgui.assembly import store_path_for
+from benchgui.config import LoadedConfig, paths
+from benchgui.errors import ConfigError
+from benchgui.outputs import SQLITE_COMPANIONS, refuse_inputs
+
+
+def session_ref(ref: str, option: str = "SESSION") -> str:
+    """``ref`` unless it is empty: an empty prefix would match every session."""
+    if not ref.strip():
+        raise ConfigError(
+            option, "must not be empty (give a session id, a unique prefix of one, or 'latest')"
+        )
+    return ref
+
+
+def protected_files(
+    args: argparse.Namespace, loaded: LoadedConfig | None, inputs: Iterable[tuple[str, str | Path]] = ()
+) -> list[tuple[str, Path]]:
+    """Files no output of this command may replace: store (+ SQLite's companions), config, secrets, inputs.
+
+    Without ``loaded`` (a command that reads no config) the store and config named by the options
+    or the default locations are protected.
+    """
+    store_opt = getattr(args, "store", None)
+    config_opt = getattr(args, "config", None)
+    if loaded is not None:
+        store = store_path_for(loaded, store_opt)
+        config = loaded.path
+    else:
+        store = Path(store_opt) if store_opt else paths.default_store_path()
+        config = Path(config_opt) if config_opt else paths.default_config_path()
+    out = [("the session store", store)]
+    out += [(f"the session store's {s} file", store.with_name(store.name + s)) for s in SQLITE_COMPANIONS]
+    if config is not None:
+        out.append(("the configuration file", Path(config)))
+    secrets = os.environ.get("BENCHGUI_SECRETS_FILE") or paths.default_secrets_path()
+    out.append(("the secrets file", Path(secrets)))
+    out += [(what, Path(p)) for what, p in inputs]
+    return out
+
+
+def check_outputs(
+    protected: list[tuple[str, Path]], outputs: Iterable[tuple[str, str | Path | None]]
+) -> None:
+    """Refuse (exit 2) any output that is a protected file or the same file as an earlier output."""
+    seen: list[tuple[str, Path]] = []
+    for option, path in outputs:
+        if path is None or path == "":
+            continue
+        refuse_inputs(option, path, protected + [(f"the {o} output", p) for o, p in seen])
+        seen.append((option, Path(path)))

@@ -16,7 +16,6 @@ from pathlib import Path
 
 import pytest
 
-from benchgui.cli import main
 from benchgui.model import Channel, SessionMeta
 from benchgui.recording.store import Store
 from tests.helpers import run_cli
@@ -24,19 +23,6 @@ from tests.verify import synth
 
 Cli = Callable[..., subprocess.CompletedProcess[str]]
 T0 = 1_700_000_000_000_000_000
-
-
-@pytest.fixture
-def cli(capsys: pytest.CaptureFixture[str]) -> Cli:
-    """The real CLI in-process: exit code, stdout, stderr."""
-
-    def run(args: list[str]) -> subprocess.CompletedProcess[str]:
-        capsys.readouterr()
-        rc = main(args)
-        out, err = capsys.readouterr()
-        return subprocess.CompletedProcess(args, rc, out, err)
-
-    return run
 
 
 def make_store(path: Path, n: int = 50) -> str:

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 
-from benchgui.cli import main
 from benchgui.model import Channel, SessionMeta
 from benchgui.recording.store import Store
 from tests.helpers import cli_env, run_cli
@@ -26,22 +25,6 @@ MISSING_ZEROS = {  # the load's 0 V while the others see the battery; in the sma
     "bench-2021-05-28-grafana-datetime-sep.csv": 233,
     "bench-small-sample.csv": 126,
 }
-
-
-@pytest.fixture
-def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Cli:
-    """The real CLI in-process (a subprocess per call costs seconds on a busy machine)."""
-
-    def run(args: list[str], env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-        with monkeypatch.context() as m:
-            for k, v in (env or {}).items():
-                m.setenv(k, v)
-            capsys.readouterr()
-            rc = main(args)
-            out, err = capsys.readouterr()
-        return subprocess.CompletedProcess(args, rc, out, err)
-
-    return run
 
 
 @pytest.mark.parametrize("path", FILES, ids=lambda p: p.name)

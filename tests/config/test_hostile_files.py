@@ -13,22 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from benchgui.cli import main
 from benchgui.config.loader import MAX_TOML_BYTES
 from tests.helpers import cli_env, run_cli
 
 Cli = Callable[[list[str]], subprocess.CompletedProcess[str]]
-
-
-@pytest.fixture
-def cli(capsys: pytest.CaptureFixture[str]) -> Cli:
-    def run(args: list[str]) -> subprocess.CompletedProcess[str]:
-        capsys.readouterr()
-        rc = main(args)
-        out, err = capsys.readouterr()
-        return subprocess.CompletedProcess(args, rc, out, err)
-
-    return run
 
 
 def hostile(tmp_path: Path) -> dict[str, tuple[Path, str]]:

@@ -207,22 +207,23 @@ class EaDriver:
         return self.profile.scaling(self._nominals)
 
     # -- control -------------------------------------------------------------------------------
-    async def remote(self, on: bool) -> None:
-        await self._control("remote_on" if on else "remote_off")
+    async def remote(self, on: bool, *, urgent: bool = False) -> None:
+        await self._control("remote_on" if on else "remote_off", urgent=urgent)
 
-    async def input(self, on: bool) -> None:
-        await self._control("input_on" if on else "input_off")
+    async def input(self, on: bool, *, urgent: bool = False) -> None:
+        """``urgent`` (safety): goes before everything else on the line, see :mod:`.transactions`."""
+        await self._control("input_on" if on else "input_off", urgent=urgent)
 
     async def set_mode(self, mode: str) -> None:
         """Select the operating mode (CC, CV, CP, CR) where the profile has such an action."""
         await self._control(f"mode_{mode.lower()}")
         self.selected_mode = mode.upper()
 
-    async def _control(self, action: str) -> None:
+    async def _control(self, action: str, *, urgent: bool = False) -> None:
         ctl = self.profile.control
         if ctl is None:
             raise NotSupported(f"the {self.profile.name} profile has no control object")
-        await self.write(ctl.object, ctl.action(action))
+        await self.write(ctl.object, ctl.action(action), urgent=urgent)
 
     async def set_current(self, amps: float) -> None:
         await self._set("current", amps, "CC")
@@ -285,13 +286,14 @@ class EaDriver:
         except KeyError as exc:
             raise MalformedData(f"the profile's actual object has no {exc} field") from None
 
-    async def read_status(self) -> DeviceStatus:
+    async def read_status(self, *, urgent: bool = False) -> DeviceStatus:
+        """The status bits; ``urgent``: the supervisor confirming the input off."""
         spec = self.profile.status
         if spec is None:
             raise NotSupported(f"the {self.profile.name} profile has no status object")
         scaling = await self._scaling()
         obj = self.profile.obj(spec.object)
-        (t,) = await self.link.transact([self._query_request(obj)])
+        (t,) = await self.link.transact([self._query_request(obj)], urgent=urgent)
         return spec.decode(decode(obj, t.data, scaling))
 
     async def read_ah(self) -> float:
@@ -308,12 +310,12 @@ class EaDriver:
         answers = await self.link.transact([self._query_request(s) for s in specs])
         return [decode(s, t.data, scaling) for s, t in zip(specs, answers, strict=True)]
 
-    async def write(self, role: str, value: Any) -> None:
+    async def write(self, role: str, value: Any, *, urgent: bool = False) -> None:
         """Write an object by role (mask objects take ``(mask, value)``); scaled values in SI units."""
         spec = self.profile.obj(role)
         scaled = spec.scale is not None
         scaling = await self._scaling() if scaled else self.profile.scaling({})
-        await self.link.transact([self._write_request(spec, value, scaling)])
+        await self.link.transact([self._write_request(spec, value, scaling)], urgent=urgent)
 
     async def exchange_raw(self, data: bytes, timeout_s: float | None = None) -> Telegram:
         """Send arbitrary bytes and return the next telegram received (no retries) — for tests

@@ -197,7 +197,10 @@ class EaSimulator:
             if self._drop:
                 self._drop -= 1
                 continue
-            raw = bytearray(reply.encode())
+            wire = self.device.wire_answers(reply, ev if isinstance(ev, Telegram) else None)
+            if not wire:
+                continue
+            raw = bytearray(b"".join(t.encode() for t in wire))
             if self._corrupt:
                 self._corrupt -= 1
                 raw[-1] ^= 0x5A

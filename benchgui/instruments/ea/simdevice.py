@@ -14,11 +14,18 @@ driver cannot hide. Rules modelled (reference §3, §4, §6):
 * set values and control bits other than remote are refused (0x09) unless remote is on;
   raw values above the object's ``max_raw`` → 0x30;
 * input off → zero current.
+
+Fault modes (:class:`SimFaults`, for tests; each is an INFERENCE of how a real line or device
+misbehaves, none is from a capture): a late acknowledgement held back and sent just before the
+next answer, duplicated answers, answers to queries lost, and a device that acknowledges
+"input off" yet keeps its input on. :attr:`SimEaDevice.received` keeps the telegrams the device
+was sent, in order, so tests judge "what went out next" by what the device saw, not by time.
 """
 
 from __future__ import annotations
 
 import logging
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -74,6 +81,21 @@ class SimIdentity:
         return {"voltage": self.nominal_voltage, "current": self.nominal_current, "power": self.nominal_power}
 
 
+@dataclass
+class SimFaults:
+    """Misbehaviour to inject (counts are used up one answer at a time)."""
+
+    #: the next n answers are each preceded by an extra ACK (0x00): the late acknowledgement
+    #: of an earlier request, arriving while the driver waits for the current answer
+    late_acks: int = 0
+    #: the next n answers are sent twice (a repeater or a device repeating itself)
+    duplicate_answers: int = 0
+    #: answers to queries are lost (writes are still answered): a poll stuck in its retries
+    drop_query_answers: bool = False
+    #: "input off" is acknowledged and ignored (stuck power stage): the status keeps input on
+    ignore_input_off: bool = False
+
+
 class SimEaDevice:
     def __init__(
         self,
@@ -102,6 +124,9 @@ class SimEaDevice:
         self.i_sensor = SensorModel(noise=0.002, lsb=noms["current"] / fs, lo=0.0, seed=seed + 1)
         self.requests = 0
         self.refusals = 0
+        self.faults = SimFaults()
+        #: telegrams received (damaged ones as None), oldest first, bounded
+        self.received: deque[Telegram | None] = deque(maxlen=10_000)
 
     # -- state helpers -----------------------------------------------------------------------------
     @property
@@ -130,12 +155,29 @@ class SimEaDevice:
     def on_discarded(self, d: Discarded) -> Telegram | None:
         """A damaged telegram: the device answers 'checksum wrong'; garbage gets no answer."""
         if d.reason == CHECKSUM:
+            self.received.append(None)
             self.refusals += 1
             return status_answer(CHECKSUM_WRONG, self.answer_node)
         return None
 
+    def wire_answers(self, reply: Telegram, request: Telegram | None) -> list[Telegram]:
+        """What goes on the line for ``reply`` under the fault modes (nothing: it is lost)."""
+        f = self.faults
+        if f.drop_query_answers and request is not None and request.kind is Kind.QUERY:
+            return []
+        out = []
+        if f.late_acks:
+            f.late_acks -= 1
+            out.append(status_answer(OK, self.answer_node))
+        out.append(reply)
+        if f.duplicate_answers:
+            f.duplicate_answers -= 1
+            out.append(reply)
+        return out
+
     def handle(self, t: Telegram) -> Telegram | None:
         self.requests += 1
+        self.received.append(t)
         code = self._check(t)
         if code is not None:
             self.refusals += 1
@@ -256,7 +298,9 @@ class SimEaDevice:
         self.remote = remote
         imask, ion = acts.get("input_on", (0, 0))
         if imask and mask & imask:
-            self.stage.input_on = (value & imask) == ion
+            on = (value & imask) == ion
+            if on or not self.faults.ignore_input_off:
+                self.stage.input_on = on
         for m in MODES:
             sel = acts.get(f"mode_{m.lower()}")
             if sel is not None and mask & sel[0] == sel[0] and value & sel[0] == sel[1]:

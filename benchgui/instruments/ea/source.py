@@ -28,6 +28,7 @@ from benchgui.instruments.base import SampleSink, Source
 from benchgui.instruments.ea.driver import Actual, EaDriver, Identity
 from benchgui.instruments.ea.objects import Profile
 from benchgui.instruments.ea.state import LoadState
+from benchgui.instruments.ea.transactions import LinkPreempted
 from benchgui.instruments.transport import Backoff, Transport
 from benchgui.model import Channel, InstrumentState, InstrumentStatus, Sample
 from benchgui.signals import Signal
@@ -118,10 +119,16 @@ class LoadSource(Source):
         next_t = clock.monotonic()
         while True:
             commands = self._commands
-            actual = await self.driver.read_actual()
-            t_ns = clock.now_ns()
-            ah = await self.driver.read_ah() if has_ah else None
-            self._publish(sink, t_ns, actual, ah, stale_status=self._commands != commands)
+            try:
+                actual = await self.driver.read_actual()
+                t_ns = clock.now_ns()
+                ah = await self.driver.read_ah() if has_ah else None
+            except LinkPreempted:  # a safety command took the line: skip this round, link is fine
+                actual = None
+            if actual is not None:
+                self._publish(sink, t_ns, actual, ah, stale_status=self._commands != commands)
+            if self.driver.stats.stray_answers != self.status.detail.get("stray_answers", 0):
+                self._refresh_status()
             next_t += self.poll_interval_s
             now = clock.monotonic()
             if next_t < now - self.poll_interval_s:  # fell behind (slow line): do not burst
@@ -142,6 +149,14 @@ class LoadSource(Source):
         if self.state.remote:
             with contextlib.suppress(BaseException):
                 await asyncio.wait_for(self.driver.remote(False), 1.0)
+
+    def _status_extras(self, text: str) -> tuple[str, dict[str, Any]]:
+        """Stray answers (late, duplicated, unsolicited) are counted in the status text."""
+        n = self.driver.stats.stray_answers
+        if not n:
+            return text, {}
+        note = f"{n} stray answer{'s' if n != 1 else ''} dropped"
+        return (f"{text} ({note})" if text else note), {"stray_answers": n}
 
     def _status_changed(self, status: InstrumentStatus) -> None:
         """Mirror the connection in the state the load panel shows."""
@@ -244,6 +259,38 @@ class LoadSource(Source):
         await self._command(self.driver.input(on))
         self._update(input_on=on)
         self._event(f"load input {'on' if on else 'off'}", {"input": on})
+
+    async def switch_off_urgently(self, take_remote: bool = False) -> None:
+        """The supervisor's off: the next telegram on the line, ahead of (and cancelling) a poll
+        or a command in progress; retried by the link on its own count. The input state is
+        not taken from the acknowledgement: :meth:`read_input_on` asks the device."""
+        if not self.state.connected:
+            raise TransportError(f"the load on {self.transport.name} is not connected")
+        self._commands += 1
+        if take_remote or (self.auto_remote and self.state.remote is False):
+            await self.driver.remote(True, urgent=True)
+            self._update(remote=True)
+        await self.driver.input(False, urgent=True)
+        if self._sink is not None:
+            self._sink.record_event("setpoint", "load input off (safety, acknowledged)", {"input": False})
+
+    async def read_input_on(self) -> bool | None:
+        """The input bit of the device's status, read urgently (None: the profile has none)."""
+        if self.profile.status is None:
+            return None
+        if not self.state.connected:
+            raise TransportError(f"the load on {self.transport.name} is not connected")
+        self._commands += 1  # a poll that read the status before this must not overwrite it
+        st = await self.driver.read_status(urgent=True)
+        changes: dict[str, Any] = {}
+        if st.input_on is not None:
+            changes["input_on"] = st.input_on
+        if st.remote is not None:
+            changes["remote"] = st.remote
+        self._update(**changes)
+        if self._sink is not None and self._clock is not None:
+            self._sink.publish(self._state_samples(self._clock.now_ns()))
+        return st.input_on
 
     async def set_current(self, amps: float) -> None:
         await self._set("current", amps, "CC")

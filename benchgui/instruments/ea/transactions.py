@@ -11,18 +11,29 @@ answers, in order:
 * each answer has its own timeout; timeouts, corrupted answers and the device's "checksum
   wrong"/"start delimiter wrong" codes are retried after a resync (input discarded), at most
   ``retries`` times; other error codes raise their :class:`~.protocol.EaDeviceError` at once;
-* answers that do not belong to the request (late answers of an earlier, timed-out request)
-  are counted and skipped.
+* answers that do not belong to the request are **stray**: counted (``stats.stray_answers``),
+  logged and dropped — never a refusal, never a reason to reconnect. Stray are: whatever arrived
+  before a request was sent (a late or duplicated answer: nothing was outstanding), an answer
+  with another object than the query, and an acknowledgement (OBJ 0xFF, code 0x00) while a
+  query waits (a query is answered with data or an error code, never an ACK). An ACK cannot be
+  told from another ACK, so a late ACK that arrives while a *write* waits is taken as its
+  answer; the real one is then stray (and the supervisor confirms "load off" by a status read);
+* **urgent** exchanges (safety: the load off, and confirming it) go before every waiting
+  ordinary one and cancel the ordinary one in progress, its retries included — its caller
+  gets :class:`LinkPreempted` — so the urgent telegram is the next one on the wire. Urgent
+  exchanges retry on their own count (``urgent_retries``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Callable, Sequence
+from collections import deque
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 
-from benchgui.errors import InstrumentTimeout
+from benchgui.errors import BenchError, InstrumentTimeout
 from benchgui.instruments.ea.protocol import (
     CHECKSUM,
     ERROR_OBJECT,
@@ -54,9 +65,20 @@ class LinkStats:
     retries: int = 0
     timeouts: int = 0
     corrupt_answers: int = 0
-    stale_answers: int = 0
+    stray_answers: int = 0  # answers that fit no pending request: counted, logged, dropped
     discarded_bytes: int = 0
     refusals: int = 0
+    preempted: int = 0  # ordinary exchanges cancelled by an urgent (safety) one
+
+    @property
+    def stale_answers(self) -> int:
+        """The former name of :attr:`stray_answers` (soak reports use it)."""
+        return self.stray_answers
+
+
+class LinkPreempted(BenchError):
+    """An ordinary exchange was cancelled because a safety command took the line. The link is
+    fine: a poll simply skips this round; a command was not (fully) carried out."""
 
 
 @dataclass(frozen=True)
@@ -77,15 +99,87 @@ class Request:
         return self.telegram.data == b""
 
     def matches(self, t: Telegram) -> bool:
-        """Its answer: the same object for a query; OBJ 0xFF (ACK or error) for anything."""
+        """Its answer: the same object or an error code for a query; OBJ 0xFF (ACK or error
+        code) for a write. An ACK (code 0x00) never answers a query: it is a stray one."""
         if t.obj == ERROR_OBJECT:
-            return True
+            return not (self.is_query and t.error_code == 0)
         return self.is_query and t.obj == self.telegram.obj
 
 
 class _Corrupt(Exception):
     def __init__(self, error: EaProtocolError) -> None:
         self.error = error
+
+
+class _LineLock:
+    """The line, one exchange at a time: urgent waiters before ordinary ones (each FIFO); an
+    urgent waiter cancels an ordinary holder (:meth:`take_preemption` turns that cancellation
+    into :class:`LinkPreempted` in the holder). Ownership passes directly to the next waiter."""
+
+    def __init__(self) -> None:
+        self._busy = False
+        self._waiters: dict[bool, deque[tuple[asyncio.Future[None], asyncio.Task[object] | None]]] = {
+            True: deque(),
+            False: deque(),
+        }
+        self.holder: asyncio.Task[object] | None = None
+        self.holder_urgent = False
+        self._preempted: set[asyncio.Task[object]] = set()
+
+    @contextlib.asynccontextmanager
+    async def hold(self, urgent: bool) -> AsyncIterator[None]:
+        task = asyncio.current_task()
+        if not self._busy and not self._waiters[True] and not self._waiters[False]:
+            self._busy = True
+            self.holder, self.holder_urgent = task, urgent
+        else:
+            fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            self._waiters[urgent].append((fut, task))
+            if urgent:
+                self._preempt()
+            try:
+                await fut
+            except asyncio.CancelledError:
+                if fut.cancelled():
+                    with contextlib.suppress(ValueError):
+                        self._waiters[urgent].remove((fut, task))
+                else:  # the line was handed to us as we were cancelled: pass it on
+                    self._release()
+                raise
+        try:
+            yield
+        finally:
+            self._release()
+
+    def _preempt(self) -> None:
+        holder = self.holder
+        if holder is not None and not self.holder_urgent and holder not in self._preempted:
+            self._preempted.add(holder)
+            holder.cancel("preempted by an urgent exchange")
+
+    @property
+    def waiting(self) -> int:
+        """Exchanges waiting for the line."""
+        return sum(1 for q in self._waiters.values() for fut, _ in q if not fut.done())
+
+    def take_preemption(self, task: asyncio.Task[object] | None) -> bool:
+        """True when ``task``'s cancellation was a preemption (and nobody else cancelled it)."""
+        if task is None or task not in self._preempted:
+            return False
+        self._preempted.discard(task)
+        return task.uncancel() == 0
+
+    def _release(self) -> None:
+        for urgent in (True, False):
+            queue = self._waiters[urgent]
+            while queue:
+                fut, task = queue.popleft()
+                if not fut.done():
+                    self.holder, self.holder_urgent = task, urgent
+                    fut.set_result(None)
+                    return
+        self._busy = False
+        self.holder = None
 
 
 class TelegramLink:
@@ -97,51 +191,74 @@ class TelegramLink:
         timeout_s: float = 0.5,
         retries: int = 2,
         pipeline_depth: int = 1,
+        urgent_retries: int = 5,
     ) -> None:
         if pipeline_depth < 1:
             raise ValueError("pipeline_depth must be >= 1")
         self.transport = transport
         self.timeout_s = timeout_s
         self.retries = retries
+        self.urgent_retries = urgent_retries
         self.pipeline_depth = pipeline_depth
         self.trace: TelegramTrace | None = None
         self.stats = LinkStats()
         self.device = ""  # who answers, for refusal messages ("EL 3160-60A")
         self._reader = TelegramReader(Direction.FROM_DEVICE, max_node=max_node)
-        self._lock = asyncio.Lock()
+        self._line = _LineLock()
         self._dirty = False
+
+    @property
+    def waiting(self) -> int:
+        """Exchanges waiting for the line (tests, diagnostics)."""
+        return self._line.waiting
 
     def reset(self) -> None:
         """Forget buffered bytes (after the port was (re)opened)."""
         self._reader.clear()
         self._dirty = False
 
-    async def transact(self, reqs: Sequence[Request]) -> list[Telegram]:
-        """Run ``reqs`` in order under the lock; return their answers (refusals raised)."""
-        async with self._lock:
-            if self._dirty:  # a previous exchange was interrupted (cancelled): bytes may be pending
-                self._resync()
+    async def transact(self, reqs: Sequence[Request], *, urgent: bool = False) -> list[Telegram]:
+        """Run ``reqs`` in order with the line to ourselves; return their answers (refusals
+        raised). ``urgent`` (safety) goes first and cancels an ordinary exchange in progress."""
+        task = asyncio.current_task()
+        try:
+            async with self._line.hold(urgent):
+                return await self._exchange(reqs, self.urgent_retries if urgent else self.retries)
+        except asyncio.CancelledError:
+            if not self._line.take_preemption(task):
+                raise
             self._dirty = True
-            answers: list[Telegram] = []
-            failures = 0
-            while len(answers) < len(reqs):
-                problem = await self._batch(reqs[len(answers) :], answers)
-                if problem is None:
-                    break
-                failures += 1
-                if failures > self.retries:
-                    raise problem
-                self.stats.retries += 1
-                log.debug("%s: %s; retry %d of %d", self.transport.name, problem, failures, self.retries)
-                self._resync()
-            self._dirty = False
-            self.stats.transactions += len(reqs)
-            return answers
+            self.stats.preempted += 1
+            log.info("%s: %s preempted by a safety command", self.transport.name, reqs[0].label)
+            raise LinkPreempted(
+                f"{self.transport.name}: {reqs[0].label} preempted by a safety command"
+            ) from None
+
+    async def _exchange(self, reqs: Sequence[Request], retries: int) -> list[Telegram]:
+        if self._dirty:  # a previous exchange was interrupted (cancelled): bytes may be pending
+            self._resync()
+        await self._drop_strays()
+        self._dirty = True
+        answers: list[Telegram] = []
+        failures = 0
+        while len(answers) < len(reqs):
+            problem = await self._batch(reqs[len(answers) :], answers)
+            if problem is None:
+                break
+            failures += 1
+            if failures > retries:
+                raise problem
+            self.stats.retries += 1
+            log.debug("%s: %s; retry %d of %d", self.transport.name, problem, failures, retries)
+            self._resync()
+        self._dirty = False
+        self.stats.transactions += len(reqs)
+        return answers
 
     async def exchange_raw(self, data: bytes, timeout_s: float | None = None) -> Telegram:
         """Send arbitrary bytes and return the next telegram received (no retries) — for tests
         and for probing unconfirmed objects."""
-        async with self._lock:
+        async with self._line.hold(False):
             self._resync()
             self._dirty = True
             req = Request(Telegram(0, 0, ERROR_OBJECT), bytes(data), None, f"raw {data.hex(' ')}")
@@ -239,8 +356,30 @@ class TelegramLink:
             if any_answer or req.matches(ev):
                 self.stats.answers += 1
                 return ev
-            self.stats.stale_answers += 1
-            log.info("%s: discarding %s while waiting for %s", self.transport.name, ev.describe(), req.label)
+            self._stray(ev, f"while waiting for {req.label}")
+
+    def _stray(self, t: Telegram, when: str) -> None:
+        self.stats.stray_answers += 1
+        log.info("%s: dropped a stray answer %s %s", self.transport.name, t.describe(), when)
+
+    async def _drop_strays(self) -> None:
+        """Nothing is outstanding before a request goes out: whatever has arrived (a late or a
+        duplicated answer) is stray — counted and dropped, so it cannot pass for the answer."""
+        reader = self._reader
+        while data := await self._read_now():
+            reader.feed(data)
+        while (ev := reader.next_event()) is not NEED_DATA:
+            if isinstance(ev, Telegram):
+                if self.trace is not None:
+                    self.trace("rx", ev.encode())
+                self._stray(ev, "before a request was sent")
+            elif isinstance(ev, Discarded):
+                self.stats.discarded_bytes += len(ev.data)
+                if self.trace is not None:
+                    self.trace("discarded", ev.data)
+        if reader.buffered:  # the start of a telegram nobody asked for
+            self.stats.discarded_bytes += reader.buffered
+            reader.clear()
 
     async def _read_now(self) -> bytes:
         """What has arrived already, without waiting. After a stalled event loop (a GUI busy

@@ -10,6 +10,7 @@ import argparse
 import asyncio
 import logging
 import signal
+import sys
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -94,16 +95,19 @@ async def record(args: argparse.Namespace, loaded: LoadedConfig) -> int:
         notes=args.notes,
         kind="demo" if bench.simulated else "live",
     )
+    sup = bench.services.supervisor
     try:
         await bench.start()
         session = bench.start_session(meta)
         log.info(
             "recording session %s to %s", session.id, bench.recorder.store_path if bench.recorder else "-"
         )
-        sup = bench.services.supervisor
         why = await wait_for_stop(args.duration, bench.clock.sleep, sup.exit_requested if sup else None)
         log.info("stopping (%s) after %d samples", why, bench.sample_count)
     finally:
         await asm.aclose()
     print(session.id, flush=True)
+    if sup is not None and sup.escalations:  # see Supervisor: the load kept its input on
+        print("benchgui: the load kept reporting its input on after the safety off", file=sys.stderr)
+        return 1
     return 0

@@ -163,7 +163,9 @@ async def run_program(args: argparse.Namespace, loaded: LoadedConfig, program: P
     print(json.dumps(out, sort_keys=False), flush=True)
     if usage:
         return 2
-    ok = out["end_reason"] != ERROR and input_on is False
+    if supervisor.escalations:
+        print("benchgui: the load kept reporting its input on after the safety off", file=sys.stderr)
+    ok = out["end_reason"] != ERROR and input_on is False and not supervisor.escalations
     return 0 if ok else 1
 
 

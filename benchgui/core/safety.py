@@ -6,8 +6,11 @@ whenever the load input is on. The measurement interlocks live in
 :mod:`benchgui.core.interlocks`; this module adds the actions:
 
 * a **trip** latches: it records a ``safety.trip`` event with the reason and the numbers, switches
-  the load input off and retries until the load acknowledges (input reported off), and keeps
-  switching it off again while the trip is not acknowledged by the operator;
+  the load input off — the off command goes ahead of everything else on the load's line — and
+  retries until the device's own status reports the input off (:mod:`.safety_off`); while the
+  device still reports it on after acknowledged off commands it **escalates** (``escalated`` on
+  the trip for the banner, a ``safety.escalate`` event, repeated off; headless front ends exit
+  non-zero), and it keeps switching the load off again while the trip is not acknowledged;
 * emergency stop, SIGINT/SIGTERM, application exit and unhandled exceptions in the core trip too;
 * the supervisor watches itself: if its monitor task dies or a check raises, that is a trip.
 """
@@ -23,7 +26,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Protocol
 
-from benchgui.clock import ns_to_s
 from benchgui.core.interlocks import (
     ERROR,
     EXIT,
@@ -33,6 +35,7 @@ from benchgui.core.interlocks import (
     Limits,
     Violation,
 )
+from benchgui.core.safety_off import OffEnforcement
 from benchgui.errors import BenchError
 from benchgui.model import Channel, Sample
 from benchgui.signals import Signal
@@ -67,8 +70,10 @@ class Trip:
     values: dict[str, Any]
     t_ns: int
     acknowledged: bool = False
-    load_off: bool = False  # the load has acknowledged input off
+    load_off: bool = False  # the device reports its input off (or, unable to tell, took the off)
     off_t_ns: int | None = None
+    confirmed: bool = False  # load_off was confirmed by the device's status, not only acknowledged
+    escalated: bool = False  # the device kept reporting its input on after acknowledged offs
 
 
 @dataclass(frozen=True)
@@ -84,7 +89,7 @@ class SafetyState:
     limits: dict[str, Any] = field(default_factory=dict)
 
 
-class Supervisor:
+class Supervisor(OffEnforcement):
     """The ``bench.services.supervisor`` service."""
 
     def __init__(self, bench: Bench, limits: Limits, *, tick_s: float = 0.1) -> None:
@@ -107,6 +112,8 @@ class Supervisor:
         self._loop_signals: list[int] = []
         self._old_exc_handler: Any = None
         self._programs: ProgramActivity | None = None  # see watch_programs()
+        #: trips this run whose load kept reporting its input on (headless front ends exit non-zero)
+        self.escalations = 0
 
     @classmethod
     def attach(cls, bench: Bench, cfg: Config, *, handle_signals: bool = True) -> Supervisor:
@@ -344,68 +351,6 @@ class Supervisor:
         log.critical("safety monitor stopped (%r): switching the load off and restarting it", exc)
         self.trip(ERROR, f"safety monitor stopped: {exc!r}", {"exception": repr(exc)})
         self._start_monitor()
-
-    # -- switching off, retried until the load acknowledges -------------------------------------
-    def _ensure_enforcer(self) -> None:
-        if self._closing or (self._enforcer is not None and not self._enforcer.done()):
-            return
-        loop = self._loop or asyncio.get_running_loop()
-        self._enforcer = loop.create_task(self._enforce(), name="safety-enforce")
-        self._enforcer.add_done_callback(self._enforcer_done)
-
-    def _enforcer_done(self, task: asyncio.Task[None]) -> None:
-        if self._closing or task.cancelled():
-            return
-        if task.exception() is not None:
-            log.critical("safety enforcer failed (%r); restarting it", task.exception())
-            self._ensure_enforcer()
-
-    async def _enforce(self) -> None:
-        load = self.bench.load
-        if load is None:
-            self._mark_off(None)
-            return
-        attempts = 0
-        timeout = max(1.0, 4 * self.limits.retry_interval_s)
-        while True:
-            attempts += 1
-            try:
-                # asyncio.timeout, not wait_for: no extra task, so the command goes out in this
-                # very step, before anything else the trip scheduled
-                async with asyncio.timeout(timeout):
-                    if attempts > 1:
-                        # a refused command may mean the load left remote control: take it back
-                        await load.set_remote(True)
-                    await load.set_input(False)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                if attempts in (1, 2, 10) or attempts % 50 == 0:
-                    log.error("safety: switching the load off failed (attempt %d): %s", attempts, exc)
-                    self.bench.record_event(
-                        "safety.retry",
-                        f"switching the load off failed (attempt {attempts}): {exc}",
-                        {"attempt": attempts, "error": str(exc)},
-                    )
-            if load.input_on is False:
-                self._mark_off(attempts)
-                return
-            await asyncio.sleep(self.limits.retry_interval_s)
-
-    def _mark_off(self, attempts: int | None) -> None:
-        now = self.bench.clock.now_ns()
-        t = self.trip_state
-        if t is not None and not t.load_off:
-            self.trip_state = replace(t, load_off=True, off_t_ns=now)
-            latency = ns_to_s(now - t.t_ns)
-            log.warning("safety: load input off %.3f s (bench) after the trip", latency)
-            self.bench.record_event(
-                "safety.load_off",
-                "load input off" if attempts is not None else "no load on this bench",
-                {"reason": t.reason, "latency_s": latency, "attempts": attempts},
-            )
-        self._update_armed()
-        self._emit()
 
     # -- process-level hooks: signals, unhandled exceptions --------------------------------------
     def _install_signal_handlers(self) -> None:

@@ -259,6 +259,19 @@ class LoadControl(Protocol):
 
 
 @runtime_checkable
+class SafeOffLoad(Protocol):
+    """A load the safety supervisor can switch off ahead of everything else on its line and
+    ask what its input really is: "load off" then means the device's own status says so."""
+
+    async def switch_off_urgently(self, take_remote: bool = False) -> None:
+        """Input off as the next command on the line (cancelling a poll or command in
+        progress); ``take_remote``: take remote control back first (a refused retry)."""
+
+    async def read_input_on(self) -> bool | None:
+        """The input as the device reports it now, read urgently (None: it cannot tell)."""
+
+
+@runtime_checkable
 class OnTransport(Protocol):
     """A source that reaches its device through a :class:`~benchgui.instruments.transport.Transport`
     (serial, pty or TCP): the port picker re-targets it."""

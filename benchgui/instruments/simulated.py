@@ -188,6 +188,14 @@ class SimLoadSource(_PollingSim):
         self.stage.update()
         self._update(input_on=on)
 
+    async def switch_off_urgently(self, take_remote: bool = False) -> None:
+        """SafeOffLoad: nothing shares a line here, so this is a plain input off."""
+        await self.set_input(False)
+
+    async def read_input_on(self) -> bool | None:
+        """SafeOffLoad: the power stage is the device's own status."""
+        return self.stage.input_on
+
     async def set_current(self, amps: float) -> None:
         if not 0 <= amps <= self.nominal_current_a:
             raise ValueOutOfRange(f"load current {amps} A outside 0…{self.nominal_current_a} A")

@@ -86,8 +86,10 @@ class SafetyBanner(QFrame):
             return False
         if trip.load_off:
             off = f"Load input switched OFF at {_clock_text(trip.off_t_ns)}."
+        elif trip.escalated:
+            off = "THE LOAD STILL REPORTS ITS INPUT ON: switch it off at the device or unplug the battery."
         else:
-            off = "Switching the load input off… (retrying until the load confirms)"
+            off = "Switching the load input off… (retrying until the device reports it off)"
         self.text.setText(f"{trip.text} — at {_clock_text(trip.t_ns)} ({trip.reason}). {off}")
         return True
 

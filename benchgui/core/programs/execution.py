@@ -167,6 +167,10 @@ class Execution:
         except asyncio.CancelledError:
             return self.abort_reason or EXIT
         except Exception as exc:
+            trip = self.supervisor.trip_state if self.supervisor is not None else None
+            if trip is not None and not trip.acknowledged:  # the trip's off cut a command short
+                log.info("program %r: %s (safety trip: %s)", self.program.name, exc, trip.text)
+                return trip.reason
             log.exception("program %r failed", self.program.name)
             self.result.error = str(exc) or repr(exc)
             return ERROR

@@ -197,10 +197,9 @@ class EaSimulator:
             if self._drop:
                 self._drop -= 1
                 continue
-            wire = self.device.wire_answers(reply, ev if isinstance(ev, Telegram) else None)
-            if not wire:
+            raw = bytearray(self.device.wire_bytes(reply, ev if isinstance(ev, Telegram) else None))
+            if not raw:
                 continue
-            raw = bytearray(b"".join(t.encode() for t in wire))
             if self._corrupt:
                 self._corrupt -= 1
                 raw[-1] ^= 0x5A

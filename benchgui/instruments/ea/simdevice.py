@@ -25,6 +25,7 @@ was sent, in order, so tests judge "what went out next" by what the device saw, 
 from __future__ import annotations
 
 import logging
+import random
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
@@ -94,6 +95,13 @@ class SimFaults:
     drop_query_answers: bool = False
     #: "input off" is acknowledged and ignored (stuck power stage): the status keeps input on
     ignore_input_off: bool = False
+    #: this fraction of answers arrives with a damaged checksum (a noisy line), seeded
+    corrupt_ratio: float = 0.0
+    seed: int = 17
+    rng: random.Random = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.rng = random.Random(self.seed)
 
 
 class SimEaDevice:
@@ -174,6 +182,16 @@ class SimEaDevice:
             f.duplicate_answers -= 1
             out.append(reply)
         return out
+
+    def wire_bytes(self, reply: Telegram, request: Telegram | None) -> bytes:
+        """:meth:`wire_answers` encoded, each damaged with the probability ``corrupt_ratio``."""
+        out = bytearray()
+        for t in self.wire_answers(reply, request):
+            raw = bytearray(t.encode())
+            if self.faults.corrupt_ratio and self.faults.rng.random() < self.faults.corrupt_ratio:
+                raw[-1] ^= 0x5A
+            out += raw
+        return bytes(out)
 
     def handle(self, t: Telegram) -> Telegram | None:
         self.requests += 1

@@ -212,6 +212,11 @@ class TelegramLink:
         """Exchanges waiting for the line (tests, diagnostics)."""
         return self._line.waiting
 
+    @property
+    def ordinary_exchange(self) -> bool:
+        """An ordinary (not urgent) exchange has the line now (benchmarks, diagnostics)."""
+        return self._line.holder is not None and not self._line.holder_urgent
+
     def reset(self) -> None:
         """Forget buffered bytes (after the port was (re)opened)."""
         self._reader.clear()

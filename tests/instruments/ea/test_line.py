@@ -146,3 +146,13 @@ async def test_urgent_exchanges_go_before_waiting_ordinary_ones(
     await queued  # then the waiting command runs
     with pytest.raises(LinkPreempted):
         await poll
+
+
+async def test_a_noisy_line_corrupts_a_share_of_answers_and_reads_still_succeed(
+    driver: EaDriver, paced: EaSimulator
+) -> None:
+    paced.device.faults.corrupt_ratio = 0.3
+    for _ in range(20):
+        await driver.read_status()
+    assert driver.stats.corrupt_answers > 0  # 30 % of 20+: the seeded line did corrupt
+    assert driver.stats.retries == driver.stats.corrupt_answers  # each one retried, none fatal

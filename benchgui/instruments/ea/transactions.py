@@ -4,7 +4,7 @@
 :class:`Request` s over a :class:`~benchgui.instruments.transport.Transport` and returns their
 answers, in order:
 
-* one lock serializes exchanges, so polling and setpoints never interleave bytes on the line;
+* one exchange at a time has the line, so polling and setpoints never interleave bytes on it;
 * within an exchange the next telegram goes out the moment the previous answer is complete —
   no waits of our own; ``pipeline_depth`` > 1 keeps several requests outstanding (full-duplex
   RS232; whether the real EL buffers a second query is UNCONFIRMED, so the default is 1);
@@ -27,13 +27,13 @@ answers, in order:
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-from collections import deque
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from benchgui.errors import BenchError, InstrumentTimeout
+from benchgui.instruments.ea.linelock import LineLock
 from benchgui.instruments.ea.protocol import (
     CHECKSUM,
     ERROR_OBJECT,
@@ -52,6 +52,8 @@ from benchgui.instruments.ea.values import ObjectSpec
 from benchgui.instruments.transport import Transport
 
 log = logging.getLogger(__name__)
+
+_T = TypeVar("_T")
 
 #: (direction, bytes): "tx" a telegram sent, "rx" a telegram received, "discarded" skipped bytes
 TelegramTrace = Callable[[str, bytes], None]
@@ -111,77 +113,6 @@ class _Corrupt(Exception):
         self.error = error
 
 
-class _LineLock:
-    """The line, one exchange at a time: urgent waiters before ordinary ones (each FIFO); an
-    urgent waiter cancels an ordinary holder (:meth:`take_preemption` turns that cancellation
-    into :class:`LinkPreempted` in the holder). Ownership passes directly to the next waiter."""
-
-    def __init__(self) -> None:
-        self._busy = False
-        self._waiters: dict[bool, deque[tuple[asyncio.Future[None], asyncio.Task[object] | None]]] = {
-            True: deque(),
-            False: deque(),
-        }
-        self.holder: asyncio.Task[object] | None = None
-        self.holder_urgent = False
-        self._preempted: set[asyncio.Task[object]] = set()
-
-    @contextlib.asynccontextmanager
-    async def hold(self, urgent: bool) -> AsyncIterator[None]:
-        task = asyncio.current_task()
-        if not self._busy and not self._waiters[True] and not self._waiters[False]:
-            self._busy = True
-            self.holder, self.holder_urgent = task, urgent
-        else:
-            fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-            self._waiters[urgent].append((fut, task))
-            if urgent:
-                self._preempt()
-            try:
-                await fut
-            except asyncio.CancelledError:
-                if fut.cancelled():
-                    with contextlib.suppress(ValueError):
-                        self._waiters[urgent].remove((fut, task))
-                else:  # the line was handed to us as we were cancelled: pass it on
-                    self._release()
-                raise
-        try:
-            yield
-        finally:
-            self._release()
-
-    def _preempt(self) -> None:
-        holder = self.holder
-        if holder is not None and not self.holder_urgent and holder not in self._preempted:
-            self._preempted.add(holder)
-            holder.cancel("preempted by an urgent exchange")
-
-    @property
-    def waiting(self) -> int:
-        """Exchanges waiting for the line."""
-        return sum(1 for q in self._waiters.values() for fut, _ in q if not fut.done())
-
-    def take_preemption(self, task: asyncio.Task[object] | None) -> bool:
-        """True when ``task``'s cancellation was a preemption (and nobody else cancelled it)."""
-        if task is None or task not in self._preempted:
-            return False
-        self._preempted.discard(task)
-        return task.uncancel() == 0
-
-    def _release(self) -> None:
-        for urgent in (True, False):
-            queue = self._waiters[urgent]
-            while queue:
-                fut, task = queue.popleft()
-                if not fut.done():
-                    self.holder, self.holder_urgent = task, urgent
-                    fut.set_result(None)
-                    return
-        self._busy = False
-        self.holder = None
-
-
 class TelegramLink:
     def __init__(
         self,
@@ -204,7 +135,7 @@ class TelegramLink:
         self.stats = LinkStats()
         self.device = ""  # who answers, for refusal messages ("EL 3160-60A")
         self._reader = TelegramReader(Direction.FROM_DEVICE, max_node=max_node)
-        self._line = _LineLock()
+        self._line = LineLock()
         self._dirty = False
 
     @property
@@ -225,19 +156,32 @@ class TelegramLink:
     async def transact(self, reqs: Sequence[Request], *, urgent: bool = False) -> list[Telegram]:
         """Run ``reqs`` in order with the line to ourselves; return their answers (refusals
         raised). ``urgent`` (safety) goes first and cancels an ordinary exchange in progress."""
+        retries = self.urgent_retries if urgent else self.retries
+        return await self._preemptible(self._exchange(reqs, retries), urgent, reqs[0].label)
+
+    async def exchange_raw(self, data: bytes, timeout_s: float | None = None) -> Telegram:
+        """Send arbitrary bytes and return the next telegram received (no retries) — for tests
+        and for probing unconfirmed objects."""
+        req = Request(Telegram(0, 0, ERROR_OBJECT), bytes(data), None, f"raw {data.hex(' ')}")
+        return await self._preemptible(self._raw(req, timeout_s), False, req.label)
+
+    async def _preemptible(self, work: Coroutine[Any, Any, _T], urgent: bool, label: str) -> _T:
+        """Run ``work`` holding the line; a preemption of an ordinary exchange becomes
+        :class:`LinkPreempted` (any other cancellation stays a cancellation)."""
         task = asyncio.current_task()
         try:
             async with self._line.hold(urgent):
-                return await self._exchange(reqs, self.urgent_retries if urgent else self.retries)
+                return await work
         except asyncio.CancelledError:
             if not self._line.take_preemption(task):
                 raise
             self._dirty = True
             self.stats.preempted += 1
-            log.info("%s: %s preempted by a safety command", self.transport.name, reqs[0].label)
-            raise LinkPreempted(
-                f"{self.transport.name}: {reqs[0].label} preempted by a safety command"
-            ) from None
+            what = f"{self.transport.name}: {label} preempted by a safety command"
+            log.info("%s", what)
+            raise LinkPreempted(what) from None
+        finally:
+            work.close()  # never started when the wait for the line was cancelled
 
     async def _exchange(self, reqs: Sequence[Request], retries: int) -> list[Telegram]:
         if self._dirty:  # a previous exchange was interrupted (cancelled): bytes may be pending
@@ -260,18 +204,14 @@ class TelegramLink:
         self.stats.transactions += len(reqs)
         return answers
 
-    async def exchange_raw(self, data: bytes, timeout_s: float | None = None) -> Telegram:
-        """Send arbitrary bytes and return the next telegram received (no retries) — for tests
-        and for probing unconfirmed objects."""
-        async with self._line.hold(False):
-            self._resync()
-            self._dirty = True
-            req = Request(Telegram(0, 0, ERROR_OBJECT), bytes(data), None, f"raw {data.hex(' ')}")
-            await self._send(req)
-            loop = asyncio.get_running_loop()
-            t = await self._receive(req, loop.time() + (timeout_s or self.timeout_s), any_answer=True)
-            self._dirty = False
-            return t
+    async def _raw(self, req: Request, timeout_s: float | None) -> Telegram:
+        self._resync()
+        self._dirty = True
+        await self._send(req)
+        loop = asyncio.get_running_loop()
+        t = await self._receive(req, loop.time() + (timeout_s or self.timeout_s), any_answer=True)
+        self._dirty = False
+        return t
 
     # -- internals ---------------------------------------------------------------------------------
     async def _batch(self, todo: Sequence[Request], answers: list[Telegram]) -> Exception | None:

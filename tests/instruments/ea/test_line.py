@@ -156,3 +156,25 @@ async def test_a_noisy_line_corrupts_a_share_of_answers_and_reads_still_succeed(
         await driver.read_status()
     assert driver.stats.corrupt_answers > 0  # 30 % of 20+: the seeded line did corrupt
     assert driver.stats.retries == driver.stats.corrupt_answers  # each one retried, none fatal
+
+
+async def test_a_waiter_cancelled_before_its_turn_leaves_the_line_usable(
+    driver: EaDriver, paced: EaSimulator
+) -> None:
+    await driver.remote(True)
+    paced.device.faults.drop_query_answers = True
+    poll = asyncio.create_task(driver.read_actual())
+    await async_wait_until(lambda: driver.stats.timeouts >= 1, 10, what="the poll timing out")
+    queued = asyncio.create_task(driver.set_current(1.0))
+    await async_wait_until(lambda: driver.link.waiting == 1, 10, what="the command queued")
+    queued.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await queued
+    assert driver.link.waiting == 0
+    paced.device.faults.drop_query_answers = False
+    await driver.input(False, urgent=True)
+    with pytest.raises(LinkPreempted):
+        await poll
+    await driver.set_current(2.0)  # the line is free again: nothing holds it
+    assert paced.device.setpoint("current") == pytest.approx(2.0, abs=0.01)
+    assert not driver.link.ordinary_exchange

@@ -95,6 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--replay-speed", type=float, default=1.0, metavar="N", help="replay N times faster (1…1000)"
     )
+    parser.add_argument("--trace", metavar="FILE", help="record every instrument link's raw bytes into FILE")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in subcommand_modules():
         mod = importlib.import_module(f"benchgui.cli.{name}")

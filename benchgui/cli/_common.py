@@ -61,3 +61,23 @@ def check_outputs(
             continue
         refuse_inputs(option, path, protected + [(f"the {o} output", p) for o, p in seen])
         seen.append((option, Path(path)))
+
+
+def add_trace_option(p: argparse.ArgumentParser) -> None:
+    """``--trace FILE``: every instrument link's bytes, one line per read/write (README "Real hardware")."""
+    p.add_argument(
+        "--trace",
+        metavar="FILE",
+        default=argparse.SUPPRESS,  # keeps ``benchgui --trace F record``
+        help="record every instrument link's raw bytes into FILE (a wire trace; attached to the session)",
+    )
+
+
+def check_trace(
+    args: argparse.Namespace, loaded: LoadedConfig | None, inputs: Iterable[tuple[str, str | None]] = ()
+) -> None:
+    """Refuse (exit 2) a ``--trace`` that is the store, the config, the secrets or an input."""
+    trace = getattr(args, "trace", None)
+    if trace:
+        given = [(what, p) for what, p in inputs if p]
+        check_outputs(protected_files(args, loaded, given), [("--trace", trace)])

@@ -18,7 +18,13 @@ import os
 import pty
 import time
 import tty
+from collections.abc import Callable
+from contextvars import ContextVar
 from pathlib import Path
+
+#: ``benchgui sim --trace``: the hook ``(to_device, data)`` of the simulator whose task this is
+#: (a context variable, so each simulator of ``sim bench`` records under its own name)
+PTY_TRACE: ContextVar[Callable[[bool, bytes], None] | None] = ContextVar("pty_trace", default=None)
 
 
 class PtyPort:
@@ -47,6 +53,8 @@ class PtyPort:
             try:
                 data = os.read(self.master, max_bytes)
                 if data:
+                    if (hook := PTY_TRACE.get()) is not None:
+                        hook(True, data)
                     return data
             except BlockingIOError:
                 pass
@@ -67,6 +75,8 @@ class PtyPort:
             # pace by deadline rather than per-byte sleeps: asyncio timers are ~1 ms coarse
             deadline = time.monotonic() + len(data) * bits_per_byte / baud
             await asyncio.sleep(max(0.0, deadline - time.monotonic()))
+        if data and (hook := PTY_TRACE.get()) is not None:
+            hook(False, data)
         view = memoryview(data)
         while view and not self._closed:
             try:

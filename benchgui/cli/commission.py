@@ -37,7 +37,9 @@ def add_parser(
         description=__doc__.split("\n\n")[1] if __doc__ else None,
     )
     p.add_argument("-o", "--output", metavar="REPORT", help="HTML report (default commission-<time>.html)")
-    p.add_argument("--trace", metavar="FILE", help="wire trace (default: REPORT with .trace)")
+    p.add_argument(
+        "--trace", metavar="FILE", default=argparse.SUPPRESS, help="wire trace (default: REPORT with .trace)"
+    )
     p.add_argument(
         "--live-load",
         action="store_true",
@@ -51,7 +53,11 @@ def add_parser(
 def _paths(args: argparse.Namespace) -> tuple[Path, Path, Path]:
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     html_path = Path(args.output or f"commission-{stamp}.html")
-    return html_path, html_path.with_suffix(".json"), Path(args.trace or html_path.with_suffix(".trace"))
+    return (
+        html_path,
+        html_path.with_suffix(".json"),
+        Path(getattr(args, "trace", None) or html_path.with_suffix(".trace")),
+    )
 
 
 def confirmed(args: argparse.Namespace) -> bool:

@@ -27,6 +27,12 @@ from pathlib import Path
 PTY_TRACE: ContextVar[Callable[[bool, bytes], None] | None] = ContextVar("pty_trace", default=None)
 
 
+def trace_sent(data: bytes) -> None:
+    """For a simulator that writes to :attr:`PtyPort.master` itself: record what it sends."""
+    if data and (hook := PTY_TRACE.get()) is not None:
+        hook(False, data)
+
+
 class PtyPort:
     def __init__(self, link: str | os.PathLike[str] | None = None) -> None:
         self.master, self._slave = pty.openpty()
@@ -75,8 +81,7 @@ class PtyPort:
             # pace by deadline rather than per-byte sleeps: asyncio timers are ~1 ms coarse
             deadline = time.monotonic() + len(data) * bits_per_byte / baud
             await asyncio.sleep(max(0.0, deadline - time.monotonic()))
-        if data and (hook := PTY_TRACE.get()) is not None:
-            hook(False, data)
+        trace_sent(data)
         view = memoryview(data)
         while view and not self._closed:
             try:

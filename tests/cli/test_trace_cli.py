@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import select
 import signal
@@ -17,7 +18,7 @@ from benchgui.instruments.trace import read_trace
 from benchgui.instruments.transport import SerialSettings, SerialTransport
 from benchgui.recording.store import Store
 from tests.conftest import Cli
-from tests.helpers import ROOT, spawn_cli
+from tests.helpers import ROOT, run_cli, spawn_cli
 from tests.support.headless import record_until
 
 pytestmark = pytest.mark.timeout(120)
@@ -108,3 +109,83 @@ def test_sim_replay_of_a_broken_trace_is_one_line(cli: Cli, tmp_path: Path) -> N
     assert r.returncode == 1
     first = "(the first line must be '# benchgui wire trace 1')"
     assert r.stderr.strip() == f"benchgui: {bad}:1: not a benchgui wire trace {first}"
+
+
+def test_the_gui_traces_its_links(tmp_path: Path) -> None:
+    trace = tmp_path / "gui.trace"
+    png = tmp_path / "w.png"
+    r = run_cli(["--demo", "--trace", str(trace), "--screenshot", str(png), "--quit-after", "3"], timeout=90)
+    assert r.returncode == 0, r.stderr
+    t = read_trace(trace)
+    assert set(t.devices) == {"labjack", "mppt", "load"}
+    assert t.of("load")
+    assert len(t.sessions) == 1  # the GUI's auto-started session
+
+
+def test_run_program_traces_the_setpoints_it_sends(tmp_path: Path) -> None:
+    prog = tmp_path / "p.toml"
+    prog.write_text("[[step]]\nkind = 'cc'\ncurrent_a = 1.5\nduration_s = 5\n")
+    trace = tmp_path / "p.trace"
+    r = run_cli(["run-program", str(prog), "--demo", "--speed", "20", "--trace", str(trace)], timeout=90)
+    assert r.returncode == 0, r.stdout + r.stderr
+    sent = [rec.data for rec in read_trace(trace).of("load") if rec.to_device]
+    # 1.5 A of 60 A = 640 raw = 0x0280, written to object 51 (SD 0xF1: send 2 bytes)
+    assert any(d[:5] == bytes.fromhex("f1 00 33 02 80") for d in sent), [d.hex(" ") for d in sent[-20:]]
+    session = json.loads(r.stdout.strip().splitlines()[-1])["session"]
+    assert read_trace(trace).sessions == [session]
+
+
+def test_trace_before_the_command_and_where_it_does_not_apply() -> None:
+    from benchgui.cli import build_parser, main
+
+    assert build_parser().parse_args(["--trace", "x.trace", "record"]).trace == "x.trace"
+    assert build_parser().parse_args(["--trace", "x.trace", "commission"]).trace == "x.trace"
+    with pytest.raises(SystemExit) as exc:
+        main(["--trace", "x.trace", "sessions", "list"])
+    assert exc.value.code == 2
+
+
+async def test_sim_bench_traces_each_simulator_under_the_bench_names(tmp_path: Path) -> None:
+    ea, mppt, out = tmp_path / "ea.pty", tmp_path / "mppt.pty", tmp_path / "sim.trace"
+    proc = spawn_cli(
+        [
+            "sim",
+            "bench",
+            "--ea-link",
+            str(ea),
+            "--mppt-link",
+            str(mppt),
+            "--labjack-port",
+            "0",
+            "--trace",
+            str(out),
+        ]
+    )
+    try:
+        lines = [_first_line(proc) for _ in range(3)]
+        assert any(line.startswith("ea: ") for line in lines), lines
+        d = EaDriver(SerialTransport(str(ea), SerialSettings(57600, 8, "O", 1)), load_profile("el3000"))
+        await d.open()
+        try:
+            await d.identify()
+        finally:
+            await d.close()
+        m = SerialTransport(str(mppt), SerialSettings(115200))
+        await m.open()
+        try:
+            await m.write(b"?info\n")
+            got = b""
+            while b"\n:" not in b"\n" + got:
+                got += await asyncio.wait_for(m.read(), 20)
+        finally:
+            await m.close()
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(30) == 0
+    finally:
+        proc.kill()
+        proc.communicate(timeout=30)
+    t = read_trace(out)
+    assert set(t.devices) == {"load", "mppt"}  # the LabJack simulator serves TCP from a thread
+    assert t.of("load")[0].data == bytes.fromhex("70 00 00 00 70")
+    assert any(r.to_device and r.data == b"?info\n" for r in t.of("mppt"))
+    assert any(not r.to_device and b":85 " in r.data for r in t.of("mppt"))

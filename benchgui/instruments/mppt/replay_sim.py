@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 
 DEVICE_NAMES = ("mppt",)
 DEFAULT_PERIOD_S = 1.0
+QUEUE_LINES = 256
 
 
 def _lines(records: list[Record], to_device: bool) -> list[tuple[float, str]]:
@@ -113,7 +114,8 @@ class MpptReplaySimulator:
         self.answers_sent = 0
         self.publications_sent = 0
         self._tasks: list[asyncio.Task[None]] = []
-        self._out: asyncio.Queue[str] = asyncio.Queue()
+        self.dropped_lines = 0  # nobody read: like the firmware's UART, the device does not wait
+        self._out: asyncio.Queue[str] = asyncio.Queue(QUEUE_LINES)
 
     @property
     def path(self) -> str:
@@ -157,16 +159,22 @@ class MpptReplaySimulator:
                 answer = self.book.answer(text)
                 if answer is not None:
                     self.answers_sent += 1
-                    self._out.put_nowait(answer)
+                    self._send(answer)
 
     async def _publish(self) -> None:
         i = 0
         pubs = self.book.publications
         while True:
-            self._out.put_nowait(pubs[i % len(pubs)])
+            self._send(pubs[i % len(pubs)])
             self.publications_sent += 1
             i += 1
             await asyncio.sleep(self.book.period_s)
+
+    def _send(self, line: str) -> None:
+        try:
+            self._out.put_nowait(line)
+        except asyncio.QueueFull:
+            self.dropped_lines += 1
 
     async def _writer(self, port: PtyPort) -> None:
         """One writer: a publication and an answer never interleave mid-line."""

@@ -133,3 +133,34 @@ def test_commission_refuses_to_write_over_the_config(cli: Cli, tmp_path: Path) -
     r = cli(["commission", "--demo", "--config", str(cfg), "--trace", str(cfg)])
     assert r.returncode == 2
     assert "the configuration file; refusing" in r.stderr
+
+
+async def test_a_refused_setpoint_names_the_write_and_the_refusal(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The load refuses the current set value (error 0x30, upper limit): the step shows both telegrams."""
+    real_ea = checks.ea
+
+    async def refuse_then_check(walk, bench, src):  # type: ignore[no-untyped-def]
+        device = src.simulator.device
+        real_write = device._write
+
+        def write(spec, data):  # type: ignore[no-untyped-def]
+            return 0x30 if spec.role == "set_current" else real_write(spec, data)
+
+        monkeypatch.setattr(device, "_write", write)
+        await real_ea(walk, bench, src)
+
+    monkeypatch.setattr(checks, "ea", refuse_then_check)
+    args = argparse.Namespace(demo=True, speed=5.0, step_timeout=20.0, live_load=False)
+    paths = tmp_path / "r.html", tmp_path / "r.json", tmp_path / "r.trace"
+    assert await cli_commission.commission(args, load_config(None), *paths, False) == 1
+    steps = _steps(json.loads(paths[1].read_text()))
+    step = steps["load: small setpoint, input off, read back"]
+    assert step["outcome"] == "fail"
+    exchange = " | ".join(step["exchange"])
+    assert "sent f1 00 33 00 d5" in exchange  # 0.5 A of 60 A = raw 213 = 0x00d5, to object 51
+    assert "got  c0 01 ff 30" in exchange  # the answer: OBJ 0xFF, code 0x30
+    assert [s["outcome"] for n, s in steps.items() if n != "load: small setpoint, input off, read back"] == [
+        "pass"
+    ] * (len(steps) - 1)

@@ -75,7 +75,9 @@ class Walk:
             outcome, detail = FAIL, f"no result within {self.timeout_s:g} s"
         except (BenchError, ValueError) as exc:
             outcome, detail = FAIL, str(exc) or type(exc).__name__
-        if outcome == FAIL:
+        if outcome == FAIL and device not in self.trace.devices:
+            exchange = ["(this link's bytes are not visible: not traced)"]
+        elif outcome == FAIL:
             records = self.trace.since(device, t_trace)
             exchange = [r.describe() for r in records][-MAX_EXCHANGE_LINES:]
             if not any(not r.to_device for r in records):

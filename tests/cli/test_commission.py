@@ -164,3 +164,23 @@ async def test_a_refused_setpoint_names_the_write_and_the_refusal(
     assert [s["outcome"] for n, s in steps.items() if n != "load: small setpoint, input off, read back"] == [
         "pass"
     ] * (len(steps) - 1)
+
+
+async def test_a_step_on_an_untraced_link_says_so_instead_of_listing_bytes(tmp_path: Path) -> None:
+    from benchgui.commission.steps import CheckFailed, Walk
+    from benchgui.instruments.trace import TraceWriter
+
+    writer = TraceWriter(tmp_path / "t.trace")
+    hook = writer.device("load", {"kind": "serial"})
+    walk = Walk(writer, timeout_s=5.0)
+
+    async def fails() -> str:
+        hook(True, b"\x70\x00\x00\x00\x70")
+        raise CheckFailed("no")
+
+    assert not await walk.step("labjack", "labjack", "scan", fails)  # LJM: no @device line
+    assert not await walk.step("load", "load", "identify", fails)
+    writer.close()
+    assert walk.results[0].exchange == ["(this link's bytes are not visible: not traced)"]
+    assert walk.results[1].exchange == ["sent 70 00 00 00 70", "nothing came back"]
+    assert walk.passed is False

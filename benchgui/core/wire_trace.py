@@ -43,7 +43,7 @@ def trace_source(source: Source, writer: TraceWriter) -> bool:
     """Hook ``source``'s link into ``writer``; False when its link carries no bytes we can see."""
     transport = getattr(source, "transport", None)
     if isinstance(transport, Transport):
-        transport.trace = writer.device(source.id, transport_settings(transport))
+        transport.trace = _declaring_hook(source.id, transport, writer)
         return True
     set_trace = getattr(source, "set_wire_trace", None)  # the LabJack: pymodbus' packet trace
     if callable(set_trace):
@@ -51,6 +51,22 @@ def trace_source(source: Source, writer: TraceWriter) -> bool:
         hook: TraceHook = writer.device(source.id, {"port": where or "?", "kind": "modbus-tcp"})
         return bool(set_trace(hook))
     return False
+
+
+def _declaring_hook(name: str, transport: Transport, writer: TraceWriter) -> TraceHook:
+    """Record through ``writer``; declare the link again when the operator picked another port
+    (the port picker retargets the transport), so every record sits under its real port."""
+    port = transport.name
+    inner = writer.device(name, transport_settings(transport))
+
+    def hook(to_device: bool, data: bytes) -> None:
+        nonlocal port, inner
+        if transport.name != port:
+            port = transport.name
+            inner = writer.device(name, transport_settings(transport))
+        inner(to_device, data)
+
+    return hook
 
 
 def attach_trace(bench: Bench, path: str | Path) -> TraceWriter:

@@ -14,7 +14,8 @@ A trace is what a bug report about a real device needs and what ``benchgui sim e
 * ``#`` lines are comments (the first names the format version);
 * ``@start`` is the wall-clock (UTC) time the offsets count from;
 * ``@device NAME key=value…`` names one link: its port and serial settings (``kind=tcp`` for a
-  socket); a record's device must have been declared;
+  socket); a record's device must have been declared; a link declared again (the operator
+  picked another port) holds the new settings from that line on;
 * a record is ``SECONDS DEVICE DIRECTION HEX``: monotonic seconds since ``@start``, ``>`` for
   bytes sent *to* the device, ``<`` for bytes that came *from* it (the same whoever records:
   the host or a simulator), and the bytes exactly as one read or write carried them;
@@ -144,7 +145,7 @@ class TraceWriter:
             raise ValueError(f"bad trace device name {name!r}")
         text = _settings_text(settings)
         self.devices[name] = {k: str(v) for k, v in settings.items()}
-        self.recent[name] = deque(maxlen=RECENT)
+        self.recent.setdefault(name, deque(maxlen=RECENT))
         self._put(f"@device {name} {text}\n".replace(" \n", "\n"))
 
         def hook(to_device: bool, data: bytes) -> None:

@@ -96,3 +96,23 @@ def test_an_unreadable_trace_is_one_line(tmp_path: Path) -> None:
 def test_an_unwritable_trace_is_one_line(tmp_path: Path) -> None:
     with pytest.raises(TraceError, match="cannot write the trace"):
         TraceWriter(tmp_path / "no" / "such" / "dir" / "t.trace")
+
+
+def test_a_retargeted_port_is_declared_again(tmp_path: Path) -> None:
+    """The port picker moves the load to another adapter: its records go under the new port."""
+    from types import SimpleNamespace
+
+    from benchgui.core.wire_trace import trace_source
+    from benchgui.instruments.transport import SerialSettings, SerialTransport
+
+    w = TraceWriter(tmp_path / "t.trace")
+    transport = SerialTransport("/dev/ttyUSB0", SerialSettings(57600, 8, "O", 1))
+    assert trace_source(SimpleNamespace(id="load", transport=transport), w)  # type: ignore[arg-type]
+    transport._trace(True, b"\x70")
+    transport.retarget("/dev/ttyUSB1")
+    transport._trace(True, b"\x71")
+    w.close()
+    text = (tmp_path / "t.trace").read_text()
+    assert text.count("@device load port=") == 2
+    assert text.index("port=/dev/ttyUSB1") < text.index(" load > 71")
+    assert read_trace(tmp_path / "t.trace").devices["load"]["port"] == "/dev/ttyUSB1"

@@ -92,6 +92,7 @@ async def assemble(
     that file (the caller has checked it is not an input: ``cli/_common.check_outputs``).
     """
     cfg = loaded.config
+    writer = TraceWriter(trace) if trace else None  # an unwritable trace fails before anything starts
     simulated = uses_simulation(loaded, demo)
     recorder = None
     if record:
@@ -123,7 +124,7 @@ async def assemble(
             simulated=True,
         )
         _attach_services(bench, loaded, store_path, closers)
-        return Assembly(bench, world, closers, attach_trace(bench, trace) if trace else None)
+        return Assembly(bench, world, closers, attach_trace(bench, writer) if writer else None)
     if speed not in (None, 1.0):
         raise ConfigError("--speed", "only the simulated bench can run faster than real time (add --demo)")
     sources, load, closers = await _hardware_sources(loaded)
@@ -131,7 +132,7 @@ async def assemble(
         WallClock(), sources, recorder, history_s=cfg.display.buffer_s, load=load, name=cfg.bench.name
     )
     _attach_services(bench, loaded, store_path, closers)
-    return Assembly(bench, None, closers, attach_trace(bench, trace) if trace else None)
+    return Assembly(bench, None, closers, attach_trace(bench, writer) if writer else None)
 
 
 def _attach_services(

@@ -11,7 +11,6 @@ attached to every session started while it runs, both ways: the session's stored
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 from typing import Any
 
 from benchgui.core.bench import Bench
@@ -69,9 +68,8 @@ def _declaring_hook(name: str, transport: Transport, writer: TraceWriter) -> Tra
     return hook
 
 
-def attach_trace(bench: Bench, path: str | Path) -> TraceWriter:
-    """Start tracing every link of ``bench`` into ``path`` (checked by the caller: not an input)."""
-    writer = TraceWriter(path)
+def attach_trace(bench: Bench, writer: TraceWriter) -> TraceWriter:
+    """Trace every link of ``bench`` into ``writer`` (its path checked by the caller: not an input)."""
     traced = [sid for sid, src in bench.sources.items() if trace_source(src, writer)]
     untraced = [sid for sid in bench.sources if sid not in traced]
     if untraced:

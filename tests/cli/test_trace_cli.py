@@ -189,3 +189,10 @@ async def test_sim_bench_traces_each_simulator_under_the_bench_names(tmp_path: P
     assert t.of("load")[0].data == bytes.fromhex("70 00 00 00 70")
     assert any(r.to_device and r.data == b"?info\n" for r in t.of("mppt"))
     assert any(not r.to_device and b":85 " in r.data for r in t.of("mppt"))
+
+
+def test_an_unwritable_trace_is_one_line_before_anything_starts(cli: Cli, tmp_path: Path) -> None:
+    where = tmp_path / "no" / "dir" / "x.trace"
+    r = cli(["record", "--demo", "--duration", "1", "--trace", str(where)])
+    assert r.returncode == 1
+    assert r.stderr.strip() == f"benchgui: cannot write the trace {where}: No such file or directory"

@@ -63,14 +63,13 @@ def check_outputs(
         seen.append((option, Path(path)))
 
 
-def add_trace_option(p: argparse.ArgumentParser) -> None:
+def add_trace_option(
+    p: argparse.ArgumentParser,
+    help_text: str = "record every instrument link's raw bytes into FILE (a wire trace; attached to the session)",
+) -> None:
     """``--trace FILE``: every instrument link's bytes, one line per read/write (README "Real hardware")."""
-    p.add_argument(
-        "--trace",
-        metavar="FILE",
-        default=argparse.SUPPRESS,  # keeps ``benchgui --trace F record``
-        help="record every instrument link's raw bytes into FILE (a wire trace; attached to the session)",
-    )
+    # SUPPRESS keeps ``benchgui --trace F record`` (a sub-parser default would overwrite it)
+    p.add_argument("--trace", metavar="FILE", default=argparse.SUPPRESS, help=help_text)
 
 
 def check_trace(

@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 
 #: replaying simulators (``--replay TRACE``) by instrument
 REPLAY = {"ea": "benchgui.instruments.ea.replay_sim", "mppt": "benchgui.instruments.mppt.replay_sim"}
+SIM_TRACE_HELP = "record the simulator's side of its link into FILE (a wire trace)"
 #: the device name a simulator's traffic is recorded under (the bench's names, so a sim trace replays)
 TRACE_NAMES = {"ea": "load", "mppt": "mppt"}
 
@@ -56,12 +57,13 @@ def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser)
             sp.add_argument(
                 "--replay",
                 metavar="TRACE",
-                help="answer like the device recorded in this wire trace (benchgui ... --trace)",
+                help="answer like the device recorded in this wire trace (benchgui ... --trace); "
+                "of the other options only --link applies",
             )
             sp.add_argument(
                 "--replay-device", metavar="NAME", help="which device of the trace (default: load/ea, mppt)"
             )
-        add_trace_option(sp)
+        add_trace_option(sp, SIM_TRACE_HELP)
         sp.set_defaults(func=run, sim_names=[name])
     bp = ss.add_parser("bench", parents=[common], help="all three simulators on one simulated battery")
     for name in INSTRUMENTS:
@@ -69,7 +71,7 @@ def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser)
         if mod is not None:
             grp = bp.add_argument_group(name)
             mod.add_arguments(grp)
-    add_trace_option(bp)
+    add_trace_option(bp, SIM_TRACE_HELP)
     bp.set_defaults(func=run, sim_names=list(INSTRUMENTS))
 
 

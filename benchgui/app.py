@@ -79,7 +79,13 @@ async def _main(args: argparse.Namespace, loaded: LoadedConfig, window_ref: list
         )
         asm = Assembly(bench, None, [replay.aclose])
     else:
-        asm = await assemble(loaded, demo=args.demo, speed=args.speed, store_path=args.store)
+        asm = await assemble(
+            loaded,
+            demo=args.demo,
+            speed=args.speed,
+            store_path=args.store,
+            trace=getattr(args, "trace", None),
+        )
     bench = asm.bench
     meta = SessionMeta(cfg.bench.operator, cfg.bench.battery_id, "", "demo" if bench.simulated else "live")
     window = MainWindow(

@@ -26,12 +26,14 @@ from benchgui.core.recorder import Recorder
 from benchgui.core.safety import Supervisor
 from benchgui.core.safety_settings import SafetySettings
 from benchgui.core.soc_service import attach_soc
+from benchgui.core.wire_trace import attach_trace
 from benchgui.errors import ConfigError
 from benchgui.instruments import simulated as inproc
 from benchgui.instruments.base import LoadControl, Source
 from benchgui.instruments.ea import factory as ea_factory
 from benchgui.instruments.labjack import factory as labjack_factory
 from benchgui.instruments.mppt import factory as mppt_factory
+from benchgui.instruments.trace import TraceWriter
 from benchgui.recording.influx_config import influx_target
 from benchgui.simbench.world import SimWorld, WorldParams
 
@@ -43,6 +45,7 @@ class Assembly:
     bench: Bench
     world: SimWorld | None = None
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    trace: TraceWriter | None = None  # --trace: every link's bytes (core/wire_trace.py)
 
     async def aclose(self) -> None:
         """Stop the bench (load off, session ended, store flushed), then the simulators."""
@@ -56,6 +59,8 @@ class Assembly:
             with contextlib.suppress(Exception):
                 await close()
         self.closers.clear()
+        if self.trace is not None:  # last: the load-off telegrams of the stop are in it
+            self.trace.close()
 
 
 def store_path_for(loaded: LoadedConfig, override: str | Path | None = None) -> Path:
@@ -78,13 +83,16 @@ async def assemble(
     store_path: str | Path | None = None,
     record: bool = True,
     wire: bool = True,
+    trace: str | Path | None = None,
 ) -> Assembly:
     """Create the bench (not started) with its instruments and recorder.
 
     ``wire=False`` makes the simulated bench use in-process instruments (no ptys, no sockets):
-    the fastest path, for core tests and benchmarks.
+    the fastest path, for core tests and benchmarks. ``trace`` records every link's bytes into
+    that file (the caller has checked it is not an input: ``cli/_common.check_outputs``).
     """
     cfg = loaded.config
+    writer = TraceWriter(trace) if trace else None  # an unwritable trace fails before anything starts
     simulated = uses_simulation(loaded, demo)
     recorder = None
     if record:
@@ -116,7 +124,7 @@ async def assemble(
             simulated=True,
         )
         _attach_services(bench, loaded, store_path, closers)
-        return Assembly(bench, world, closers)
+        return Assembly(bench, world, closers, attach_trace(bench, writer) if writer else None)
     if speed not in (None, 1.0):
         raise ConfigError("--speed", "only the simulated bench can run faster than real time (add --demo)")
     sources, load, closers = await _hardware_sources(loaded)
@@ -124,7 +132,7 @@ async def assemble(
         WallClock(), sources, recorder, history_s=cfg.display.buffer_s, load=load, name=cfg.bench.name
     )
     _attach_services(bench, loaded, store_path, closers)
-    return Assembly(bench, None, closers)
+    return Assembly(bench, None, closers, attach_trace(bench, writer) if writer else None)
 
 
 def _attach_services(

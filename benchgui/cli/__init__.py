@@ -18,6 +18,9 @@ from benchgui.errors import BenchError, ConfigError
 
 log = logging.getLogger("benchgui")
 
+#: the commands that accept ``--trace FILE`` (None: the GUI)
+TRACING_COMMANDS = (None, "record", "run-program", "sim", "commission")
+
 
 def subcommand_modules() -> list[str]:
     """Every module under :mod:`benchgui.cli` that provides ``add_parser(subparsers, common)``.
@@ -95,6 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--replay-speed", type=float, default=1.0, metavar="N", help="replay N times faster (1…1000)"
     )
+    parser.add_argument("--trace", metavar="FILE", help="record every instrument link's raw bytes into FILE")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in subcommand_modules():
         mod = importlib.import_module(f"benchgui.cli.{name}")
@@ -122,6 +126,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("--speed must be > 0")
     if not 1 <= args.replay_speed <= 1000:
         parser.error("--replay-speed must be between 1 and 1000")
+    if getattr(args, "trace", None) and args.command not in TRACING_COMMANDS:
+        parser.error("--trace applies to the GUI, record, run-program, sim and commission")
     try:
         if args.command is None:
             from benchgui.cli.gui import run_gui

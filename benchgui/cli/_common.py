@@ -61,3 +61,22 @@ def check_outputs(
             continue
         refuse_inputs(option, path, protected + [(f"the {o} output", p) for o, p in seen])
         seen.append((option, Path(path)))
+
+
+def add_trace_option(
+    p: argparse.ArgumentParser,
+    help_text: str = "record every instrument link's raw bytes into FILE (a wire trace; attached to the session)",
+) -> None:
+    """``--trace FILE``: every instrument link's bytes, one line per read/write (README "Real hardware")."""
+    # SUPPRESS keeps ``benchgui --trace F record`` (a sub-parser default would overwrite it)
+    p.add_argument("--trace", metavar="FILE", default=argparse.SUPPRESS, help=help_text)
+
+
+def check_trace(
+    args: argparse.Namespace, loaded: LoadedConfig | None, inputs: Iterable[tuple[str, str | None]] = ()
+) -> None:
+    """Refuse (exit 2) a ``--trace`` that is the store, the config, the secrets or an input."""
+    trace = getattr(args, "trace", None)
+    if trace:
+        given = [(what, p) for what, p in inputs if p]
+        check_outputs(protected_files(args, loaded, given), [("--trace", trace)])

@@ -31,10 +31,11 @@ def run_gui(args: argparse.Namespace) -> int:
         from benchgui.core.replay import plan_replay
 
         plan_replay(store_path_for(loaded, args.store), session_ref(args.replay, "--replay"))
-    if getattr(args, "screenshot", None):
+    if getattr(args, "screenshot", None) or getattr(args, "trace", None):
         from benchgui.cli._common import check_outputs, protected_files
 
-        check_outputs(protected_files(args, loaded), [("--screenshot", args.screenshot)])
+        outs = [("--screenshot", args.screenshot), ("--trace", getattr(args, "trace", None))]
+        check_outputs(protected_files(args, loaded), outs)
     if not display_available():
         if args.screenshot:
             os.environ["QT_QPA_PLATFORM"] = "offscreen"  # a screenshot needs no screen

@@ -15,6 +15,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from benchgui.assembly import assemble
+from benchgui.cli._common import add_trace_option, check_trace
 from benchgui.config import LoadedConfig, load_config
 from benchgui.model import SessionMeta
 from benchgui.signals import Signal
@@ -36,11 +37,13 @@ def add_parser(
     p.add_argument("--operator", default=None)
     p.add_argument("--battery-id", default=None)
     p.add_argument("--notes", default="")
+    add_trace_option(p)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     loaded = load_config(args.config)
+    check_trace(args, loaded)
     return asyncio.run(record(args, loaded))
 
 
@@ -87,7 +90,9 @@ async def wait_for_stop(
 
 async def record(args: argparse.Namespace, loaded: LoadedConfig) -> int:
     cfg = loaded.config
-    asm = await assemble(loaded, demo=args.demo, speed=args.speed, store_path=args.store)
+    asm = await assemble(
+        loaded, demo=args.demo, speed=args.speed, store_path=args.store, trace=getattr(args, "trace", None)
+    )
     bench = asm.bench
     meta = SessionMeta(
         operator=args.operator if args.operator is not None else cfg.bench.operator,

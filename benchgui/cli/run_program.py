@@ -24,6 +24,7 @@ from collections.abc import Callable
 from typing import Any
 
 from benchgui.assembly import Assembly, assemble
+from benchgui.cli._common import add_trace_option, check_trace
 from benchgui.config import LoadedConfig, load_config
 from benchgui.core.interlocks import ERROR, SIGNAL
 from benchgui.core.programs.loader import load_program
@@ -48,12 +49,14 @@ def add_parser(
     p.add_argument("--headless", action="store_true", help="no display (implied; accepted for clarity)")
     p.add_argument("--operator", default=None)
     p.add_argument("--battery-id", default=None)
+    add_trace_option(p)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     loaded = load_config(args.config)
     program = load_program(args.program)  # a bad program is a usage error (exit 2), before any I/O
+    check_trace(args, loaded, [("the program", args.program)])
     return asyncio.run(run_program(args, loaded, program))
 
 
@@ -107,7 +110,9 @@ def summary(result: ProgramResult | None, **extra: Any) -> dict[str, Any]:
 
 async def run_program(args: argparse.Namespace, loaded: LoadedConfig, program: Program) -> int:
     cfg = loaded.config
-    asm: Assembly = await assemble(loaded, demo=args.demo, speed=args.speed, store_path=args.store)
+    asm: Assembly = await assemble(
+        loaded, demo=args.demo, speed=args.speed, store_path=args.store, trace=getattr(args, "trace", None)
+    )
     bench = asm.bench
     runner, supervisor = bench.services.programs, bench.services.supervisor
     assert runner is not None, "the assembly always attaches a program runner"

@@ -13,13 +13,23 @@ import importlib
 import logging
 import signal
 import sys
+from collections.abc import Callable
 from types import ModuleType
 
+from benchgui.cli._common import add_trace_option, check_trace
 from benchgui.config import load_config
 from benchgui.errors import BenchError
+from benchgui.instruments.trace import Trace, TraceWriter, read_trace
+from benchgui.simbench.pty import PTY_TRACE
 from benchgui.simbench.world import SimWorld, WorldParams
 
 log = logging.getLogger(__name__)
+
+#: replaying simulators (``--replay TRACE``) by instrument
+REPLAY = {"ea": "benchgui.instruments.ea.replay_sim", "mppt": "benchgui.instruments.mppt.replay_sim"}
+SIM_TRACE_HELP = "record the simulator's side of its link into FILE (a wire trace)"
+#: the device name a simulator's traffic is recorded under (the bench's names, so a sim trace replays)
+TRACE_NAMES = {"ea": "load", "mppt": "mppt"}
 
 INSTRUMENTS = {
     "ea": ("benchgui.instruments.ea.sim", "EA EL 3160-60 electronic load on a pseudo-terminal"),
@@ -43,6 +53,17 @@ def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser)
         mod = _module(name)
         if mod is not None:
             mod.add_arguments(sp)
+        if name in REPLAY:
+            sp.add_argument(
+                "--replay",
+                metavar="TRACE",
+                help="answer like the device recorded in this wire trace (benchgui ... --trace); "
+                "of the other options only --link applies",
+            )
+            sp.add_argument(
+                "--replay-device", metavar="NAME", help="which device of the trace (default: load/ea, mppt)"
+            )
+        add_trace_option(sp, SIM_TRACE_HELP)
         sp.set_defaults(func=run, sim_names=[name])
     bp = ss.add_parser("bench", parents=[common], help="all three simulators on one simulated battery")
     for name in INSTRUMENTS:
@@ -50,6 +71,7 @@ def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser)
         if mod is not None:
             grp = bp.add_argument_group(name)
             mod.add_arguments(grp)
+    add_trace_option(bp, SIM_TRACE_HELP)
     bp.set_defaults(func=run, sim_names=list(INSTRUMENTS))
 
 
@@ -75,23 +97,70 @@ def run(args: argparse.Namespace) -> int:
         if mod is None:
             raise BenchError(f"the {name} simulator is not available in this build")
         mods[name] = mod
+    trace = getattr(args, "trace", None)
+    replay = getattr(args, "replay", None)
+    check_trace(args, None, [("the replayed trace", replay)])
+    if replay:
+        return asyncio.run(_serve_replay(args, args.sim_names[0], read_trace(replay), trace))
     world = world_from_config(args)
-    return asyncio.run(_serve_all(args, world, mods))
+    return asyncio.run(_serve_all(args, world, mods, trace))
 
 
-async def _serve_all(args: argparse.Namespace, world: SimWorld, mods: dict[str, ModuleType]) -> int:
+def _link(args: argparse.Namespace, name: str) -> str | None:
+    link = getattr(args, f"{name}_link", None)
+    return str(link) if link else None
+
+
+async def _serve_replay(args: argparse.Namespace, name: str, trace: Trace, trace_out: str | None) -> int:
+    mod = importlib.import_module(REPLAY[name])
+    writer = TraceWriter(trace_out) if trace_out else None
+    if writer is not None:
+        PTY_TRACE.set(writer.device(TRACE_NAMES[name], {"port": f"replay-{name}", "kind": "sim"}))
+    try:
+        task = asyncio.create_task(
+            mod.serve_replay(trace, _link(args, name), _printer(name), getattr(args, "replay_device", None))
+        )
+        return await _until_signal([task])
+    finally:
+        if writer is not None:
+            writer.close()
+
+
+def _printer(name: str) -> Callable[[str], None]:
+    def _ready(where: str) -> None:
+        print(f"{name}: {where}", flush=True)
+
+    return _ready
+
+
+async def _serve_all(
+    args: argparse.Namespace, world: SimWorld, mods: dict[str, ModuleType], trace: str | None = None
+) -> int:
+    writer = TraceWriter(trace) if trace else None
+    tasks = []
+    try:
+        for n, m in mods.items():
+            # each simulator's tasks record under its own name (PTY_TRACE); the LabJack
+            # simulator serves Modbus TCP from its own thread, not a pty: not traced
+            hook = (
+                writer.device(TRACE_NAMES[n], {"port": f"sim-{n}", "kind": "sim"})
+                if writer and n in REPLAY
+                else None
+            )
+            PTY_TRACE.set(hook)
+            tasks.append(asyncio.create_task(m.serve(args, world, _printer(n)), name=f"sim-{n}"))
+        PTY_TRACE.set(None)
+        return await _until_signal(tasks)
+    finally:
+        if writer is not None:
+            writer.close()
+
+
+async def _until_signal(tasks: list[asyncio.Task[None]]) -> int:
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-
-    def ready(name: str):  # type: ignore[no-untyped-def]
-        def _ready(where: str) -> None:
-            print(f"{name}: {where}", flush=True)
-
-        return _ready
-
-    tasks = [asyncio.create_task(m.serve(args, world, ready(n)), name=f"sim-{n}") for n, m in mods.items()]
     stopper = asyncio.create_task(stop.wait())
     done, _ = await asyncio.wait([*tasks, stopper], return_when=asyncio.FIRST_COMPLETED)
     for t in [*tasks, stopper]:

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-TraceHook = Callable[[bool, bytes], None]  # (sending?, data) — for raw-telegram log panes
+TraceHook = Callable[[bool, bytes], None]  # (sending?, data) — every read/write; wire traces (--trace)
 
 
 class Transport(abc.ABC):

@@ -18,7 +18,19 @@ import os
 import pty
 import time
 import tty
+from collections.abc import Callable
+from contextvars import ContextVar
 from pathlib import Path
+
+#: ``benchgui sim --trace``: the hook ``(to_device, data)`` of the simulator whose task this is
+#: (a context variable, so each simulator of ``sim bench`` records under its own name)
+PTY_TRACE: ContextVar[Callable[[bool, bytes], None] | None] = ContextVar("pty_trace", default=None)
+
+
+def trace_sent(data: bytes) -> None:
+    """For a simulator that writes to :attr:`PtyPort.master` itself: record what it sends."""
+    if data and (hook := PTY_TRACE.get()) is not None:
+        hook(False, data)
 
 
 class PtyPort:
@@ -47,6 +59,8 @@ class PtyPort:
             try:
                 data = os.read(self.master, max_bytes)
                 if data:
+                    if (hook := PTY_TRACE.get()) is not None:
+                        hook(True, data)
                     return data
             except BlockingIOError:
                 pass
@@ -67,6 +81,7 @@ class PtyPort:
             # pace by deadline rather than per-byte sleeps: asyncio timers are ~1 ms coarse
             deadline = time.monotonic() + len(data) * bits_per_byte / baud
             await asyncio.sleep(max(0.0, deadline - time.monotonic()))
+        trace_sent(data)
         view = memoryview(data)
         while view and not self._closed:
             try:

@@ -25,10 +25,11 @@ from typing import TYPE_CHECKING, Any
 from benchgui.clock import Clock
 from benchgui.config.schema import LabJackChannelSection, LabJackSection
 from benchgui.errors import BenchError, DeviceRefused, TransportError, ValueOutOfRange
-from benchgui.instruments.base import SampleSink, Source, raise_if_cancelled
+from benchgui.instruments.base import SampleSink, Source, SourceUnavailable, raise_if_cancelled
 from benchgui.instruments.labjack.backends import backend_for
 from benchgui.instruments.labjack.backends.base import DeviceInfo, LabJackBackend
 from benchgui.instruments.labjack.plan import AcquisitionPlan
+from benchgui.instruments.labjack.registers import AinSettings
 from benchgui.instruments.transport import Backoff
 from benchgui.model import Channel
 
@@ -80,6 +81,26 @@ class LabJackSource(Source):
         self._latest: dict[str, Reading] = {}
         self._recent: dict[str, deque[float]] = {}
         self.polls = 0
+        self._wire_trace: Callable[[bool, bytes], None] | None = None
+
+    # -- wire trace and commissioning -----------------------------------------------------------
+    @property
+    def wire_address(self) -> str:
+        return f"{self.section.address}:{self.section.port}"
+
+    def set_wire_trace(self, hook: Callable[[bool, bytes], None] | None) -> bool:
+        """Record the raw Modbus frames from the next connection on; False for LJM (no bytes)."""
+        self._wire_trace = hook
+        return self.section.backend == "modbus"
+
+    async def check_inputs(self, ains: Sequence[int]) -> tuple[list[AinSettings], list[float]]:
+        """Read back the settings the T7 holds for ``ains`` and their volts in one transaction
+        (the commissioning check: ranges as configured, one scan of the inputs)."""
+        async with self._io:
+            backend = self._backend
+            if backend is None:
+                raise SourceUnavailable("the LabJack is not connected")
+            return await backend.read_many(ains), await backend.read_ains(ains)
 
     @property
     def section(self) -> LabJackSection:
@@ -175,6 +196,7 @@ class LabJackSource(Source):
         """Open the backend and write the channel configuration (again: a power-cycled T7 has
         forgotten it)."""
         backend = self._link = self._make_backend(self.section)
+        backend.trace = self._wire_trace
         async with self._io:
             info = await backend.open()
             await backend.configure(self._plan.settings)

@@ -28,7 +28,7 @@ from benchgui.instruments.mppt.lines import Sentinel
 from benchgui.instruments.mppt.protocol import DeviceCodec
 from benchgui.instruments.mppt.sim_model import BOOT_BANNER, MpptModel
 from benchgui.instruments.mppt.sim_tree import SimOptions
-from benchgui.simbench.pty import PtyPort
+from benchgui.simbench.pty import PtyPort, trace_sent
 from benchgui.simbench.world import SimWorld
 
 log = logging.getLogger(__name__)
@@ -147,6 +147,7 @@ class MpptSimServer:
 
     async def _write_all(self, port: PtyPort, data: bytes) -> bool:
         """Write like a UART that never blocks; True if every byte went out."""
+        trace_sent(data)  # benchgui sim --trace
         view = memoryview(data)
         stalled_since: float | None = None
         complete = True

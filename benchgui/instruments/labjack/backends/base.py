@@ -10,7 +10,7 @@ no to a value), :class:`LjmUnavailable` (cannot work here at all).
 from __future__ import annotations
 
 import abc
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from benchgui.errors import DeviceRefused, ValueOutOfRange
@@ -60,6 +60,9 @@ class LabJackBackend(abc.ABC):
 
     #: ``modbus`` or ``ljm``
     kind: str = ""
+    #: where a wire trace wants the raw bytes ``(to_device, data)``; only a backend that sees
+    #: them (Modbus TCP) records anything — LJM keeps its bytes inside the native library
+    trace: Callable[[bool, bytes], None] | None = None
 
     @property
     @abc.abstractmethod

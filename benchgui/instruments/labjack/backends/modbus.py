@@ -63,6 +63,7 @@ class ModbusBackend(LabJackBackend):
             timeout=max(self.timeout_s, CONNECT_TIMEOUT_S),
             retries=0,
             reconnect_delay=0,
+            trace_packet=self._trace_packet,
         )
         try:
             ok = await asyncio.wait_for(client.connect(), max(self.timeout_s, CONNECT_TIMEOUT_S) + 1.0)
@@ -85,6 +86,12 @@ class ModbusBackend(LabJackBackend):
             serial=reg.decode_uint32(serial[0], serial[1]),
             via=self.where,
         )
+
+    def _trace_packet(self, sending: bool, data: bytes) -> bytes:
+        """pymodbus hands every raw frame here (a wire trace records it); it must be returned."""
+        if self.trace is not None:
+            self.trace(sending, bytes(data))
+        return data
 
     async def close(self) -> None:
         client, self._client = self._client, None

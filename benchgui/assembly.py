@@ -16,6 +16,7 @@ from typing import Protocol
 
 from benchgui.clock import Clock, ScaledClock, WallClock
 from benchgui.config import LoadedConfig, paths
+from benchgui.config.identity import bench_name
 from benchgui.config.writer import ConfigFile
 from benchgui.core.ain_settings import AinSettings
 from benchgui.core.bench import Bench
@@ -120,8 +121,9 @@ async def assemble(
             recorder,
             history_s=cfg.display.buffer_s,
             load=load,
-            name=f"{cfg.bench.name} (simulated)",
+            name=f"{bench_name(cfg.bench.name)} (simulated)",
             simulated=True,
+            bench_id=bench_name(cfg.bench.name),
         )
         _attach_services(bench, loaded, store_path, closers)
         return Assembly(bench, world, closers, attach_trace(bench, writer) if writer else None)
@@ -129,7 +131,13 @@ async def assemble(
         raise ConfigError("--speed", "only the simulated bench can run faster than real time (add --demo)")
     sources, load, closers = await _hardware_sources(loaded)
     bench = Bench(
-        WallClock(), sources, recorder, history_s=cfg.display.buffer_s, load=load, name=cfg.bench.name
+        WallClock(),
+        sources,
+        recorder,
+        history_s=cfg.display.buffer_s,
+        load=load,
+        name=bench_name(cfg.bench.name),
+        bench_id=bench_name(cfg.bench.name),
     )
     _attach_services(bench, loaded, store_path, closers)
     return Assembly(bench, None, closers, attach_trace(bench, writer) if writer else None)

@@ -109,6 +109,7 @@ class SessionMeta:
     battery_id: str = ""
     notes: str = ""
     kind: str = "live"  # live | demo | import | replay
+    bench: str = ""  # the bench that recorded it (``[bench] name``); "" unknown (old or imported)
 
 
 @dataclass(frozen=True, slots=True)

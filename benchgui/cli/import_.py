@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from benchgui.assembly import store_path_for
 from benchgui.config import load_config
+from benchgui.config.identity import check_bench_name
 from benchgui.config.loader import read_toml
 from benchgui.errors import ConfigError
 from benchgui.model import SessionMeta
@@ -49,6 +50,12 @@ def add_parser(
     p.add_argument("--operator", default="")
     p.add_argument("--battery-id", default="")
     p.add_argument("--notes", default="")
+    p.add_argument(
+        "--bench",
+        default="",
+        metavar="NAME",
+        help="the bench that recorded the data (its bench tag; default: none — not this bench)",
+    )
     p.add_argument("--dry-run", action="store_true", help="read and report only; store nothing")
     p.set_defaults(func=run)
 
@@ -143,7 +150,8 @@ def run(args: argparse.Namespace) -> int:
         print("dry run: nothing stored")
         return 0
     path = store_path_for(loaded, args.store)
-    meta = SessionMeta(args.operator, args.battery_id, args.notes, "import")
+    check_bench_name(args.bench, "--bench")
+    meta = SessionMeta(args.operator, args.battery_id, args.notes, "import", args.bench)
     with Store(path) as store:
         sid = save_import(store, parsed, meta, import_info(parsed, args.file, data, zone))
     print(f"stored {len(parsed.samples)} samples in {path}")

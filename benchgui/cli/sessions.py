@@ -53,6 +53,7 @@ def session_dict(s: SessionInfo) -> dict[str, object]:
         "battery_id": s.meta.battery_id,
         "kind": s.meta.kind,
         "notes": s.meta.notes,
+        "bench": s.meta.bench,
     }
 
 
@@ -89,12 +90,12 @@ def run_list(args: argparse.Namespace) -> int:
     print(
         f"{'id':<22} {'start (UTC)':<21} {'duration':>9} {'samples':>9}"
         + (f" {'forwarded':>9}" if fwd else "")
-        + "  kind   battery"
+        + f"  {'bench':<14} kind   battery"
     )
     for s in sessions:
         print(
             f"{s.id:<22} {_iso(s.started_ns):<21} {_duration(s):>9} {s.samples:>9}"
             + (f" {s.forwarded:>9}" if fwd else "")
-            + f"  {s.meta.kind:<6} {s.meta.battery_id}"
+            + f"  {s.meta.bench or '-':<14} {s.meta.kind:<6} {s.meta.battery_id}"
         )
     return 0

@@ -13,14 +13,21 @@ import re
 from dataclasses import dataclass, field
 from typing import Literal
 
+from benchgui.config.identity import check_bench_name
 from benchgui.errors import ConfigError
 
 
 @dataclass(frozen=True)
 class BenchSection:
-    name: str = "battery bench"
+    """The bench itself. ``name`` is its identity in InfluxDB (the ``bench`` tag) and Grafana:
+    letters, digits, ``.``, ``_``, ``-``; empty means the machine's host name."""
+
+    name: str = ""
     operator: str = ""
     battery_id: str = ""
+
+    def validate(self, key: str) -> None:
+        check_bench_name(self.name, f"{key}.name")
 
 
 @dataclass(frozen=True)

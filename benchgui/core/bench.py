@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -38,9 +39,11 @@ class Bench:
         load: LoadControl | None = None,
         name: str = "battery bench",
         simulated: bool = False,
+        bench_id: str = "",
     ) -> None:
         self.clock = clock
-        self.name = name
+        self.name = name  # for people: the window title, "(simulated)" added on the demo bench
+        self.bench_id = bench_id  # ``[bench] name``: stamped on every session (the ``bench`` tag)
         self.simulated = simulated
         self.sources: dict[str, Source] = {s.id: s for s in sources}
         self.recorder = recorder
@@ -78,7 +81,18 @@ class Bench:
         self.status[status.instrument] = status
         if old is None or old.state != status.state:
             log.info("%s: %s", status.instrument, status.describe())
+            if old is not None and self.session is not None:
+                self._record_instrument_state(status)
         self.status_changed.emit(status)
+
+    def _record_instrument_state(self, status: InstrumentStatus) -> None:
+        """In the session's record and in InfluxDB: the fleet dashboard's connection state."""
+        connected = status.state is InstrumentState.CONNECTED
+        self.record_event(
+            "instrument.state",
+            f"{status.instrument}: {status.describe()}",
+            {f"{status.instrument}_connected": connected, "state": status.state.value},
+        )
 
     def record_event(self, kind: str, text: str, data: dict[str, Any] | None = None) -> Event:
         event = Event(self.clock.now_ns(), kind, text, dict(data or {}))
@@ -180,6 +194,8 @@ class Bench:
         """End the current session (if any) and start a new one."""
         self.stop_session()
         meta = meta or SessionMeta(kind="demo" if self.simulated else "live")
+        if not meta.bench and self.bench_id:
+            meta = dataclasses.replace(meta, bench=self.bench_id)
         now = self.clock.now_ns()
         info = {"bench": self.name, "instruments": {k: s.info() for k, s in self.sources.items()}}
         sid = self.recorder.start_session(now, meta, info) if self.recorder else f"unrecorded-{now}"
@@ -189,6 +205,8 @@ class Bench:
             f"session {sid} started",
             {"operator": meta.operator, "battery_id": meta.battery_id},
         )
+        for status in self.status.values():  # where each instrument stands as the session begins
+            self._record_instrument_state(status)
         log.info("session %s started", sid)
         self.session_changed.emit(self.session)
         return self.session
@@ -196,6 +214,8 @@ class Bench:
     def update_session(self, meta: SessionMeta) -> None:
         if self.session is None:
             return
+        if not meta.bench:  # the bench that recorded it does not change with the metadata
+            meta = dataclasses.replace(meta, bench=self.session.meta.bench)
         self.session.meta = meta
         if self.recorder is not None:
             self.recorder.update_session(meta=meta)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import random
 import threading
 import time
 from collections.abc import Callable
@@ -51,16 +52,35 @@ class ForwarderState:
         return self.backlog_samples + self.backlog_events
 
 
+#: the longest wait a server's Retry-After can impose (a broken header must not stall a bench for days)
+RETRY_AFTER_CAP_S = 600.0
+
+
+def backoff_delay(base_s: float, retry_after_s: float | None, rng: random.Random) -> float:
+    """How long to wait before the next attempt.
+
+    "Equal jitter": half the exponential back-off plus a random half, so many benches that lost
+    the same server do not come back in lock-step. A server's ``Retry-After`` is a floor (up to
+    :data:`RETRY_AFTER_CAP_S`), also above ``max_backoff_s``: it knows its load better than we do.
+    """
+    delay = base_s * (0.5 + 0.5 * rng.random())
+    if retry_after_s is not None:
+        delay = max(delay, min(retry_after_s, RETRY_AFTER_CAP_S))
+    return delay
+
+
 class ForwarderService:
     def __init__(
         self,
         store_path: str | Path,
         target: InfluxTarget,
         sink_factory: Callable[[InfluxTarget], InfluxSink] = make_sink,
+        rng: random.Random | None = None,
     ) -> None:
         self.store_path = Path(store_path)
         self.target = target
         self._sink_factory = sink_factory
+        self._rng = rng or random.Random()
         self._state = ForwarderState(target.describe())
         self._lock = threading.Lock()
         self.state_changed: Signal[[ForwarderState]] = Signal("forwarder.state_changed")
@@ -149,7 +169,7 @@ class ForwarderService:
             self._update(running=False, retry_in_s=None)
 
     def _loop(self, fwd: Forwarder) -> None:
-        delay = 0.0
+        base = 0.0  # the back-off before jitter: 0.5 s doubling to max_backoff_s
         self._update(
             quarantined=fwd.ledger.quarantined_count(),
             last_success_ns=fwd.ledger.last_success_ns(),
@@ -162,9 +182,8 @@ class ForwarderService:
             except SinkUnavailable as exc:
                 if self._stop.is_set():
                     return  # shutting down and the server is away: the backlog waits on disk
-                delay = min(self.target.max_backoff_s, max(0.5, delay * 2))
-                if exc.retry_after_s is not None:
-                    delay = min(max(delay, exc.retry_after_s), max(self.target.max_backoff_s, 1.0))
+                base = min(self.target.max_backoff_s, max(0.5, base * 2))
+                delay = backoff_delay(base, exc.retry_after_s, self._rng)
                 s_back, e_back = fwd.backlog()
                 if self.state.last_error != exc.reason or self.state.connected is not False:
                     log.warning("InfluxDB unavailable (%s); retrying in %.1f s", exc.reason, delay)
@@ -180,7 +199,7 @@ class ForwarderService:
                 continue
             if self.state.connected is False:
                 log.info("InfluxDB reachable again: %s", self.target.describe())
-            delay = 0.0
+            base = 0.0
             s_back, e_back = fwd.backlog()
             changes: dict[str, object] = {
                 "connected": True,

@@ -9,6 +9,8 @@ is marked done; the caller backs off and tries again, possibly after a restart).
 A :class:`~benchgui.recording.sinks.SinkRejected` answer makes the batch split in halves until
 the refused lines are isolated; those are logged with the server's reason and quarantined, the
 rest is delivered (InfluxDB writes are idempotent, so re-sending the good half is harmless).
+A 413 (request too large) also halves the batch size for every later batch: the server has a
+body limit, and one line alone that is still too large is quarantined like any refused line.
 
 Only one forwarder may work on a store at a time (:class:`ForwardLock`): per-session counts must
 not be incremented twice.
@@ -123,6 +125,8 @@ class Forwarder:
         try:
             self.sink.write(lines[lo:hi])
         except SinkRejected as exc:
+            if exc.status == 413 and hi - lo > 1:
+                self._shrink(hi - lo)
             if hi - lo == 1:
                 log.warning("InfluxDB refused a point (%s); quarantined: %s", exc.reason, lines[lo])
                 refused[lo] = exc.reason
@@ -130,6 +134,18 @@ class Forwarder:
             mid = (lo + hi) // 2
             self._deliver(lines, lo, mid, refused)
             self._deliver(lines, mid, hi, refused)
+
+    def _shrink(self, refused_size: int) -> None:
+        """The server's body limit is below ``refused_size`` lines: later batches are half that
+        size (for the rest of this process), instead of being split again every time."""
+        smaller = max(1, refused_size // 2)
+        if smaller < self.batch_size:
+            log.warning(
+                "InfluxDB refused %d lines as too large (HTTP 413); sending at most %d per batch from now on",
+                refused_size,
+                smaller,
+            )
+            self.batch_size = smaller
 
     def _send(self, lines: list[str]) -> dict[int, str]:
         refused: dict[int, str] = {}
@@ -175,6 +191,7 @@ class Forwarder:
         rows = self.store.events_after(cursor, self.batch_size)
         if not rows:
             return
+        full = len(rows) == self.batch_size  # before sending: a 413 may shrink batch_size
         lines: list[str] = []
         refs: list[tuple[int, int]] = []
         entries: list[QuarantineEntry] = []
@@ -190,7 +207,7 @@ class Forwarder:
         self.ledger.commit_events(int(rows[-1][0]), entries, time.time_ns())
         res.events_sent += len(lines) - len(refused)
         res.quarantined += len(entries)
-        res.more = res.more or len(rows) == self.batch_size
+        res.more = res.more or full
 
     def _prepare_samples(self, after_rowid: int) -> _SampleBatch | None:
         """Read and encode the next batch of samples after ``after_rowid`` (store thread)."""

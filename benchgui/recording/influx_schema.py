@@ -6,13 +6,14 @@ A channel ``<quantity>.<source>`` whose quantity is ``<measurement>[.<rest>]`` b
 * field ``<rest joined by _>_<unit suffix>`` — or ``<measurement>_<unit suffix>`` when the
   quantity has one part — so units are in field names (``voltage_v``, ``current_a``,
   ``soc_pct``, ``state``),
-* tags ``source`` (instrument id: labjack, mppt, load, spkf…), ``device`` (the instrument's
+* tags ``bench`` (``[bench] name`` of the bench that recorded it; left out when unknown),
+  ``source`` (instrument id: labjack, mppt, load, spkf…), ``device`` (the instrument's
   identity, e.g. model and serial), ``session`` (session id), ``battery_id``.
 
-Events are points of measurement ``events`` (tags ``kind``, ``session``; field ``text`` and the
-event's numeric data); operator annotations are measurement ``annotations`` (field ``text``,
-tag ``session``) so a Grafana annotation query can show them. The Grafana dashboard shipped in
-``ansible/`` and its test use this module, so the two cannot drift apart.
+Events are points of measurement ``events`` (tags ``bench``, ``kind``, ``session``; field ``text``
+and the event's numeric data); operator annotations are measurement ``annotations`` (field
+``text``, tags ``bench``, ``session``) so a Grafana annotation query can show them. The Grafana
+dashboards shipped in ``ansible/`` and their tests use this module, so they cannot drift apart.
 
 Each session is also one point of measurement ``sessions`` at its start time (tags ``session``,
 ``battery_id``, ``kind``; string fields ``operator`` and ``notes``; ``duration_s`` once it has
@@ -51,7 +52,7 @@ UNIT_SUFFIX = {
 EVENTS_MEASUREMENT = "events"
 ANNOTATIONS_MEASUREMENT = "annotations"
 SESSIONS_MEASUREMENT = "sessions"
-TAG_KEYS = ("source", "device", "session", "battery_id")
+TAG_KEYS = ("bench", "source", "device", "session", "battery_id")
 FLAGS_SUFFIX = "_flags"
 
 
@@ -88,8 +89,16 @@ def device_tag(info: Mapping[str, Any] | None) -> str:
     return " ".join(str(info[k]) for k in ("model", "serial") if info.get(k))
 
 
-def sample_tags(channel: Channel, session_id: str, battery_id: str, device: str) -> dict[str, str]:
-    return {"source": channel.source, "device": device, "session": session_id, "battery_id": battery_id}
+def sample_tags(
+    channel: Channel, session_id: str, battery_id: str, device: str, bench: str = ""
+) -> dict[str, str]:
+    return {
+        "bench": bench,
+        "source": channel.source,
+        "device": device,
+        "session": session_id,
+        "battery_id": battery_id,
+    }
 
 
 _FIELD_SAFE = re.compile(r"[^A-Za-z0-9_]+")
@@ -102,14 +111,14 @@ def event_field_name(key: str) -> str:
 
 
 def event_point(
-    event: Event, session_id: str, battery_id: str
+    event: Event, session_id: str, battery_id: str, bench: str = ""
 ) -> tuple[str, dict[str, str], dict[str, float | str]]:
     """(measurement, tags, fields) of an event; annotations go to their own measurement.
 
     Only numeric data becomes fields (as floats, booleans as 0/1), so a field never changes type
     between events; text data stays in the local store.
     """
-    tags = {"session": session_id, "battery_id": battery_id}
+    tags = {"bench": bench, "session": session_id, "battery_id": battery_id}
     fields: dict[str, float | str] = {"text": event.text}
     if event.kind == "annotation":
         return ANNOTATIONS_MEASUREMENT, tags, fields
@@ -124,7 +133,7 @@ def session_point(
     session_id: str, meta: SessionMeta, started_ns: int, ended_ns: int | None
 ) -> tuple[str, dict[str, str], dict[str, float | str], int]:
     """(measurement, tags, fields, t_ns) of the point that describes a session."""
-    tags = {"session": session_id, "battery_id": meta.battery_id, "kind": meta.kind}
+    tags = {"bench": meta.bench, "session": session_id, "battery_id": meta.battery_id, "kind": meta.kind}
     fields: dict[str, float | str] = {"operator": meta.operator, "notes": meta.notes}
     if ended_ns is not None:
         fields["duration_s"] = ns_to_s(ended_ns - started_ns)

@@ -35,7 +35,9 @@ class SessionContext:
     def fingerprint(self) -> str:
         """Changes whenever the session's InfluxDB point would change (metadata, end)."""
         m = self.meta
-        return json.dumps([m.operator, m.battery_id, m.notes, m.kind, self.started_ns, self.ended_ns])
+        return json.dumps(
+            [m.operator, m.battery_id, m.notes, m.kind, self.started_ns, self.ended_ns, m.bench]
+        )
 
 
 def _devices(info_json: str) -> dict[str, str]:
@@ -66,9 +68,9 @@ class PointEncoder:
     def refresh(self) -> None:
         """Re-read sessions and channels (cheap: tens of rows); drop heads whose tags changed."""
         sessions = {}
-        for key, sid, started, ended, op, bat, notes, kind, info in self.store.session_rows():
+        for key, sid, started, ended, op, bat, notes, kind, info, bench in self.store.session_rows():
             sessions[int(key)] = SessionContext(
-                int(key), sid, SessionMeta(op, bat, notes, kind), int(started), ended, _devices(info)
+                int(key), sid, SessionMeta(op, bat, notes, kind, bench), int(started), ended, _devices(info)
             )
         changed = {
             k for k, ctx in sessions.items() if (old := self._sessions.get(k)) is not None and old != ctx
@@ -110,7 +112,9 @@ class PointEncoder:
         ctx = self.session(session_key)
         ch = self.channel(channel_key)
         measurement, fld = schema.measurement_and_field(ch)
-        tags = schema.sample_tags(ch, ctx.id, ctx.meta.battery_id, ctx.devices.get(ch.source, ""))
+        tags = schema.sample_tags(
+            ch, ctx.id, ctx.meta.battery_id, ctx.devices.get(ch.source, ""), ctx.meta.bench
+        )
         head = (f"{series_key(measurement, tags)} {escape_key(fld)}=", escape_key(schema.flags_field(fld)))
         self.heads[(session_key, channel_key)] = head
         return head
@@ -133,7 +137,7 @@ class PointEncoder:
 
     def event_line(self, session_key: int, event: Event) -> str:
         ctx = self.session(session_key)
-        measurement, tags, fields = schema.event_point(event, ctx.id, ctx.meta.battery_id)
+        measurement, tags, fields = schema.event_point(event, ctx.id, ctx.meta.battery_id, ctx.meta.bench)
         return format_line(measurement, tags, fields, event.t_ns)
 
     def session_line(self, ctx: SessionContext) -> str:

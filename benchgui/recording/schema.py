@@ -76,6 +76,11 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX forward_quarantine_by_sink ON forward_quarantine(sink, key);
     """,
+    # 2 -> 3: the bench that recorded a session (its ``bench`` tag in InfluxDB); '' for sessions
+    # recorded before benches had names, and for imports that do not name one
+    """
+    ALTER TABLE sessions ADD COLUMN bench TEXT NOT NULL DEFAULT '';
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -20,11 +20,14 @@ from __future__ import annotations
 import abc
 import base64
 import contextlib
+import datetime
+import email.utils
 import gzip
 import http.client
 import json
 import logging
 import ssl
+import time
 import warnings
 from typing import Any
 from urllib.parse import urlencode, urlsplit
@@ -66,13 +69,21 @@ def _message(body: bytes | str | None) -> str:
     return " ".join(text.split())[:500]
 
 
-def _retry_after(value: str | None) -> float | None:
+def _retry_after(value: str | None, now: float | None = None) -> float | None:
+    """Seconds from a ``Retry-After`` header: delta-seconds or an HTTP date (RFC 9110 10.2.3)."""
     if not value:
         return None
     try:
         return max(0.0, float(value))
     except ValueError:
-        return None  # an HTTP date: our own back-off will do
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None  # unreadable: our own back-off will do
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=datetime.UTC)
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
 
 
 def check_status(status: int, body: bytes | str | None, retry_after: str | None = None) -> None:

@@ -182,7 +182,7 @@ class Store(ForwardTables):
         with self.transaction():
             self._db.execute(
                 "INSERT INTO sessions(id, started_ns, ended_ns, operator, battery_id, notes, kind, "
-                "info_json) VALUES (?,?,?,?,?,?,?,?)",
+                "info_json, bench) VALUES (?,?,?,?,?,?,?,?,?)",
                 (
                     sid,
                     started_ns,
@@ -192,6 +192,7 @@ class Store(ForwardTables):
                     meta.notes,
                     meta.kind,
                     info_json(info),
+                    meta.bench,
                 ),
             )
         return sid
@@ -231,15 +232,15 @@ class Store(ForwardTables):
         return self._session_key(session_id)
 
     _SESSION_COLS = (
-        "id, started_ns, ended_ns, operator, battery_id, notes, kind, sample_count, last_sample_ns, key"
+        "id, started_ns, ended_ns, operator, battery_id, notes, kind, sample_count, last_sample_ns, key, "
+        "bench"
     )
 
     def _to_info(self, row: Sequence[Any], forwarded: dict[int, int] | None = None) -> SessionInfo:
-        sid, started, ended, op, bat, notes, kind, count, _last, key = row
+        sid, started, ended, op, bat, notes, kind, count, _last, key, bench = row
         fwd = (forwarded or {}).get(key, 0)
-        return SessionInfo(
-            sid, started, ended if ended is not None else None, SessionMeta(op, bat, notes, kind), count, fwd
-        )
+        meta = SessionMeta(op, bat, notes, kind, bench)
+        return SessionInfo(sid, started, ended if ended is not None else None, meta, count, fwd)
 
     def sessions(self, forward_sink: str | None = None) -> list[SessionInfo]:
         """Every session, oldest first; ``forwarded`` counts for ``forward_sink`` (default: any sink)."""

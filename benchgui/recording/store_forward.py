@@ -72,10 +72,12 @@ class ForwardTables:
             (key, limit),
         ).fetchall()
 
-    def session_rows(self) -> list[tuple[int, str, int, int | None, str, str, str, str, str]]:
-        """(key, id, started_ns, ended_ns, operator, battery_id, notes, kind, info_json) of all sessions."""
+    def session_rows(self) -> list[tuple[int, str, int, int | None, str, str, str, str, str, str]]:
+        """(key, id, started_ns, ended_ns, operator, battery_id, notes, kind, info_json, bench) of all
+        sessions."""
         return self._db.execute(
-            "SELECT key, id, started_ns, ended_ns, operator, battery_id, notes, kind, info_json FROM sessions"
+            "SELECT key, id, started_ns, ended_ns, operator, battery_id, notes, kind, info_json, bench "
+            "FROM sessions"
         ).fetchall()
 
     def channel_rows(self) -> list[tuple[int, str, str, str, str, str]]:

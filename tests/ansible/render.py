@@ -28,6 +28,7 @@ VAULT_PASSWORD_FILE = ANSIBLE_DIR / "vault-password.example"
 HOST_VARS: dict[str, Any] = {
     "ansible_managed": "Ansible managed",
     "inventory_hostname": "bench-pi-01",
+    "inventory_hostname_short": "bench-pi-01",
     "ansible_facts": {"is_chroot": False, "architecture": "aarch64"},
     "playbook_dir": str(ANSIBLE_DIR),
     "benchgui_wheel": "/tmp/benchgui-0.1.0-py3-none-any.whl",

@@ -123,17 +123,53 @@ def test_soc_panel_draws_the_sigma3_band() -> None:
     assert fill[0] in band
 
 
-def test_every_query_uses_the_provisioned_datasource_and_the_session_variable() -> None:
+def test_every_query_uses_the_provisioned_datasource_and_the_bench_and_session_variables() -> None:
     dash = dashboard()
     assert dash["uid"]
-    assert dash["templating"]["list"][0]["name"] == "session"
-    assert FROM.findall(dash["templating"]["list"][0]["query"]) == ["battery"]
+    variables = {v["name"]: v for v in dash["templating"]["list"]}
+    assert list(variables) == ["bench", "session"]  # sessions listed are the chosen bench's
+    assert 'WITH KEY = "bench"' in variables["bench"]["query"]
+    assert "/^$bench$/" in variables["session"]["query"]
+    for v in variables.values():
+        assert FROM.findall(v["query"]) == ["battery"]
     for p in dash["panels"]:
         assert p["datasource"]["uid"] == DATASOURCE_UID
         for t in p["targets"]:
             assert t["datasource"]["uid"] == DATASOURCE_UID
             assert "$timeFilter" in t["query"]
             assert "/^$session$/" in t["query"]
+            assert "/^$bench$/" in t["query"]
+    for a in dash["annotations"]["list"]:
+        assert "/^$bench$/" in a["query"]
+
+
+FLEET = DASHBOARD.with_name("benchgui-fleet.json")
+INSTRUMENTS = ("labjack", "mppt", "load")  # the sources' ids: EaSource.id is "load"
+
+
+def test_fleet_overview_reads_only_what_benchgui_writes() -> None:
+    """Every panel of the fleet dashboard filters by bench and names fields and tags benchgui writes."""
+    fleet = json.loads(FLEET.read_text())
+    assert [v["name"] for v in fleet["templating"]["list"]] == ["bench"]
+    event_fields = {"text"} | {f"{i}_connected" for i in INSTRUMENTS}
+    queries = panel_queries(fleet)
+    assert len(queries) >= 8
+    for query in queries:
+        (measurement,) = FROM.findall(query)
+        assert "/^$bench$/" in query
+        assert "$timeFilter" in query
+        for f in fields_of(query):
+            if measurement == EVENTS_MEASUREMENT:
+                assert f in event_fields, query
+            else:
+                assert (measurement, f) in expected_pairs(), query
+        assert tags_of(query) <= {*TAG_KEYS, "kind"}, query
+    for p in fleet["panels"]:
+        assert p["datasource"]["uid"] == DATASOURCE_UID
+        for t in p["targets"]:
+            group = GROUP_TAGS.search(t["query"])
+            assert group is not None, p["title"]
+            assert '"bench"' in group.group(1), p["title"]  # one row or line per bench
 
 
 def test_the_checks_catch_a_field_benchgui_does_not_write() -> None:

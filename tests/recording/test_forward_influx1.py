@@ -283,6 +283,11 @@ async def test_recording_a_simulated_bench_lands_in_influxdb(
     assert soc["spkf"]["sigma3_pct"] == stored["soc.spkf.sigma3"]
     assert influx_server.count(influx_db, "annotations", "text", where) == 1
     kinds = influx_server.query(f'SELECT "text" FROM "events" WHERE {where} GROUP BY "kind"', influx_db)
-    assert {s["tags"]["kind"] for s in kinds} == {"session.start", "session.stop", "program.step"}
+    assert {s["tags"]["kind"] for s in kinds} == {
+        "session.start",
+        "session.stop",
+        "program.step",
+        "instrument.state",
+    }
     sess = influx_server.query(f'SELECT "operator", "notes" FROM "sessions" WHERE {where}', influx_db)
     assert sess[0]["values"][0][1:] == ["tess", "end-to-end"]

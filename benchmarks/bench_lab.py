@@ -1,0 +1,223 @@
+"""A lab of N benches into one server: what one InfluxDB 1.x and one VictoriaMetrics take.
+
+For N = 1, 5, 20, 50 (``--quick``: 1, 5) separate bench processes (``lab_worker.py``: benchgui's
+recorder and forwarder fed at the real bench's rates, 38 points/s each) write for a while into
+one server on this machine; then every bench drains. Measured per server and N:
+
+* points/s the server accepted (samples counted on the server / producing time),
+* forwarder lag p99 over all benches (age of the oldest unacknowledged sample, sampled 4×/s),
+* server CPU (% of one core) and peak RSS while the benches write,
+* samples lost (stored locally but not on the server — must be 0),
+
+and the largest N each server holds with lag p99 ≤ 5 s. Both servers and all benches share this
+machine's cores, so the numbers are a floor for a dedicated server.
+
+Run with ``make bench`` or ``python benchmarks/run.py lab [--quick]``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from common import Result
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from benchgui.testing import influxd, victoriametrics  # noqa: E402
+
+SAMPLE_MEASUREMENTS = ("battery", "solar", "charger", "soc", "mppt", "load")
+LAG_TARGET_S = 5.0
+
+
+def _rss_mb(pid: int) -> float:
+    try:
+        with open(f"/proc/{pid}/status") as fh:
+            for line in fh:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def _cpu_s(pid: int) -> float:
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            fields = fh.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except OSError:
+        return 0.0
+
+
+def _p99(values: list[float]) -> float:
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))]
+
+
+class _Influx:
+    name = "InfluxDB 1.6"
+    version = 1
+
+    def __init__(self, root: Path) -> None:
+        self.srv = influxd.InfluxServer(root)
+        self.srv.start()
+
+    @property
+    def url(self) -> str:
+        return self.srv.url
+
+    @property
+    def pid(self) -> int:
+        assert self.srv.proc is not None
+        return self.srv.proc.pid
+
+    def prepare(self, database: str) -> None:
+        self.srv.create_db(database)
+
+    def counts(self, database: str, benches: list[str]) -> dict[str, int]:
+        out = dict.fromkeys(benches, 0)
+        for m in SAMPLE_MEASUREMENTS:
+            for bench, fields in self.srv.counts_by(database, m, "bench").items():
+                if bench in out:
+                    out[bench] += sum(fields.values())
+        return out
+
+    def stop(self) -> None:
+        self.srv.stop()
+
+
+class _Victoria:
+    name = "VictoriaMetrics"
+    version = 2
+
+    def __init__(self, root: Path) -> None:
+        self.srv = victoriametrics.VictoriaServer(root)
+        self.srv.start()
+
+    @property
+    def url(self) -> str:
+        return self.srv.url
+
+    @property
+    def pid(self) -> int:
+        assert self.srv.proc is not None
+        return self.srv.proc.pid
+
+    def prepare(self, database: str) -> None:
+        pass
+
+    def counts(self, database: str, benches: list[str]) -> dict[str, int]:
+        """Raw samples per bench from /api/v1/export (exact; a range query would round the end)."""
+        names = "|".join(SAMPLE_MEASUREMENTS)
+        out = dict.fromkeys(benches, 0)
+        for series in self.srv.export(f'{{__name__=~"({names})_.*",bench=~"{"|".join(benches)}"}}'):
+            out[series["metric"]["bench"]] += len(series["values"])
+        return out
+
+    def stop(self) -> None:
+        self.srv.stop()
+
+
+def _run_lab(server: _Influx | _Victoria, n: int, duration_s: float, tmp: Path) -> dict[str, float]:
+    tag = f"n{n}-{int(time.time())}"
+    database = f"lab_{tag.replace('-', '_')}"
+    server.prepare(database)
+    benches = [f"{tag}-b{i}" for i in range(n)]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    procs = []
+    for b in benches:
+        cmd = [
+            sys.executable,
+            str(ROOT / "benchmarks" / "lab_worker.py"),
+            "--bench", b,
+            "--store", str(tmp / f"{b}.sqlite3"),
+            "--url", server.url,
+            "--version", str(server.version),
+            "--database", database,
+            "--duration", str(duration_s),
+            "--report", str(tmp / f"{b}.json"),
+        ]  # fmt: skip
+        procs.append(subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE))
+    cpu0, t0, peak_rss = _cpu_s(server.pid), time.monotonic(), 0.0
+    while time.monotonic() - t0 < duration_s:
+        peak_rss = max(peak_rss, _rss_mb(server.pid))
+        time.sleep(0.5)
+    cpu_pct = 100.0 * (_cpu_s(server.pid) - cpu0) / (time.monotonic() - t0)
+    for p in procs:
+        _, err = p.communicate(timeout=600)
+        if p.returncode:
+            raise RuntimeError(f"lab worker failed: {err.decode(errors='replace')[-500:]}")
+    reports = [json.loads((tmp / f"{b}.json").read_text()) for b in benches]
+    on_server = server.counts(database, benches)
+    stored = {r["bench"]: r["stored"] for r in reports}
+    lost = sum(max(0, stored[b] - on_server.get(b, 0)) for b in benches)
+    lags = [x for r in reports for x in r["lags"]]
+    return {
+        "points_s": sum(on_server.values()) / duration_s,
+        "lag_p99_s": _p99(lags),
+        "lag_median_s": statistics.median(lags) if lags else 0.0,
+        "cpu_pct": cpu_pct,
+        "rss_mb": peak_rss,
+        "lost": float(lost),
+        "undrained": float(sum(1 for r in reports if not r["drained"])),
+    }
+
+
+def run(quick: bool = False) -> list[Result]:
+    ns = (1, 5) if quick else (1, 5, 20, 50)
+    duration_s = 15.0 if quick else 45.0
+    results: list[Result] = []
+    for make in (_Influx, _Victoria):
+        with tempfile.TemporaryDirectory(prefix="bench-lab-") as d:
+            tmp = Path(d)
+            server = make(tmp / "server")
+            try:
+                largest = 0
+                for n in ns:
+                    work = tmp / f"n{n}"
+                    work.mkdir()
+                    m = _run_lab(server, n, duration_s, work)
+                    label = f"{server.name}, {n:>2} benches"
+                    results += [
+                        Result(f"{label}: points/s accepted", m["points_s"], "pt/s"),
+                        Result(
+                            f"{label}: forwarder lag p99",
+                            m["lag_p99_s"],
+                            "s",
+                            f"<= {LAG_TARGET_S:.0f} s",
+                            m["lag_p99_s"] <= LAG_TARGET_S,
+                            note=f"median {m['lag_median_s']:.2f} s",
+                        ),
+                        Result(f"{label}: server CPU", m["cpu_pct"], "% core"),
+                        Result(f"{label}: server peak RSS", m["rss_mb"], "MB"),
+                        Result(
+                            f"{label}: samples lost",
+                            m["lost"],
+                            "samples",
+                            "0",
+                            m["lost"] == 0 and not m["undrained"],
+                        ),
+                    ]
+                    if m["lag_p99_s"] <= LAG_TARGET_S and m["lost"] == 0:
+                        largest = n
+                results.append(
+                    Result(
+                        f"{server.name}: largest N tried with lag p99 <= 5 s",
+                        float(largest),
+                        "benches",
+                        note=f"tried N = {', '.join(map(str, ns))}; {duration_s:.0f} s each, all on this machine",
+                    )
+                )
+            finally:
+                server.stop()
+    return results

@@ -39,14 +39,16 @@ def test_a_clipped_reference_never_trips_the_cutoff_and_the_mppt_is_judged() -> 
     fallback = [(text, data) for k, text, data in il.notices if k == "safety.fallback"]
     assert len(fallback) == 1
     text, data = fallback[0]
-    assert "battery.voltage.mppt" in text and "over range" in text
+    assert "battery.voltage.mppt" in text
+    assert "over range" in text
     assert data["why"] == "battery.voltage.labjack over range"
 
 
 def test_the_fallback_sensor_still_trips_the_true_cutoff() -> None:
     il = armed(lim())
     found = feed_clipped_reference(il, 10.0, mppt_v=10.0)  # below the 10.5 V cut-off
-    assert found and getattr(found[0], "reason", None) == CUTOFF_VOLTAGE
+    assert found
+    assert getattr(found[0], "reason", None) == CUTOFF_VOLTAGE
     assert "battery.voltage.mppt" in found[0].text  # type: ignore[attr-defined]
 
 
@@ -63,7 +65,8 @@ def test_with_only_a_clipped_source_the_voltage_is_lost_and_says_why() -> None:
     il = armed(lim(voltage_sources=("labjack",)), ["battery.voltage.labjack"])
     found = [il.on_samples([clipped(n / 10)]) or il.on_tick(at(n / 10)) for n in range(80)]
     trips = [f for f in found if f is not None]
-    assert trips and trips[0].reason == SENSOR_LOST
+    assert trips
+    assert trips[0].reason == SENSOR_LOST
     assert "battery.voltage.labjack over range" in trips[0].text
 
 

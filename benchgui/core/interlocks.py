@@ -28,7 +28,8 @@ from typing import Any
 
 from benchgui.clock import ns_to_s, s_to_ns
 from benchgui.config.schema import CUTOFF_V_BY_CHEMISTRY, Config
-from benchgui.model import Sample, SampleFlag
+from benchgui.core.readings import NOT_A_VALUE, flag_words
+from benchgui.model import Sample
 
 # end reasons a trip can carry (the run-program JSON uses the same words)
 CUTOFF_VOLTAGE = "cutoff_voltage"
@@ -44,13 +45,6 @@ ERROR = "error"
 EXIT = "exit"
 
 LOAD_SOURCE = "load"
-NOT_A_VALUE = int(SampleFlag.OVER_RANGE | SampleFlag.SUSPECT)
-
-
-def flag_words(flags: int) -> str:
-    """``over range``, ``suspect`` or both: why a sample is not judged."""
-    words = [w for f, w in ((SampleFlag.OVER_RANGE, "over range"), (SampleFlag.SUSPECT, "suspect")) if flags & f]
-    return " and ".join(words) or "flagged"
 
 
 def battery_chemistry(cfg: Config) -> str:

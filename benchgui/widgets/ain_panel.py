@@ -10,12 +10,14 @@ configuration file; it also computes the two-point calibration. The widget itsel
 and no calibration math. The source re-applies the configuration at every connect.
 
 Readings within 2 % of the selected range's limit are flagged OVER_RANGE by the source; the
-panel shows them in red next to the channel.
+panel shows them in red next to the channel. Apply asks first when a new range is below a
+channel's live input (it would clip, and a clipped channel is judged by nothing).
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QTimer
@@ -41,6 +43,7 @@ from benchgui.core.bench import Bench
 from benchgui.errors import BenchError, ValueOutOfRange
 from benchgui.model import InstrumentState, SampleFlag
 from benchgui.widgets.bridge import Bridge
+from benchgui.widgets.confirm import Confirm, ask_yes_no
 from benchgui.widgets.edit_guard import PENDING_STYLE, PENDING_TEXT, shown_value
 from benchgui.widgets.host import PanelHost
 
@@ -75,6 +78,7 @@ class AinPanel(QWidget):
         self.reason = ""
         self._loading = False
         self._points: list[Point | None] = [None, None]
+        self.confirm: Confirm = self.ask  # tests inject their own
         self.bridge = Bridge(self)
         self._setup_ui()
         self._fill_list()
@@ -377,8 +381,27 @@ class AinPanel(QWidget):
         return outcome.applied
 
     def start_apply(self) -> None:
-        """:meth:`apply` as a command of the panel (what Apply and the calibration buttons run)."""
-        self.bridge.run(self.apply())
+        """:meth:`apply` as a command of the panel (what Apply and the calibration buttons run);
+        a range below a channel's live input is confirmed first."""
+        if not self._check_shown() or not self.validate() or self.valid is None:
+            return
+        clipping = self.settings.would_clip(self.valid)
+        if not clipping:
+            self.bridge.run(self.apply())
+            return
+        self._status("Range below the live reading: waiting for confirmation.", error=True)
+        question = "\n\n".join(clipping) + ".\n\nApply this range anyway?"
+        self.confirm(question, self._clip_answered)
+
+    def _clip_answered(self, yes: bool) -> None:
+        if yes:
+            self.bridge.run(self.apply())
+        else:
+            self._status("Not applied: the range is below the live reading (it would clip).", error=True)
+
+    def ask(self, question: str, answer: Callable[[bool], None]) -> None:
+        """The default :attr:`confirm` (No is the default button)."""
+        ask_yes_no(self, "Apply a range that clips?", question, answer)
 
     def capture(self, index: int) -> None:
         ch = self.current()
@@ -455,8 +478,12 @@ class AinPanel(QWidget):
         text = f"AIN{ch['ain']}: {r.volts:+.6f} V → {r.value:.5g} {ch.get('unit', '')}"
         if over:
             text += "  — OVER RANGE (within 2 % of the range limit: probably clipped)"
+        rng = float(ch.get("range_v", 10.0))
+        below = self.settings.clips(ch["quantity"], rng)
+        if below:
+            text += f"  — the selected ±{rng:g} V range is below this input: it would clip"
         self.lb_live.setText(text)
-        self.lb_live.setStyleSheet("color: #d62728; font-weight: bold;" if over else "")
+        self.lb_live.setStyleSheet("color: #d62728; font-weight: bold;" if over or below else "")
 
 
 def create_panel(window: PanelHost, bench: Bench) -> QWidget | None:

@@ -27,7 +27,6 @@ from PySide6.QtWidgets import (
     QGroupBox,
     QHBoxLayout,
     QLabel,
-    QMessageBox,
     QPushButton,
     QVBoxLayout,
     QWidget,
@@ -40,6 +39,7 @@ from benchgui.core.setpoints import CURRENT, POWER, LoadCommands, SetpointCheck
 from benchgui.errors import ValueOutOfRange
 from benchgui.model import InstrumentState, InstrumentStatus
 from benchgui.widgets.bridge import Bridge
+from benchgui.widgets.confirm import Confirm, ask_yes_no
 from benchgui.widgets.edit_guard import EditGuard
 from benchgui.widgets.host import PanelHost
 
@@ -50,9 +50,6 @@ ALARM = "#d62728"
 MODES = {"CC": ("A", CURRENT, 3), "CP": ("W", POWER, 1)}  # unit, quantity, decimals
 INDICATORS = ("Remote", "Input", "CC", "CV", "CP", "CR", "OVP", "OCP", "OPP", "OTP")
 
-#: asks the operator a yes/no question and calls back with the answer (tests inject their own)
-Confirm = Callable[[str, Callable[[bool], None]], None]
-
 
 class LoadPanel(QWidget):
     def __init__(self, bench: Bench, load: LoadControl, parent: QWidget | None = None) -> None:
@@ -60,8 +57,7 @@ class LoadPanel(QWidget):
         self.bench = bench
         self.load = load
         self.commands = LoadCommands(bench)
-        self.confirm: Confirm = self.ask
-        self.confirm_box: QMessageBox | None = None  # the open "send a setpoint near its limit?"
+        self.confirm: Confirm = self.ask  # tests inject their own
         self._state: LoadState | None = None
         self._setup_ui()
         self.bridge = Bridge(self)
@@ -222,21 +218,8 @@ class LoadPanel(QWidget):
         self.bridge.run(coro, done=lambda _: self._setpoint_sent(), failed=lambda e: self._failed(what, e))
 
     def ask(self, question: str, answer: Callable[[bool], None]) -> None:
-        """The default :attr:`confirm`: a window-modal question, not exec() (no nested event
-        loop under qasync); No is the default button."""
-        if self.confirm_box is not None:
-            self.confirm_box.deleteLater()
-        box = QMessageBox(
-            QMessageBox.Icon.Question,
-            "Send setpoint?",
-            question,
-            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-            self,
-        )
-        box.setDefaultButton(QMessageBox.StandardButton.No)
-        box.finished.connect(lambda result: answer(result == QMessageBox.StandardButton.Yes.value))
-        self.confirm_box = box
-        box.open()
+        """The default :attr:`confirm` (No is the default button)."""
+        ask_yes_no(self, "Send setpoint?", question, answer)
 
     def _setpoint_sent(self) -> None:
         self.error_label.setText("")

@@ -254,7 +254,7 @@ def test_fields_keep_what_is_typed_and_apply_sends_exactly_that(qapp: Any, tmp_p
         panel.sp_ref.selectAll()
         QTest.keyClicks(panel.sp_ref.lineEdit(), "-")
         panel.revert()
-        panel.capture(0)  # a reference that is no number captures nothing
+        panel.cal.capture(0)  # a reference that is no number captures nothing
         assert "no point captured" in panel.lb_status.text()
 
     run_scenario(qapp, tmp_path, scenario)

@@ -45,6 +45,7 @@ ERROR = "error"
 EXIT = "exit"
 
 LOAD_SOURCE = "load"
+UNITS = {"battery.voltage": "V", "battery.current": "A"}  # else a temperature
 
 
 def battery_chemistry(cfg: Config) -> str:
@@ -286,7 +287,8 @@ class Interlocks:
         self.notices.append(
             (
                 "safety.flagged",
-                f"{s.channel} reads {s.value:g} {why}: not judged until it reads valid values",
+                f"{s.channel} reads {s.value:g} {UNITS.get(kind, '°C')}, {why}: not judged until "
+                "it reads valid values",
                 {"channel": s.channel, "value": s.value, "flags": s.flags},
             )
         )

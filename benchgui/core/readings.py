@@ -43,6 +43,11 @@ def flag_words(flags: int) -> str:
     return " and ".join(words) or "flagged"
 
 
+def unit(bench: Bench, channel: str) -> str:
+    ch = bench.channels.get(channel)
+    return ch.unit if ch is not None else ""
+
+
 async def require_valid_readings(bench: Bench, channels: Sequence[str], timeout_s: float = 15.0) -> None:
     """Wait (real time, bounded) for a first sample of each channel, then raise
     :class:`ReadingInvalid` if the latest one is flagged. A channel that delivers nothing in
@@ -67,7 +72,7 @@ async def require_valid_readings(bench: Bench, channels: Sequence[str], timeout_
                 else ""
             )
             raise ReadingInvalid(
-                f"{c} reads {latest[1]:g}, {why}{hint}; a program measuring on it would judge a "
-                f"value that is not a measurement — fix the channel or choose another in the "
-                f"program ([program] voltage_channel / current_channel)"
+                f"{c} reads {latest[1]:g} {unit(bench, c)}, {why}{hint}; a program measuring on it "
+                "would judge a value that is not a measurement — fix the channel or choose another "
+                "in the program ([program] voltage_channel / current_channel)"
             )

@@ -46,7 +46,7 @@ def test_a_program_measuring_on_a_clipped_channel_refuses_to_start(tmp_path: Pat
     args = ["run-program", str(program), "--headless", "--demo", "--speed", "200", "--config", str(cfg)]
     proc = run_cli(args, timeout=60)
     assert proc.returncode == 1, proc.stderr
-    assert "benchgui: battery.voltage.labjack reads 5, over range" in proc.stderr
+    assert "benchgui: battery.voltage.labjack reads 5 V, over range" in proc.stderr
     assert "widen the range" in proc.stderr
     assert "Traceback" not in proc.stderr
     out = last_json(proc.stdout)
@@ -58,7 +58,10 @@ def test_a_program_measuring_on_a_clipped_channel_refuses_to_start(tmp_path: Pat
 def test_measured_on_the_fallback_sensor_it_reaches_the_true_cutoff(tmp_path: Path) -> None:
     """The same clipped bench, the program told to measure on the MPPT: the supervisor skips the
     clipped reference too, so the run reaches the real cut-off with the real capacity."""
-    cfg = write(tmp_path, "clipped.toml", CLIPPED)
+    # with the reference clipped only the MPPT tells the voltage: on a loaded machine its samples
+    # may stall past the 0.5 s of real time "sensor lost" allows at --speed 1000 (this test is
+    # about what is judged, not about staleness, which tests/core/test_interlocks.py covers)
+    cfg = write(tmp_path, "clipped.toml", CLIPPED + "\n[safety]\nsensor_timeout_s = 3600\n")
     text = (examples_dir() / "discharge-5A-to-cutoff.toml").read_text()
     text = text.replace("[program]\n", '[program]\nvoltage_channel = "battery.voltage.mppt"\n')
     program = write(tmp_path, "capacity.toml", text)
@@ -67,9 +70,13 @@ def test_measured_on_the_fallback_sensor_it_reaches_the_true_cutoff(tmp_path: Pa
     assert proc.returncode == 0, proc.stderr
     out = last_json(proc.stdout)
     assert out["voltage_channel"] == "battery.voltage.mppt"
-    assert out["steps"][0]["end"] == "voltage"
+    # the program's own condition (0.5 s debounce) or, when the sped-up samples come in bursts,
+    # the supervisor's cut-off (2 s) — on the MPPT either way, with the same capacity (README)
+    assert out["steps"][0]["end"] in ("voltage", "cutoff_voltage")
     assert out["capacity_ah"] > 4.0
     assert out["steps"][0]["v_end"] > 10.0  # the real cut-off, not a clipped 5 V
     trip = out.get("trip") or {}
-    assert "labjack" not in str(trip.get("values", {}).get("channel", ""))
-    assert "battery.voltage.labjack reads 5 over range" in proc.stderr  # the supervisor said why
+    if trip:
+        assert trip["reason"] == "cutoff_voltage"
+        assert trip["values"]["channel"] == "battery.voltage.mppt"
+    assert "battery.voltage.labjack reads 5 V, over range" in proc.stderr  # the supervisor said why

@@ -11,7 +11,7 @@ import pytest
 from benchgui.core.display import DisplayBuffers
 from benchgui.core.programs.meter import Meter
 from benchgui.core.readings import ReadingInvalid, flag_words, require_valid_readings
-from benchgui.model import Sample, SampleFlag
+from benchgui.model import Channel, Sample, SampleFlag
 
 S = 1_000_000_000
 OVER = int(SampleFlag.OVER_RANGE)
@@ -36,11 +36,11 @@ def test_flag_words() -> None:
 
 def test_a_clipped_measuring_channel_refuses_the_start() -> None:
     display = DisplayBuffers(60.0)
-    bench = SimpleNamespace(display=display)
+    bench = SimpleNamespace(display=display, channels={VCH: Channel.of("battery.voltage", "labjack", "V")})
     display.append([Sample(VCH, 0, 12.6), Sample(ICH, 0, -0.1)])
     asyncio.run(require_valid_readings(bench, (VCH, ICH), 1.0))  # type: ignore[arg-type]
     display.append([Sample(VCH, S, 5.0, OVER)])
     with pytest.raises(
-        ReadingInvalid, match=r"battery\.voltage\.labjack reads 5, over range .*widen the range"
+        ReadingInvalid, match=r"battery\.voltage\.labjack reads 5 V, over range .*widen the range"
     ):
         asyncio.run(require_valid_readings(bench, (VCH, ICH), 1.0))  # type: ignore[arg-type]

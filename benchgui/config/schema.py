@@ -332,6 +332,8 @@ class SafetySection:
     disagreement_s: float = field(default=10.0, metadata={"min": 0, "max": 3600})
     sensor_timeout_s: float = field(default=5.0, metadata={"min": 0.1, "max": 3600})
     retry_interval_s: float = field(default=0.25, metadata={"min": 0.01, "max": 60})  # real time
+    # the GUI asks before sending a setpoint above this fraction of its limit (1: never asks)
+    confirm_fraction: float = field(default=0.8, metadata={"min": 0, "max": 1})
 
     def validate(self, key: str) -> None:
         if not self.voltage_sources:

@@ -26,8 +26,9 @@ from benchgui.config.validate import from_dict, to_dict
 from benchgui.config.writer import ConfigFile
 from benchgui.core.controls import AinConfigurable, Reading
 from benchgui.errors import BenchError
+from benchgui.instruments.labjack.registers import OVER_RANGE_FRACTION
 from benchgui.instruments.labjack.scaling import two_point
-from benchgui.model import InstrumentStatus
+from benchgui.model import InstrumentStatus, SampleFlag
 
 #: where the channels live in the configuration file
 TABLE = "instruments.labjack"
@@ -70,6 +71,30 @@ class AinSettings:
     def latest(self, quantity: str) -> Reading | None:
         """The latest reading of one channel (no I/O: the source keeps it)."""
         return self.ain.latest(quantity)
+
+    def clips(self, quantity: str, range_v: float) -> bool:
+        """The channel's live input (not clipped now) would be flagged over range at ``range_v``."""
+        r = self.latest(quantity)
+        if r is None or r.flags & SampleFlag.OVER_RANGE:
+            return False  # no reading, or clipped already: the true input is unknown
+        return abs(r.volts) >= (1.0 - OVER_RANGE_FRACTION) * range_v
+
+    def would_clip(self, channels: Sequence[LabJackChannelSection]) -> list[str]:
+        """A sentence for every channel whose range would change to one below its live input:
+        applied, its readings would be flagged over range (clipped) and judged by nothing."""
+        applied = {c.quantity: c for c in self.channels}
+        out: list[str] = []
+        for ch in channels:
+            old, r = applied.get(ch.quantity), self.latest(ch.quantity)
+            if old is None or r is None or ch.range_v == old.range_v or old.ain != ch.ain:
+                continue
+            if self.clips(ch.quantity, ch.range_v):
+                out.append(
+                    f"{ch.label} (AIN{ch.ain}) reads {r.volts:+.3f} V at the input, beyond the "
+                    f"±{ch.range_v:g} V range: its readings would be clipped, flagged over range "
+                    "and not believed by the safety supervisor, programs, verification or SOC"
+                )
+        return out
 
     # -- changing it ---------------------------------------------------------------------------
     def validate(self, tables: Sequence[Mapping[str, Any]]) -> list[LabJackChannelSection]:

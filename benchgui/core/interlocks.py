@@ -11,6 +11,12 @@ voltmeter is used. "Fresh" means a sample no older than ``sensor_timeout_s`` —
 than half a second of *real* time (``speed`` × 0.5 s of bench time): instruments on a wire
 deliver at a rate bounded in real time, so on the simulated bench at ``--speed 200`` a 25 ms
 hiccup would otherwise look like 5 s of silence.
+
+A sample flagged OVER_RANGE or SUSPECT is not a measurement: it is never judged (a clipped
+reference read 5.000 V on a 13.5 V battery and tripped the cut-off, issue 23). A voltage source
+whose latest sample is flagged is skipped at once for the next valid one in ``voltage_sources``,
+with a ``safety.fallback`` event naming why; flagged current and temperature samples are not
+judged either (the other current sources — the load always measures — still are).
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from typing import Any
 
 from benchgui.clock import ns_to_s, s_to_ns
 from benchgui.config.schema import CUTOFF_V_BY_CHEMISTRY, Config
+from benchgui.core.readings import NOT_A_VALUE, flag_words
 from benchgui.model import Sample
 
 # end reasons a trip can carry (the run-program JSON uses the same words)
@@ -38,6 +45,7 @@ ERROR = "error"
 EXIT = "exit"
 
 LOAD_SOURCE = "load"
+UNITS = {"battery.voltage": "V", "battery.current": "A"}  # else a temperature
 
 
 def battery_chemistry(cfg: Config) -> str:
@@ -70,6 +78,7 @@ class Limits:
     disagreement_s: float = 10.0
     sensor_timeout_s: float = 5.0
     retry_interval_s: float = 0.25
+    confirm_fraction: float = 0.8  # the GUI asks before a setpoint above this fraction of its limit
     measurements: bool = True  # false: only E-stop, exit, signals and errors
 
     @classmethod
@@ -89,6 +98,7 @@ class Limits:
             disagreement_s=s.disagreement_s,
             sensor_timeout_s=s.sensor_timeout_s,
             retry_interval_s=s.retry_interval_s,
+            confirm_fraction=s.confirm_fraction,
             measurements=s.enabled,
         )
 
@@ -151,6 +161,8 @@ class Interlocks:
         self.judged: str | None = None
         self.notices: list[tuple[str, str, dict[str, Any]]] = []  # (kind, text, data) to record
         self._kinds: dict[str, str] = {}
+        self.flagged: dict[str, int] = {}  # channel -> flags of its latest sample, while flagged
+        self.flagged_count: dict[str, int] = {}  # samples not judged because flagged, per channel
         self.update_channels(channel_names)
 
     def set_limits(self, limits: Limits, channel_names: Iterable[str], speed: float = 1.0) -> None:
@@ -181,9 +193,13 @@ class Interlocks:
         last = self.latest.get(channel)
         return last is not None and now_ns - last[0] <= self.sensor_timeout_ns
 
+    def _valid(self, channel: str, now_ns: int) -> bool:
+        """Fresh, and its latest sample is a measurement (not flagged)."""
+        return channel not in self.flagged and self._fresh(channel, now_ns)
+
     def judged_channel(self, now_ns: int) -> str | None:
-        """The voltage channel the cut-off is judged on now (None: no fresh voltage)."""
-        return next((c for c in self.candidates if self._fresh(c, now_ns)), None)
+        """The voltage channel the cut-off is judged on now (None: no fresh valid voltage)."""
+        return next((c for c in self.candidates if self._valid(c, now_ns)), None)
 
     # -- arming and counters -----------------------------------------------------------------
     def arm(self, now_ns: int) -> None:
@@ -240,6 +256,13 @@ class Interlocks:
             kind = self._kind(s.channel)
             if not kind or not math.isfinite(s.value):
                 continue  # a NaN is no measurement; staleness catches a source that only sends those
+            if s.flags & NOT_A_VALUE:
+                self._on_flagged(s, kind)
+                continue
+            if self.flagged.pop(s.channel, None) is not None:
+                self.notices.append(
+                    ("safety.valid", f"{s.channel} reads valid values again", {"channel": s.channel})
+                )
             self.latest[s.channel] = (s.t_ns, s.value)
             if not judge:
                 continue
@@ -252,6 +275,26 @@ class Interlocks:
             if v is not None and found is None:
                 found = v
         return found
+
+    def _on_flagged(self, s: Sample, kind: str) -> None:
+        """A flagged sample: counted, never judged; a judged voltage source is left at once."""
+        self.flagged_count[s.channel] = self.flagged_count.get(s.channel, 0) + 1
+        if s.channel in self.flagged:
+            self.flagged[s.channel] = s.flags
+            return
+        self.flagged[s.channel] = s.flags
+        why = flag_words(s.flags)
+        self.notices.append(
+            (
+                "safety.flagged",
+                f"{s.channel} reads {s.value:g} {UNITS.get(kind, '°C')}, {why}: not judged until "
+                "it reads valid values",
+                {"channel": s.channel, "value": s.value, "flags": s.flags},
+            )
+        )
+        if kind == "battery.voltage" and s.channel == self.judged:
+            self._cutoff.reset()  # the debounce was timing this source's values
+            self._note_judged(self.judged_channel(s.t_ns), why=f"{self.judged} {why}")
 
     def _debounce(self, table: dict[str, Debounce], channel: str, hold_s: float) -> Debounce:
         d = table.get(channel)
@@ -273,11 +316,11 @@ class Interlocks:
                 {"voltage_v": s.value, "cutoff_voltage_v": lim.cutoff_voltage_v, "channel": s.channel},
             )
         ref = self.candidates[0]
-        if len(self.candidates) < 2 or not self._fresh(ref, s.t_ns):
+        if len(self.candidates) < 2 or not self._valid(ref, s.t_ns):
             return None
         ref_v = self.latest[ref][1]
         for other in self.candidates[1:]:
-            if not self._fresh(other, s.t_ns):
+            if not self._valid(other, s.t_ns):
                 self._disagree.pop(other, None)
                 continue
             diff = ref_v - self.latest[other][1]
@@ -354,7 +397,10 @@ class Interlocks:
             silent_since = max(grace_from, newest) if newest is not None else grace_from
             silent_s = ns_to_s(now_ns - silent_since)
             if now_ns - silent_since > self.sensor_timeout_ns:
-                what = ", ".join(self.candidates) or "no battery voltage channel on this bench"
+                what = ", ".join(
+                    f"{c} {flag_words(self.flagged[c])}" if c in self.flagged else c for c in self.candidates
+                )
+                what = what or "no battery voltage channel on this bench"
                 return Violation(
                     SENSOR_LOST,
                     f"no fresh battery voltage for {silent_s:.1f} s ({what})",
@@ -362,14 +408,18 @@ class Interlocks:
                 )
         return None
 
-    def _note_judged(self, judged: str | None) -> None:
+    def _note_judged(self, judged: str | None, why: str = "") -> None:
         if judged != self.judged and judged is not None:
             if self.judged is not None:
+                prev = self.judged
+                if not why:
+                    why = f"{prev} {flag_words(self.flagged[prev])}" if prev in self.flagged else ""
+                because = f": {why}" if why else ""
                 self.notices.append(
                     (
                         "safety.fallback",
-                        f"battery voltage now judged on {judged} (was {self.judged})",
-                        {"channel": judged, "previous": self.judged},
+                        f"battery voltage now judged on {judged} (was {prev}{because})",
+                        {"channel": judged, "previous": prev, "why": why},
                     )
                 )
             self.judged = judged

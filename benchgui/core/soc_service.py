@@ -12,7 +12,9 @@ are plotted, recorded and forwarded like any measurement:
 The current between two voltage samples is integrated from the current channel itself (held
 between its samples), so the two channels may come from different instruments at different
 rates. A current older than ``max_current_age_s`` is not used: the filter waits, and bridges
-the gap afterwards with a widened SOC variance, as the offline replay does.
+the gap afterwards with a widened SOC variance, as the offline replay does. Samples flagged
+over range or suspect are no measurements: dropped and counted (:attr:`SocService.flagged`) —
+a clipped 5.000 V fed to the filter widened its band to ±34 % for a quarter of an hour (issue 23).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from typing import TYPE_CHECKING
 
 from benchgui.clock import ns_to_s
 from benchgui.config.schema import Config
+from benchgui.core.readings import NOT_A_VALUE
 from benchgui.core.signals import Signal
 from benchgui.model import Channel, Sample
 from benchgui.soc.coulomb import CoulombCounter
@@ -127,6 +130,7 @@ class SocService:
         self._i_smooth = 0.0
         self._temp: float | None = None
         self._how = ""
+        self.flagged: dict[str, int] = {}  # samples dropped as over range / suspect, per channel
         bench.add_channels(SOC_CHANNELS)
         bench.samples_published.connect(self.on_samples)
 
@@ -163,7 +167,9 @@ class SocService:
     def on_samples(self, samples: Sequence[Sample]) -> None:
         volts = []
         for s in samples:  # currents first: a voltage read with the current at the same instant
-            if s.channel == self.current_channel:
+            if s.flags & NOT_A_VALUE and s.channel in (self.current_channel, self.voltage_channel):
+                self._drop(s)
+            elif s.channel == self.current_channel:
                 self._on_current(ns_to_s(s.t_ns), s.value)
             elif s.channel == self.voltage_channel:
                 volts.append(s)
@@ -174,6 +180,11 @@ class SocService:
             out += self._on_voltage(s.t_ns, s.value)
         if out:
             self.bench.publish(out)
+
+    def _drop(self, s: Sample) -> None:
+        n = self.flagged[s.channel] = self.flagged.get(s.channel, 0) + 1
+        if n == 1:
+            log.warning("SOC: %s reads flagged values (%g): not used until valid", s.channel, s.value)
 
     def _on_current(self, t: float, i: float) -> None:
         if not math.isfinite(i):

@@ -11,7 +11,8 @@ announced on :attr:`VerificationService.result_ready` — from the worker thread
 it to Qt (queued) — and the GUI never touches the store or does the arithmetic itself.
 
 The CLI uses :func:`verify_session` and :func:`write_report` directly: the same loading, the same
-numbers.
+numbers. Readings flagged over range or suspect are no measurements: both paths drop them and
+count them per channel (a clipped reference made the gain error −99.9 %, issue 23).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ import numpy as np
 
 from benchgui.config.schema import VerifySection
 from benchgui.core.bench import Bench
+from benchgui.core.readings import NOT_A_VALUE
 from benchgui.core.session import Session
 from benchgui.errors import StoreError
 from benchgui.model import Channel, Sample, SessionInfo
@@ -87,25 +89,33 @@ def _meta_for(info: SessionInfo, info_json: str, store: Path) -> ReportMeta:
 
 
 def load_session(
-    store_path: str | Path, ref: str, settings: VerifySection
+    store_path: str | Path, ref: str, settings: VerifySection, flagged: dict[str, int] | None = None
 ) -> tuple[ReportMeta, dict[str, ChannelData], dict[str, str]]:
-    """Read what verification needs of one stored session (id, unique prefix or ``latest``)."""
+    """Read what verification needs of one stored session (id, unique prefix or ``latest``);
+    flagged readings are left out and counted into ``flagged`` (per channel)."""
     path = Path(store_path)
     with Store(path, readonly=True) as store:
         info = store.session(ref)
         meta = _meta_for(info, store.session_info_json(info.id), path)
         channels: list[Channel] = store.channels(info.id)
         units = {c.name: c.unit for c in channels}
+        names = wanted_channels([c.name for c in channels], settings)
         data: dict[str, ChannelData] = {
-            n: store.samples(info.id, n) for n in wanted_channels([c.name for c in channels], settings)
+            n: store.samples(info.id, n, without_flags=NOT_A_VALUE) for n in names
         }
+        if flagged is not None:
+            for n in names:
+                count = store.count_flagged(info.id, n, NOT_A_VALUE)
+                if count:
+                    flagged[n] = count
     return meta, data, units
 
 
 def verify_session(store_path: str | Path, ref: str, settings: VerifySection) -> Verification:
     """Load and verify one stored session."""
-    meta, data, units = load_session(store_path, ref, settings)
-    return Verification(meta.session_id, analyse(data, settings, units), meta)
+    flagged: dict[str, int] = {}
+    meta, data, units = load_session(store_path, ref, settings, flagged)
+    return Verification(meta.session_id, analyse(data, settings, units, flagged), meta)
 
 
 def write_report(v: Verification, html_path: str | Path | None, json_path: str | Path | None = None) -> None:
@@ -158,6 +168,7 @@ class VerificationService:
         self.ticks = 0
         self._names = {n for pair in settings.parsed_comparisons() for n in pair} | {settings.region_current}
         self._live: dict[str, _LiveChannel] = {}
+        self.flagged: dict[str, int] = {}  # live readings dropped as over range / suspect, per channel
         self._lock = threading.Lock()  # guards latest/computations
         self._submit_lock = threading.Lock()  # one computation submitted at a time
         self._data_lock = threading.Lock()  # guards _live and the data versions (publisher vs timer)
@@ -236,6 +247,10 @@ class VerificationService:
                     if not self._wanted(s.channel):
                         continue
                     ch = live[s.channel] = _LiveChannel()
+                if s.flags & NOT_A_VALUE:  # no measurement: dropped, counted
+                    self.flagged[s.channel] = self.flagged.get(s.channel, 0) + 1
+                    got = True
+                    continue
                 ch.t.append(s.t_ns)
                 ch.v.append(s.value)
                 got = True
@@ -246,6 +261,7 @@ class VerificationService:
         if session is not None and (self._session is None or session.id != self._session.id):
             with self._data_lock:
                 self._live.clear()  # live statistics describe the session that is running
+                self.flagged.clear()
                 self._data_version += 1
             self.latest.pop(LIVE, None)
         self._session = session
@@ -261,9 +277,10 @@ class VerificationService:
                     ch.seal(self.settings.live_max_points)
                     snapshot[name] = list(ch.chunks)
                 self._computed_version = self._data_version
+                flagged = dict(self.flagged)
             units = {n: c.unit for n, c in self.bench.channels.items()}
             meta = self._live_meta()
-            self._pending = self._pool.submit(self._compute_live, snapshot, units, meta)
+            self._pending = self._pool.submit(self._compute_live, snapshot, units, meta, flagged)
             return self._pending
 
     def _live_meta(self) -> ReportMeta:
@@ -288,6 +305,7 @@ class VerificationService:
         snapshot: dict[str, list[tuple[np.ndarray, np.ndarray]]],
         units: dict[str, str],
         meta: ReportMeta,
+        flagged: dict[str, int] | None = None,
     ) -> Verification | None:
         try:
             data: dict[str, ChannelData] = {
@@ -295,7 +313,7 @@ class VerificationService:
                 for n, chunks in snapshot.items()
                 if chunks
             }
-            v = Verification(LIVE, analyse(data, self.settings, units), meta)
+            v = Verification(LIVE, analyse(data, self.settings, units, flagged), meta)
         except Exception:
             log.exception("live verification failed")
             return None

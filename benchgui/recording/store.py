@@ -326,21 +326,46 @@ class Store(ForwardTables):
         return [Event(t, k, txt, json.loads(d or "{}")) for t, k, txt, d in rows]
 
     def samples(
-        self, session_id: str, channel: str, t0_ns: int | None = None, t1_ns: int | None = None
+        self,
+        session_id: str,
+        channel: str,
+        t0_ns: int | None = None,
+        t1_ns: int | None = None,
+        *,
+        without_flags: int = 0,
     ) -> tuple[np.ndarray, np.ndarray]:
-        """(t_ns int64, value float64) of one channel, time-ordered; NULL values come back NaN."""
+        """(t_ns int64, value float64) of one channel, time-ordered; NULL values come back NaN.
+        Samples carrying any of ``without_flags`` are left out (see :meth:`count_flagged`)."""
         key = self._session_key(session_id)
         row = self._db.execute("SELECT key FROM channels WHERE name = ?", (channel,)).fetchone()
         if row is None:
             return np.empty(0, np.int64), np.empty(0)
         rows = self._db.execute(
             "SELECT t_ns, value FROM samples "
-            "WHERE session=? AND channel=? AND t_ns BETWEEN ? AND ? ORDER BY t_ns",
-            (key, row[0], t0_ns if t0_ns is not None else -(2**62), t1_ns if t1_ns is not None else 2**62),
+            "WHERE session=? AND channel=? AND t_ns BETWEEN ? AND ? AND (flags & ?) = 0 ORDER BY t_ns",
+            (
+                key,
+                row[0],
+                t0_ns if t0_ns is not None else -(2**62),
+                t1_ns if t1_ns is not None else 2**62,
+                without_flags,
+            ),
         ).fetchall()
         t = np.fromiter((r[0] for r in rows), np.int64, len(rows))
         v = np.fromiter((np.nan if r[1] is None else r[1] for r in rows), np.float64, len(rows))
         return t, v
+
+    def count_flagged(self, session_id: str, channel: str, flags: int) -> int:
+        """How many samples of one channel carry any of ``flags``."""
+        key = self._session_key(session_id)
+        row = self._db.execute("SELECT key FROM channels WHERE name = ?", (channel,)).fetchone()
+        if row is None:
+            return 0
+        (n,) = self._db.execute(
+            "SELECT COUNT(*) FROM samples WHERE session=? AND channel=? AND (flags & ?) != 0",
+            (key, row[0], flags),
+        ).fetchone()
+        return int(n)
 
     def decimated(
         self, session_id: str, channel: str, t0_ns: int, t1_ns: int, columns: int

@@ -65,6 +65,7 @@ class ComparisonResult:
     excluded_invalid: int  # readings below min_voltage_v (instrument off / not connected)
     unpaired: int
     region_channel: str | None
+    excluded_flagged: int = 0  # readings flagged over range or suspect: no measurements, dropped
 
     @property
     def device_channel(self) -> str:
@@ -193,9 +194,14 @@ def analyse(
     channels: Mapping[str, ChannelData],
     settings: VerifySection,
     units: Mapping[str, str] | None = None,
+    flagged: Mapping[str, int] | None = None,
 ) -> VerifyResult:
-    """Run every comparison of ``settings`` on ``channels`` (name → (t_ns, values))."""
+    """Run every comparison of ``settings`` on ``channels`` (name → (t_ns, values)).
+
+    ``flagged`` counts, per channel, the readings the caller dropped as over range or suspect
+    (they are no measurements); each comparison reports those of its two channels."""
     units = units or {}
+    flagged = flagged or {}
     prepared: dict[str, Series] = {}
     invalid: dict[str, int] = {}
     for name, (t, v) in channels.items():
@@ -238,6 +244,7 @@ def analyse(
                 region_series,
                 invalid.get(dev_name, 0) + invalid.get(ref_name, 0),
                 settings,
+                flagged.get(dev_name, 0) + flagged.get(ref_name, 0),
             )
         )
     return VerifyResult(results, settings, missing)
@@ -259,6 +266,7 @@ def _compare(
     region: Series,
     excluded_invalid: int,
     s: VerifySection,
+    excluded_flagged: int = 0,
 ) -> ComparisonResult:
     pairs = align(ref, dev, s.max_gap_s)
     steps = rg.step_mask(region, pairs.t, s.transient_window_s, s.transient_threshold_a)
@@ -327,4 +335,5 @@ def _compare(
         excluded_invalid=excluded_invalid,
         unpaired=pairs.unpaired,
         region_channel=region_name,
+        excluded_flagged=excluded_flagged,
     )

@@ -350,6 +350,7 @@ def render_html(result: VerifyResult, meta: ReportMeta, generated: dt.datetime |
             f"<p class='note'>{c.summary.n} pairs ({c.aligned.interpolated} interpolated); "
             f"{c.excluded_steps} pairs at current steps excluded; {c.unpaired} instants without a partner "
             f"within {s.max_gap_s:g} s; {c.excluded_invalid} readings below the voltage floor ignored; "
+            f"{c.excluded_flagged} readings flagged over range or suspect dropped; "
             f"regions from {escape(c.region_channel or 'no current channel')}.</p>"
         )
         pl = plots(c)

@@ -70,6 +70,7 @@ def comparison_dict(c: ComparisonResult) -> dict[str, Any]:
             },
             "excluded_steps": c.excluded_steps,
             "excluded_invalid": c.excluded_invalid,
+            "excluded_flagged": c.excluded_flagged,
             "unpaired": c.unpaired,
             "interpolated": c.aligned.interpolated,
             "region_channel": c.region_channel,

@@ -6,16 +6,19 @@ The panel edits a working copy. Every edit is validated at once by the configura
 Apply is blocked and the reason is shown. Apply hands the channels to the core's
 ``ain_settings`` service (:class:`~benchgui.core.ain_settings.AinSettings`), which applies them
 to the T7 (between two polls; a refusal keeps the old settings) and then saves them in the
-configuration file; it also computes the two-point calibration. The widget itself does no I/O
+configuration file; it also computes the two-point calibration (the box is
+:mod:`benchgui.widgets.ain_calibration`). The widget itself does no I/O
 and no calibration math. The source re-applies the configuration at every connect.
 
 Readings within 2 % of the selected range's limit are flagged OVER_RANGE by the source; the
-panel shows them in red next to the channel.
+panel shows them in red next to the channel. Apply asks first when a new range is below a
+channel's live input (it would clip, and a clipped channel is judged by nothing).
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QTimer
@@ -23,7 +26,6 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
     QFormLayout,
-    QGroupBox,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -36,11 +38,13 @@ from PySide6.QtWidgets import (
 )
 
 from benchgui.config.schema import LABJACK_RANGES_V, LabJackChannelSection
-from benchgui.core.ain_settings import AinSettings, Point
+from benchgui.core.ain_settings import AinSettings
 from benchgui.core.bench import Bench
 from benchgui.errors import BenchError, ValueOutOfRange
 from benchgui.model import InstrumentState, SampleFlag
+from benchgui.widgets.ain_calibration import CalibrationBox
 from benchgui.widgets.bridge import Bridge
+from benchgui.widgets.confirm import Confirm, ask_yes_no
 from benchgui.widgets.edit_guard import PENDING_STYLE, PENDING_TEXT, shown_value
 from benchgui.widgets.host import PanelHost
 
@@ -74,7 +78,7 @@ class AinPanel(QWidget):
         self.valid: list[LabJackChannelSection] | None = None
         self.reason = ""
         self._loading = False
-        self._points: list[Point | None] = [None, None]
+        self.confirm: Confirm = self.ask  # tests inject their own
         self.bridge = Bridge(self)
         self._setup_ui()
         self._fill_list()
@@ -159,24 +163,11 @@ class AinPanel(QWidget):
             self.stack.addWidget(page)
         lay.addWidget(self.stack)
 
-        cal = QGroupBox("Calibration (two points)")
-        cl = QFormLayout(cal)
-        self.lb_cal = QLabel()
-        self.lb_cal.setWordWrap(True)
-        self.sp_ref = QDoubleSpinBox()
-        self.sp_ref.setRange(-1e6, 1e6)
-        self.sp_ref.setDecimals(4)
-        self.btn_p1, self.btn_p2 = QPushButton("Capture point 1"), QPushButton("Capture point 2")
-        self.btn_cal, self.btn_cal_reset = QPushButton("Calibrate"), QPushButton("Clear")
-        row = QHBoxLayout()
-        for b in (self.btn_p1, self.btn_p2, self.btn_cal, self.btn_cal_reset):
-            row.addWidget(b)
-        self.lb_points = QLabel("—")
-        cl.addRow(self.lb_cal)
-        cl.addRow("Reference value", self.sp_ref)
-        cl.addRow(row)
-        cl.addRow("Points", self.lb_points)
-        lay.addWidget(cal)
+        self.cal = CalibrationBox(self)
+        # the box's widgets under the panel's names (what tests and the README call them)
+        self.sp_ref, self.lb_cal = self.cal.sp_ref, self.cal.lb_cal
+        self.btn_p1, self.btn_p2, self.btn_cal = self.cal.btn_p1, self.cal.btn_p2, self.cal.btn_cal
+        lay.addWidget(self.cal)
 
         self.lb_live = QLabel("—")
         lay.addWidget(self.lb_live)
@@ -203,10 +194,6 @@ class AinPanel(QWidget):
             cb.currentIndexChanged.connect(self._edited)
         self.btn_apply.clicked.connect(self.start_apply)
         self.btn_revert.clicked.connect(self.revert)
-        self.btn_p1.clicked.connect(lambda: self.capture(0))
-        self.btn_p2.clicked.connect(lambda: self.capture(1))
-        self.btn_cal.clicked.connect(self.calibrate)
-        self.btn_cal_reset.clicked.connect(self.clear_calibration)
 
     # -- working copy <-> form ----------------------------------------------------------------
     def current(self) -> dict[str, Any] | None:
@@ -246,8 +233,7 @@ class AinPanel(QWidget):
             self.cb_sign.setCurrentIndex(0 if t.get("sign", 1) == 1 else 1)
         finally:
             self._loading = False
-        self._points = [None, None]
-        self._show_calibration()
+        self.cal.restart()
 
     def _edited(self, *_: object) -> None:
         ch = self.current()
@@ -377,68 +363,27 @@ class AinPanel(QWidget):
         return outcome.applied
 
     def start_apply(self) -> None:
-        """:meth:`apply` as a command of the panel (what Apply and the calibration buttons run)."""
-        self.bridge.run(self.apply())
+        """:meth:`apply` as a command of the panel (what Apply and the calibration buttons run);
+        a range below a channel's live input is confirmed first."""
+        if not self._check_shown() or not self.validate() or self.valid is None:
+            return
+        clipping = self.settings.would_clip(self.valid)
+        if not clipping:
+            self.bridge.run(self.apply())
+            return
+        self._status("Range below the live reading: waiting for confirmation.", error=True)
+        question = "\n\n".join(clipping) + ".\n\nApply this range anyway?"
+        self.confirm(question, self._clip_answered)
 
-    def capture(self, index: int) -> None:
-        ch = self.current()
-        if ch is None:
-            return
-        if self.dirty:
-            self._status("Apply the channel settings before calibrating.", error=True)
-            return
-        try:
-            reference = shown_value(self.sp_ref, "Reference value")
-        except ValueOutOfRange as exc:
-            self._status(f"{exc}; no point captured", error=True)
-            return
-        point = self.settings.capture(ch["quantity"], reference)
-        if point is None:
-            self._status("No reading yet for this channel.", error=True)
-            return
-        self._points[index] = point
-        self._show_calibration()
-
-    def calibrate(self) -> None:
-        ch = self.current()
-        p1, p2 = self._points
-        if ch is None or p1 is None or p2 is None:
-            self._status("Capture two points first (reading and reference value each).", error=True)
-            return
-        try:
-            ch["calibration"] = self.settings.calibration(p1, p2)
-        except BenchError as exc:
-            self._status(f"Cannot calibrate: {exc}", error=True)
-            return
-        self._points = [None, None]
-        self._show_calibration()
-        if self.validate():
-            self.start_apply()
-
-    def clear_calibration(self) -> None:
-        ch = self.current()
-        if ch is not None:
-            ch.pop("calibration", None)
-            self._show_calibration()
-            if self.validate():
-                self.start_apply()
-
-    def _show_calibration(self) -> None:
-        ch = self.current() or {}
-        cal = ch.get("calibration") or {}
-        if cal.get("calibrated_at"):
-            self.lb_cal.setText(
-                f"gain {cal.get('gain', 1.0):.6f}, offset {cal.get('offset', 0.0):+.6f}"
-                f" — {cal['calibrated_at']}"
-            )
+    def _clip_answered(self, yes: bool) -> None:
+        if yes:
+            self.bridge.run(self.apply())
         else:
-            self.lb_cal.setText("not calibrated")
-        self.lb_points.setText(
-            "   ".join(
-                f"{i + 1}: {p[0]:.5g} → {p[1]:.5g}" if p else f"{i + 1}: —"
-                for i, p in enumerate(self._points)
-            )
-        )
+            self._status("Not applied: the range is below the live reading (it would clip).", error=True)
+
+    def ask(self, question: str, answer: Callable[[bool], None]) -> None:
+        """The default :attr:`confirm` (No is the default button)."""
+        ask_yes_no(self, "Apply a range that clips?", question, answer)
 
     def refresh_live(self) -> None:
         """Show the device status and the selected channel's latest reading (no I/O: the
@@ -455,8 +400,12 @@ class AinPanel(QWidget):
         text = f"AIN{ch['ain']}: {r.volts:+.6f} V → {r.value:.5g} {ch.get('unit', '')}"
         if over:
             text += "  — OVER RANGE (within 2 % of the range limit: probably clipped)"
+        rng = float(ch.get("range_v", 10.0))
+        below = self.settings.clips(ch["quantity"], rng)
+        if below:
+            text += f"  — the selected ±{rng:g} V range is below this input: it would clip"
         self.lb_live.setText(text)
-        self.lb_live.setStyleSheet("color: #d62728; font-weight: bold;" if over else "")
+        self.lb_live.setStyleSheet("color: #d62728; font-weight: bold;" if over or below else "")
 
 
 def create_panel(window: PanelHost, bench: Bench) -> QWidget | None:

@@ -5,12 +5,17 @@ It does no I/O: commands go to the bench's :class:`~benchgui.core.controls.LoadC
 the bench's display buffers on a timer, and the load's decoded state (remote, input, mode,
 protection bits, last error) from :attr:`LoadControl.state` and its ``state_changed`` signal,
 brought to the GUI thread by the bridge.
+
+Every command goes through :class:`~benchgui.core.setpoints.LoadCommands`, the same checks a
+program's setpoints pass: a setpoint beyond the load's rating or the safety limits is refused
+with the reason (nothing sent), one above ``[safety] confirm_fraction`` of its limit is sent only
+after the operator confirms, and Input on is refused while a safety trip is latched.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer
@@ -29,9 +34,12 @@ from PySide6.QtWidgets import (
 
 from benchgui.core.bench import Bench
 from benchgui.core.controls import LoadControl, LoadState
+from benchgui.core.safety import InterlockTripped, SafetyState
+from benchgui.core.setpoints import CURRENT, POWER, LoadCommands, SetpointCheck
 from benchgui.errors import ValueOutOfRange
 from benchgui.model import InstrumentState, InstrumentStatus
 from benchgui.widgets.bridge import Bridge
+from benchgui.widgets.confirm import Confirm, ask_yes_no
 from benchgui.widgets.edit_guard import EditGuard
 from benchgui.widgets.host import PanelHost
 
@@ -39,7 +47,7 @@ log = logging.getLogger(__name__)
 
 ON, OFF, UNKNOWN = "#2ca02c", "#bbbbbb", "#ff7f0e"
 ALARM = "#d62728"
-MODES = {"CC": ("A", "current", 3), "CP": ("W", "power", 1)}  # unit, quantity, decimals
+MODES = {"CC": ("A", CURRENT, 3), "CP": ("W", POWER, 1)}  # unit, quantity, decimals
 INDICATORS = ("Remote", "Input", "CC", "CV", "CP", "CR", "OVP", "OCP", "OPP", "OTP")
 
 
@@ -48,11 +56,17 @@ class LoadPanel(QWidget):
         super().__init__(parent)
         self.bench = bench
         self.load = load
+        self.commands = LoadCommands(bench)
+        self.confirm: Confirm = self.ask  # tests inject their own
         self._state: LoadState | None = None
         self._setup_ui()
         self.bridge = Bridge(self)
         self.bridge.listen(bench.status_changed, self.show_status)
         self.bridge.listen(load.state_changed, self.show_state)
+        supervisor = bench.services.supervisor
+        if supervisor is not None:
+            self.bridge.listen(supervisor.state_changed, self.show_safety)
+            self.show_safety(supervisor.state)
         status = bench.status.get("load")
         if status is not None:
             self.show_status(status)
@@ -123,10 +137,15 @@ class LoadPanel(QWidget):
         self.error_label.setWordWrap(True)
         self.error_label.setStyleSheet(f"color: {ALARM};")
         lay.addWidget(self.error_label)
+        self.trip_label = QLabel()  # a latched trip: why Input on is refused
+        self.trip_label.setWordWrap(True)
+        self.trip_label.setStyleSheet(f"color: {ALARM}; font-weight: bold;")
+        self.trip_label.setVisible(False)
+        lay.addWidget(self.trip_label)
         lay.addStretch(1)
 
         self.remote_button.clicked.connect(lambda on: self._command("remote", self.load.set_remote(on)))
-        self.input_button.clicked.connect(lambda on: self._command("input", self.load.set_input(on)))
+        self.input_button.clicked.connect(self.switch_input)
         self.mode_combo.currentTextChanged.connect(lambda _: self._mode_changed())
         self.set_button.clicked.connect(self.apply_setpoint)
         self.setpoint_spin.editingFinished.connect(self._enter_pressed)
@@ -151,6 +170,18 @@ class LoadPanel(QWidget):
         self.error_label.setText(f"{what}: {exc}")
         self._sync_buttons()
 
+    def switch_input(self, on: bool) -> None:
+        """Input on is refused while a safety trip is latched (it would be switched off again
+        milliseconds later); off always goes out."""
+        if on:
+            try:
+                self.commands.check_input_on()
+            except InterlockTripped as exc:
+                self.error_label.setText(f"Input on refused: {exc}. Acknowledge the trip first.")
+                self._sync_buttons()
+                return
+        self._command("input", self.commands.set_input(on))
+
     def _enter_pressed(self) -> None:
         if self.setpoint_spin.hasFocus():
             self.apply_setpoint()
@@ -159,14 +190,36 @@ class LoadPanel(QWidget):
         """Send exactly the setpoint the field shows (refused, with the reason, when it is not a
         number in range); the "not sent" mark goes once the load took it."""
         mode = self.mode_combo.currentText()
-        what = f"{MODES[mode][1]} setpoint"
         try:
             value = self.setpoint_guard.value_to_send()
         except ValueOutOfRange as exc:
             self.error_label.setText(f"{exc}; nothing sent")
             return
-        coro = self.load.set_current(value) if mode == "CC" else self.load.set_power(value)
+        quantity = MODES[mode][1]
+        try:
+            check = self.commands.check(quantity, value)
+        except ValueOutOfRange as exc:  # beyond the load's rating or the safety limits
+            self.error_label.setText(str(exc))
+            return
+        if check.confirm:
+            self.confirm(check.question(), lambda yes: self._confirmed(check, yes))
+            return
+        self._send(check)
+
+    def _confirmed(self, check: SetpointCheck, yes: bool) -> None:
+        if yes:
+            self._send(check)
+        else:
+            self.error_label.setText(f"{check.quantity} setpoint {check.value:g} not confirmed; nothing sent")
+
+    def _send(self, check: SetpointCheck) -> None:
+        what = f"{check.quantity} setpoint"
+        coro = self.commands.set_setpoint(check.quantity, check.value)
         self.bridge.run(coro, done=lambda _: self._setpoint_sent(), failed=lambda e: self._failed(what, e))
+
+    def ask(self, question: str, answer: Callable[[bool], None]) -> None:
+        """The default :attr:`confirm` (No is the default button)."""
+        ask_yes_no(self, "Send setpoint?", question, answer)
 
     def _setpoint_sent(self) -> None:
         self.error_label.setText("")
@@ -189,7 +242,11 @@ class LoadPanel(QWidget):
         self.setpoint_spin.setRange(0.0, float(top))
         self.setpoint_spin.setSingleStep(0.1 if quantity == "current" else 1.0)
         self.setpoint_spin.setSuffix(f" {unit}")
-        self.setpoint_spin.setToolTip(f"0 … {top:g} {unit} (nominal of the load)")
+        tip = f"0 … {top:g} {unit} (nominal of the load)"
+        limits = self.commands.limits
+        if limits is not None and quantity == CURRENT:
+            tip += f"; safety limit {limits.max_current_a:g} A (larger setpoints are refused)"
+        self.setpoint_spin.setToolTip(tip)
 
     # -- showing -----------------------------------------------------------------------------------
     def show_status(self, status: InstrumentStatus) -> None:
@@ -221,6 +278,16 @@ class LoadPanel(QWidget):
             self.error_label.setText(state.last_error)
         self._state = state
         self._sync_buttons()
+
+    def show_safety(self, state: SafetyState) -> None:
+        """While a trip is latched, say so here: Input on is refused until it is acknowledged."""
+        trip = state.trip
+        latched = trip is not None and not trip.acknowledged
+        if latched and trip is not None:
+            self.trip_label.setText(
+                f"Safety trip latched: {trip.text}. Input on is refused until the trip is acknowledged."
+            )
+        self.trip_label.setVisible(latched)
 
     def _sync_buttons(self) -> None:
         state = self._state

@@ -44,6 +44,7 @@ FIELDS: dict[str, tuple[str, str, int]] = {
     "disagreement_s": ("… for at most", " s", 1),
     "sensor_timeout_s": ("Voltage lost after", " s", 1),
     "retry_interval_s": ("Switch-off retry every", " s", 2),
+    "confirm_fraction": ("Ask before setpoints above (fraction of limit)", "", 2),
 }
 AUTO = {"cutoff_voltage_v", "max_discharge_ah"}
 

@@ -73,11 +73,23 @@ def test_range_change_is_applied_live_and_saved(qapp: Any, tmp_path: Path) -> No
     async def scenario(panel: AinPanel, bench: Bench, t7: T7Server, world: SimWorld, config: Path) -> None:
         panel.list.setCurrentRow(0)
         assert panel.ed_quantity.text() == "battery.voltage"
+        asked: list[str] = []
+        answers = [False, True]
+        panel.confirm = lambda question, answer: (asked.append(question), answer(answers.pop(0)))
         panel.cb_range.setCurrentIndex(panel.cb_range.findData(1.0))
         assert panel.dirty
         assert panel.btn_apply.isEnabled()
-        panel.btn_apply.click()
+        panel.refresh_live()  # warned before applying: the live input is beyond ±1 V
+        assert "the selected ±1 V range is below this input" in panel.lb_live.text()
+        panel.btn_apply.click()  # issue 23: applied without a word before; now asked first
+        assert len(asked) == 1
+        assert "Battery voltage (AIN2) reads +2." in asked[0]
+        assert "beyond the ±1 V range" in asked[0]
+        assert "Not applied" in panel.lb_status.text()
+        assert t7.device.ains[2].range_v == 10.0
+        panel.btn_apply.click()  # Yes: applied as before
         await async_wait_until(lambda: "Saved" in panel.lb_status.text(), 10, what="apply + save")
+        assert len(asked) == 2
         assert "Applied to the T7" in panel.lb_status.text()
         assert t7.device.ains[2].range_v == 1.0
         saved = load_config(config).config.instruments.labjack
@@ -242,7 +254,7 @@ def test_fields_keep_what_is_typed_and_apply_sends_exactly_that(qapp: Any, tmp_p
         panel.sp_ref.selectAll()
         QTest.keyClicks(panel.sp_ref.lineEdit(), "-")
         panel.revert()
-        panel.capture(0)  # a reference that is no number captures nothing
+        panel.cal.capture(0)  # a reference that is no number captures nothing
         assert "no point captured" in panel.lb_status.text()
 
     run_scenario(qapp, tmp_path, scenario)

@@ -6,6 +6,7 @@ before the load input is switched on — with the key that holds it, as for any 
 
 from __future__ import annotations
 
+from benchgui.core.interlocks import Limits
 from benchgui.core.programs.model import (
     CUTOFF,
     ConstantStep,
@@ -16,14 +17,7 @@ from benchgui.core.programs.model import (
     PulseStep,
     Step,
 )
-
-
-def _rating(load: object, name: str) -> float | None:
-    try:
-        v = float(getattr(load, name))
-    except (AttributeError, TypeError, ValueError):
-        return None
-    return v if v > 0 else None
+from benchgui.core.setpoints import CURRENT, POWER, SetpointRefused, check_setpoint, limits_for
 
 
 def check_program(
@@ -33,15 +27,23 @@ def check_program(
     max_current_a: float | None = None,
     safety_cutoff_v: float | None = None,
 ) -> None:
-    """Raise :class:`ProgramError` naming the first step key the bench cannot run."""
-    i_nom = _rating(load, "nominal_current_a")
-    p_nom = _rating(load, "nominal_power_w")
-    limit_i = min(x for x in (i_nom, max_current_a, float("inf")) if x is not None)
+    """Raise :class:`ProgramError` naming the first step key the bench cannot run. Setpoints go
+    through :func:`~benchgui.core.setpoints.check_setpoint`, the same path as the Load panel's."""
+    limits = None
+    if max_current_a is not None:
+        cut = safety_cutoff_v if safety_cutoff_v is not None else 0.0
+        limits = Limits(max_current_a=max_current_a, cutoff_voltage_v=cut)
+    found = limits_for(CURRENT, load, limits)
+    limit_i = min((v for v, _ in found), default=float("inf"))
+
+    def check(key: str, quantity: str, value: float) -> None:
+        try:
+            check_setpoint(quantity, value, load, limits, confirm_fraction=1.0)
+        except SetpointRefused as exc:
+            raise ProgramError(key, exc.reason) from None
 
     def check_current(key: str, amps: float) -> None:
-        if amps > limit_i:
-            who = "the load's rating" if i_nom is not None and limit_i == i_nom else "[safety] max_current_a"
-            raise ProgramError(key, f"{amps:g} A exceeds {who} ({limit_i:g} A)")
+        check(key, CURRENT, amps)
 
     def walk(steps: tuple[Step, ...], prefix: str) -> None:
         for n, s in enumerate(steps):
@@ -49,10 +51,8 @@ def check_program(
             if isinstance(s, ConstantStep):
                 if s.mode == "cc":
                     check_current(f"{key}.current_a", s.value)
-                elif p_nom is not None and s.value > p_nom:
-                    raise ProgramError(
-                        f"{key}.power_w", f"{s.value:g} W exceeds the load's rating ({p_nom:g} W)"
-                    )
+                else:
+                    check(f"{key}.power_w", POWER, s.value)
             elif isinstance(s, PulseStep):
                 check_current(f"{key}.current_a", s.current_a)
                 check_current(f"{key}.base_current_a", s.base_current_a)

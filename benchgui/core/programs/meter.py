@@ -6,6 +6,8 @@ trapezoids between consecutive current samples; energy uses the latest voltage a
 sample. Discharge counts positive (the bench's currents are negative when discharging). A gap
 longer than ``max_gap_s`` between two current samples is not bridged: it is counted and logged,
 because guessing the charge drawn while nobody measured would make the capacity result lie.
+Samples flagged over range or suspect are not measurements either: dropped and counted
+(``flagged``), so a clipped voltage never ends a step and a clipped current never counts.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from benchgui.clock import ns_to_s, s_to_ns
+from benchgui.core.readings import NOT_A_VALUE
 from benchgui.model import Sample
 
 log = logging.getLogger(__name__)
@@ -56,6 +59,7 @@ class Meter:
         self.ah = 0.0  # discharged, since the meter was created
         self.wh = 0.0
         self.gaps = 0
+        self.flagged = 0  # samples of the two channels dropped as no measurement
         self.v: float | None = None
         self.v_t_ns = 0
         self.i: float | None = None
@@ -78,6 +82,11 @@ class Meter:
         got_v = got_i = False
         for s in samples:
             if not math.isfinite(s.value):
+                continue
+            if s.flags & NOT_A_VALUE and s.channel in (self.voltage_channel, self.current_channel):
+                self.flagged += 1
+                if self.flagged == 1:
+                    log.warning("%s reads flagged values (%g): not measured until valid", s.channel, s.value)
                 continue
             if s.channel == self.voltage_channel:
                 self.v, self.v_t_ns = s.value, s.t_ns

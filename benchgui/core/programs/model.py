@@ -256,6 +256,7 @@ class ProgramResult:
     voltage_channel: str = ""
     current_channel: str = ""
     gaps: int = 0  # sample gaps the Ah/Wh integration could not bridge
+    flagged: int = 0  # measuring-channel samples dropped as over range or suspect
 
     def as_dict(self) -> dict[str, Any]:
         d = asdict(self)

@@ -28,6 +28,7 @@ from benchgui.core.programs.checks import check_program
 from benchgui.core.programs.execution import Execution
 from benchgui.core.programs.meter import CURRENT_PREFERENCE, VOLTAGE_PREFERENCE, Meter, choose_channel
 from benchgui.core.programs.model import Program, ProgramResult, StepResult
+from benchgui.core.readings import require_valid_readings
 from benchgui.errors import BenchError
 from benchgui.model import SessionMeta
 from benchgui.signals import Signal
@@ -157,6 +158,7 @@ class ProgramRunner:
         if vch is None or ich is None:
             which = "voltage" if vch is None else "current"
             raise BenchError(f"no battery {which} measurement on this bench to run a program with")
+        await require_valid_readings(self.bench, (vch, ich), self.load_ready_timeout_s)  # not clipped
         if self.bench.session is None and self.bench.recorder is not None:
             kind = "demo" if self.bench.simulated else "live"
             self.bench.start_session(SessionMeta(notes=f"program: {program.name}", kind=kind))
@@ -267,7 +269,7 @@ class ProgramRunner:
         self.bench.samples_published.disconnect(run.on_samples)
         res, m = run.result, run.meter
         res.end_reason = reason
-        res.ah, res.wh, res.gaps = m.ah, m.wh, m.gaps
+        res.ah, res.wh, res.gaps, res.flagged = m.ah, m.wh, m.gaps, m.flagged
         res.duration_s = self.bench.clock.monotonic() - run.t0
         if reason == CUTOFF_VOLTAGE and res.capacity_ah is None:
             res.capacity_ah = m.ah

@@ -245,6 +245,7 @@ def add_arguments(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> 
     """Options of ``benchgui sim ea``; in ``sim bench`` they are prefixed ``--ea-``."""
     p = "--ea-" if isinstance(parser, argparse._ArgumentGroup) else "--"
     ident = SimIdentity()
+    nominal_help = "objects 2/3/4 (default: the profile's default_nominals)"
     options: list[tuple[str, dict[str, Any]]] = [
         ("link", {"metavar": "PATH", "help": "symlink to the pty (default: print the /dev/pts path)"}),
         (
@@ -260,15 +261,9 @@ def add_arguments(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> 
         ("model", {"default": ident.device_type, "metavar": "TEXT", "help": "device type (object 0)"}),
         ("serial", {"default": ident.serial, "metavar": "TEXT"}),
         ("firmware", {"default": ident.firmware, "metavar": "TEXT"}),
-        (
-            "nominal-voltage",
-            {"dest": "ea_unom", "type": float, "default": ident.nominal_voltage, "metavar": "V"},
-        ),
-        (
-            "nominal-current",
-            {"dest": "ea_inom", "type": float, "default": ident.nominal_current, "metavar": "A"},
-        ),
-        ("nominal-power", {"dest": "ea_pnom", "type": float, "default": ident.nominal_power, "metavar": "W"}),
+        ("nominal-voltage", {"dest": "ea_unom", "type": float, "metavar": "V", "help": nominal_help}),
+        ("nominal-current", {"dest": "ea_inom", "type": float, "metavar": "A", "help": nominal_help}),
+        ("nominal-power", {"dest": "ea_pnom", "type": float, "metavar": "W", "help": nominal_help}),
         (
             "answer-node",
             {"type": int, "default": 1, "metavar": "N", "help": "device node in answers (EL: 1)"},
@@ -280,13 +275,20 @@ def add_arguments(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> 
 
 
 def simulator_from_args(args: argparse.Namespace, world: SimWorld) -> EaSimulator:
+    profile = load_profile(args.ea_profile)
+    noms = profile.default_nominals
+    ident = SimIdentity()
+
+    def nominal(given: float | None, quantity: str, fallback: float) -> float:
+        return given if given is not None else noms.get(quantity, fallback)
+
     identity = SimIdentity(
         device_type=args.ea_model,
         serial=args.ea_serial,
         firmware=args.ea_firmware,
-        nominal_voltage=args.ea_unom,
-        nominal_current=args.ea_inom,
-        nominal_power=args.ea_pnom,
+        nominal_voltage=nominal(args.ea_unom, "voltage", ident.nominal_voltage),
+        nominal_current=nominal(args.ea_inom, "current", ident.nominal_current),
+        nominal_power=nominal(args.ea_pnom, "power", ident.nominal_power),
     )
     options = SimOptions(
         baud=args.ea_baud,
@@ -294,7 +296,7 @@ def simulator_from_args(args: argparse.Namespace, world: SimWorld) -> EaSimulato
         turnaround_s=args.ea_turnaround_ms / 1000.0,
         answer_node=args.ea_answer_node,
     )
-    return EaSimulator(world, load_profile(args.ea_profile), identity, options, args.ea_link)
+    return EaSimulator(world, profile, identity, options, args.ea_link)
 
 
 async def serve(args: argparse.Namespace, world: SimWorld, ready: Callable[[str], None]) -> None:

@@ -4,8 +4,9 @@ The device logic is :class:`~.simdevice.SimEaDevice`; this module puts it on a
 :class:`~benchgui.simbench.pty.PtyPort` with the timing of a real line. A pty has no baud rate,
 so answers are paced: a query is taken to have needed ``bits_per_byte / baud`` per byte to
 arrive, the answer starts ``turnaround_s`` later (or when the line is free) and is delivered
-when its last byte would have arrived. Both are options, so tests run unpaced and benchmarks
-honest.
+when its last byte would have arrived. Pacing and a turnaround of :data:`TURNAROUND_S` are the
+default everywhere (``benchgui sim ea``, the demo and soak benches the factory builds, the
+benchmarks); ``pacing=False`` (``--no-pacing``) is for unit tests where timing is irrelevant.
 
 Fault injection for tests: :meth:`EaSimulator.corrupt_next`, :meth:`drop_next`, ``mute``,
 :meth:`vanish` (close the pty and remove the link: the device is unplugged) and
@@ -42,14 +43,18 @@ from benchgui.simbench.world import SimWorld
 log = logging.getLogger(__name__)
 
 SPIN_S = 0.0015  # asyncio timers are ~1 ms coarse: spin the last bit of a paced wait
+#: Device reaction time from a request's last byte to the answer's first. INFERENCE: no EA
+#: document gives the EL 3000's; conservative, as client code used with real EA devices waits
+#: 5 ms after a request and 40 ms after each answer (ea-psu-controller, reference [S3]).
+TURNAROUND_S = 0.010
 
 
 @dataclass(frozen=True)
 class SimOptions:
     baud: int = 57600
-    bits_per_byte: int = 11  # start + 8 data + parity + stop (8O1)
+    bits_per_byte: int = 11  # start + 8 data + parity + stop (8O1: reference [S1], [S2])
     pacing: bool = True
-    turnaround_s: float = 0.0
+    turnaround_s: float = TURNAROUND_S
     answer_node: int = 1
     idle_flush_s: float = 0.1  # a partial telegram older than this is dropped (as a UART timeout)
 
@@ -252,7 +257,15 @@ def add_arguments(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> 
             "baud",
             {"type": int, "default": 57600, "metavar": "BAUD", "help": "pace answers at this line speed"},
         ),
-        ("turnaround-ms", {"type": float, "default": 0.0, "metavar": "MS", "help": "device reaction time"}),
+        (
+            "turnaround-ms",
+            {
+                "type": float,
+                "default": TURNAROUND_S * 1000,
+                "metavar": "MS",
+                "help": f"device reaction time (default {TURNAROUND_S * 1000:g}, an inference)",
+            },
+        ),
         (
             "no-pacing",
             {"dest": "ea_pacing", "action": "store_false", "help": "answer at once (no line timing)"},
@@ -304,7 +317,8 @@ async def serve(args: argparse.Namespace, world: SimWorld, ready: Callable[[str]
     sim = simulator_from_args(args, world)
     await sim.start()
     assert sim.port is not None
-    pacing = f"paced at {sim.options.baud} baud 8O1" if sim.options.pacing else "unpaced"
+    o = sim.options
+    pacing = f"paced at {o.baud} baud 8O1, turnaround {o.turnaround_s * 1000:g} ms" if o.pacing else "unpaced"
     where = sim.port.path if sim.link is None else f"{sim.port.path} -> {sim.port.device}"
     ready(f"{where} ({sim.device.identity.device_type}, {pacing})")
     try:

@@ -111,6 +111,7 @@ async def assemble(
                 initial_soc=sim.initial_soc_pct / 100.0,
                 sun=sim.sun,
                 ambient_c=sim.ambient_c,
+                pacing=sim.pacing,
             ),
             clock,
         )

@@ -1,7 +1,8 @@
 """EA load: how close the driver gets to the wire limit, and how fast a setpoint is acknowledged.
 
 The simulator paces its answers like a real 57600 baud 8O1 line (11 bits per byte) with zero
-turnaround, so every gap beyond the wire time is the driver's own — or the machine's. A status
+turnaround (explicitly: the simulator's default 10 ms device turnaround, an inference, would
+hide the driver's own gaps), so every gap beyond the wire time is the driver's own — or the machine's. A status
 query plus its answer is 16 bytes: 57600 / (16 × 11) ≈ 327 transactions/s.
 
 It runs in the same process and event loop as the driver, on a real pty: on a shared, loaded
@@ -39,7 +40,9 @@ async def measure(quick: bool) -> list[Result]:
     seconds = 1.0 if quick else 4.0
     profile = load_profile("el3000")
     sim = EaSimulator(
-        SimWorld(WorldParams(sun=False)), profile, options=SimOptions(baud=BAUD, bits_per_byte=BITS)
+        SimWorld(WorldParams(sun=False)),
+        profile,
+        options=SimOptions(baud=BAUD, bits_per_byte=BITS, turnaround_s=0.0),
     )
     path = await sim.start()
     driver = EaDriver(SerialTransport(path, SerialSettings(BAUD, 8, "O", 1)), profile, timeout_s=0.5)

@@ -41,6 +41,9 @@ class SimulationSection:
     chemistry: Literal["lead-acid-6s", "lifepo4-4s"] = "lead-acid-6s"
     sun: bool = True
     ambient_c: float = field(default=25.0, metadata={"min": -40, "max": 80})
+    # the wire-level simulators take a real line's time and the device's turnaround (in real
+    # time, whatever the speed); false answers at once — for tests where timing is irrelevant
+    pacing: bool = True
 
 
 @dataclass(frozen=True)

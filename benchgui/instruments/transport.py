@@ -102,30 +102,16 @@ class SerialTransport(Transport):
         self.port = port
 
     async def open(self) -> None:
-        import serial  # pyserial; imported here so codec-only users need not have it
-
         if self.is_open:
             return
-        s = self.settings
-        if s.parity != "N" and os.path.realpath(self.port).startswith("/dev/pts/"):
-            # A pseudo-terminal (a simulator) carries no parity: Linux clears PARENB and then
-            # refuses (EINVAL) pyserial setting it again when the same pty is reopened.
-            s = replace(s, parity="N")
+        ser = open_serial(self.port, self.settings)
         try:
-            ser = serial.Serial(
-                self.port,
-                baudrate=s.baud,
-                bytesize=s.bytesize,
-                parity=s.parity,
-                stopbits=s.stopbits,
-                timeout=0,
-                write_timeout=0,
-                exclusive=True,
-            )
-        except (serial.SerialException, OSError, ValueError, termios.error) as exc:
-            raise TransportError(f"cannot open {self.port}: {_reason(exc)}") from exc
-        self._ser = ser
-        self._fd = ser.fileno()
+            fd = ser.fileno()
+        except (OSError, ValueError) as exc:  # a pyserial URL such as loop:// has no descriptor
+            ser.close()
+            raise TransportError(f"cannot open {self.port}: not a serial device ({_reason(exc)})") from exc
+        self._ser, self._fd = ser, fd
+        s = ser.get_settings()
         # pyserial leaves VMIN=0, VTIME=0: a read with nothing to read then returns b"" instead
         # of EAGAIN, which would look like end of file. VMIN=1 (the fd stays non-blocking) makes
         # b"" mean what it should: hang-up (USB unplugged, pty master closed).
@@ -278,6 +264,32 @@ class TcpTransport(Transport):
             await self._writer.drain()
         except OSError as exc:
             raise self._fail(f"write failed ({_reason(exc)})") from exc
+
+
+def open_serial(port: str, settings: SerialSettings) -> serial.Serial:
+    """Open ``port`` (a device path, or a pyserial URL such as ``loop://``) with ``settings``,
+    non-blocking and exclusive. The one place that hands the line settings (8O1 for the EA) to
+    pyserial, so a test can check them on a port that keeps parity."""
+    import serial  # pyserial; imported here so codec-only users need not have it
+
+    s = settings
+    if s.parity != "N" and os.path.realpath(port).startswith("/dev/pts/"):
+        # A pseudo-terminal (a simulator) carries no parity: Linux clears PARENB and then
+        # refuses (EINVAL) pyserial setting it again when the same pty is reopened.
+        s = replace(s, parity="N")
+    try:
+        return serial.serial_for_url(
+            port,
+            baudrate=s.baud,
+            bytesize=s.bytesize,
+            parity=s.parity,
+            stopbits=s.stopbits,
+            timeout=0,
+            write_timeout=0,
+            exclusive=True,
+        )
+    except (serial.SerialException, OSError, ValueError, termios.error) as exc:
+        raise TransportError(f"cannot open {port}: {_reason(exc)}") from exc
 
 
 def transport_for(port: str, settings: SerialSettings | None = None) -> Transport:

@@ -25,6 +25,7 @@ class WorldParams:
     sun: bool = True
     sun_start_hour: float = 10.0
     ambient_c: float = 25.0
+    pacing: bool = True  # simulators take line and device time (real time): [simulation] pacing
 
 
 class SimWorld:

@@ -1,9 +1,11 @@
 """How the assembly gets an EA load: on hardware, or as the wire-level simulator on a real pty.
 
-``simulated`` starts :class:`~.sim.EaSimulator` in-process (unpaced, for a lively demo) and
-returns the same :class:`~.source.LoadSource` that runs on hardware, connected to the pty
-through a real :class:`~benchgui.instruments.transport.SerialTransport` — so the demo exercises
-the real driver and codec.
+``simulated`` starts :class:`~.sim.EaSimulator` in-process and returns the same
+:class:`~.source.LoadSource` that runs on hardware, connected to the pty through a real
+:class:`~benchgui.instruments.transport.SerialTransport` — so the demo, the soak and the safety
+tests exercise the real driver and codec, against a device that needs real time: answers are
+paced at the configured baud rate with the simulator's default turnaround, unless the world says
+otherwise (``[simulation] pacing = false``, for tests where timing is irrelevant).
 """
 
 from __future__ import annotations
@@ -53,7 +55,8 @@ async def simulated(
     # a link in a private directory: the path stays the same when the simulated device is
     # unplugged and plugged back (fault injection, the soak), as a udev symlink would on the bench
     tmp = Path(tempfile.mkdtemp(prefix="benchgui-ea-"))
-    sim = EaSimulator(world, profile, identity, SimOptions(baud=section.baud, pacing=False), tmp / "ea.pty")
+    options = SimOptions(baud=section.baud, pacing=world.params.pacing)
+    sim = EaSimulator(world, profile, identity, options, tmp / "ea.pty")
     path = await sim.start()
 
     async def close() -> None:

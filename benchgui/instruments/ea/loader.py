@@ -71,11 +71,23 @@ def parse_profile(data: Mapping[str, Any], path: str = "<profile>") -> Profile:
     """Validate a profile table (as loaded from TOML)."""
     _Checker.unknown(data, ("profile", "objects", "status", "control"), "", path)
     head = _Checker(data.get("profile"), "profile", path)
-    head.keys(("name", "description", "aliases", "kind", "full_scale", "max_node", "default_nominals"))
+    head.keys(
+        (
+            "name",
+            "description",
+            "aliases",
+            "kind",
+            "full_scale",
+            "max_node",
+            "default_nominals",
+            "accept_length_0",
+        )
+    )
     name = head.string("name")
     full_scale = head.integer("full_scale", 25600, 1, 65535)
     max_node = head.integer("max_node", 30, 0, 255)
     kind = head.choice("kind", ("load", "supply"), "load")
+    length_0 = head.boolean("accept_length_0", False)  # default of every object's own key
     aliases = tuple(str(a).lower() for a in head.list_of("aliases", str))
     noms = _Checker(head.table("default_nominals"), "profile.default_nominals", path)
     noms.keys(SCALES)
@@ -87,7 +99,7 @@ def parse_profile(data: Mapping[str, Any], path: str = "<profile>") -> Profile:
     objects: dict[str, ObjectSpec] = {}
     numbers: dict[int, str] = {}
     for role, table in objects_tab.items():
-        spec = _parse_object(role, table, path)
+        spec = _parse_object(role, table, path, length_0)
         if spec.number in numbers:
             raise ProfileError(
                 f"objects.{role}.number", f"{spec.number} is also used by {numbers[spec.number]}", path
@@ -112,7 +124,7 @@ def parse_profile(data: Mapping[str, Any], path: str = "<profile>") -> Profile:
     )
 
 
-def _parse_object(role: str, table: Any, path: str) -> ObjectSpec:
+def _parse_object(role: str, table: Any, path: str, length_0: bool = False) -> ObjectSpec:
     key = f"objects.{role}"
     c = _Checker(table, key, path)
     c.keys(
@@ -127,6 +139,7 @@ def _parse_object(role: str, table: Any, path: str) -> ObjectSpec:
             "fields",
             "confirmed",
             "description",
+            "accept_length_0",
         )
     )
     number = c.integer("number", None, 0, 254)
@@ -177,6 +190,7 @@ def _parse_object(role: str, table: Any, path: str) -> ObjectSpec:
         fields=fields,
         confirmed=c.boolean("confirmed", True),
         description=c.string("description", ""),
+        accept_length_0=c.boolean("accept_length_0", length_0),
     )
 
 

@@ -4,8 +4,9 @@ The device logic is :class:`~.simdevice.SimEaDevice`; this module puts it on a
 :class:`~benchgui.simbench.pty.PtyPort` with the timing of a real line. A pty has no baud rate,
 so answers are paced: a query is taken to have needed ``bits_per_byte / baud`` per byte to
 arrive, the answer starts ``turnaround_s`` later (or when the line is free) and is delivered
-when its last byte would have arrived. Both are options, so tests run unpaced and benchmarks
-honest.
+when its last byte would have arrived. Pacing and a turnaround of :data:`TURNAROUND_S` are the
+default everywhere (``benchgui sim ea``, the demo and soak benches the factory builds, the
+benchmarks); ``pacing=False`` (``--no-pacing``) is for unit tests where timing is irrelevant.
 
 Fault injection for tests: :meth:`EaSimulator.corrupt_next`, :meth:`drop_next`, ``mute``,
 :meth:`vanish` (close the pty and remove the link: the device is unplugged) and
@@ -42,14 +43,18 @@ from benchgui.simbench.world import SimWorld
 log = logging.getLogger(__name__)
 
 SPIN_S = 0.0015  # asyncio timers are ~1 ms coarse: spin the last bit of a paced wait
+#: Device reaction time from a request's last byte to the answer's first. INFERENCE: no EA
+#: document gives the EL 3000's; conservative, as client code used with real EA devices waits
+#: 5 ms after a request and 40 ms after each answer (ea-psu-controller, reference [S3]).
+TURNAROUND_S = 0.010
 
 
 @dataclass(frozen=True)
 class SimOptions:
     baud: int = 57600
-    bits_per_byte: int = 11  # start + 8 data + parity + stop (8O1)
+    bits_per_byte: int = 11  # start + 8 data + parity + stop (8O1: reference [S1], [S2])
     pacing: bool = True
-    turnaround_s: float = 0.0
+    turnaround_s: float = TURNAROUND_S
     answer_node: int = 1
     idle_flush_s: float = 0.1  # a partial telegram older than this is dropped (as a UART timeout)
 
@@ -247,13 +252,22 @@ def add_arguments(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> 
     """Options of ``benchgui sim ea``; in ``sim bench`` they are prefixed ``--ea-``."""
     p = "--ea-" if isinstance(parser, argparse._ArgumentGroup) else "--"
     ident = SimIdentity()
+    nominal_help = "objects 2/3/4 (default: the profile's default_nominals)"
     options: list[tuple[str, dict[str, Any]]] = [
         ("link", {"metavar": "PATH", "help": "symlink to the pty (default: print the /dev/pts path)"}),
         (
             "baud",
             {"type": int, "default": 57600, "metavar": "BAUD", "help": "pace answers at this line speed"},
         ),
-        ("turnaround-ms", {"type": float, "default": 0.0, "metavar": "MS", "help": "device reaction time"}),
+        (
+            "turnaround-ms",
+            {
+                "type": float,
+                "default": TURNAROUND_S * 1000,
+                "metavar": "MS",
+                "help": f"device reaction time (default {TURNAROUND_S * 1000:g}, an inference)",
+            },
+        ),
         (
             "no-pacing",
             {"dest": "ea_pacing", "action": "store_false", "help": "answer at once (no line timing)"},
@@ -262,15 +276,9 @@ def add_arguments(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> 
         ("model", {"default": ident.device_type, "metavar": "TEXT", "help": "device type (object 0)"}),
         ("serial", {"default": ident.serial, "metavar": "TEXT"}),
         ("firmware", {"default": ident.firmware, "metavar": "TEXT"}),
-        (
-            "nominal-voltage",
-            {"dest": "ea_unom", "type": float, "default": ident.nominal_voltage, "metavar": "V"},
-        ),
-        (
-            "nominal-current",
-            {"dest": "ea_inom", "type": float, "default": ident.nominal_current, "metavar": "A"},
-        ),
-        ("nominal-power", {"dest": "ea_pnom", "type": float, "default": ident.nominal_power, "metavar": "W"}),
+        ("nominal-voltage", {"dest": "ea_unom", "type": float, "metavar": "V", "help": nominal_help}),
+        ("nominal-current", {"dest": "ea_inom", "type": float, "metavar": "A", "help": nominal_help}),
+        ("nominal-power", {"dest": "ea_pnom", "type": float, "metavar": "W", "help": nominal_help}),
         (
             "answer-node",
             {"type": int, "default": 1, "metavar": "N", "help": "device node in answers (EL: 1)"},
@@ -282,13 +290,20 @@ def add_arguments(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> 
 
 
 def simulator_from_args(args: argparse.Namespace, world: SimWorld) -> EaSimulator:
+    profile = load_profile(args.ea_profile)
+    noms = profile.default_nominals
+    ident = SimIdentity()
+
+    def nominal(given: float | None, quantity: str, fallback: float) -> float:
+        return given if given is not None else noms.get(quantity, fallback)
+
     identity = SimIdentity(
         device_type=args.ea_model,
         serial=args.ea_serial,
         firmware=args.ea_firmware,
-        nominal_voltage=args.ea_unom,
-        nominal_current=args.ea_inom,
-        nominal_power=args.ea_pnom,
+        nominal_voltage=nominal(args.ea_unom, "voltage", ident.nominal_voltage),
+        nominal_current=nominal(args.ea_inom, "current", ident.nominal_current),
+        nominal_power=nominal(args.ea_pnom, "power", ident.nominal_power),
     )
     options = SimOptions(
         baud=args.ea_baud,
@@ -296,7 +311,7 @@ def simulator_from_args(args: argparse.Namespace, world: SimWorld) -> EaSimulato
         turnaround_s=args.ea_turnaround_ms / 1000.0,
         answer_node=args.ea_answer_node,
     )
-    return EaSimulator(world, load_profile(args.ea_profile), identity, options, args.ea_link)
+    return EaSimulator(world, profile, identity, options, args.ea_link)
 
 
 async def serve(args: argparse.Namespace, world: SimWorld, ready: Callable[[str], None]) -> None:
@@ -304,7 +319,8 @@ async def serve(args: argparse.Namespace, world: SimWorld, ready: Callable[[str]
     sim = simulator_from_args(args, world)
     await sim.start()
     assert sim.port is not None
-    pacing = f"paced at {sim.options.baud} baud 8O1" if sim.options.pacing else "unpaced"
+    o = sim.options
+    pacing = f"paced at {o.baud} baud 8O1, turnaround {o.turnaround_s * 1000:g} ms" if o.pacing else "unpaced"
     where = sim.port.path if sim.link is None else f"{sim.port.path} -> {sim.port.device}"
     ready(f"{where} ({sim.device.identity.device_type}, {pacing})")
     try:

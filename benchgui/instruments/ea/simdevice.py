@@ -9,7 +9,8 @@ driver cannot hide. Rules modelled (reference §3, §4, §6):
 * DN: queries for nodes outside ``accept_nodes`` → error 0x05; answers carry ``answer_node``
   (the real EL answered DN 1 to DN 0);
 * unknown object → 0x07; a fixed-length object queried with another SD length field → 0x08
-  (the EL did that for object 69); writes with the wrong data length → 0x08; writes to
+  (the EL did that for object 69), unless the profile lets it accept length field 0 (the
+  PS 2000 B: :meth:`~.values.ObjectSpec.accepts_query`); writes with the wrong data length → 0x08; writes to
   read-only objects → 0x09;
 * set values and control bits other than remote are refused (0x09) unless remote is on;
   raw values above the object's ``max_raw`` → 0x30;
@@ -219,7 +220,7 @@ class SimEaDevice:
         if t.kind is Kind.QUERY:
             if not spec.readable:
                 return NO_ACCESS
-            if spec.fixed_length and t.length_field != spec.length:
+            if not spec.accepts_query(t.length_field):
                 return BAD_LENGTH
             return None
         if not spec.writable:

@@ -47,8 +47,10 @@ class ObjectSpec:
 
     ``length`` is the data length (for strings: the maximum); ``query_length`` is what a query
     announces in its SD length field (the EL wants the object length for fixed-length objects
-    and accepts 1 for strings). ``confirmed`` is False where no EA document confirms the object
-    for this device family.
+    and accepts 1 for strings). ``accept_length_0`` says the device also answers a query whose
+    SD length field is 0 (SD ``0x70``, what PS 2000 B clients send for every object); the EL
+    answers that with 0x08 for object 69. ``confirmed`` is False where no EA document confirms
+    the object for this device family.
     """
 
     role: str
@@ -62,6 +64,7 @@ class ObjectSpec:
     fields: tuple[FieldSpec, ...] = ()
     confirmed: bool = True
     description: str = ""
+    accept_length_0: bool = False
 
     @property
     def readable(self) -> bool:
@@ -74,6 +77,12 @@ class ObjectSpec:
     @property
     def fixed_length(self) -> bool:
         return self.type != "string"
+
+    def accepts_query(self, length_field: int) -> bool:
+        """Whether the device answers a query announcing ``length_field`` data bytes (else 0x08)."""
+        if not self.fixed_length or length_field == self.length:
+            return True
+        return self.accept_length_0 and length_field == 1  # SD length bits 0 announce 1 byte
 
     def field(self, name: str) -> FieldSpec | None:
         return next((f for f in self.fields if f.name == name), None)

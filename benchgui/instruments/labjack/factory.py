@@ -27,6 +27,7 @@ async def simulated(
 ) -> Source:
     section = section or LabJackSection()
     server = ThreadedT7Server(world, Wiring.from_channels(section.channels), "127.0.0.1", 0)
+    server.device.timing = world.params.pacing  # a T7's command-response time (simdevice.py)
     port = await server.start()
     closers.append(server.stop)
     source = LabJackSource(replace(section, backend="modbus", address="127.0.0.1", port=port, unit_id=1))

@@ -231,6 +231,12 @@ def add_arguments(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> 
     parser.add_argument(
         f"--{p}seed", dest="labjack_seed", type=int, default=11, metavar="N", help="noise seed"
     )
+    parser.add_argument(
+        f"--{p}no-pacing",
+        dest="labjack_no_pacing",
+        action="store_true",
+        help="answer at once (default: a T7's command-response time, 1 ms + ~1.2 ms per AIN)",
+    )
 
 
 def wiring_for(args: argparse.Namespace) -> Wiring:
@@ -250,6 +256,7 @@ def wiring_for(args: argparse.Namespace) -> Wiring:
 async def serve(args: argparse.Namespace, world: SimWorld, ready: Callable[[str], None]) -> None:
     """Serve until cancelled."""
     device = SimT7(world, wiring_for(args), seed=args.labjack_seed)
+    device.timing = not getattr(args, "labjack_no_pacing", False)
     server = T7Server(device, args.labjack_host, args.labjack_port)
     await server.start()
     ready(f"Modbus TCP on {server.address}")

@@ -29,6 +29,14 @@ from benchgui.simbench.world import SimWorld
 #: ADC noise (rms, in LSBs of the selected range) per effective resolution index — a model.
 NOISE_LSB = {1: 2.0, 2: 1.6, 3: 1.3, 4: 1.0, 5: 0.8, 6: 0.6, 7: 0.45, 8: 0.35}
 
+#: Command-response overhead of every Modbus TCP request: 1.0 ms over Ethernet, "No I/O",
+#: direct Modbus TCP (LabJack T-series datasheet A-1 Data Rates, Table A.1.1; reference [L3]).
+RESPONSE_S = 0.001
+#: Conversion time of one AIN per effective resolution index, in seconds. INFERENCE: rising with
+#: the index as LabJack's sample-time tables do (not retrieved; the reference only says "on the
+#: order of milliseconds" at the default index 8), figures UNCONFIRMED.
+SAMPLE_S = {1: 4e-5, 2: 4e-5, 3: 1e-4, 4: 1e-4, 5: 2e-4, 6: 3e-4, 7: 6e-4, 8: 1.2e-3}
+
 SIM_SERIAL = 470099999
 SIM_FIRMWARE = 1.0299
 SIM_HARDWARE = 1.30
@@ -105,6 +113,10 @@ class SimT7:
         }
         self.reads = 0
         self.refused = 0
+        #: answer each request after the T7's command-response time (RESPONSE_S plus SAMPLE_S per
+        #: AIN read, plus any settling asked for); False: at once, for tests where timing is
+        #: irrelevant
+        self.timing = True
 
     def power_cycle(self) -> None:
         """Back to power-up settings (the register store is rebuilt by the server's start)."""
@@ -161,9 +173,7 @@ class SimT7:
             lo, hi = reg.AIN_BASE, reg.AIN_BASE + 2 * reg.T7_AIN_COUNT
             if address < hi and end > lo:
                 first, last = max(address, lo) // 2, (min(end, hi) - 1) // 2
-                settle = sum(self.ains[a].settling_us for a in range(first, last + 1))
-                if settle > 0:  # explicit settling time per channel: the conversion takes longer
-                    await asyncio.sleep(settle * 1e-6)
+                await asyncio.sleep(self.response_s(range(first, last + 1)))
                 truth = self.truth()  # one instant for every AIN of this read
                 for a in range(first, last + 1):
                     hi_w, lo_w = reg.encode_float32(self.convert(a, truth))
@@ -171,10 +181,25 @@ class SimT7:
                     registers[2 * a + 1 - start] = lo_w
                 self.reads += 1
             return None
+        if self.timing:
+            await asyncio.sleep(RESPONSE_S)
         code = self.check_write(address, values)
         if code is not None:
             self.refused += 1
         return code
+
+    def response_s(self, ains: Sequence[int]) -> float:
+        """How long a read of ``ains`` takes the device: the command-response overhead and one
+        conversion per AIN (with ``timing``), plus any settling time the host asked for (always:
+        that one is the host's own setting)."""
+        settle = sum(self.ains[a].settling_us for a in ains) * 1e-6
+        if not self.timing:
+            return settle
+        conversions = sum(
+            SAMPLE_S.get(reg.effective_resolution_index(self.ains[a].resolution_index), SAMPLE_S[8])
+            for a in ains
+        )
+        return RESPONSE_S + conversions + settle
 
     def check_write(self, address: int, values: Sequence[int]) -> int | None:
         """Validate a write of ``values`` at ``address``; apply it to the state if good."""

@@ -4,6 +4,9 @@
 pseudo-terminal and returns the *real* :class:`MpptSource` connected to it through a
 :class:`SerialTransport`, so the demo bench exercises the same codec, driver and reconnect
 code as the hardware. The simulator also runs the charger that charges the shared battery.
+It writes at the configured baud rate with the device's turnaround (see
+:mod:`benchgui.instruments.mppt.sim`), as the real line would, unless the world says otherwise
+(``[simulation] pacing = false``, for tests where timing is irrelevant).
 """
 
 from __future__ import annotations
@@ -38,7 +41,12 @@ async def simulated(
     # a link in a private directory: the path stays the same when the simulated device is
     # unplugged and plugged back (fault injection), as a udev symlink would on the bench
     tmp = Path(tempfile.mkdtemp(prefix="benchgui-mppt-"))
-    server = MpptSimServer(world, tmp / "mppt.pty", SimOptions(period_s=section.publication_period_s))
+    server = MpptSimServer(
+        world,
+        tmp / "mppt.pty",
+        SimOptions(period_s=section.publication_period_s),
+        pace_baud=float(section.baud) if world.params.pacing else None,
+    )
     path = await server.start()
 
     async def close() -> None:

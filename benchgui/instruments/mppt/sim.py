@@ -2,10 +2,19 @@
 
 :class:`MpptSimServer` runs a :class:`~benchgui.instruments.mppt.sim_model.MpptModel` in bench
 time (``world.clock``): a control tick at least once per bench second (the charger acts on the
-shared battery even when nobody listens) and one publication statement per period. Requests
-are answered as they arrive. Output goes through one writer task, so a statement and an answer
-never interleave mid-line, and like a UART the device never blocks: when nobody reads the port
-for a while, what is queued for the host is flushed.
+shared battery even when nobody listens) and one publication statement per period. Output goes
+through one writer task, so a statement and an answer never interleave mid-line, and like a
+UART the device never blocks: when nobody reads the port for a while, what is queued for the
+host is flushed.
+
+Timing (real time, like the line): with ``pace_baud`` (the default of ``benchgui sim mppt`` and
+of the factory's demo/soak bench) every line takes 10 bits per byte at that baud rate (8N1) and
+an answer starts :data:`TURNAROUND_S` after the request's last byte would have arrived. Evidence
+(LibreSolar/charge-controller-firmware ``app/src/ext/serial.cpp``): one thread handles requests
+and publications — a request is processed as soon as its ``\n`` arrives and its answer written
+byte by byte (``uart_poll_out``), so an answer waits behind a statement being written, as the
+single writer here does. The turnaround itself is an INFERENCE (thread wake-up plus
+``ts.process``, well under a millisecond on the STM32; 1 ms taken).
 
 Fault injection for tests: :meth:`~MpptSimServer.inject` (raw bytes, e.g. a log line or
 garbage), :meth:`~MpptSimServer.vanish` / :meth:`~MpptSimServer.reappear` (the USB cable
@@ -35,6 +44,8 @@ log = logging.getLogger(__name__)
 
 WRITE_STALL_S = 0.5  # nobody read for this long: drop what is queued for the host
 QUEUE_LINES = 256
+BITS_PER_BYTE = 10  # 8N1 (README: 115200 8N1 on the UEXT connector)
+TURNAROUND_S = 0.001  # request's last byte → answer's first: an INFERENCE, see above
 
 
 class MpptSimServer:
@@ -44,11 +55,13 @@ class MpptSimServer:
         link: str | os.PathLike[str] | None = None,
         options: SimOptions | None = None,
         pace_baud: float | None = None,
+        turnaround_s: float = TURNAROUND_S,
     ) -> None:
         self.world = world
         self.link = Path(link) if link is not None else None
         self.model = MpptModel(world, options)
         self.pace_baud = pace_baud
+        self.turnaround_s = turnaround_s  # only with pace_baud
         self.port: PtyPort | None = None
         self.muted = False
         self.publication_paused = False  # see pause_publication()
@@ -56,7 +69,7 @@ class MpptSimServer:
         self.statements_written = 0  # written to the port in full (what a host could read)
         self.requests_answered = 0
         self.dropped_lines = 0
-        self._out: asyncio.Queue[bytes] = asyncio.Queue(QUEUE_LINES)
+        self._out: asyncio.Queue[tuple[bytes, float]] = asyncio.Queue(QUEUE_LINES)  # (data, not before)
         self._control: asyncio.Task[None] | None = None
         self._reader: asyncio.Task[None] | None = None
         self._writer: asyncio.Task[None] | None = None
@@ -116,12 +129,13 @@ class MpptSimServer:
         await self.aclose()
 
     # -- output --------------------------------------------------------------------------------
-    def send(self, data: bytes) -> None:
-        """Queue bytes for the host (dropped, and counted, when the queue is full)."""
+    def send(self, data: bytes, not_before: float = 0.0) -> None:
+        """Queue bytes for the host (dropped, and counted, when the queue is full); with pacing
+        they start on the line no earlier than ``not_before`` (``time.monotonic()``)."""
         if self.port is None:
             return
         try:
-            self._out.put_nowait(data)
+            self._out.put_nowait((data, not_before))
         except asyncio.QueueFull:
             self.dropped_lines += 1
 
@@ -136,12 +150,14 @@ class MpptSimServer:
 
     async def _write_loop(self) -> None:
         while True:
-            data = await self._out.get()
+            data, not_before = await self._out.get()
             port = self.port
             if port is None:
                 continue
             if self.pace_baud:
-                await asyncio.sleep(len(data) * 10 / self.pace_baud)
+                # on the line from not_before (or now), delivered when its last byte would be
+                delay = max(0.0, not_before - time.monotonic()) + len(data) * BITS_PER_BYTE / self.pace_baud
+                await asyncio.sleep(delay)
             if await self._write_all(port, data) and data.startswith(b"#"):
                 self.statements_written += 1
 
@@ -174,15 +190,21 @@ class MpptSimServer:
         codec = DeviceCodec()
         with contextlib.suppress(ConnectionError):
             while True:
-                codec.feed(await port.read())
+                data = await port.read()
+                # the request's bytes arrived at once on the pty; on the line the last one would
+                # have needed their wire time, and the device answers a turnaround after it
+                ready = time.monotonic() + (
+                    len(data) * BITS_PER_BYTE / self.pace_baud + self.turnaround_s if self.pace_baud else 0.0
+                )
+                codec.feed(data)
                 while not isinstance(req := codec.next_event(), Sentinel):
                     if self.muted:
                         continue
                     self.model.tick()  # answer with values as of now
-                    self.send(self.model.handle(req))
+                    self.send(self.model.handle(req), ready)
                     self.requests_answered += 1
                     for extra in self.model.output_queue:
-                        self.send(extra)
+                        self.send(extra, ready)
                     self.model.output_queue.clear()
 
     # -- bench-time loop -------------------------------------------------------------------------
@@ -254,7 +276,7 @@ def add_arguments(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> 
         *names("no-pacing"),
         dest="mppt_no_pacing",
         action="store_true",
-        help="write as fast as possible instead of at 115200 baud",
+        help="write as fast as possible (default: 115200 baud 8N1, answers 1 ms after a request)",
     )
 
 

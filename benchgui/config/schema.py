@@ -34,6 +34,9 @@ class SimulationSection:
     chemistry: Literal["lead-acid-6s", "lifepo4-4s"] = "lead-acid-6s"
     sun: bool = True
     ambient_c: float = field(default=25.0, metadata={"min": -40, "max": 80})
+    # the GUI on the simulated bench runs this program (a shipped example's name or a path) and
+    # starts it again after it completes; "": the demo bench stays idle
+    demo_program: str = "demo-day"
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ import pytest
 
 from benchgui.core.programs.charging import ChargerNotOff
 from benchgui.core.programs.loader import parse_program_text
+from benchgui.core.programs.model import ProgramError
 from tests.helpers import async_wait_until
 from tests.safety_kit import runner, sim_bench, source, supervisor, wait_samples
 
@@ -69,4 +70,16 @@ async def test_a_charger_that_cannot_be_switched_off_refuses_the_program() -> No
         assert "A on battery.current.mppt" in text
         assert 'charger = "allow"' in text
         assert not r.running
+        assert asm.bench.load.input_on is False
+
+
+async def test_cutoff_below_an_explicit_safety_cutoff_is_refused() -> None:
+    """The margin may only lower the supervisor's cut-off below a program condition that is at
+    or above the safety limit: "cutoff" (10.5 V) under [safety] cutoff_voltage_v = 11 is refused."""
+    async with sim_bench(speed=20, config={"safety": {"cutoff_voltage_v": 11.0}}) as asm:
+        await wait_samples(asm, "battery.voltage.labjack")
+        with pytest.raises(ProgramError) as err:
+            await runner(asm).start(parse_program_text(CAPACITY))
+        assert err.value.key == "step[0].until_voltage_below_v"
+        assert '"cutoff" (10.5 V) is below the safety cut-off 11 V' in str(err.value)
         assert asm.bench.load.input_on is False

@@ -10,6 +10,12 @@ internal resistance of every pulse), and gives the panel progress snapshots.
 However a program ends — completed, the operator's abort, a safety trip, an error, application
 exit — the runner switches the load input off (retried; if that fails it trips the safety
 supervisor, which keeps retrying).
+
+The program's own end conditions come first: the runner listens to the samples ahead of the
+supervisor, and while a program with a voltage condition runs it tells the supervisor to judge
+its cut-off ``[safety] cutoff_margin_v`` below that condition (the supervisor is the backstop).
+A program with ``charger = "off"`` has charging switched off for its run and restored after it
+(:mod:`benchgui.core.programs.charging`), or does not start.
 """
 
 from __future__ import annotations

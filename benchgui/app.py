@@ -19,10 +19,12 @@ from types import TracebackType
 import qasync
 from PySide6.QtWidgets import QApplication
 
-from benchgui.assembly import Assembly, assemble, store_path_for
+from benchgui.assembly import Assembly, assemble, store_path_for, uses_simulation
 from benchgui.config import LoadedConfig
 from benchgui.core.bench import Bench
 from benchgui.core.catalog import SessionCatalog
+from benchgui.core.programs.demo import DemoActivity
+from benchgui.core.programs.model import Program
 from benchgui.core.replay import ReplayService, replay_bench
 from benchgui.model import SessionMeta
 from benchgui.widgets import (
@@ -73,12 +75,17 @@ def run_app(args: argparse.Namespace, loaded: LoadedConfig) -> int:
 async def _main(args: argparse.Namespace, loaded: LoadedConfig, window_ref: list[MainWindow]) -> int:
     cfg = loaded.config
     replay: ReplayService | None = None
+    demo: DemoActivity | None = None
+    demo_program: Program | None = None
     if getattr(args, "replay", None):
         bench, replay = replay_bench(
             store_path_for(loaded, args.store), args.replay, args.replay_speed, cfg.display.buffer_s
         )
         asm = Assembly(bench, None, [replay.aclose])
     else:
+        demo_program = (
+            DemoActivity.load(cfg.simulation.demo_program) if uses_simulation(loaded, args.demo) else None
+        )
         asm = await assemble(
             loaded,
             demo=args.demo,
@@ -115,6 +122,9 @@ async def _main(args: argparse.Namespace, loaded: LoadedConfig, window_ref: list
     await bench.start()
     if cfg.recording.auto_start and replay is None:
         bench.start_session(meta)
+    if replay is None and demo_program is not None and bench.services.programs is not None:
+        demo = DemoActivity(bench.services.programs, demo_program)  # the demo bench is lively
+        demo.start()
     exit_code = 0
     try:
         if args.quit_after is not None:
@@ -127,6 +137,8 @@ async def _main(args: argparse.Namespace, loaded: LoadedConfig, window_ref: list
         else:
             await closed
     finally:
+        if demo is not None:
+            await demo.aclose()
         await asyncio.wait_for(asm.aclose(), 15)
     return exit_code
 

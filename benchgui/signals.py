@@ -23,8 +23,13 @@ class Signal(Generic[P]):
         self.name = name
         self._listeners: list[Callable[P, object]] = []
 
-    def connect(self, listener: Callable[P, object]) -> Callable[P, object]:
-        self._listeners.append(listener)
+    def connect(self, listener: Callable[P, object], *, first: bool = False) -> Callable[P, object]:
+        """Add a listener; ``first`` puts it before those already connected (a program's own
+        end conditions are judged before the safety supervisor's on the same samples)."""
+        if first:
+            self._listeners.insert(0, listener)
+        else:
+            self._listeners.append(listener)
         return listener
 
     def disconnect(self, listener: Callable[P, object]) -> None:

@@ -101,3 +101,4 @@ def test_installed_wheel_finds_them(wheel: Path, tmp_path: Path) -> None:
     assert "lifepo4-4s" in out[1].split(",")
     assert "lead-acid-6s" in out[1].split(",")
     assert "discharge-5A-to-cutoff.toml" in out[2].split(",")
+    assert "demo-day.toml" in out[2].split(",")  # what `benchgui --demo` runs

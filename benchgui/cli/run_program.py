@@ -87,6 +87,9 @@ def summary(result: ProgramResult | None, **extra: Any) -> dict[str, Any]:
             "error": result.error,
             "voltage_channel": result.voltage_channel,
             "current_channel": result.current_channel,
+            "charger": result.charger,
+            "charger_off": result.charger_off,
+            "charger_note": result.charger_note,
             "steps": [
                 {
                     "path": s.path,

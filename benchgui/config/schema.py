@@ -44,6 +44,9 @@ class SimulationSection:
     # the wire-level simulators take a real line's time and the device's turnaround (in real
     # time, whatever the speed); false answers at once — for tests where timing is irrelevant
     pacing: bool = True
+    # the GUI on the simulated bench runs this program (a shipped example's name or a path) and
+    # starts it again after it completes; "": the demo bench stays idle
+    demo_program: str = "demo-day"
 
 
 @dataclass(frozen=True)
@@ -323,6 +326,9 @@ class SafetySection:
     enabled: bool = True
     cutoff_voltage_v: float = field(default=0.0, metadata={"min": 0, "max": 100})  # 0: [battery] cut-off
     cutoff_debounce_s: float = field(default=2.0, metadata={"min": 0, "max": 60})
+    # while a program with its own voltage end condition runs, the cut-off is judged this far
+    # below the program's threshold: the program ends its step, the supervisor is the backstop
+    cutoff_margin_v: float = field(default=0.2, metadata={"min": 0, "max": 5})
     # judge the battery voltage on the first of these that publishes (reference first)
     voltage_sources: list[str] = field(default_factory=lambda: ["labjack", "mppt"])
     max_discharge_ah: float = field(default=0.0, metadata={"min": 0, "max": 10000})  # 0: 1.2 × capacity

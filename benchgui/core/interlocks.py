@@ -67,6 +67,7 @@ class Limits:
 
     cutoff_voltage_v: float = 10.5
     cutoff_debounce_s: float = 2.0
+    cutoff_margin_v: float = 0.2  # below a running program's own voltage condition
     voltage_sources: tuple[str, ...] = ("labjack", "mppt")
     max_discharge_ah: float = 8.64
     max_discharge_time_s: float = 86400.0
@@ -87,6 +88,7 @@ class Limits:
         return cls(
             cutoff_voltage_v=s.cutoff_voltage_v or battery_cutoff_v(cfg),
             cutoff_debounce_s=s.cutoff_debounce_s,
+            cutoff_margin_v=s.cutoff_margin_v,
             voltage_sources=tuple(s.voltage_sources),
             max_discharge_ah=s.max_discharge_ah or 1.2 * battery_capacity_ah(cfg),
             max_discharge_time_s=s.max_discharge_time_s,
@@ -163,7 +165,17 @@ class Interlocks:
         self._kinds: dict[str, str] = {}
         self.flagged: dict[str, int] = {}  # channel -> flags of its latest sample, while flagged
         self.flagged_count: dict[str, int] = {}  # samples not judged because flagged, per channel
+        #: the highest voltage end condition of the running program (None: no program with one)
+        self.program_cutoff_v: float | None = None
         self.update_channels(channel_names)
+
+    def cutoff_v(self) -> float:
+        """The cut-off judged now: a running program's own voltage condition ends its step
+        first, so the supervisor judges ``cutoff_margin_v`` below it (never above the limit)."""
+        lim = self.limits
+        if self.program_cutoff_v is None:
+            return lim.cutoff_voltage_v
+        return min(lim.cutoff_voltage_v, self.program_cutoff_v - lim.cutoff_margin_v)
 
     def set_limits(self, limits: Limits, channel_names: Iterable[str], speed: float = 1.0) -> None:
         """New limits from now on (the operator edited them). Counters and debounce timers that
@@ -308,12 +320,13 @@ class Interlocks:
             return None
         judged = self.judged_channel(s.t_ns)
         self._note_judged(judged)
-        if s.channel == judged and self._cutoff.update(s.value < lim.cutoff_voltage_v, s.t_ns):
+        cutoff = self.cutoff_v()
+        if s.channel == judged and self._cutoff.update(s.value < cutoff, s.t_ns):
             return Violation(
                 CUTOFF_VOLTAGE,
-                f"battery voltage {s.value:.3f} V below cut-off {lim.cutoff_voltage_v:.3f} V "
+                f"battery voltage {s.value:.3f} V below cut-off {cutoff:.3f} V "
                 f"for {lim.cutoff_debounce_s:g} s ({s.channel})",
-                {"voltage_v": s.value, "cutoff_voltage_v": lim.cutoff_voltage_v, "channel": s.channel},
+                {"voltage_v": s.value, "cutoff_voltage_v": cutoff, "channel": s.channel},
             )
         ref = self.candidates[0]
         if len(self.candidates) < 2 or not self._valid(ref, s.t_ns):

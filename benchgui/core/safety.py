@@ -128,6 +128,14 @@ class Supervisor(OffEnforcement):
         an exit or a core error even while its load is off."""
         self._programs = programs
 
+    def set_program_cutoff(self, voltage_v: float | None) -> None:
+        """A program with its own voltage end condition at ``voltage_v`` runs (None: it ended):
+        the cut-off is judged ``cutoff_margin_v`` below it, so the program's condition acts
+        first and a trip means it failed to (see :meth:`Interlocks.cutoff_v`)."""
+        self.interlocks.program_cutoff_v = voltage_v
+        log.info("safety: cut-off judged at %.3f V", self.interlocks.cutoff_v())
+        self._emit()
+
     def _program_active(self) -> bool:
         return self._programs is not None and self._programs.running
 

@@ -303,6 +303,21 @@ class ChargerControl(Protocol):
 
 
 @runtime_checkable
+class ChargingSwitch(Protocol):
+    """A charger whose charging the bench can switch off and on again (the MPPT's DC/DC enable,
+    ``input/DcdcEn``): a capacity test must not count the charger's current."""
+
+    @property
+    def charging_enabled(self) -> bool | None:
+        """As last set or read back (None: not known yet)."""
+
+    async def set_charging(self, on: bool) -> None:
+        """Switch charging; returns once the device confirmed it (off: the charger stopped).
+        Raises :class:`~benchgui.errors.BenchError` (NotSupported, DeviceRefused,
+        TransportError) when it cannot be confirmed."""
+
+
+@runtime_checkable
 class AinConfigurable(Protocol):
     """A reference DAQ whose analog input channels are reconfigured while it runs."""
 

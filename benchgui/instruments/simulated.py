@@ -119,6 +119,15 @@ class SimMpptSource(_PollingSim):
     def info(self) -> dict[str, Any]:
         return {"model": "MPPT 1210 HUS (simulated, in-process)"}
 
+    @property
+    def charging_enabled(self) -> bool | None:
+        return self.charger.enabled
+
+    async def set_charging(self, on: bool) -> None:
+        """The DC/DC enable, as the wire-level simulator's ``input/DcdcEn``."""
+        self.charger.enabled = bool(on)
+        self.charger.update()
+
 
 class SimLoadSource(_PollingSim):
     """The electronic load, in-process: publishes U/I/P and accepts load commands."""

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from benchgui.core.programs.loader import examples_dir
+from benchgui.core.programs.loader import examples_dir, list_examples
+from benchgui.recording.store import Store
 from tests.helpers import run_cli, spawn_cli
 
 pytestmark = pytest.mark.timeout(90)
@@ -57,6 +58,105 @@ def test_discharge_to_cutoff_completes_with_the_capacity(tmp_path: Path) -> None
     assert out["wh"] == pytest.approx(out["ah"] * 11, rel=0.15)
     assert out["duration_s"] > 600  # the 10 min rest ran too
     assert "step 1 5 A to cut-off: voltage" in proc.stdout
+
+
+def test_the_programs_condition_ends_the_step_not_the_supervisor(tmp_path: Path) -> None:
+    """Issue 21: the program's "until V < cut-off" and the supervisor's cut-off were the same
+    threshold and the supervisor won (the rest step never ran). With no supervisor debounce at
+    all, only the margin below the program's threshold lets the program act first."""
+    cfg = write(
+        tmp_path,
+        "cfg.toml",
+        "[simulation]\ncapacity_ah = 2.0\ninitial_soc_pct = 2.0\nsun = false\n"
+        "[safety]\ncutoff_debounce_s = 0\n",
+    )
+    program = examples_dir() / "discharge-5A-to-cutoff.toml"
+    args = ["run-program", str(program), "--headless", "--demo", "--speed", "50", "--config", str(cfg)]
+    proc = run_cli(args, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    out = last_json(proc.stdout)
+    assert out["trip"] is None, out["trip"]
+    assert out["end_reason"] == "completed"
+    assert [(s["label"], s["end"]) for s in out["steps"]] == [
+        ("5 A to cut-off", "voltage"),
+        ("recovery", "duration"),
+    ]
+    assert out["steps"][0]["v_end"] < 10.5
+    assert out["steps"][0]["v_end"] > 10.3  # the supervisor judged 0.2 V below the program
+
+
+# every example program on the simulated bench in the sun (the charger interlock switches
+# charging off for all of them: each has a voltage end condition): bench, --speed, and the
+# (kind, end) of every step the program runs, in order
+EXAMPLES = {
+    "discharge-5A-to-cutoff.toml": (
+        "[simulation]\ncapacity_ah = 2.0\ninitial_soc_pct = 2.0\n",
+        "50",
+        [("cc", "voltage"), ("rest", "duration")],
+    ),
+    "pulse-dcir.toml": ("", "100", [("cc", "duration"), ("pulse", "duration")]),
+    # 30 W slices: 2 Ah are reached in the third slice (the loop's condition ends it)
+    "capacity-cp-loop.toml": (
+        "",
+        "500",
+        [("cp", "duration"), ("rest", "duration"), ("cp", "duration"), ("rest", "duration"), ("cp", "ah")],
+    ),
+    # one-second setpoints: where a command takes longer than a second of bench time the profile
+    # stretches (the machine's speed × --speed); a large battery keeps every step's end the same
+    # however long it stretches
+    "drive-cycle.toml": (
+        "[simulation]\ncapacity_ah = 100.0\n",
+        "500",
+        [("profile", "duration"), ("rest", "duration")] * 4,
+    ),
+    # the demo bench's program leaves the charger on (charger = "allow")
+    "demo-day.toml": (
+        "",
+        "100",
+        [("pulse", "duration"), ("cc", "duration"), ("rest", "duration"), ("cp", "duration")] * 2,
+    ),
+}
+
+
+def test_every_shipped_example_is_tested() -> None:
+    assert sorted(p.name for p in list_examples()) == sorted(EXAMPLES)
+
+
+@pytest.mark.parametrize("name", sorted(EXAMPLES))
+def test_example_programs_run_to_their_last_step(tmp_path: Path, name: str) -> None:
+    bench, speed, expected = EXAMPLES[name]
+    cfg = write(tmp_path, "cfg.toml", bench)
+    store = tmp_path / "s.sqlite3"
+    path = examples_dir() / name
+    if name == "drive-cycle.toml":
+        # its 3,900 load commands take minutes of real time on a busy machine: the same program
+        # with every profile played once (780 commands), the CSV beside it
+        text = path.read_text()
+        assert "repeat = 5" in text
+        (tmp_path / "drive-cycle-ece15.csv").write_text((path.parent / "drive-cycle-ece15.csv").read_text())
+        path = write(tmp_path, name, text.replace("repeat = 5", "repeat = 1"))
+    args = ["run-program", str(path), "--demo", "--speed", speed, "--config", str(cfg)]
+    proc = run_cli([*args, "--store", str(store)], timeout=80)
+    assert proc.returncode == 0, proc.stderr
+    out = last_json(proc.stdout)
+    assert out["end_reason"] == "completed", (out["end_reason"], out["trip"])
+    assert out["trip"] is None
+    assert [(s["kind"], s["end"]) for s in out["steps"]] == expected
+    assert out["load_input_on"] is False
+    # the result says which current it counted and that the charger was off
+    assert out["current_channel"] == "battery.current.labjack"
+    if name == "demo-day.toml":
+        assert (out["charger"], out["charger_off"]) == ("allow", False)
+        return
+    assert (out["charger"], out["charger_off"]) == ("off", True)
+    if name == "pulse-dcir.toml":
+        assert out["steps"][1]["pulses"] == 10
+        assert out["steps"][1]["dcir_ohm"] > 0
+    if name == "discharge-5A-to-cutoff.toml":  # issue 21: in the sun it ended on the Ah limit
+        assert out["capacity_ah"] == pytest.approx(out["steps"][0]["ah"], rel=0.01)
+    with Store(store, readonly=True) as st:
+        texts = [e.text for e in st.events(out["session"], "program.charger")]
+    assert texts == ["charging switched off for the program", "charging switched back on"]
 
 
 def test_a_trip_ends_the_run_and_exits_0(tmp_path: Path) -> None:

@@ -59,7 +59,9 @@ async def test_discharge_to_cutoff_example_stops_there_with_the_input_off(wire: 
     assert result.load_input_on is False
     with Store(store_path, readonly=True) as store:
         kinds = [e.kind for e in store.events(session, "program.")]
-    assert kinds[:2] == ["program.start", "program.step"]
+    # a capacity program switches charging off for its run and back on at its end
+    assert kinds[:3] == ["program.start", "program.charger", "program.step"]
+    assert kinds[-2:] == ["program.charger", "program.end"]
     assert kinds.count("program.step.end") == 2
     assert kinds[-1] == "program.end"
 

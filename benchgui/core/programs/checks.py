@@ -26,6 +26,7 @@ def check_program(
     *,
     max_current_a: float | None = None,
     safety_cutoff_v: float | None = None,
+    cutoff_v: float | None = None,
 ) -> None:
     """Raise :class:`ProgramError` naming the first step key the bench cannot run. Setpoints go
     through :func:`~benchgui.core.setpoints.check_setpoint`, the same path as the Load panel's."""
@@ -67,11 +68,29 @@ def check_program(
                 walk(s.steps, f"{key}.steps")
             until = getattr(s, "until", None)
             v = until.voltage_below_v if until is not None else None
-            if safety_cutoff_v is not None and v is not None and v != CUTOFF and float(v) < safety_cutoff_v:
+            volts = cutoff_v if v == CUTOFF else v
+            if safety_cutoff_v is not None and volts is not None and float(volts) < safety_cutoff_v:
+                what = f'"cutoff" ({volts:g} V)' if v == CUTOFF else f"{volts:g} V"
                 raise ProgramError(
                     f"{key}.until_voltage_below_v",
-                    f"{v:g} V is below the safety cut-off {safety_cutoff_v:g} V: "
+                    f"{what} is below the safety cut-off {safety_cutoff_v:g} V: "
                     "the supervisor would trip first",
                 )
 
     walk(program.steps, "step")
+
+
+def highest_voltage_condition(steps: tuple[Step, ...], cutoff_v: float) -> float | None:
+    """The highest ``until_voltage_below_v`` anywhere in the program ("cutoff" resolved to
+    ``cutoff_v``): the voltage condition that acts first, which the supervisor stays below."""
+    found: list[float] = []
+    for s in steps:
+        until = getattr(s, "until", None)
+        v = until.voltage_below_v if until is not None else None
+        if v is not None:
+            found.append(cutoff_v if v == CUTOFF else float(v))
+        if isinstance(s, LoopStep):
+            inner = highest_voltage_condition(s.steps, cutoff_v)
+            if inner is not None:
+                found.append(inner)
+    return max(found, default=None)

@@ -145,14 +145,22 @@ class Execution:
 
     # -- measurement ---------------------------------------------------------------------------
     def on_samples(self, samples: Sequence[Sample]) -> None:
-        got_v, got_i = self.meter.feed(samples)
-        if not (got_v or got_i):
-            return
-        for sc in self._scopes:
-            if not sc.met:
-                sc.met = sc.check(self.meter, got_v)
-                if sc.met:
-                    self._wake.set()
+        """Judge the end conditions on every sample, in order (the runner gets the samples
+        before the safety supervisor): a burst of several bench seconds, as at a high
+        ``--speed``, is judged as if it had arrived sample by sample."""
+        m = self.meter
+        watched = (m.voltage_channel, m.current_channel)
+        for s in samples:
+            if s.channel not in watched:
+                continue
+            got_v, got_i = m.feed((s,))
+            if not (got_v or got_i):
+                continue
+            for sc in self._scopes:
+                if not sc.met:
+                    sc.met = sc.check(m, got_v)
+                    if sc.met:
+                        self._wake.set()
 
     # -- the run -------------------------------------------------------------------------------
     async def run(self) -> str:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from benchgui.config.loader import read_text_capped
 from benchgui.config.validate import from_dict
@@ -35,6 +35,7 @@ from benchgui.core.programs.model import (
     RestStep,
     Step,
     Until,
+    is_capacity_type,
 )
 from benchgui.core.programs.profile import read_profile_csv, resample
 from benchgui.errors import ConfigError
@@ -115,6 +116,9 @@ class _ProgramSpec:
     description: str = ""
     voltage_channel: str = ""
     current_channel: str = ""
+    # "off": charging switched off while the program runs; "allow": left alone; "auto" (the
+    # default): off for capacity-type programs (those with a voltage end condition)
+    charger: Literal["auto", "off", "allow"] = "auto"
 
 
 KINDS: dict[str, type] = {
@@ -218,12 +222,16 @@ def parse_program(
     if not isinstance(steps_data, list) or not steps_data:
         raise ProgramError("step", "a program needs at least one [[step]] table")
     steps = tuple(parse_step(t, f"step[{i}]", base_dir) for i, t in enumerate(steps_data))
+    charger = head.charger
+    if charger == "auto":
+        charger = "off" if is_capacity_type(steps) else "allow"
     return Program(
         name=head.name or name or "program",
         steps=steps,
         description=head.description,
         voltage_channel=head.voltage_channel,
         current_channel=head.current_channel,
+        charger=charger,
         path=path,
         text=text,
     )

@@ -171,6 +171,7 @@ class Program:
     description: str = ""
     voltage_channel: str = ""  # empty: the reference (LabJack), then MPPT, then load
     current_channel: str = ""
+    charger: Literal["off", "allow"] = "allow"  # "off": no charging while it runs (see runner)
     path: str = ""  # the file it was loaded from, if any
     text: str = ""  # its TOML text (what the panel's editor shows)
 
@@ -184,6 +185,18 @@ def count_leaves(steps: tuple[Step, ...]) -> int:
     for s in steps:
         n += s.count * count_leaves(s.steps) if isinstance(s, LoopStep) else 1
     return n
+
+
+def is_capacity_type(steps: tuple[Step, ...]) -> bool:
+    """A program that discharges to a voltage (and so gives a capacity result): any step or
+    loop with ``until_voltage_below_v``. Its charger is off by default."""
+    for s in steps:
+        until = getattr(s, "until", None)
+        if until is not None and until.voltage_below_v is not None:
+            return True
+        if isinstance(s, LoopStep) and is_capacity_type(s.steps):
+            return True
+    return False
 
 
 def iter_steps(steps: tuple[Step, ...], prefix: str = "") -> list[tuple[str, Step, int]]:
@@ -255,6 +268,9 @@ class ProgramResult:
     load_input_on: bool | None = None
     voltage_channel: str = ""
     current_channel: str = ""
+    charger: str = ""  # the program's setting: "off" | "allow"
+    charger_off: bool | None = None  # charging was switched off for the run (None: no charger)
+    charger_note: str = ""  # how (or why not)
     gaps: int = 0  # sample gaps the Ah/Wh integration could not bridge
     flagged: int = 0  # measuring-channel samples dropped as over range or suspect
 

@@ -10,6 +10,12 @@ internal resistance of every pulse), and gives the panel progress snapshots.
 However a program ends — completed, the operator's abort, a safety trip, an error, application
 exit — the runner switches the load input off (retried; if that fails it trips the safety
 supervisor, which keeps retrying).
+
+The program's own end conditions come first: the runner listens to the samples ahead of the
+supervisor, and while a program with a voltage condition runs it tells the supervisor to judge
+its cut-off ``[safety] cutoff_margin_v`` below that condition (the supervisor is the backstop).
+A program with ``charger = "off"`` has charging switched off for its run and restored after it
+(:mod:`benchgui.core.programs.charging`), or does not start.
 """
 
 from __future__ import annotations
@@ -18,19 +24,21 @@ import asyncio
 import contextlib
 import enum
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from benchgui.core.interlocks import CUTOFF_VOLTAGE, ERROR, EXIT, OPERATOR_ABORT, battery_cutoff_v
 from benchgui.core.programs import loader
-from benchgui.core.programs.checks import check_program
+from benchgui.core.programs.charging import ChargerGuard
+from benchgui.core.programs.checks import check_program, highest_voltage_condition
 from benchgui.core.programs.execution import Execution
 from benchgui.core.programs.meter import CURRENT_PREFERENCE, VOLTAGE_PREFERENCE, Meter, choose_channel
 from benchgui.core.programs.model import Program, ProgramResult, StepResult
 from benchgui.core.readings import require_valid_readings
 from benchgui.errors import BenchError
-from benchgui.model import SessionMeta
+from benchgui.model import Sample, SessionMeta
 from benchgui.signals import Signal
 
 if TYPE_CHECKING:
@@ -89,6 +97,10 @@ class ProgramRunner:
         self.finished: Signal[[ProgramResult]] = Signal("programs.finished")
         self._run: Execution | None = None
         self._task: asyncio.Task[None] | None = None
+        self._feeding: Execution | None = None  # the run the samples go to
+        self._guard: ChargerGuard | None = None  # the charger interlock of the run
+        # before the supervisor's listener: a step's own end condition is judged first
+        bench.samples_published.connect(self._on_samples, first=True)
         if supervisor is not None:
             supervisor.tripped.connect(self._on_trip)
             supervisor.watch_programs(self)
@@ -124,6 +136,7 @@ class ProgramRunner:
             self.bench.load,
             max_current_a=sup.limits.max_current_a if sup else None,
             safety_cutoff_v=sup.limits.cutoff_voltage_v if sup else None,
+            cutoff_v=self.cutoff_voltage_v,
         )
 
     # -- state and commands --------------------------------------------------------------------
@@ -163,19 +176,29 @@ class ProgramRunner:
             kind = "demo" if self.bench.simulated else "live"
             self.bench.start_session(SessionMeta(notes=f"program: {program.name}", kind=kind))
         clock = self.bench.clock
+        result = ProgramResult(program.name, clock.now_ns(), voltage_channel=vch, current_channel=ich)
+        guard = ChargerGuard(self.bench, program)
+        await guard.acquire(result)  # charging off, or refused (ChargerNotOff)
         # gaps come from stalls in real time (a busy machine at --speed 100 skips bench seconds):
         # bridge up to 10 s of real time, whatever the speed
         meter = Meter(vch, ich, max_gap_s=10.0 * max(1.0, clock.speed))
         now_ns = clock.now_ns()
         meter.seed(self.bench.display.latest, now_ns)
         self.program = program
-        self.result = ProgramResult(program.name, now_ns, voltage_channel=vch, current_channel=ich)
+        self.result = result
+        result.started_ns = now_ns
+        self._guard = guard
         run = self._run = Execution(
             self.bench, self.supervisor, program, meter, self.result, self.cutoff_voltage_v, self.changed.emit
         )
-        self.bench.samples_published.connect(run.on_samples)
+        self._feeding = run
+        program_v = highest_voltage_condition(program.steps, self.cutoff_voltage_v)
+        supervisor_cutoff_v = None
         if self.supervisor is not None:
             self.supervisor.reset_counters()
+            if program_v is not None:
+                self.supervisor.set_program_cutoff(program_v)
+            supervisor_cutoff_v = self.supervisor.interlocks.cutoff_v()
         self.bench.record_event(
             "program.start",
             f"program {program.name!r} started",
@@ -186,8 +209,12 @@ class ProgramRunner:
                 "voltage_channel": vch,
                 "current_channel": ich,
                 "cutoff_voltage_v": self.cutoff_voltage_v,
+                "supervisor_cutoff_v": supervisor_cutoff_v,
+                "charger": program.charger,
+                "charger_off": result.charger_off,
             },
         )
+        guard.announce()
         self._task = asyncio.get_running_loop().create_task(self._execute(run), name="program")
         self.changed.emit()
 
@@ -233,6 +260,11 @@ class ProgramRunner:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._task
 
+    def _on_samples(self, samples: Sequence[Sample]) -> None:
+        run = self._feeding
+        if run is not None:
+            run.on_samples(samples)
+
     def _on_trip(self, trip: Trip) -> None:
         self.abort(trip.reason)
 
@@ -266,7 +298,15 @@ class ProgramRunner:
         sup = self.supervisor
         if not off and sup is not None:
             sup.trip(ERROR, "the program could not switch the load off")
-        self.bench.samples_published.disconnect(run.on_samples)
+        if sup is not None:
+            sup.set_program_cutoff(None)
+        self._feeding = None
+        guard, self._guard = self._guard, None
+        if guard is not None:
+            try:
+                await guard.release(run.result)
+            except asyncio.CancelledError:
+                log.error("program end: cancelled before charging was switched back on")
         res, m = run.result, run.meter
         res.end_reason = reason
         res.ah, res.wh, res.gaps, res.flagged = m.ah, m.wh, m.gaps, m.flagged

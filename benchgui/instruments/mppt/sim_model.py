@@ -137,6 +137,9 @@ class MpptModel:
             flags |= 0x40
         if bat_temp > conf["BatChgMax_degC"].value:
             flags |= 0x80
+        # input/DcdcEn (node 0x63, bound to dcdc.enable in the firmware's data_nodes.cpp): off
+        # stops the DC/DC at once and keeps it from starting (dcdc.cpp: DCDCState 0, off); the
+        # program runner's charger interlock relies on it
         self.charger.enabled = bool(inp["DcdcEn"].value)
         self.charger.charge_allowed = not flags & 0xC0
         # load output: switched off below the disconnect voltage, back on above reconnect

@@ -49,6 +49,7 @@ class MpptSnapshot:
     values: dict[str, Any] = field(default_factory=dict)  # latest statement, 2021 item names
     t_ns: int | None = None
     load_enabled: bool | None = None
+    charging_enabled: bool | None = None  # input/DcdcEn as last set or read
     publication_period_s: float | None = None
     period_settable: bool | None = None  # False: the firmware publishes every second, fixed
     bad_lines: int = 0
@@ -135,10 +136,14 @@ class MpptSource(Source):
         settable: bool | None = None
         if self.period_s != 1.0:
             settable = await self._try_period(driver, self.period_s)
-        load = await self._load_enabled(driver)
+        load, charging = await self._inputs(driver)
         period = 1.0 if settable is False else self.period_s
         self._set_snapshot(
-            connected=True, load_enabled=load, period_settable=settable, publication_period_s=period
+            connected=True,
+            load_enabled=load,
+            charging_enabled=charging,
+            period_settable=settable,
+            publication_period_s=period,
         )
         self._last_statement = self._real_s()
         return f"{info.get('type', 'MPPT')} fw {info.get('firmware', '?')} on {self.transport.name}"
@@ -202,12 +207,16 @@ class MpptSource(Source):
             return False
 
     @staticmethod
-    async def _load_enabled(driver: MpptDriver) -> bool | None:
+    async def _inputs(driver: MpptDriver) -> tuple[bool | None, bool | None]:
+        """``input/LoadEn`` and ``input/DcdcEn`` (None: not there or refused)."""
         try:
             values = await driver.get("input")
         except DeviceRefused:
-            return None
-        return bool(values["LoadEn"]) if isinstance(values, dict) and "LoadEn" in values else None
+            return None, None
+        if not isinstance(values, dict):
+            return None, None
+        load, dcdc = values.get("LoadEn"), values.get("DcdcEn")
+        return (None if load is None else bool(load)), (None if dcdc is None else bool(dcdc))
 
     # -- statements and bad lines -------------------------------------------------------------------
     def _on_statement(self, st: Statement, t_ns: int) -> None:
@@ -292,6 +301,49 @@ class MpptSource(Source):
             self._sink.record_event(
                 "mppt.load_output", f"MPPT load output {'on' if on else 'off'}", {"on": on}
             )
+
+    @property
+    def charging_enabled(self) -> bool | None:
+        return self.snapshot.charging_enabled
+
+    async def set_charging(self, on: bool) -> None:
+        """``=input {"DcdcEn":…}``, read back; switching off also waits for a statement with
+        the DC/DC off (``DCDCState`` 0). Evidence: LibreSolar/charge-controller-firmware
+        ``src/data_nodes.cpp`` (node 0x63 ``DcdcEn`` in ``input``, read/write, bound to
+        ``dcdc.enable``) and ``src/dcdc.cpp`` (disabled: the half bridge stops, state off, and
+        it does not start again while disabled)."""
+        driver = self._connected()
+        try:
+            await driver.update("input", {"DcdcEn": bool(on)})
+            values = await driver.get("input")
+        except NotFound as exc:
+            raise NotSupported(f"this MPPT firmware has no input/DcdcEn ({exc})") from exc
+        got = values.get("DcdcEn") if isinstance(values, dict) else None
+        if got is None or bool(got) != bool(on):
+            raise DeviceRefused(f"the MPPT reports input/DcdcEn = {got!r} after setting it to {bool(on)}")
+        self._set_snapshot(charging_enabled=bool(on))
+        if not on:
+            await self._wait_dcdc_off()
+        if self._sink is not None:
+            self._sink.record_event(
+                "mppt.charging", f"MPPT charging (DC/DC) {'enabled' if on else 'disabled'}", {"on": on}
+            )
+
+    async def _wait_dcdc_off(self) -> None:
+        """Until a statement published after the command shows the DC/DC off (real time,
+        bounded by a few publication periods)."""
+        seen = self.snapshot.statements
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + max(5.0, 3 * self._stale_after())
+        while True:
+            snap = self.snapshot
+            if snap.statements > seen and snap.dcdc_state == 0:
+                return
+            if loop.time() > deadline:
+                raise DeviceRefused(
+                    f"the MPPT's DC/DC did not stop (DCDCState {snap.dcdc_state}) after input/DcdcEn = false"
+                )
+            await asyncio.sleep(0.02)
 
     async def set_publication_period(self, seconds: float) -> None:
         """``=pub/serial {"Period_s":…}``; raises :class:`FixedPublicationPeriod` (a

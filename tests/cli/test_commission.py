@@ -61,7 +61,7 @@ def _replay_round_trip(trace: Path, link: Path) -> None:
 
     proc = spawn_cli(["sim", "ea", "--replay", str(trace), "--link", str(link)])
     try:
-        ready, _, _ = select.select([proc.stdout], [], [], 30)
+        ready, _, _ = select.select([proc.stdout], [], [], 120)  # a slow machine's start-up
         assert ready, "the replaying simulator printed nothing"
         assert proc.stdout is not None
         assert "replaying" in proc.stdout.readline()

@@ -13,7 +13,7 @@ from benchgui.core.programs.runner import RunnerState
 from benchgui.errors import BenchError, DeviceRefused
 from benchgui.recording.store import Store
 from tests.helpers import async_wait_until
-from tests.safety_kit import WIRE_PARAMS, runner, sim_bench, supervisor, wait_samples
+from tests.safety_kit import WIRE_PARAMS, runner, sim_bench, slack_s, supervisor, wait_samples
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -111,12 +111,14 @@ async def test_profile_plays_the_resampled_current(tmp_path: Path) -> None:
         true_ah0 = asm.world.battery.discharged_ah
         result = await run_to_end(asm, program)
         true_ah = asm.world.battery.discharged_ah - true_ah0
+        slack = slack_s(asm)
     (step,) = result.steps
     seg = program.steps[0]
     planned_ah = 2 * sum(d * i for d, i in seg.segments) / 3600  # type: ignore[union-attr]
     assert seg.clipped > 0  # type: ignore[union-attr]
     assert result.end_reason == "completed"
-    assert 60 <= step.duration_s <= 63  # the absolute schedule keeps the length
+    # the absolute schedule keeps the length (the end may come late by a busy machine's latency)
+    assert 60 <= step.duration_s <= 60 + slack
     # what the battery really gave, as the LabJack measures it (gain 0.96)
     assert step.ah == pytest.approx(0.96 * true_ah, rel=0.05)
     assert step.ah == pytest.approx(0.96 * planned_ah, rel=0.25)  # the profile was played
@@ -130,6 +132,7 @@ async def test_loop_ends_on_its_ah_condition_and_steps_are_numbered_per_pass() -
             "steps=[{kind='cc', current_a=5, duration_s=3}, {kind='rest', duration_s=1}]\n"
         )
         result = await run_to_end(asm, p)
+        slack = slack_s(asm)
     assert result.end_reason == "completed"
     paths = [s.path for s in result.steps]
     # 0.018 Ah at 4.8 A is 13.5 s: the fifth CC pass ends it. A busy machine stretches every step
@@ -140,7 +143,8 @@ async def test_loop_ends_on_its_ah_condition_and_steps_are_numbered_per_pass() -
     assert result.steps[-1].end == "ah"
     assert all(s.end == "duration" for s in result.steps[:-1])
     # the step during which the Ah reached the condition ended the loop, not a later one
-    assert sum(s.ah for s in result.steps[:-1]) < 0.018 <= result.ah <= 0.022
+    # … and stopped it within a busy machine's latency: at most `slack` bench seconds at 5 A more
+    assert sum(s.ah for s in result.steps[:-1]) < 0.018 <= result.ah <= 0.018 + 5.0 * (1.0 + slack) / 3600
 
 
 async def test_pause_switches_off_and_stops_the_step_time() -> None:
@@ -159,9 +163,11 @@ async def test_pause_switches_off_and_stops_the_step_time() -> None:
         r.resume()
         await async_wait_until(lambda: asm.bench.load.input_on is True, 30)
         result = await asyncio.wait_for(r.wait(), 30)
+        slack = slack_s(asm)
     (step,) = result.steps
     assert result.end_reason == "completed"
-    assert 6.0 + 5.0 - 0.2 <= step.duration_s <= 6.0 + 5.0 + 3.0  # 6 s on + ≥ 5 s paused
+    # 6 s on + ≥ 5 s paused; pause and resume each take effect within a busy machine's latency
+    assert 6.0 + 5.0 - 0.2 <= step.duration_s <= 6.0 + 5.0 + 2 * slack
     assert step.ah == pytest.approx(2.0 * 0.96 * 6.0 / 3600, rel=0.15)
 
 

@@ -23,6 +23,7 @@ from benchgui.assembly import Assembly, assemble, store_path_for
 from benchgui.config import LoadedConfig
 from benchgui.core.bench import Bench
 from benchgui.core.catalog import SessionCatalog
+from benchgui.core.follow import follow_bench, follow_target
 from benchgui.core.replay import ReplayService, replay_bench
 from benchgui.model import SessionMeta
 from benchgui.widgets import (
@@ -73,7 +74,11 @@ def run_app(args: argparse.Namespace, loaded: LoadedConfig) -> int:
 async def _main(args: argparse.Namespace, loaded: LoadedConfig, window_ref: list[MainWindow]) -> int:
     cfg = loaded.config
     replay: ReplayService | None = None
-    if getattr(args, "replay", None):
+    following = getattr(args, "follow", None)
+    if following is not None:
+        bench = follow_bench(follow_target(loaded, following), following, cfg.display.buffer_s)
+        asm = Assembly(bench, None, [])
+    elif getattr(args, "replay", None):
         bench, replay = replay_bench(
             store_path_for(loaded, args.store), args.replay, args.replay_speed, cfg.display.buffer_s
         )
@@ -113,7 +118,7 @@ async def _main(args: argparse.Namespace, loaded: LoadedConfig, window_ref: list
     else:
         window.show()
     await bench.start()
-    if cfg.recording.auto_start and replay is None:
+    if cfg.recording.auto_start and replay is None and following is None:
         bench.start_session(meta)
     exit_code = 0
     try:

@@ -23,6 +23,7 @@ from benchgui.assembly import Assembly, assemble, store_path_for, uses_simulatio
 from benchgui.config import LoadedConfig
 from benchgui.core.bench import Bench
 from benchgui.core.catalog import SessionCatalog
+from benchgui.core.follow import follow_bench, follow_target
 from benchgui.core.programs.demo import DemoActivity
 from benchgui.core.programs.model import Program
 from benchgui.core.replay import ReplayService, replay_bench
@@ -77,7 +78,11 @@ async def _main(args: argparse.Namespace, loaded: LoadedConfig, window_ref: list
     replay: ReplayService | None = None
     demo: DemoActivity | None = None
     demo_program: Program | None = None
-    if getattr(args, "replay", None):
+    following = getattr(args, "follow", None)
+    if following is not None:
+        bench = follow_bench(follow_target(loaded, following), following, cfg.display.buffer_s)
+        asm = Assembly(bench, None, [])
+    elif getattr(args, "replay", None):
         bench, replay = replay_bench(
             store_path_for(loaded, args.store), args.replay, args.replay_speed, cfg.display.buffer_s
         )
@@ -120,7 +125,7 @@ async def _main(args: argparse.Namespace, loaded: LoadedConfig, window_ref: list
     else:
         window.show()
     await bench.start()
-    if cfg.recording.auto_start and replay is None:
+    if cfg.recording.auto_start and replay is None and following is None:
         bench.start_session(meta)
     if replay is None and demo_program is not None and bench.services.programs is not None:
         demo = DemoActivity(bench.services.programs, demo_program)  # the demo bench is lively

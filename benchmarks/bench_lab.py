@@ -35,6 +35,7 @@ from benchgui.testing import influxd, victoriametrics  # noqa: E402
 
 SAMPLE_MEASUREMENTS = ("battery", "solar", "charger", "soc", "mppt", "load")
 LAG_TARGET_S = 5.0
+POINTS_PER_BENCH = 38.0  # lab_worker.points_per_second(): the real bench's rates
 
 
 def _rss_mb(pid: int) -> float:
@@ -173,6 +174,36 @@ def _run_lab(server: _Influx | _Victoria, n: int, duration_s: float, tmp: Path) 
     }
 
 
+def _drain_rate(server: _Influx | _Victoria, tmp: Path, n_samples: int) -> float:
+    """Points/s one forwarder delivers from a stored backlog: the server's intake for one client."""
+    from benchgui.model import Channel, SessionMeta
+    from benchgui.recording.forward import Forwarder
+    from benchgui.recording.influx_config import InfluxTarget
+    from benchgui.recording.sinks import make_sink
+    from benchgui.recording.store import Store
+
+    database = f"drain_{int(time.time())}"
+    server.prepare(database)
+    path = tmp / "backlog.sqlite3"
+    t0 = time.time_ns() - n_samples * 10**6
+    with Store(path) as store:
+        sid = store.create_session(t0, SessionMeta(kind="demo", bench="drain"))
+        key = store.channel_key(Channel.of("battery.voltage", "labjack", "V"))
+        store.insert_samples(sid, [(key, t0 + i * 10**6, 12.0 + i * 1e-6, 0) for i in range(n_samples)])
+    if server.version == 1:
+        target = InfluxTarget(1, server.url, database=database)
+    else:
+        target = InfluxTarget(2, server.url, org="lab", bucket=database, token="unused")
+    with Store(path) as store:
+        sink = make_sink(target)
+        t = time.perf_counter()
+        with Forwarder(store, sink) as fwd:
+            fwd.drain()
+        rate = n_samples / (time.perf_counter() - t)
+        sink.close()
+    return rate
+
+
 def run(quick: bool = False) -> list[Result]:
     ns = (1, 5) if quick else (1, 5, 20, 50)
     duration_s = 15.0 if quick else 45.0
@@ -210,6 +241,16 @@ def run(quick: bool = False) -> list[Result]:
                     ]
                     if m["lag_p99_s"] <= LAG_TARGET_S and m["lost"] == 0:
                         largest = n
+                drain = _drain_rate(server, tmp, 100_000 if quick else 300_000)
+                results.append(
+                    Result(
+                        f"{server.name}: backlog drain, one forwarder",
+                        drain,
+                        "pt/s",
+                        note=f"= {drain / POINTS_PER_BENCH:,.0f} benches' worth of live data "
+                        f"({POINTS_PER_BENCH:.0f} pt/s each)",
+                    )
+                )
                 results.append(
                     Result(
                         f"{server.name}: largest N tried with lag p99 <= 5 s",

@@ -109,14 +109,19 @@ def main() -> int:
     next_event = time.monotonic() + EVENT_EVERY_S
     next_probe = time.monotonic()
     end = time.monotonic() + args.duration
+    ticks = dict.fromkeys(RATES, 0)
     while (now := time.monotonic()) < end:
         t_ns = time.time_ns()
         for src, (rate, _) in RATES.items():
             if now >= next_due[src]:
                 next_due[src] += 1.0 / rate
-                phase = (t_ns - t_start) / 1e9
+                # acquisition time on the instrument's own schedule, as a real source stamps it
+                # (a process that falls behind catches up without two samples in one millisecond)
+                t_sample = t_start + int(ticks[src] * 1e9 / rate)
+                ticks[src] += 1
+                phase = (t_sample - t_start) / 1e9
                 batch = [
-                    Sample(c.name, t_ns, 12.0 + math.sin(phase + i)) for i, c in enumerate(channels[src])
+                    Sample(c.name, t_sample, 12.0 + math.sin(phase + i)) for i, c in enumerate(channels[src])
                 ]
                 recorder.on_samples(batch)
                 produced += len(batch)

@@ -99,6 +99,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--replay-speed", type=float, default=1.0, metavar="N", help="replay N times faster (1…1000)"
     )
     parser.add_argument("--trace", metavar="FILE", help="record every instrument link's raw bytes into FILE")
+    parser.add_argument(
+        "--follow",
+        metavar="BENCH",
+        help="show bench BENCH live from the central InfluxDB/VictoriaMetrics (read-only; no VNC needed)",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in subcommand_modules():
         mod = importlib.import_module(f"benchgui.cli.{name}")
@@ -126,6 +131,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("--speed must be > 0")
     if not 1 <= args.replay_speed <= 1000:
         parser.error("--replay-speed must be between 1 and 1000")
+    if getattr(args, "follow", None) is not None and (
+        args.command is not None or args.replay is not None or args.demo or getattr(args, "trace", None)
+    ):
+        parser.error("--follow is the GUI on its own: not with a command, --replay, --demo or --trace")
     if getattr(args, "trace", None) and args.command not in TRACING_COMMANDS:
         parser.error("--trace applies to the GUI, record, run-program, sim and commission")
     try:

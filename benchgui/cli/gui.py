@@ -31,6 +31,10 @@ def run_gui(args: argparse.Namespace) -> int:
         from benchgui.core.replay import plan_replay
 
         plan_replay(store_path_for(loaded, args.store), session_ref(args.replay, "--replay"))
+    if getattr(args, "follow", None) is not None:  # a bad name or no server: one line, before Qt
+        from benchgui.core.follow import follow_target
+
+        follow_target(loaded, args.follow)
     if getattr(args, "screenshot", None) or getattr(args, "trace", None):
         from benchgui.cli._common import check_outputs, protected_files
 

@@ -138,3 +138,39 @@ def session_point(
     if ended_ns is not None:
         fields["duration_s"] = ns_to_s(ended_ns - started_ns)
     return SESSIONS_MEASUREMENT, tags, fields, started_ns
+
+
+_UNIT_OF_SUFFIX = {"v": "V", "mv": "mV", "a": "A", "ma": "mA", "w": "W", "pct": "%", "ah": "Ah", "wh": "Wh",
+                   "degc": "°C", "ohm": "Ω", "s": "s", "hz": "Hz"}  # fmt: skip
+#: measurements of samples, longest first (a VictoriaMetrics metric ``load_output_current_a`` is
+#: split at the longest one that matches)
+SAMPLE_MEASUREMENTS = ("load_output", "battery", "charger", "solar", "load", "mppt", "soc")
+#: channels whose names do not follow ``<quantity>.<source>`` (see their sources)
+_NAMED_OTHERWISE = {
+    "load.current.setpoint.load": "load.current.setpoint",
+    "soc.sigma3.spkf": "soc.spkf.sigma3",
+}
+
+
+def channel_from_series(measurement: str, field: str, source: str) -> Channel | None:
+    """The channel a (measurement, field, source) series was written from — the inverse of
+    :func:`measurement_and_field` for the project's channels (``battery``/``voltage_v``/
+    ``labjack`` → ``battery.voltage.labjack`` [V]); None for flag fields and text-only series."""
+    if field.endswith(FLAGS_SUFFIX) or not source:
+        return None
+    base, _, suffix = field.rpartition("_")
+    unit = _UNIT_OF_SUFFIX.get(suffix)
+    if unit is None or not base:  # no unit suffix: the whole field is the rest of the quantity
+        base, unit = field, ""
+    quantity = measurement if base == measurement else f"{measurement}.{base.replace('_', '.')}"
+    channel = Channel.of(quantity, source, unit)
+    name = _NAMED_OTHERWISE.get(channel.name)
+    return channel if name is None else Channel(name, unit, source, quantity, channel.label)
+
+
+def split_metric(metric: str) -> tuple[str, str] | None:
+    """(measurement, field) of a VictoriaMetrics metric name ``<measurement>_<field>``."""
+    for m in SAMPLE_MEASUREMENTS:
+        if metric.startswith(m + "_") and len(metric) > len(m) + 1:
+            return m, metric[len(m) + 1 :]
+    return None

@@ -1,4 +1,5 @@
-"""Checks several sub-commands share: which files an output must not overwrite, session ids.
+"""Checks several sub-commands share: which files an output must not overwrite, session ids,
+stored text made safe for a terminal.
 
 Not a sub-command (the leading underscore keeps it out of :func:`benchgui.cli.subcommand_modules`).
 """
@@ -7,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -14,6 +16,18 @@ from benchgui.assembly import store_path_for
 from benchgui.config import LoadedConfig, paths
 from benchgui.errors import ConfigError
 from benchgui.outputs import SQLITE_COMPANIONS, refuse_inputs
+
+#: C0/C1 controls, DEL, zero-width and bidirectional overrides, line/paragraph separators
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]")
+
+
+def printable(text: object) -> str:
+    """``str(text)`` with every control character escaped (``\\x1b``), for the terminal.
+
+    Stored text (battery id, notes, operator, a quarantined line) comes from imports and other
+    people's stores: printed raw, an escape sequence could retitle the terminal, hide lines or
+    feed the shell (issue 22); escaped, it is still readable and nothing is lost."""
+    return _UNSAFE.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), str(text))
 
 
 def session_ref(ref: str, option: str = "SESSION") -> str:

@@ -68,10 +68,8 @@ def create_private(path: str | os.PathLike[str]) -> None:
     ``-shm`` files it adds the database file's mode. An existing file keeps its mode."""
     p = Path(path)
     p.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    try:
+    with contextlib.suppress(FileExistsError):
         os.close(os.open(p, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
-    except FileExistsError:
-        pass
 
 
 def _is_special(path: Path) -> bool:

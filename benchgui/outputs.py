@@ -42,6 +42,19 @@ def store_files(store: str | os.PathLike[str]) -> list[Path]:
     return [p, *(p.with_name(p.name + s) for s in SQLITE_COMPANIONS)]
 
 
+def protected(store: Path | None, config: Path | None, secrets: Path | None) -> list[tuple[str, Path]]:
+    """``(what, path)`` of the files no output may replace: the store (+ SQLite's), config, secrets."""
+    out: list[tuple[str, Path]] = []
+    if store is not None:
+        out.append(("the session store", store))
+        out += [(f"the session store's {s} file", store.with_name(store.name + s)) for s in SQLITE_COMPANIONS]
+    if config is not None:
+        out.append(("the configuration file", config))
+    if secrets is not None:
+        out.append(("the secrets file", secrets))
+    return out
+
+
 def _same(a: Path, b: Path) -> bool:
     """True when ``a`` and ``b`` name one file: same real path, or same inode (a hard link)."""
     if os.path.realpath(a) == os.path.realpath(b):

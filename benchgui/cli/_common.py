@@ -7,7 +7,6 @@ Not a sub-command (the leading underscore keeps it out of :func:`benchgui.cli.su
 from __future__ import annotations
 
 import argparse
-import os
 import re
 from collections.abc import Iterable
 from pathlib import Path
@@ -15,7 +14,7 @@ from pathlib import Path
 from benchgui.assembly import store_path_for
 from benchgui.config import LoadedConfig, paths
 from benchgui.errors import ConfigError
-from benchgui.outputs import SQLITE_COMPANIONS, refuse_inputs
+from benchgui.outputs import protected, refuse_inputs
 
 #: C0/C1 controls, DEL, zero-width and bidirectional overrides, line/paragraph separators
 _UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]")
@@ -55,12 +54,7 @@ def protected_files(
     else:
         store = Path(store_opt) if store_opt else paths.default_store_path()
         config = Path(config_opt) if config_opt else paths.default_config_path()
-    out = [("the session store", store)]
-    out += [(f"the session store's {s} file", store.with_name(store.name + s)) for s in SQLITE_COMPANIONS]
-    if config is not None:
-        out.append(("the configuration file", Path(config)))
-    secrets = os.environ.get("BENCHGUI_SECRETS_FILE") or paths.default_secrets_path()
-    out.append(("the secrets file", Path(secrets)))
+    out = protected(store, Path(config) if config is not None else None, paths.secrets_path())
     out += [(what, Path(p)) for what, p in inputs]
     return out
 

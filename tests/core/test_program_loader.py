@@ -261,7 +261,10 @@ def test_a_directory_or_an_endless_file_as_program(tmp_path: Path, where: str) -
     assert ("is a directory" if where == "a directory" else "larger than 1024 KiB") in str(info.value)
 
 
-@pytest.mark.parametrize("where", ["../secret.csv", "{outside}/secret.csv", "link.csv", "sub/../../secret.csv"])
+OUTSIDE = ["../secret.csv", "{outside}/secret.csv", "link.csv", "sub/../../secret.csv"]
+
+
+@pytest.mark.parametrize("where", OUTSIDE)
 def test_a_profile_outside_the_programs_folder_is_refused_unread(tmp_path: Path, where: str) -> None:
     """Issue 22: ``csv = "../../etc/shadow"`` was read and a line of it quoted in the error."""
     secret = tmp_path / "secret.csv"

@@ -53,7 +53,8 @@ def test_import_memory_does_not_grow_with_the_file(cli: Cli, tmp_path: Path) -> 
     p_big = peak_import(cli, big, store)
     with Store(store) as s:
         assert sorted(x.samples for x in s.sessions()) == [4 * 3_000, 4 * 12_000]  # everything stored
-    print(f"peak Python memory: {p_small} B for {small.stat().st_size} B, {p_big} B for {big.stat().st_size} B")
+    sizes = small.stat().st_size, big.stat().st_size
+    print(f"peak Python memory: {p_small} B for {sizes[0]} B, {p_big} B for {sizes[1]} B")
     # the old importer held the whole file several times over: 4x the file gave ~4x the peak
     assert p_big < 1.1 * p_small + 64 * 1024, (p_small, p_big)
     assert p_big < 16 * big.stat().st_size, (p_big, big.stat().st_size)
@@ -66,7 +67,8 @@ def test_a_million_columns_is_one_short_line(cli: Cli, tmp_path: Path) -> None:
     r = cli(["import", str(wide), "--store", str(tmp_path / "s.sqlite3")])
     assert r.returncode == 1
     assert r.stdout == ""
-    assert len(r.stderr.splitlines()) == 1 and len(r.stderr) < 200, r.stderr[:300]
+    assert len(r.stderr.splitlines()) == 1
+    assert len(r.stderr) < 200, r.stderr[:300]
     assert f"longer than {MAX_LINE_CHARS} characters" in r.stderr
     assert not (tmp_path / "s.sqlite3").exists() or not list(tmp_path.glob(".benchgui-import-*"))
 
@@ -101,7 +103,8 @@ def test_problem_listings_keep_the_first_lines_and_count_the_rest(cli: Cli, tmp_
     p = parse_grafana_csv(("\n".join(rows) + "\n").encode())
     assert (len(p.bad_rows), p.bad.total) == (MAX_LISTED, 3 * MAX_LISTED)
     assert (len(p.bad_cells), p.bad_cell.total) == (MAX_LISTED, 2 * MAX_LISTED)
-    assert p.bad_rows[0].line == 7 and p.bad_rows[-1].line == 7 + MAX_LISTED - 1
+    assert p.bad_rows[0].line == 7
+    assert p.bad_rows[-1].line == 7 + MAX_LISTED - 1
     assert (len(p.backwards), p.backward.total) == (MAX_LISTED, 300)
     f = tmp_path / "bad.csv"
     f.write_text("\n".join(rows) + "\n")

@@ -190,7 +190,7 @@ def test_create_panel_adds_a_view_when_the_service_exists(qtbot, service) -> Non
     assert create_panel(Window(), Bench(WallClock(), [], None)) is None
 
 
-def test_a_report_onto_the_store_is_refused_and_the_store_kept(qtbot, service, stored, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_a_report_onto_the_store_is_refused(qtbot, service, stored, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     """Issue 22 for the GUI: a slip in the file dialog must not replace the store with HTML."""
     store, sid = stored
     before = store.read_bytes()

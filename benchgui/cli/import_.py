@@ -7,6 +7,7 @@ numbers, rows out of time order, duplicates — and the new session's id as the 
 from __future__ import annotations
 
 import argparse
+import stat
 import sys
 import tempfile
 import time
@@ -125,6 +126,9 @@ def run(args: argparse.Namespace) -> int:
     # the scratch database beside the store: /tmp may be a RAM disk
     scratch = path.parent if path.parent.is_dir() else Path(tempfile.gettempdir())
     try:
+        if not stat.S_ISREG(args.file.stat().st_mode):  # /dev/zero, a FIFO: would never end
+            print(f"benchgui: cannot read {args.file}: not a regular file", file=sys.stderr)
+            return 1
         with (
             args.file.open("rb") as f,
             read_grafana_csv(f, tz=tz, mapping=overrides, scratch_dir=scratch) as parsed,

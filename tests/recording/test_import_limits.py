@@ -6,6 +6,7 @@ command in-process on generated files and measure Python's own allocations with 
 
 from __future__ import annotations
 
+import os
 import subprocess
 import tracemalloc
 from collections.abc import Callable
@@ -114,3 +115,13 @@ def test_problem_listings_keep_the_first_lines_and_count_the_rest(cli: Cli, tmp_
     assert f"  … and {3 * MAX_LISTED - 50} more" in r.stdout
     assert "time goes backwards at 300 row(s)" in r.stdout
     assert len(r.stdout.splitlines()) < 140
+
+
+def test_a_device_or_fifo_is_refused_not_read_forever(cli: Cli, tmp_path: Path) -> None:
+    fifo = tmp_path / "fifo.csv"
+    os.mkfifo(fifo)
+    for path in ("/dev/zero", str(fifo), str(tmp_path)):
+        r = cli(["import", path, "--store", str(tmp_path / "s.sqlite3")])
+        assert r.returncode == 1
+        assert r.stderr.startswith(f"benchgui: cannot read {path}: "), r.stderr
+        assert len(r.stderr.splitlines()) == 1

@@ -28,6 +28,7 @@ from benchgui.model import Sample, SampleFlag
 
 CACHE_KIB = 2048  # SQLite page cache of the scratch database
 BATCH = 5000  # cells buffered before one executemany; also the chunk of sample reads
+INDEX_FROM = 2000  # cells from which the time and row indexes are built
 GONE_DUPLICATE = 4
 
 
@@ -43,16 +44,21 @@ class Scratch:
             os.close(fd)
             self._path = Path(name)
             target = name
-        self.db = sqlite3.connect(target)
-        self.db.executescript(
-            f"""PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA cache_size=-{CACHE_KIB};
-            CREATE TABLE cell(row INTEGER, t INTEGER, col INTEGER, v REAL, gone INTEGER DEFAULT 0);
-            CREATE TABLE mark(id INTEGER);"""
-        )
+        self.db = sqlite3.connect(target, isolation_level=None)  # no transactions: a scratch file
+        pragmas = ("PRAGMA journal_mode=OFF", "PRAGMA synchronous=OFF") if self._path else ()
+        for sql in (  # one execute each: executescript costs a commit and a parse per call
+            *pragmas,
+            f"PRAGMA cache_size=-{CACHE_KIB}",
+            "CREATE TABLE cell(row INTEGER, t INTEGER, col INTEGER, v REAL, gone INTEGER DEFAULT 0)",
+            "CREATE TABLE mark(id INTEGER)",
+        ):
+            self.db.execute(sql)
+        self._cells = 0
         self._pending: list[tuple[int, int, int, float]] = []
 
     def add(self, row: int, t_ns: int, col: int, value: float) -> None:
         self._pending.append((row, t_ns, col, value))
+        self._cells += 1
         if len(self._pending) >= BATCH:
             self._flush()
 
@@ -63,9 +69,9 @@ class Scratch:
     def finish_reading(self) -> None:
         """All cells are in: index them for the passes below."""
         self._flush()
-        self.db.executescript(
-            "CREATE INDEX cell_time ON cell(t, row, col); CREATE INDEX cell_row ON cell(row, col);"
-        )
+        if self._cells >= INDEX_FROM:  # below, a scan is cheaper than building the index
+            self.db.execute("CREATE INDEX cell_time ON cell(t, row, col)")
+            self.db.execute("CREATE INDEX cell_row ON cell(row, col)")
 
     # -- the three "missing zero" rules (see csv_import's docstring) -----------------------------
 
@@ -74,13 +80,10 @@ class Scratch:
         if not volts:
             return
         cols = ",".join(str(int(j)) for j in volts)
-        self.db.executescript(
-            f"CREATE TABLE seen AS SELECT DISTINCT t FROM cell WHERE col IN ({cols}) AND v != 0;"
-            "CREATE INDEX seen_t ON seen(t);"
-        )
         self.db.execute(
             f"UPDATE cell SET gone = 1 WHERE col IN ({cols}) AND gone = 0 AND v = 0 AND EXISTS "
-            "(SELECT 1 FROM seen WHERE seen.t BETWEEN cell.t - ? AND cell.t + ?)",
+            f"(SELECT 1 FROM cell AS o WHERE o.t BETWEEN cell.t - ? AND cell.t + ? AND o.col IN ({cols}) "
+            "AND o.v != 0)",
             (within_ns, within_ns),
         )
 

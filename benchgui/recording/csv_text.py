@@ -39,17 +39,18 @@ def sniff(f: BinaryIO) -> tuple[str, int, str, str]:
     else:
         codec, skip = "utf-8", 3 if head == b"\xef\xbb\xbf" else 0
     checker = codecs.getincrementaldecoder("utf-8")() if codec == "utf-8" else None
-    pending = head[skip:]
+    chunk, final = head[skip:], False
     while True:
         if checker is not None:
             try:
-                checker.decode(pending, final=not pending)
+                checker.decode(chunk, final=final)
             except UnicodeDecodeError:
                 checker, codec = None, "latin-1"
-        if not pending:
+        if final:
             break
-        pending = f.read(_CHUNK_BYTES)
-        digest.update(pending)
+        chunk = f.read(_CHUNK_BYTES)
+        digest.update(chunk)
+        final = not chunk
     return codec, start + skip, codec, digest.hexdigest()
 
 

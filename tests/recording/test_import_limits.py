@@ -125,3 +125,13 @@ def test_a_device_or_fifo_is_refused_not_read_forever(cli: Cli, tmp_path: Path) 
         assert r.returncode == 1
         assert r.stderr.startswith(f"benchgui: cannot read {path}: "), r.stderr
         assert len(r.stderr.splitlines()) == 1
+
+
+def test_the_encoding_is_decided_over_the_whole_stream(tmp_path: Path) -> None:
+    """Read in chunks, the choice is the one the whole-file decode made (BOM, then invalid bytes)."""
+    body = "Time,battery.voltage.x\n" + "".join(f"{1000 + i},12.{i}\n" for i in range(30_000))
+    late_latin1 = b"\xef\xbb\xbf" + body.encode() + b"2000000,1\xb0\n"  # one bad byte far past 64 KiB
+    assert parse_grafana_csv(late_latin1).encoding == "latin-1"
+    assert parse_grafana_csv(b"\xef\xbb\xbf" + body.encode()).encoding == "utf-8"
+    cr_only = parse_grafana_csv(b"Time;battery.voltage.x\r1000;12\r2000;13\r")  # classic Mac line ends
+    assert (cr_only.delimiter, cr_only.sample_count) == (";", 2)

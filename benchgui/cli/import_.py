@@ -61,7 +61,7 @@ def _zone(name: str | None) -> tuple[tzinfo | None, str]:
         return None, f"local ({time.strftime('%Z')})"
     try:
         return ZoneInfo(name), name
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: "Europe" is a folder of zones
         raise ConfigError(
             "--timezone", f"unknown time zone {name!r} (use an IANA name like Europe/Berlin)"
         ) from None

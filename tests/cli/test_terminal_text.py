@@ -7,6 +7,9 @@ import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
+from benchgui.cli import main
 from benchgui.cli._common import printable
 
 Cli = Callable[..., subprocess.CompletedProcess[str]]
@@ -33,3 +36,31 @@ def test_printable_escapes_controls_and_keeps_text() -> None:
     assert printable("Blei-Säure 12 V · 7,2 Ah") == "Blei-Säure 12 V · 7,2 Ah"
     assert printable("a\tb\x00c\x7f\u2028\ufeff") == r"a\tb\x00c\x7f\u2028\ufeff"
     assert printable(42) == "42"
+
+
+def test_arguments_that_are_not_utf8_are_one_usage_error(
+    cli: Cli, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """Found by `make fuzz` (cli.arguments): `export $'\\x8d'` ended in a traceback in SQLite."""
+    store = str(tmp_path / "s.sqlite3")
+    f = tmp_path / "x.csv"
+    f.write_text("Time,battery.voltage.labjack\n1622238915000,12.9\n")
+    assert cli(["import", str(f), "--store", store]).returncode == 0
+    not_utf8 = b"AGM\x8d".decode("utf-8", "surrogateescape")  # what Python makes of such argv bytes
+    for argv in (["export", not_utf8], ["verify", not_utf8], ["import", str(f), "--battery-id", not_utf8]):
+        capsys.readouterr()
+        with pytest.raises(SystemExit) as exit_:  # argparse's usage error
+            main([*argv, "--store", store])
+        assert exit_.value.code == 2
+        err = capsys.readouterr().err
+        assert err.splitlines()[-1].endswith(": not valid UTF-8 text")
+        assert "Traceback" not in err
+
+
+def test_a_folder_of_time_zones_is_not_a_zone(cli: Cli, tmp_path: Path) -> None:
+    """Found by `make fuzz`: `import --timezone Europe` ended in IsADirectoryError."""
+    f = tmp_path / "x.csv"
+    f.write_text("Time,battery.voltage.labjack\n2021-05-28 23:55:15,12.9\n")
+    r = cli(["import", str(f), "--timezone", "Europe", "--dry-run", "--store", str(tmp_path / "s.sqlite3")])
+    assert r.returncode == 2
+    assert "unknown time zone 'Europe'" in r.stderr

@@ -251,7 +251,9 @@ class Store(ForwardTables):
         return [self._to_info(r, fwd) for r in rows]
 
     def session(self, ref: str) -> SessionInfo:
-        """A session by full id, unique prefix, or ``latest``."""
+        """A session by full id, unique prefix, or ``latest``; an empty prefix matches nothing."""
+        if not ref.strip():  # issue 22: `export ''` matched every session
+            raise SessionNotFound("an empty session id matches no session")
         if ref in ("latest", "last"):
             row = self._db.execute(
                 f"SELECT {self._SESSION_COLS} FROM sessions ORDER BY started_ns DESC, key DESC LIMIT 1"

@@ -162,3 +162,12 @@ def test_a_store_that_cannot_be_created_is_one_error(tmp_path: Path) -> None:
     blocked.write_text("")
     with pytest.raises(StoreError, match="cannot create session store"):
         Store(blocked / "sessions.sqlite3")
+
+
+def test_an_empty_session_id_matches_nothing(tmp_path: Path) -> None:
+    """Issue 22: ``export ''`` matched any session; the store itself refuses it, for every caller."""
+    with Store(tmp_path / "s.sqlite3") as store:
+        store.create_session(1, SessionMeta("op", "AGM-1", "", "live"), {})
+        for ref in ("", " "):
+            with pytest.raises(SessionNotFound, match="empty session id"):
+                store.session(ref)

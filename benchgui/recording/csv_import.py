@@ -1,8 +1,10 @@
-"""Parse Grafana "series to columns" CSV exports into samples: pure, total, fuzzable.
+"""Parse Grafana "series to columns" CSV exports into samples: total, streaming, fuzzable.
 
-:func:`parse_grafana_csv` takes bytes and returns a :class:`ParsedCsv`, or raises
+:func:`read_grafana_csv` reads a binary file as a stream (the command's way: its samples come
+from a scratch database inside the ``with``); :func:`parse_grafana_csv` takes bytes and returns
+a :class:`ParsedCsv` with the samples in a list (tests, fuzzing). Both raise
 :class:`ImportFormatError` when the file as a whole cannot be read (no header, no data column…).
-Nothing else comes out of it, whatever the bytes. Everything it skips is counted and reported
+Nothing else comes out, whatever the bytes. Everything skipped is counted and reported
 with its line number (physical line in the file, 1-based, counting a ``sep=`` line):
 
 * text: UTF-8 with or without BOM (UTF-16 with BOM too); other bytes are read as Latin-1;
@@ -284,9 +286,10 @@ def _parse(
         raise ImportFormatError("no header row: the file has no CSV content")
     out.delimiter, out.blank_lines = delimiter, blank
     scratch.finish_reading()
-    _drop_missing_zeros(scratch, out)
-    out.duplicates_dropped, out.same_time_conflicts, values = scratch.drop_duplicates()
     names = [c.channel or "" for c in out.columns]
+    for j, n in scratch.drop_missing_zeros(names, NEARBY_NS, STEADY_A).items():
+        out.columns[j].missing = n
+    out.duplicates_dropped, out.same_time_conflicts, values = scratch.drop_duplicates()
     suspect = scratch.suspect_by_column([j for j, n in enumerate(names) if n.startswith("battery.voltage.")])
     for j, rep in enumerate(out.columns):
         rep.values += values.get(j, 0)
@@ -382,22 +385,3 @@ class _Rows:
                 out.bad_cell.add(line, f"column {rep.column.index + 1}: not a finite number: {s[:40]!r}")
                 continue
             self.scratch.add(self.seq, t_ns, j, value)
-
-
-def _drop_missing_zeros(scratch: Scratch, out: ParsedCsv) -> None:
-    """Turn the zeros that mean "no reading" into gaps, counting them (rules: module docstring).
-
-    The rules run in order, each on what the previous left."""
-    names = [c.channel or "" for c in out.columns]
-    volts = [j for j, n in enumerate(names) if n.startswith("battery.voltage.")]
-    amps = [j for j, n in enumerate(names) if n.startswith("battery.current.")]
-    source = [n.rpartition(".")[2] for n in names]
-    scratch.drop_zero_voltages_near_a_battery(volts, NEARBY_NS)
-    for j in amps:
-        siblings = [k for k in range(len(names)) if k != j and names[k] and source[k] == source[j]]
-        if siblings:
-            scratch.drop_zero_current_alone(j, siblings)
-    for j in amps:
-        scratch.drop_zero_current_inside_steady(j, STEADY_A)
-    for j, n in scratch.missing_by_column().items():
-        out.columns[j].missing = n

@@ -83,6 +83,23 @@ class Scratch:
 
     # -- the three "missing zero" rules (see csv_import's docstring) -----------------------------
 
+    def drop_missing_zeros(self, names: Sequence[str], nearby_ns: int, steady_a: float) -> dict[int, int]:
+        """Turn the zeros that mean "no reading" into gaps; returns how many per column.
+
+        ``names`` are the columns' channels ("" unmapped); the rules run in order, each on what
+        the previous left."""
+        volts = [j for j, n in enumerate(names) if n.startswith("battery.voltage.")]
+        amps = [j for j, n in enumerate(names) if n.startswith("battery.current.")]
+        source = [n.rpartition(".")[2] for n in names]
+        self.drop_zero_voltages_near_a_battery(volts, nearby_ns)
+        for j in amps:
+            siblings = [k for k in range(len(names)) if k != j and names[k] and source[k] == source[j]]
+            if siblings:
+                self.drop_zero_current_alone(j, siblings)
+        for j in amps:
+            self.drop_zero_current_inside_steady(j, steady_a)
+        return self.missing_by_column()
+
     def drop_zero_voltages_near_a_battery(self, volts: Sequence[int], within_ns: int) -> None:
         """Rule 1: a zero voltage with another, non-zero, battery voltage within ``within_ns``."""
         if not volts:

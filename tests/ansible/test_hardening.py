@@ -278,3 +278,13 @@ def test_no_password_login_through_the_tunnel(
     tunnel = render("remote_access", "benchgui-tunnel.service.j2", **{**IN_USE, **settings})
     port = evaluate("{{ remote_access_remote_port }}")
     assert f"-R {port}:localhost:22" in tunnel  # so tunnel logins arrive from the Pi's loopback
+
+
+def test_the_docs_say_to_restrict_the_tunnel_key_on_the_jump_host() -> None:
+    """Issue 22: the README did not say to restrict the tunnel key (`restrict,permitlisten=…`)."""
+    port = evaluate("{{ remote_access_remote_port }}")
+    for doc in ("README.md", "SECURITY.md"):
+        text = (REPO / doc).read_text()
+        assert re.search(r'restrict,permitlisten="localhost:(\d+|<remote_access_remote_port>)"', text), doc
+        assert "GatewayPorts no" in text, doc
+    assert f'permitlisten="localhost:{port}"' in (REPO / "README.md").read_text()  # the role's default port

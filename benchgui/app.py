@@ -28,6 +28,7 @@ from benchgui.core.programs.demo import DemoActivity
 from benchgui.core.programs.model import Program
 from benchgui.core.replay import ReplayService, replay_bench
 from benchgui.model import SessionMeta
+from benchgui.outputs import OutputError, output_path
 from benchgui.widgets import (
     ain_panel,
     charger_panel,
@@ -172,10 +173,14 @@ def add_panels(window: MainWindow, bench: Bench) -> None:
 
 
 def save_screenshot(window: MainWindow, path: Path) -> bool:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    ok = bool(window.grab().save(str(path)))
-    if ok:
-        log.info("screenshot written to %s", path)
-    else:
-        log.error("could not write screenshot %s", path)
-    return ok
+    """Render the window into ``path`` through a temporary file renamed into place (the old file
+    stays if Qt or the disk fails; which files are refused was checked before the GUI started)."""
+    try:
+        with output_path(path) as tmp:
+            if not window.grab().save(str(tmp)):  # format from the suffix, which tmp keeps
+                raise OutputError(f"cannot write {path}: Qt could not save the image")
+    except OutputError as exc:
+        log.error("screenshot: %s", exc)
+        return False
+    log.info("screenshot written to %s", path)
+    return True

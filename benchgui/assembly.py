@@ -35,6 +35,7 @@ from benchgui.instruments.ea import factory as ea_factory
 from benchgui.instruments.labjack import factory as labjack_factory
 from benchgui.instruments.mppt import factory as mppt_factory
 from benchgui.instruments.trace import TraceWriter
+from benchgui.outputs import protected
 from benchgui.recording.influx_config import influx_target
 from benchgui.simbench.world import SimWorld, WorldParams
 
@@ -156,7 +157,9 @@ def _attach_services(
     config_file = bench.services.config_file = ConfigFile(loaded.path)  # panels persist through it
     bench.services.ports = PortService(bench, config_file)  # the port picker
     bench.services.ain_settings = AinSettings(bench.ain, config_file) if bench.ain is not None else None
-    verify = VerificationService(bench, loaded.config.verify, store_path_for(loaded, store_path))
+    store = store_path_for(loaded, store_path)
+    guarded = protected(store, loaded.path, paths.secrets_path())  # no report may replace these
+    verify = VerificationService(bench, loaded.config.verify, store, guarded)
     bench.services.verify = verify
     closers.append(verify.aclose)
     # the safety supervisor and the program runner, armed whenever the load input is on

@@ -12,7 +12,8 @@ session store:
   written in place;
 * any :class:`OSError` on the way becomes :class:`OutputError` (one line: path and reason).
 
-New files are created 0600 (exports hold bench data); a replaced file keeps its mode.
+New files are created 0600 (exports hold bench data); a replaced file keeps its mode;
+:func:`create_private` does the same for the session store.
 """
 
 from __future__ import annotations
@@ -41,6 +42,19 @@ def store_files(store: str | os.PathLike[str]) -> list[Path]:
     return [p, *(p.with_name(p.name + s) for s in SQLITE_COMPANIONS)]
 
 
+def protected(store: Path | None, config: Path | None, secrets: Path | None) -> list[tuple[str, Path]]:
+    """``(what, path)`` of the files no output may replace: the store (+ SQLite's), config, secrets."""
+    out: list[tuple[str, Path]] = []
+    if store is not None:
+        out.append(("the session store", store))
+        out += [(f"the session store's {s} file", store.with_name(store.name + s)) for s in SQLITE_COMPANIONS]
+    if config is not None:
+        out.append(("the configuration file", config))
+    if secrets is not None:
+        out.append(("the secrets file", secrets))
+    return out
+
+
 def _same(a: Path, b: Path) -> bool:
     """True when ``a`` and ``b`` name one file: same real path, or same inode (a hard link)."""
     if os.path.realpath(a) == os.path.realpath(b):
@@ -57,6 +71,18 @@ def refuse_inputs(option: str, output: str | os.PathLike[str], protected: Iterab
     for what, path in protected:
         if _same(out, path):
             raise ConfigError(option, f"{out} is {what}; refusing to write over it (choose another file)")
+
+
+def create_private(path: str | os.PathLike[str]) -> None:
+    """Create ``path`` empty with mode 0600 (its folder 0700 if new) unless it exists.
+
+    For the session store: SQLite would create it 0644 (minus the umask), readable by every user
+    of the machine; an empty file is a valid empty database, and SQLite gives the ``-wal`` and
+    ``-shm`` files it adds the database file's mode. An existing file keeps its mode."""
+    p = Path(path)
+    p.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(p, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
 
 def _is_special(path: Path) -> bool:

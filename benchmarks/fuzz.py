@@ -4,8 +4,10 @@ Usage: python benchmarks/fuzz.py [--inputs N] [--engine auto|mutate|atheris] [--
 
 Targets (``tests/support/fuzz_targets.py``): the EA telegram reader in both directions with the
 object decoder, the ThingSet client and device codecs and the line splitter, the LabJack
-register coding (client and simulated-device side), and the CSV importer when this build has
-``benchgui.recording.csv_import``. For each: inputs fed, inputs/s, the codec's own errors by
+register coding (client and simulated-device side), the CSV importer when this build has
+``benchgui.recording.csv_import``, and what a person hands benchgui (``tests/support/fuzz_inputs.py``):
+the config loader and the program loader (5 % of the inputs: each writes a file) and command lines
+(``cli.arguments``, 0.2 %: each runs a whole command in-process). For each: inputs fed, inputs/s, the codec's own errors by
 type (refusing bad input is correct) and crashes — any other exception, or a broken invariant
 such as "every byte fed comes out as a telegram or a discard". Exit status 1 if anything crashed;
 the first crashing inputs are printed in hex.
@@ -50,7 +52,7 @@ def run_mutate(name: str, n: int, seed: int) -> Outcome:
     target = by_name(name)
     out = Outcome(name)
     t0 = time.perf_counter()
-    for data in Mutator(target.seeds, seed=seed).inputs(n):
+    for data in Mutator(target.seeds, seed=seed).inputs(target.inputs_of(n)):
         feed_one(target, data, out)
     out.seconds = time.perf_counter() - t0
     return out
@@ -120,6 +122,7 @@ def atheris_child(name: str, n: int, seed: int) -> None:
 
 
 def run_atheris(name: str, n: int, seed: int) -> Outcome:
+    n = by_name(name).inputs_of(n)
     cmd = [sys.executable, __file__, "--atheris-child", name, "--inputs", str(n), "--seed", str(seed)]
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
     for line in proc.stdout.splitlines():

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import io
 import logging
 import os
 import sys
@@ -123,9 +124,28 @@ def setup_logging(verbosity: int) -> None:
     )
 
 
+def _not_utf8(args: argparse.Namespace) -> str | None:
+    """The first text argument that is not UTF-8 (bytes Python kept as surrogates), or None.
+
+    Found by ``make fuzz`` (``cli.arguments``): ``benchgui export $'\\x8d'`` ended in a traceback
+    when the id reached SQLite. File names (:class:`~pathlib.Path` arguments) may be any bytes."""
+    for name, value in vars(args).items():
+        if isinstance(value, str):
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                return name
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    text = _not_utf8(args)
+    if text is not None:  # Linux hands over any bytes; the store and the terminal want UTF-8
+        parser.error(f"argument {text}: not valid UTF-8 text")
+    if isinstance(sys.stdout, io.TextIOWrapper):  # a file name of any bytes prints, escaped
+        sys.stdout.reconfigure(errors="backslashreplace")
     setup_logging(args.verbose)
     if args.speed is not None and not args.speed > 0:
         parser.error("--speed must be > 0")

@@ -1,4 +1,5 @@
-"""Checks several sub-commands share: which files an output must not overwrite, session ids.
+"""Checks several sub-commands share: which files an output must not overwrite, session ids,
+stored text made safe for a terminal.
 
 Not a sub-command (the leading underscore keeps it out of :func:`benchgui.cli.subcommand_modules`).
 """
@@ -6,14 +7,26 @@ Not a sub-command (the leading underscore keeps it out of :func:`benchgui.cli.su
 from __future__ import annotations
 
 import argparse
-import os
+import re
 from collections.abc import Iterable
 from pathlib import Path
 
 from benchgui.assembly import store_path_for
 from benchgui.config import LoadedConfig, paths
 from benchgui.errors import ConfigError
-from benchgui.outputs import SQLITE_COMPANIONS, refuse_inputs
+from benchgui.outputs import protected, refuse_inputs
+
+#: C0/C1 controls, DEL, zero-width and bidirectional overrides, line/paragraph separators
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]")
+
+
+def printable(text: object) -> str:
+    """``str(text)`` with every control character escaped (``\\x1b``), for the terminal.
+
+    Stored text (battery id, notes, operator, a quarantined line) comes from imports and other
+    people's stores: printed raw, an escape sequence could retitle the terminal, hide lines or
+    feed the shell (issue 22); escaped, it is still readable and nothing is lost."""
+    return _UNSAFE.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), str(text))
 
 
 def session_ref(ref: str, option: str = "SESSION") -> str:
@@ -41,12 +54,7 @@ def protected_files(
     else:
         store = Path(store_opt) if store_opt else paths.default_store_path()
         config = Path(config_opt) if config_opt else paths.default_config_path()
-    out = [("the session store", store)]
-    out += [(f"the session store's {s} file", store.with_name(store.name + s)) for s in SQLITE_COMPANIONS]
-    if config is not None:
-        out.append(("the configuration file", Path(config)))
-    secrets = os.environ.get("BENCHGUI_SECRETS_FILE") or paths.default_secrets_path()
-    out.append(("the secrets file", Path(secrets)))
+    out = protected(store, Path(config) if config is not None else None, paths.secrets_path())
     out += [(what, Path(p)) for what, p in inputs]
     return out
 

@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 from benchgui.assembly import store_path_for
+from benchgui.cli._common import printable
 from benchgui.clock import ns_to_s
 from benchgui.config import load_config
 from benchgui.core.forwarder import ForwarderService, ForwarderState
@@ -134,6 +135,7 @@ def list_quarantined(target: InfluxTarget, path: Path) -> int:
         total = ledger.quarantined_count()
         for q in ledger.quarantined(limit=1000):
             stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ns_to_s(q.at_ns)))
-            print(f"{stamp} {q.kind} {q.ref} session {q.session_id}: {q.error}\n    {q.line}")
+            where = printable(f"{q.kind} {q.ref} session {q.session_id}")
+            print(f"{stamp} {where}: {printable(q.error)}\n    {printable(q.line)}")
     print(f"quarantined points for {target.describe()}: {total}")
     return 0

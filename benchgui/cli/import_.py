@@ -7,7 +7,9 @@ numbers, rows out of time order, duplicates — and the new session's id as the 
 from __future__ import annotations
 
 import argparse
+import stat
 import sys
+import tempfile
 import time
 from datetime import tzinfo
 from pathlib import Path
@@ -19,12 +21,13 @@ from benchgui.config.identity import check_bench_name
 from benchgui.config.loader import read_toml
 from benchgui.errors import ConfigError
 from benchgui.model import SessionMeta
-from benchgui.recording.csv_import import ParsedCsv, Problem, parse_grafana_csv
+from benchgui.recording.csv_import import Listed, ParsedCsv, read_grafana_csv
 from benchgui.recording.import_mapping import ColumnSpec, mapping_from_toml
 from benchgui.recording.importer import import_info, save_import
 from benchgui.recording.store import Store
 
-MAX_LISTED = 50
+MAX_LISTED = 50  # problems printed with their line numbers
+MAX_NAMED = 10  # unmapped columns named in the error
 
 
 def add_parser(
@@ -65,7 +68,7 @@ def _zone(name: str | None) -> tuple[tzinfo | None, str]:
         return None, f"local ({time.strftime('%Z')})"
     try:
         return ZoneInfo(name), name
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: "Europe" is a folder of zones
         raise ConfigError(
             "--timezone", f"unknown time zone {name!r} (use an IANA name like Europe/Berlin)"
         ) from None
@@ -81,14 +84,14 @@ def _mapping(path: Path | None) -> tuple[dict[str, ColumnSpec | None], str | Non
     return mapping_from_toml(data, str(path)), tz
 
 
-def _list(title: str, problems: list[Problem]) -> None:
-    if not problems:
+def _list(title: str, problems: Listed) -> None:
+    if not problems.total:
         return
-    print(f"{title}: {len(problems)}")
-    for p in problems[:MAX_LISTED]:
+    print(f"{title}: {problems.total}")
+    for p in problems.items[:MAX_LISTED]:
         print(f"  line {p.line}: {p.text}")
-    if len(problems) > MAX_LISTED:
-        print(f"  … and {len(problems) - MAX_LISTED} more")
+    if problems.total > MAX_LISTED:
+        print(f"  … and {problems.total - MAX_LISTED} more")
 
 
 def report(parsed: ParsedCsv, path: Path, zone: str) -> None:
@@ -106,16 +109,13 @@ def report(parsed: ParsedCsv, path: Path, zone: str) -> None:
         )
     if parsed.blank_lines:
         print(f"blank lines: {parsed.blank_lines}")
-    _list("bad rows (skipped)", parsed.bad_rows)
-    _list("bad cells (skipped, rest of the row kept)", parsed.bad_cells)
-    if parsed.backwards:
+    _list("bad rows (skipped)", parsed.bad)
+    _list("bad cells (skipped, rest of the row kept)", parsed.bad_cell)
+    back = parsed.backward.total
+    if back:
         lines = ", ".join(str(n) for n in parsed.backwards[:MAX_LISTED])
-        more = (
-            f" … and {len(parsed.backwards) - MAX_LISTED} more" if len(parsed.backwards) > MAX_LISTED else ""
-        )
-        print(
-            f"time goes backwards at {len(parsed.backwards)} row(s), lines {lines}{more}: samples sorted by time"
-        )
+        more = f" … and {back - MAX_LISTED} more" if back > MAX_LISTED else ""
+        print(f"time goes backwards at {back} row(s), lines {lines}{more}: samples sorted by time")
     if parsed.duplicates_dropped:
         print(f"exact duplicate samples dropped: {parsed.duplicates_dropped}")
     if parsed.same_time_conflicts:
@@ -127,33 +127,45 @@ def report(parsed: ParsedCsv, path: Path, zone: str) -> None:
 
 def run(args: argparse.Namespace) -> int:
     loaded = load_config(args.config)
+    check_bench_name(args.bench, "--bench")
     overrides, file_tz = _mapping(args.mapping)
     tz, zone = _zone(args.timezone or file_tz)
+    path = store_path_for(loaded, args.store)
+    # the scratch database beside the store: /tmp may be a RAM disk
+    scratch = path.parent if path.parent.is_dir() else Path(tempfile.gettempdir())
     try:
-        data = args.file.read_bytes()
+        if not stat.S_ISREG(args.file.stat().st_mode):  # /dev/zero, a FIFO: would never end
+            print(f"benchgui: cannot read {args.file}: not a regular file", file=sys.stderr)
+            return 1
+        with (
+            args.file.open("rb") as f,
+            read_grafana_csv(f, tz=tz, mapping=overrides, scratch_dir=scratch) as parsed,
+        ):
+            return _store(args, parsed, path, zone)
     except OSError as exc:
-        print(f"benchgui: cannot read {args.file}: {exc.strerror}", file=sys.stderr)
+        print(f"benchgui: cannot read {args.file}: {exc.strerror or exc}", file=sys.stderr)
         return 1
-    parsed = parse_grafana_csv(data, tz=tz, mapping=overrides)
+
+
+def _store(args: argparse.Namespace, parsed: ParsedCsv, path: Path, zone: str) -> int:
     report(parsed, args.file, zone)
     if parsed.unmapped and not args.skip_unmapped:
-        names = "; ".join(repr(c.column.text) for c in parsed.unmapped)
+        names = "; ".join(repr(c.column.text[:80]) for c in parsed.unmapped[:MAX_NAMED])
+        more = f" and {len(parsed.unmapped) - MAX_NAMED} more" if len(parsed.unmapped) > MAX_NAMED else ""
         raise ConfigError(
             "--mapping",
-            f"no channel for column(s) {names}: map them in a mapping file, or pass --skip-unmapped",
+            f"no channel for column(s) {names}{more}: map them in a mapping file, or pass --skip-unmapped",
         )
-    print(f"samples to import: {len(parsed.samples)}")
-    if not parsed.samples:
+    print(f"samples to import: {parsed.sample_count}")
+    if not parsed.sample_count:
         print("benchgui: nothing to import: no valid samples", file=sys.stderr)
         return 1
     if args.dry_run:
         print("dry run: nothing stored")
         return 0
-    path = store_path_for(loaded, args.store)
-    check_bench_name(args.bench, "--bench")
     meta = SessionMeta(args.operator, args.battery_id, args.notes, "import", args.bench)
     with Store(path) as store:
-        sid = save_import(store, parsed, meta, import_info(parsed, args.file, data, zone))
-    print(f"stored {len(parsed.samples)} samples in {path}")
+        sid = save_import(store, parsed, meta, import_info(parsed, args.file, zone))
+    print(f"stored {parsed.sample_count} samples in {path}")
     print(sid)
     return 0

@@ -1,4 +1,7 @@
-"""``benchgui sessions list [--json]``: what the local store holds."""
+"""``benchgui sessions list [--json]``: what the local store holds.
+
+The table escapes control characters in stored text (:func:`~benchgui.cli._common.printable`);
+``--json`` escapes them as JSON does."""
 
 from __future__ import annotations
 
@@ -8,6 +11,7 @@ import sys
 import time
 
 from benchgui.assembly import store_path_for
+from benchgui.cli._common import printable
 from benchgui.clock import ns_to_s
 from benchgui.config import LoadedConfig, load_config
 from benchgui.errors import ConfigError, StoreError
@@ -94,8 +98,8 @@ def run_list(args: argparse.Namespace) -> int:
     )
     for s in sessions:
         print(
-            f"{s.id:<22} {_iso(s.started_ns):<21} {_duration(s):>9} {s.samples:>9}"
+            f"{printable(s.id):<22} {_iso(s.started_ns):<21} {_duration(s):>9} {s.samples:>9}"
             + (f" {s.forwarded:>9}" if fwd else "")
-            + f"  {s.meta.bench or '-':<14} {s.meta.kind:<6} {s.meta.battery_id}"
+            + f"  {printable(s.meta.bench) or '-':<14} {printable(s.meta.kind):<6} {printable(s.meta.battery_id)}"
         )
     return 0

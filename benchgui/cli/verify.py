@@ -36,6 +36,7 @@ def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser)
 
 def format_summary(v: Verification) -> str:
     """The summary as a plain-text table (what the report's first table shows)."""
+    from benchgui.cli._common import printable
     from benchgui.verify.report import summary_rows
 
     lines = [f"session {v.meta.session_id or '(live)'}: verdict {v.result.verdict.upper()}"]
@@ -58,7 +59,7 @@ def format_summary(v: Verification) -> str:
     lines.append("ok: within tolerance, !!: outside, ??: confidence interval wider than the tolerance")
     for m in v.result.missing:
         lines.append(f"not compared: {m}")
-    return "\n".join(lines)
+    return "\n".join(printable(line) for line in lines)  # session id and channels come from the store
 
 
 def _f(x: float) -> str:

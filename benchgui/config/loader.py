@@ -63,7 +63,7 @@ def _require_private(path: Path, what: str) -> None:
 MAX_TOML_BYTES = 1024 * 1024
 
 
-def read_text_capped(path: Path, limit: int = MAX_TOML_BYTES) -> str:
+def read_text_capped(path: Path, limit: int = MAX_TOML_BYTES, what: str = "a configuration file") -> str:
     """The UTF-8 text of ``path``, refused (:class:`ConfigError`) above ``limit`` bytes.
 
     Reads at most ``limit + 1`` bytes, so a device or FIFO (``/dev/zero``) cannot exhaust memory;
@@ -81,7 +81,7 @@ def read_text_capped(path: Path, limit: int = MAX_TOML_BYTES) -> str:
     except OSError as exc:
         raise ConfigError("", f"cannot read: {exc.strerror or exc}", str(path)) from None
     if len(data) > limit:
-        raise ConfigError("", f"larger than {limit // 1024} KiB: not a configuration file", str(path))
+        raise ConfigError("", f"larger than {limit // 1024} KiB: not {what}", str(path))
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:

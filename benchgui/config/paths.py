@@ -30,5 +30,10 @@ def default_secrets_path() -> Path:
     return config_dir() / "secrets.toml"
 
 
+def secrets_path() -> Path:
+    """The secrets file in use: ``BENCHGUI_SECRETS_FILE`` or the default."""
+    return Path(os.environ.get("BENCHGUI_SECRETS_FILE") or default_secrets_path())
+
+
 def default_store_path() -> Path:
     return data_dir() / "sessions.sqlite3"

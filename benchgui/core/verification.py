@@ -35,6 +35,8 @@ from benchgui.core.readings import NOT_A_VALUE
 from benchgui.core.session import Session
 from benchgui.errors import StoreError
 from benchgui.model import Channel, Sample, SessionInfo
+from benchgui.outputs import protected as protected_files
+from benchgui.outputs import refuse_inputs, write_text
 from benchgui.recording.store import Store
 from benchgui.signals import Signal
 from benchgui.verify.analysis import ChannelData, VerifyResult, analyse
@@ -118,18 +120,26 @@ def verify_session(store_path: str | Path, ref: str, settings: VerifySection) ->
     return Verification(meta.session_id, analyse(data, settings, units, flagged), meta)
 
 
-def write_report(v: Verification, html_path: str | Path | None, json_path: str | Path | None = None) -> None:
-    """Write the HTML report and/or the JSON statistics of a verification."""
+def write_report(
+    v: Verification,
+    html_path: str | Path | None,
+    json_path: str | Path | None = None,
+    protected: Sequence[tuple[str, Path]] = (),
+) -> None:
+    """Write the HTML report and/or the JSON statistics of a verification.
+
+    Neither may be one of the ``protected`` files (:class:`ConfigError`): a slip in the file
+    dialog must not replace the store. Each is written to a temporary file and renamed into
+    place when complete (:mod:`benchgui.outputs`; :class:`OutputError` on a full disk…)."""
+    for option, path in (("report", html_path), ("statistics", json_path)):
+        if path is not None:
+            refuse_inputs(option, path, protected)
+    if html_path is not None and json_path is not None:
+        refuse_inputs("statistics", json_path, [("the report", Path(html_path))])
     if html_path is not None:
-        p = Path(html_path)
-        p.parent.mkdir(parents=True, exist_ok=True)
-        p.write_text(render_html(v.result, v.meta), encoding="utf-8")
+        write_text(html_path, render_html(v.result, v.meta))
     if json_path is not None:
-        p = Path(json_path)
-        p.parent.mkdir(parents=True, exist_ok=True)
-        p.write_text(
-            json.dumps(to_json(v.result, v.meta), indent=1, allow_nan=False) + "\n", encoding="utf-8"
-        )
+        write_text(json_path, json.dumps(to_json(v.result, v.meta), indent=1, allow_nan=False) + "\n")
 
 
 class _LiveChannel:
@@ -154,10 +164,18 @@ class _LiveChannel:
 class VerificationService:
     """``bench.services.verify``: live and stored-session verification off the GUI thread."""
 
-    def __init__(self, bench: Bench, settings: VerifySection, store_path: str | Path | None = None) -> None:
+    def __init__(
+        self,
+        bench: Bench,
+        settings: VerifySection,
+        store_path: str | Path | None = None,
+        protected: Sequence[tuple[str, Path]] = (),
+    ) -> None:
         self.bench = bench
         self.settings = settings
         self.store_path = Path(store_path) if store_path else None
+        #: files a report must not replace (the store and its companions, config, secrets)
+        self.protected = list(protected) or protected_files(self.store_path, None, None)
         #: a new :class:`Verification` (live or stored); fires on the worker thread
         self.result_ready: Signal[[Verification]] = Signal("verify.result_ready")
         #: (path, error or None) after a report was written; fires on the worker thread
@@ -355,7 +373,7 @@ class VerificationService:
 
         def work() -> None:
             try:
-                write_report(v, html_path, json_path)
+                write_report(v, html_path, json_path, self.protected)
             except Exception as exc:
                 log.error("writing the verification report %s failed: %s", html_path, exc)
                 self.report_written.emit(Path(html_path), exc)

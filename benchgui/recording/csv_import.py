@@ -1,8 +1,10 @@
-"""Parse Grafana "series to columns" CSV exports into samples: pure, total, fuzzable.
+"""Parse Grafana "series to columns" CSV exports into samples: total, streaming, fuzzable.
 
-:func:`parse_grafana_csv` takes bytes and returns a :class:`ParsedCsv`, or raises
+:func:`read_grafana_csv` reads a binary file as a stream (the command's way: its samples come
+from a scratch database inside the ``with``); :func:`parse_grafana_csv` takes bytes and returns
+a :class:`ParsedCsv` with the samples in a list (tests, fuzzing). Both raise
 :class:`ImportFormatError` when the file as a whole cannot be read (no header, no data column…).
-Nothing else comes out of it, whatever the bytes. Everything it skips is counted and reported
+Nothing else comes out, whatever the bytes. Everything skipped is counted and reported
 with its line number (physical line in the file, 1-based, counting a ``sep=`` line):
 
 * text: UTF-8 with or without BOM (UTF-16 with BOM too); other bytes are read as Latin-1;
@@ -33,23 +35,36 @@ with its line number (physical line in the file, 1-based, counting a ``sep=`` li
   (the battery may really be disconnected);
 * every column's unit is its channel's own (see :mod:`~benchgui.recording.import_mapping`):
   a known unit is converted, any other refuses the file naming the column.
+
+Limits (issue 22: a 27 MB export took 1.2 GB, a 10⁶-column header printed a 10 MB error line):
+the file is read as a stream and its cells kept in a scratch database
+(:mod:`~benchgui.recording.csv_scratch`), so memory does not grow with the file; at most
+:data:`MAX_COLUMNS` data columns and
+:data:`~benchgui.recording.csv_text.MAX_LINE_CHARS` characters per line are read (more
+refuses the file in one short line); the first :data:`MAX_LISTED` bad rows, bad cells and
+backward steps are kept with their line numbers, the rest only counted.
 """
 
 from __future__ import annotations
 
-import bisect
+import contextlib
 import csv
 import io
+import itertools
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import BinaryIO
 
 from benchgui.clock import NS_PER_S
 from benchgui.errors import BenchError
-from benchgui.model import Channel, Sample, SampleFlag
+from benchgui.model import Channel, Sample
+from benchgui.recording.csv_scratch import Scratch
+from benchgui.recording.csv_text import Lines, LineTooLong, sniff
 from benchgui.recording.import_mapping import (
     ColumnSpec,
     HeaderColumn,
@@ -65,6 +80,8 @@ _NUMBER = re.compile(r"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$")
 _EPOCH = re.compile(r"^\d+(?:\.\d+)?$")
 NEARBY_NS = 60 * NS_PER_S  # a zero voltage this close to another sensor's battery voltage is missing
 STEADY_A = 0.05  # a lone zero current between two readings this far from 0 (same sign) is missing
+MAX_COLUMNS = 1000  # data columns (a Grafana export of the bench has 5)
+MAX_LISTED = 100  # bad rows / bad cells / backward steps kept with their line numbers
 _UNITS = ((1e11, NS_PER_S, "s"), (1e14, 10**6, "ms"), (1e17, 10**3, "us"), (math.inf, 1, "ns"))
 
 
@@ -91,45 +108,6 @@ class ColumnReport:
     bad: int = 0
     suspect: int = 0
     missing: int = 0  # exact zeros read as "no reading": stored as gaps
-
-
-@dataclass
-class ParsedCsv:
-    channels: list[Channel]
-    samples: list[Sample]  # sorted by time (stable)
-    columns: list[ColumnReport]
-    rows_read: int = 0  # data rows (not header, not sep=, not blank)
-    blank_lines: int = 0
-    bad_rows: list[Problem] = field(default_factory=list)
-    bad_cells: list[Problem] = field(default_factory=list)
-    backwards: list[int] = field(default_factory=list)  # lines whose time is before the previous row's
-    duplicates_dropped: int = 0
-    same_time_conflicts: int = 0
-    empty_cells: int = 0
-    time_format: str = ""
-    encoding: str = "utf-8"
-    delimiter: str = ","
-    devices: dict[str, str] = field(default_factory=dict)  # channel source → device tag
-
-    @property
-    def unmapped(self) -> list[ColumnReport]:
-        return [c for c in self.columns if c.channel is None]
-
-    @property
-    def span_ns(self) -> tuple[int, int] | None:
-        return (self.samples[0].t_ns, self.samples[-1].t_ns) if self.samples else None
-
-
-def decode(data: bytes) -> tuple[str, str]:
-    """(text, encoding name): BOM-aware, never fails."""
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
-    elif data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16", "replace"), "utf-16"
-    try:
-        return data.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError:
-        return data.decode("latin-1"), "latin-1"
 
 
 class _TimeParser:
@@ -170,19 +148,65 @@ class _TimeParser:
         return ns
 
 
-def _split_sep_line(text: str) -> tuple[str, str | None, int]:
-    """Remove an Excel ``sep=X`` first line: (rest, delimiter or None, lines removed)."""
-    first, _, rest = text.partition("\n")
-    line = first.rstrip("\r")
-    if line.lower().startswith("sep=") and len(line) == 5:
-        return rest, line[4], 1
-    return text, None, 0
+@dataclass
+class Listed:
+    """Problems of one kind: the first :data:`MAX_LISTED` with their lines, and how many in all."""
+
+    items: list[Problem] = field(default_factory=list)
+    total: int = 0
+
+    def add(self, line: int, text: str) -> None:
+        self.total += 1
+        if len(self.items) < MAX_LISTED:
+            self.items.append(Problem(line, text))
 
 
-def _guess_delimiter(text: str) -> str:
-    first = text.split("\n", 1)[0]
-    counts = {d: first.count(d) for d in (",", ";", "\t")}
-    return max(counts, key=lambda d: (counts[d], d == ","))
+@dataclass
+class ParsedCsv:
+    channels: list[Channel]
+    columns: list[ColumnReport]
+    rows_read: int = 0  # data rows (not header, not sep=, not blank)
+    blank_lines: int = 0
+    bad: Listed = field(default_factory=Listed)  # bad rows (skipped whole)
+    bad_cell: Listed = field(default_factory=Listed)
+    backward: Listed = field(default_factory=Listed)  # lines whose time is before the previous row's
+    duplicates_dropped: int = 0
+    same_time_conflicts: int = 0
+    empty_cells: int = 0
+    time_format: str = ""
+    encoding: str = "utf-8"
+    delimiter: str = ","
+    devices: dict[str, str] = field(default_factory=dict)  # channel source → device tag
+    sha256: str = ""  # of the file's bytes
+    sample_count: int = 0
+    span_ns: tuple[int, int] | None = None  # first and last sample time
+    samples: list[Sample] = field(default_factory=list)  # filled by parse_grafana_csv only
+    specs: list[ColumnSpec | None] = field(default_factory=list, repr=False)  # per data column
+    scratch: Scratch | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def bad_rows(self) -> list[Problem]:
+        return self.bad.items
+
+    @property
+    def bad_cells(self) -> list[Problem]:
+        return self.bad_cell.items
+
+    @property
+    def backwards(self) -> list[int]:
+        return [p.line for p in self.backward.items]
+
+    @property
+    def unmapped(self) -> list[ColumnReport]:
+        return [c for c in self.columns if c.channel is None]
+
+    def iter_samples(self) -> Iterator[Sample]:
+        """The samples sorted by time, streamed from the scratch database (inside the ``with``)."""
+        if self.scratch is None:
+            raise RuntimeError("the import's scratch database is closed")
+        names = [c.channel for c in self.columns]
+        volts = [j for j, n in enumerate(names) if n and n.startswith("battery.voltage.")]
+        return self.scratch.samples(names, volts)
 
 
 def parse_grafana_csv(
@@ -191,56 +215,121 @@ def parse_grafana_csv(
     tz: tzinfo | None = None,
     mapping: Mapping[str, ColumnSpec | None] | None = None,
 ) -> ParsedCsv:
-    """Read a whole export; see the module docstring for every rule."""
-    text, encoding = decode(data)
-    text, delimiter, offset = _split_sep_line(text)
+    """Read a whole export held in memory (tests, fuzzing): ``samples`` holds the samples."""
+    with read_grafana_csv(io.BytesIO(data), tz=tz, mapping=mapping) as parsed:
+        parsed.samples = list(parsed.iter_samples())
+    return parsed
+
+
+@contextlib.contextmanager
+def read_grafana_csv(
+    f: BinaryIO,
+    *,
+    tz: tzinfo | None = None,
+    mapping: Mapping[str, ColumnSpec | None] | None = None,
+    scratch_dir: Path | None = None,
+) -> Iterator[ParsedCsv]:
+    """Read an export from a seekable binary file; see the module docstring for every rule.
+
+    The cells go to a scratch database in ``scratch_dir`` (None: in memory), removed when the
+    ``with`` block ends: take the samples with :meth:`ParsedCsv.iter_samples` inside it."""
+    codec, offset, encoding, sha256 = sniff(f)
+    f.seek(offset)
+    text = io.TextIOWrapper(f, encoding=codec, errors="replace", newline="")
+    scratch = Scratch(scratch_dir)
+    try:
+        try:
+            parsed = _parse(text, scratch, tz, mapping or {})
+        except LineTooLong as exc:
+            raise ImportFormatError(f"{exc}: not a Grafana CSV export", exc.line) from None
+        parsed.encoding, parsed.sha256 = encoding, sha256
+        yield parsed
+    finally:
+        scratch.close()
+        text.detach()
+
+
+def _parse(
+    text: io.TextIOWrapper, scratch: Scratch, tz: tzinfo | None, overrides: Mapping[str, ColumnSpec | None]
+) -> ParsedCsv:
+    lines = Lines(text)
+    first = lines.next_line()
+    line = first.rstrip("\r\n")
+    delimiter: str | None = None
+    offset = 0
+    if line.lower().startswith("sep=") and len(line) == 5:
+        delimiter, offset, first = line[4], 1, lines.next_line()
     if delimiter is None or delimiter in '\r\n"':
-        delimiter = _guess_delimiter(text)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=False)
-    rows: list[tuple[int, list[str]]] = []
+        counts = {d: first.split("\n", 1)[0].count(d) for d in (",", ";", "\t")}
+        delimiter = max(counts, key=lambda d: (counts[d], d == ","))
+    source = itertools.chain([first], lines) if first else iter(())
+    reader = csv.reader(source, delimiter=delimiter, strict=False)
+    parse_time = _TimeParser(tz)
+    out: ParsedCsv | None = None
+    rows = _Rows(scratch, parse_time)
     prev_end = 0
+    blank = 0
     try:
         for row in reader:
-            rows.append((offset + prev_end + 1, row))
+            line_no = offset + prev_end + 1
             prev_end = reader.line_num
+            if not any(c.strip() for c in row):
+                blank += 1
+            elif out is None:
+                out = _header(row, line_no, parse_time, overrides)
+                rows.start(out)
+            else:
+                rows.read(line_no, row)
     except csv.Error as exc:
         raise ImportFormatError(f"cannot read CSV: {exc}", offset + prev_end + 1) from None
-    blank = sum(1 for _, r in rows if not any(c.strip() for c in r))
-    rows = [(n, r) for n, r in rows if any(c.strip() for c in r)]
-    if not rows:
+    if out is None:
         raise ImportFormatError("no header row: the file has no CSV content")
-    header_line, header = rows[0]
+    out.delimiter, out.blank_lines = delimiter, blank
+    scratch.finish_reading()
+    names = [c.channel or "" for c in out.columns]
+    for j, n in scratch.drop_missing_zeros(names, NEARBY_NS, STEADY_A).items():
+        out.columns[j].missing = n
+    out.duplicates_dropped, out.same_time_conflicts, values = scratch.drop_duplicates()
+    suspect = scratch.suspect_by_column([j for j, n in enumerate(names) if n.startswith("battery.voltage.")])
+    for j, rep in enumerate(out.columns):
+        rep.values += values.get(j, 0)
+        rep.suspect = suspect.get(j, 0)
+    out.sample_count, out.span_ns = scratch.summary()
+    out.time_format = parse_time.kind
+    out.scratch = scratch
+    return out
+
+
+def _header(
+    header: list[str], line: int, parse_time: _TimeParser, overrides: Mapping[str, ColumnSpec | None]
+) -> ParsedCsv:
     if len(header) < 2:
-        raise ImportFormatError("the header needs a time column and at least one data column", header_line)
-    parse_time = _TimeParser(tz)
+        raise ImportFormatError("the header needs a time column and at least one data column", line)
+    if len(header) - 1 > MAX_COLUMNS:
+        raise ImportFormatError(f"{len(header) - 1} data columns: at most {MAX_COLUMNS} are read", line)
     try:
         parse_time(header[0])
     except ValueError:
         pass
     else:
-        raise ImportFormatError(
-            f"no header row: the first row starts with a time ({header[0][:40]!r})", header_line
-        )
+        raise ImportFormatError(f"no header row: the first row starts with a time ({header[0][:40]!r})", line)
     columns = [parse_header(i, h) for i, h in enumerate(header) if i > 0]
-    overrides = mapping or {}
-    specs = [_conformed(c, spec_for(c, overrides), header_line) for c in columns]
+    specs = [_conformed(c, spec_for(c, overrides), line) for c in columns]
     owners: dict[str, HeaderColumn] = {}
     for col, spec in zip(columns, specs, strict=True):
         if spec is not None:
             if spec.channel in owners:
                 first = owners[spec.channel].index + 1
                 raise ImportFormatError(
-                    f"columns {first} and {col.index + 1} both map to {spec.channel}", header_line
+                    f"columns {first} and {col.index + 1} both map to {spec.channel}", line
                 )
             owners[spec.channel] = col
     reports = [ColumnReport(c, s.channel if s else None) for c, s in zip(columns, specs, strict=True)]
-    out = ParsedCsv([s.to_channel() for s in specs if s is not None], [], reports)
-    out.encoding, out.delimiter, out.blank_lines = encoding, delimiter, blank
+    out = ParsedCsv([s.to_channel() for s in specs if s is not None], reports)
+    out.specs = specs
     for c, s in zip(columns, specs, strict=True):
         if s is not None and c.device:
             out.devices.setdefault(s.to_channel().source, c.device)
-    _read_rows(rows[1:], len(header), specs, reports, parse_time, out)
-    out.time_format = parse_time.kind
     return out
 
 
@@ -253,116 +342,46 @@ def _conformed(col: HeaderColumn, spec: ColumnSpec | None, line: int) -> ColumnS
         raise ImportFormatError(f"column {col.index + 1} {col.text[:60]!r}: {exc}", line) from None
 
 
-def _read_rows(
-    rows: list[tuple[int, list[str]]],
-    width: int,
-    specs: list[ColumnSpec | None],
-    reports: list[ColumnReport],
-    parse_time: _TimeParser,
-    out: ParsedCsv,
-) -> None:
-    parsed: list[tuple[int, list[float | None]]] = []  # (t_ns, value per column; None: no value)
-    prev_t: int | None = None
-    for line, row in rows:
+class _Rows:
+    """Checks each data row and puts its number cells into the scratch database."""
+
+    def __init__(self, scratch: Scratch, parse_time: _TimeParser) -> None:
+        self.scratch, self.parse_time = scratch, parse_time
+        self.prev_t: int | None = None
+        self.seq = 0
+
+    def start(self, out: ParsedCsv) -> None:
+        self.out = out
+        self.width = len(out.columns) + 1
+        self.specs = out.specs
+
+    def read(self, line: int, row: list[str]) -> None:
+        out = self.out
         out.rows_read += 1
-        if len(row) != width:
-            out.bad_rows.append(Problem(line, f"expected {width} cells, found {len(row)}"))
-            continue
+        if len(row) != self.width:
+            out.bad.add(line, f"expected {self.width} cells, found {len(row)}")
+            return
         try:
-            t_ns = parse_time(row[0])
+            t_ns = self.parse_time(row[0])
         except ValueError as exc:
-            out.bad_rows.append(Problem(line, str(exc)))
-            continue
-        if prev_t is not None and t_ns < prev_t:
-            out.backwards.append(line)
-        prev_t = t_ns
-        cells: list[float | None] = []
-        for cell, spec, rep in zip(row[1:], specs, reports, strict=True):
+            out.bad.add(line, str(exc))
+            return
+        if self.prev_t is not None and t_ns < self.prev_t:
+            out.backward.add(line, "time goes backwards")
+        self.prev_t = t_ns
+        self.seq += 1
+        for j, (cell, spec, rep) in enumerate(zip(row[1:], self.specs, out.columns, strict=True)):
             s = cell.strip()
             if s.lower() in EMPTY_WORDS:
                 rep.empty += 1
                 out.empty_cells += 1
-                cells.append(None)
                 continue
             if spec is None:
                 rep.values += 1
-                cells.append(None)
                 continue
             value = float(s) * spec.scale + spec.offset if _NUMBER.match(s) else math.nan
             if not math.isfinite(value):
                 rep.bad += 1
-                out.bad_cells.append(
-                    Problem(line, f"column {rep.column.index + 1}: not a finite number: {s[:40]!r}")
-                )
-                cells.append(None)
+                out.bad_cell.add(line, f"column {rep.column.index + 1}: not a finite number: {s[:40]!r}")
                 continue
-            cells.append(value)
-        parsed.append((t_ns, cells))
-    parsed.sort(key=lambda r: r[0])
-    _drop_missing_zeros(parsed, specs, reports)
-    samples: list[Sample] = []
-    for t_ns, cells in parsed:
-        for got, spec, rep in zip(cells, specs, reports, strict=True):
-            if got is None or spec is None:
-                continue
-            value, flags = got, 0
-            if value == 0.0 and spec.channel.startswith("battery.voltage."):
-                flags = SampleFlag.SUSPECT
-                rep.suspect += 1
-            rep.values += 1
-            samples.append(Sample(spec.channel, t_ns, value, int(flags)))
-    samples.sort(key=lambda x: x.t_ns)
-    seen: dict[tuple[str, int], float] = {}
-    kept: list[Sample] = []
-    for smp in samples:
-        key = (smp.channel, smp.t_ns)
-        if key in seen:
-            if seen[key] == smp.value:
-                out.duplicates_dropped += 1
-                continue
-            out.same_time_conflicts += 1
-        seen[key] = smp.value
-        kept.append(smp)
-    out.samples = kept
-
-
-def _drop_missing_zeros(
-    rows: list[tuple[int, list[float | None]]], specs: list[ColumnSpec | None], reports: list[ColumnReport]
-) -> None:
-    """Turn the zeros that mean "no reading" into None, counting them (rules: module docstring).
-
-    ``rows`` are sorted by time; the rules run in order, each on what the previous left."""
-    names = [s.channel if s else "" for s in specs]
-    volts = [j for j, n in enumerate(names) if n.startswith("battery.voltage.")]
-    amps = [j for j, n in enumerate(names) if n.startswith("battery.current.")]
-    source = [n.rpartition(".")[2] for n in names]
-
-    def drop(cells: list[float | None], j: int) -> None:
-        cells[j] = None
-        reports[j].missing += 1
-
-    seen = [t for t, cells in rows if any(cells[j] for j in volts)]  # battery seen (sorted)
-    for t, cells in rows:
-        for j in volts:
-            if cells[j] == 0.0 and _near(seen, t, NEARBY_NS):
-                drop(cells, j)
-    for j in amps:
-        siblings = [k for k in range(len(specs)) if k != j and names[k] and source[k] == source[j]]
-        if not siblings:
-            continue
-        for _, cells in rows:
-            if cells[j] == 0.0 and all(cells[k] is None for k in siblings):
-                drop(cells, j)
-    for j in amps:
-        readings = [cells for _, cells in rows if cells[j] is not None]
-        for before, cells, after in zip(readings, readings[1:], readings[2:], strict=False):
-            a, b = before[j], after[j]
-            steady = a is not None and b is not None and a * b > 0 and min(abs(a), abs(b)) >= STEADY_A
-            if cells[j] == 0.0 and steady:
-                drop(cells, j)
-
-
-def _near(times: list[int], t: int, within: int) -> bool:
-    """Whether sorted ``times`` holds one within ``within`` of ``t``."""
-    k = bisect.bisect_left(times, t - within)
-    return k < len(times) and times[k] <= t + within
+            self.scratch.add(self.seq, t_ns, j, value)

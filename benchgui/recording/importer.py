@@ -8,7 +8,7 @@ one transaction: an import is either complete or absent.
 
 from __future__ import annotations
 
-import hashlib
+import itertools
 import sqlite3
 from dataclasses import replace
 from pathlib import Path
@@ -19,13 +19,13 @@ from benchgui.model import Event, SessionMeta
 from benchgui.recording.csv_import import ParsedCsv
 from benchgui.recording.store import Store
 
-_CHUNK = 100_000  # samples per insert: bounds the memory of one statement for a large file
+_CHUNK = 5_000  # samples per insert: the import's memory does not grow with the file
 
 
-def import_info(parsed: ParsedCsv, path: Path, data: bytes, timezone: str) -> dict[str, Any]:
+def import_info(parsed: ParsedCsv, path: Path, timezone: str) -> dict[str, Any]:
     return {
         "source_file": path.name,
-        "sha256": hashlib.sha256(data).hexdigest(),
+        "sha256": parsed.sha256,
         "time_format": parsed.time_format,
         "timezone": timezone if parsed.time_format == "date-time" else "UTC (epoch)",
         "columns": {c.column.text: c.channel for c in parsed.columns},
@@ -34,7 +34,10 @@ def import_info(parsed: ParsedCsv, path: Path, data: bytes, timezone: str) -> di
 
 
 def save_import(store: Store, parsed: ParsedCsv, meta: SessionMeta, info: dict[str, Any]) -> str:
-    """Store the samples as a new session; returns its id."""
+    """Store the samples as a new session; returns its id.
+
+    The samples are streamed from the import's scratch database in chunks (call this inside
+    :func:`~benchgui.recording.csv_import.read_grafana_csv`'s ``with``)."""
     try:
         return _save(store, parsed, meta, info)
     except sqlite3.Error as exc:
@@ -52,18 +55,17 @@ def _save(store: Store, parsed: ParsedCsv, meta: SessionMeta, info: dict[str, An
         f"imported {info.get('source_file', 'CSV')}",
         {
             "rows_read": parsed.rows_read,
-            "samples": len(parsed.samples),
-            "bad_rows": len(parsed.bad_rows),
-            "bad_cells": len(parsed.bad_cells),
+            "samples": parsed.sample_count,
+            "bad_rows": parsed.bad.total,
+            "bad_cells": parsed.bad_cell.total,
             "missing_zeros": {c.channel: c.missing for c in parsed.columns if c.channel and c.missing},
         },
     )
     with store.transaction():
         sid = store.create_session(span[0], replace(meta, kind="import"), info, ended_ns=span[1])
-        samples = parsed.samples
-        for i in range(0, len(samples), _CHUNK):
-            store.insert_samples(
-                sid, [(keys[s.channel], s.t_ns, s.value, s.flags) for s in samples[i : i + _CHUNK]]
-            )
+        samples = parsed.samples if parsed.scratch is None else parsed.iter_samples()
+        rows = ((keys[s.channel], s.t_ns, s.value, s.flags) for s in samples)
+        while chunk := list(itertools.islice(rows, _CHUNK)):
+            store.insert_samples(sid, chunk)
         store.insert_events(sid, [event])
     return sid

@@ -35,6 +35,7 @@ from benchgui.clock import ns_to_s
 from benchgui.errors import SessionNotFound, StoreError
 from benchgui.minmax import FloatArray, IntArray
 from benchgui.model import Channel, Event, SessionInfo, SessionMeta
+from benchgui.outputs import create_private
 from benchgui.recording.schema import MIGRATIONS, SCHEMA_VERSION
 from benchgui.recording.store_forward import ForwardTables
 
@@ -72,7 +73,7 @@ class Store(ForwardTables):
                     raise StoreError(f"no session store at {self.path}")
                 self._db = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=busy_timeout_s)
             else:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
+                create_private(self.path)  # 0600: SQLite would make it readable by everyone
                 self._db = sqlite3.connect(self.path, timeout=busy_timeout_s)
                 self._db.execute("PRAGMA journal_mode=WAL")
                 self._db.execute("PRAGMA synchronous=NORMAL")
@@ -80,6 +81,8 @@ class Store(ForwardTables):
             self._migrate()
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"cannot open session store {self.path}: {exc}") from exc
+        except OSError as exc:
+            raise StoreError(f"cannot create session store {self.path}: {exc.strerror or exc}") from exc
         self._channel_keys: dict[str, int] = {}
         self._tx_depth = 0
 
@@ -249,7 +252,9 @@ class Store(ForwardTables):
         return [self._to_info(r, fwd) for r in rows]
 
     def session(self, ref: str) -> SessionInfo:
-        """A session by full id, unique prefix, or ``latest``."""
+        """A session by full id, unique prefix, or ``latest``; an empty prefix matches nothing."""
+        if not ref.strip():  # issue 22: `export ''` matched every session
+            raise SessionNotFound("an empty session id matches no session")
         if ref in ("latest", "last"):
             row = self._db.execute(
                 f"SELECT {self._SESSION_COLS} FROM sessions ORDER BY started_ns DESC, key DESC LIMIT 1"

@@ -225,3 +225,66 @@ def test_pip_on_the_pi_installs_with_the_projects_constraints(wheelhouse: str) -
         "Install benchgui and its dependencies into the virtualenv"
     )
     assert ANSIBLE_DIR.is_dir()
+
+
+# --- SSH through the tunnel -------------------------------------------------------------------------
+
+ADMIN_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAdminKeyForTheTestOnly admin@laptop"
+
+
+def _sshd_task() -> dict[str, Any]:
+    (task,) = [
+        t
+        for t in tasks("remote_access")
+        if t.get("ansible.builtin.template", {}).get("src") == "sshd-benchgui.conf.j2"
+    ]
+    return task
+
+
+def _directives(text: str) -> list[str]:
+    return [line.strip() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+
+
+TUNNEL_MATCH = "Match Address 127.0.0.1,::1"
+
+
+@pytest.mark.parametrize(
+    ("keys", "jump_host", "written", "global_no"),
+    [
+        ([], "", False, False),  # no tunnel, no keys: sshd as the image has it
+        ([], "jump.example.invalid", True, False),  # issue 22: passwords stayed on for the tunnel
+        ([ADMIN_KEY], "", True, True),
+        ([ADMIN_KEY], "jump.example.invalid", True, True),
+    ],
+)
+def test_no_password_login_through_the_tunnel(
+    keys: list[str], jump_host: str, written: bool, global_no: bool
+) -> None:
+    """Issue 22: with no admin keys, SSH password login stayed on while the tunnel exposed the Pi."""
+    settings = {"remote_access_admin_keys": keys, "remote_access_jump_host": jump_host}
+    when = _sshd_task()["when"]
+    assert truth(when if isinstance(when, str) else " and ".join(when), **settings) is written
+    if not written:
+        return
+    lines = _directives(render("remote_access", "sshd-benchgui.conf.j2", **settings))
+    split = lines.index(TUNNEL_MATCH) if TUNNEL_MATCH in lines else len(lines)
+    everywhere, tunnel_only = lines[:split], lines[split:]
+    assert not any(line.startswith("Match") for line in everywhere)
+    assert ("PasswordAuthentication no" in everywhere) is global_no
+    meets = tunnel_only or everywhere  # what a login through the tunnel meets
+    assert {"PasswordAuthentication no", "KbdInteractiveAuthentication no", "PermitRootLogin no"} <= set(
+        meets
+    )
+    tunnel = render("remote_access", "benchgui-tunnel.service.j2", **{**IN_USE, **settings})
+    port = evaluate("{{ remote_access_remote_port }}")
+    assert f"-R {port}:localhost:22" in tunnel  # so tunnel logins arrive from the Pi's loopback
+
+
+def test_the_docs_say_to_restrict_the_tunnel_key_on_the_jump_host() -> None:
+    """Issue 22: the README did not say to restrict the tunnel key (`restrict,permitlisten=…`)."""
+    port = evaluate("{{ remote_access_remote_port }}")
+    for doc in ("README.md", "SECURITY.md"):
+        text = (REPO / doc).read_text()
+        assert re.search(r'restrict,permitlisten="localhost:(\d+|<remote_access_remote_port>)"', text), doc
+        assert "GatewayPorts no" in text, doc
+    assert f'permitlisten="localhost:{port}"' in (REPO / "README.md").read_text()  # the role's default port

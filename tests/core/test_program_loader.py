@@ -259,3 +259,34 @@ def test_a_directory_or_an_endless_file_as_program(tmp_path: Path, where: str) -
     with pytest.raises(ProgramError) as info:
         load_program(path)
     assert ("is a directory" if where == "a directory" else "larger than 1024 KiB") in str(info.value)
+
+
+OUTSIDE = ["../secret.csv", "{outside}/secret.csv", "link.csv", "sub/../../secret.csv"]
+
+
+@pytest.mark.parametrize("where", OUTSIDE)
+def test_a_profile_outside_the_programs_folder_is_refused_unread(tmp_path: Path, where: str) -> None:
+    """Issue 22: ``csv = "../../etc/shadow"`` was read and a line of it quoted in the error."""
+    secret = tmp_path / "secret.csv"
+    secret.write_text("root:$6$SECRETHASH:19000:0:99999:7:::\n")
+    folder = tmp_path / "programs"
+    folder.mkdir()
+    (folder / "link.csv").symlink_to(secret)
+    prog = folder / "p.toml"
+    prog.write_text(f"[[step]]\nkind='profile'\ncsv='{where.format(outside=tmp_path)}'\n")
+    with pytest.raises(ProgramError, match="outside the program's folder") as info:
+        load_program(prog)
+    assert "SECRETHASH" not in str(info.value)
+    assert info.value.key == "step[0].csv"
+
+
+def test_a_profile_in_a_subfolder_is_read_and_errors_quote_at_most_a_short_piece(tmp_path: Path) -> None:
+    (tmp_path / "cycles").mkdir()
+    (tmp_path / "cycles" / "c.csv").write_text("\ufefftime_s,current_a\n0,1\n10,2\n")
+    prog = tmp_path / "p.toml"
+    prog.write_text("[[step]]\nkind='profile'\ncsv='cycles/c.csv'\n")
+    assert load_program(prog).steps[0].kind == "profile"
+    (tmp_path / "cycles" / "c.csv").write_text("0,1\n" + "x," * 10_000 + "\n")
+    with pytest.raises(ProgramError, match="line 2: expected two numbers") as info:
+        load_program(prog)
+    assert len(str(info.value).split(" got ", 1)[1]) <= 60  # not 10 000 cells

@@ -139,3 +139,35 @@ def test_session_info_is_merged_with_one_json_encoding(store: Store) -> None:
     sid = store.create_session(0, SessionMeta(), {"a": 1, "path": Path("/x")})
     store.update_session(sid, info={"b": 2})
     assert json.loads(store.session_info_json(sid)) == {"a": 1, "path": "/x", "b": 2}
+
+
+def test_a_new_store_and_its_wal_are_private(tmp_path: Path) -> None:
+    """Issue 22: the store was created 0644 (every user of the machine could read the sessions)."""
+    path = tmp_path / "new" / "sessions.sqlite3"
+    with Store(path) as store:
+        store.create_session(1, SessionMeta("op", "AGM-1", "", "live"), {})
+        modes = {p.name: p.stat().st_mode & 0o777 for p in path.parent.iterdir()}
+    assert modes["sessions.sqlite3"] == 0o600
+    assert modes["sessions.sqlite3-wal"] == 0o600  # SQLite copies the database's mode
+    assert path.parent.stat().st_mode & 0o777 == 0o700
+    old = tmp_path / "old.sqlite3"
+    Store(old).close()
+    old.chmod(0o640)  # an existing store keeps the mode its owner gave it
+    Store(old).close()
+    assert old.stat().st_mode & 0o777 == 0o640
+
+
+def test_a_store_that_cannot_be_created_is_one_error(tmp_path: Path) -> None:
+    blocked = tmp_path / "file"
+    blocked.write_text("")
+    with pytest.raises(StoreError, match="cannot create session store"):
+        Store(blocked / "sessions.sqlite3")
+
+
+def test_an_empty_session_id_matches_nothing(tmp_path: Path) -> None:
+    """Issue 22: ``export ''`` matched any session; the store itself refuses it, for every caller."""
+    with Store(tmp_path / "s.sqlite3") as store:
+        store.create_session(1, SessionMeta("op", "AGM-1", "", "live"), {})
+        for ref in ("", " "):
+            with pytest.raises(SessionNotFound, match="empty session id"):
+                store.session(ref)

@@ -8,7 +8,9 @@ a bug. Used by the short fuzz run in ``make test`` (``tests/support/test_fuzz_ru
 
 Stream codecs are fed in chunks whose size comes from the input's first byte, so one input
 also tests one chunking. The CSV importer is a target when ``benchgui.recording.csv_import``
-exists (the recording feature); without it the list simply has no ``csv_import`` entry.
+exists (the recording feature); without it the list simply has no ``csv_import`` entry. The
+config loader, the program loader and the command line are targets too
+(:mod:`tests.support.fuzz_inputs`).
 """
 
 from __future__ import annotations
@@ -35,6 +37,11 @@ class Target:
     run: Callable[[bytes], None]
     #: the codec's own error types: refusing an input with one of these is correct behaviour
     errors: tuple[type[BaseException], ...] = ()
+    #: the fraction of a run's inputs this target gets (a slow one, like a whole command line, less)
+    share: float = 1.0
+
+    def inputs_of(self, n: int) -> int:
+        return max(1, round(n * self.share))
 
 
 @dataclass
@@ -305,4 +312,6 @@ def targets() -> list[Target]:
     csv = csv_target()
     if csv is not None:
         out.append(csv)
-    return out
+    from tests.support import fuzz_inputs  # config, program and command-line inputs (issue 22)
+
+    return out + fuzz_inputs.targets()

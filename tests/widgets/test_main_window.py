@@ -188,3 +188,23 @@ def test_closing_with_nothing_running_does_not_ask(window: MainWindow) -> None:
     window.close()
     assert window.close_box is None
     assert closed == [True]
+
+
+def test_a_screenshot_replaces_the_file_only_when_complete(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """``--screenshot`` goes through a temporary file renamed into place (issue 22)."""
+    from PySide6.QtWidgets import QLabel
+
+    from benchgui.app import save_screenshot
+
+    label = QLabel("bench")
+    qtbot.addWidget(label)
+    label.resize(60, 20)
+    unknown = tmp_path / "shot.notaformat"
+    unknown.write_bytes(b"old")
+    assert not save_screenshot(label, unknown)  # type: ignore[arg-type]  # Qt cannot write it
+    assert unknown.read_bytes() == b"old"  # the old file stays whole
+    png = tmp_path / "shot.png"
+    png.write_bytes(b"old")
+    assert save_screenshot(label, png)  # type: ignore[arg-type]
+    assert png.read_bytes().startswith(b"\x89PNG")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["shot.notaformat", "shot.png"]  # no temporaries

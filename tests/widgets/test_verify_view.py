@@ -188,3 +188,20 @@ def test_create_panel_adds_a_view_when_the_service_exists(qtbot, service) -> Non
     view = create_panel(Window(), bench)
     assert added == [("Verification", view)]
     assert create_panel(Window(), Bench(WallClock(), [], None)) is None
+
+
+def test_a_report_onto_the_store_is_refused(qtbot, service, stored, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Issue 22 for the GUI: a slip in the file dialog must not replace the store with HTML."""
+    store, sid = stored
+    before = store.read_bytes()
+    view = make_view(qtbot, service)
+    show_stored(qtbot, view, sid)
+    link = tmp_path / "looks-harmless.html"
+    link.symlink_to(store)
+    for target in (store, link):
+        view.status.setText("")
+        view.write_report(str(target))
+        qtbot.waitUntil(lambda: "report failed" in view.status.text(), timeout=60_000)
+        assert "is the session store; refusing to write over it" in view.status.text()
+    assert store.read_bytes() == before
+    assert not list(tmp_path.glob(".*.tmp*"))  # no temporary file left behind

@@ -188,12 +188,27 @@ def parse_step(table: Any, key: str, base_dir: Path | None) -> Step:
     return LoopStep(steps, spec.count, until, spec.label)
 
 
+def _profile_path(csv_path: str, base_dir: Path | None, key: str) -> Path:
+    """The profile CSV, which must lie in the program's folder or below it (links resolved).
+
+    A program someone hands you must not read other files: ``csv = "../../etc/shadow"`` used to
+    quote a line of that file in the error (issue 22)."""
+    if base_dir is None:
+        raise ProgramError(
+            key, "a profile CSV needs the program to be saved in a file first (it is read from its folder)"
+        )
+    root = base_dir.resolve()
+    path = (root / Path(csv_path).expanduser()).resolve()
+    if not path.is_relative_to(root):
+        shown = repr(csv_path[:80])
+        raise ProgramError(
+            key, f"{shown} is outside the program's folder {root}: copy the profile next to the program"
+        )
+    return path
+
+
 def _profile(spec: _ProfileSpec, until: Until, key: str, base_dir: Path | None) -> ProfileStep:
-    path = Path(spec.csv).expanduser()
-    if not path.is_absolute():
-        if base_dir is None:
-            raise ProgramError(f"{key}.csv", "a relative path needs the program to be saved in a file first")
-        path = base_dir / path
+    path = _profile_path(spec.csv, base_dir, f"{key}.csv")
     try:
         prof = read_profile_csv(
             path,

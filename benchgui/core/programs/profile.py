@@ -18,7 +18,10 @@ from pathlib import Path
 
 import numpy as np
 
+from benchgui.config.loader import read_text_capped
 from benchgui.errors import ConfigError
+
+MAX_PROFILE_BYTES = 16 << 20  # a whole day of a 10 Hz drive cycle is about 10 MB
 
 
 @dataclass(frozen=True)
@@ -27,12 +30,20 @@ class Profile:
     current_a: np.ndarray  # load current, positive = discharge
 
 
+def _quote(row: list[str]) -> str:
+    """A row for an error message, at most 60 characters (the message stays one short line)."""
+    text = repr(row)
+    return text if len(text) <= 60 else text[:59] + "…"
+
+
 def _header_index(header: list[str], name: str, default: int, key: str, where: str) -> int:
     if not name:
         return default
     cleaned = [h.strip().lstrip("\ufeff") for h in header]
     if name not in cleaned:
-        raise ConfigError(key, f"column {name!r} not in {where} (columns: {', '.join(cleaned)})")
+        columns = ", ".join(cleaned)
+        columns = columns if len(columns) <= 60 else columns[:59] + "…"
+        raise ConfigError(key, f"column {name!r} not in {where} (columns: {columns})")
     return cleaned.index(name)
 
 
@@ -70,9 +81,9 @@ def parse_profile_csv(
         try:
             t, c = float(row[ti]), float(row[ci])
         except (ValueError, IndexError):
-            raise ConfigError(key, f"{where} line {line}: expected two numbers, got {row!r}") from None
+            raise ConfigError(key, f"{where} line {line}: expected two numbers, got {_quote(row)}") from None
         if not (math.isfinite(t) and math.isfinite(c)):
-            raise ConfigError(key, f"{where} line {line}: not a finite number: {row!r}")
+            raise ConfigError(key, f"{where} line {line}: not a finite number: {_quote(row)}")
         if ts and t <= ts[-1]:
             raise ConfigError(key, f"{where} line {line}: time {t:g} s is not after {ts[-1]:g} s")
         ts.append(t)
@@ -85,10 +96,11 @@ def parse_profile_csv(
 
 
 def read_profile_csv(path: Path, **kw: str) -> Profile:
+    """Read at most :data:`MAX_PROFILE_BYTES` of UTF-8 (a FIFO or ``/dev/zero`` cannot fill memory)."""
     try:
-        text = path.read_text(encoding="utf-8-sig")
-    except OSError as exc:
-        raise ConfigError(kw.get("key", "csv"), f"cannot read {path}: {exc.strerror or exc}") from None
+        text = read_text_capped(path, MAX_PROFILE_BYTES, "a current profile").removeprefix("\ufeff")
+    except ConfigError as exc:
+        raise ConfigError(kw.get("key", "csv"), f"cannot read {path}: {exc.problem}") from None
     return parse_profile_csv(text, where=str(path), **kw)
 
 

@@ -1,0 +1,215 @@
+"""Capacity from a characterisation run: counted Ah, corrected with the relaxed voltages.
+
+Counting Ah between the voltage limits under-reads the capacity: at the turn the loaded
+voltage hits the limit while the cell is not yet empty (or full) — the overpotential hides
+the rest, more at higher rates and without CV tails (1–15 % on PyBaMM runs at C/10…C/2). The
+rests show where the cell really was: after a rest at an end the relaxed voltage sits short
+of the limit, and the rests near that end (closely spaced when the operator retries after the
+cut-off) give the local OCV slope. Missing charge = voltage gap / slope, per end.
+
+SOC 0 % and 100 % are where the open-circuit voltage equals the limits. That is the lithium-ion
+convention (and PyBaMM's: its SOC window ends where the OCV equals the cut-offs). The limits
+default to the loaded voltages where the run turned (the cut-offs it was charged and discharged
+to; a run that turns by time, not at a limit, should name its limits or ``None``); for a
+lead-acid-like run (per-cell maximum below 2.7 V; inference: its relaxed voltage never comes
+near the 1.75 V cut-off, so that is no SOC end) no end correction is made unless the caller
+names limits.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from benchgui.soc.model import SECONDS_PER_HOUR
+from benchgui.soc.recursions import intervals
+
+#: a rest must last this long before its voltage counts as relaxed
+MIN_REST_S = 600.0
+#: per-cell maximum voltage below which a run looks like lead-acid (no automatic end limits)
+LEAD_ACID_MAX_V = 2.7
+#: at most this share of the capacity is added per end by extrapolation
+MAX_END_FRACTION = 0.25
+
+
+@dataclass
+class CapacityEstimate:
+    """Capacity with its 95 % interval and the pieces it is made of (Ah unless named)."""
+
+    capacity_ah: float
+    interval_ah: float  # ± half-width, 95 %
+    counted_ah: float  # between the turns, without correction
+    efficiency: float
+    missing_empty_ah: float = 0.0
+    missing_full_ah: float = 0.0
+    k_empty: int = 0  # sample index of the empty turn
+    warnings: list[str] = field(default_factory=list)
+
+    def line(self) -> str:
+        pct = 100 * self.interval_ah / self.capacity_ah if self.capacity_ah else math.nan
+        return (
+            f"{self.capacity_ah:.4f} Ah ± {self.interval_ah:.4f} Ah ({pct:.1f} %, 95 %): "
+            f"{self.counted_ah:.4f} counted + {self.missing_empty_ah:.4f} at empty + "
+            f"{self.missing_full_ah:.4f} at full (from the rests)"
+        )
+
+
+def coulomb(t: np.ndarray, i: np.ndarray) -> np.ndarray:
+    """Cumulative Ah (zero-order hold, charge positive) at every sample."""
+    return np.concatenate([[0.0], np.cumsum(i[:-1] * intervals(t) / SECONDS_PER_HOUR)])
+
+
+def _turn(c: np.ndarray, i: np.ndarray, k: int, rest_a: float) -> int:
+    """The last moving sample of the segment that reaches the extreme ``k`` (noise in a rest
+    drifts the count a little; the turn is where the current stopped)."""
+    while k > 0 and abs(i[k - 1]) <= rest_a:
+        k -= 1
+    return k
+
+
+def _rest_after(t: np.ndarray, i: np.ndarray, v: np.ndarray, k: int, rest_a: float) -> float | None:
+    """The relaxed voltage at the end of the rest starting at ``k`` (None: no rest ≥ MIN_REST_S)."""
+    j = k
+    while j + 1 < len(i) and abs(i[j + 1]) <= rest_a:
+        j += 1
+    if t[j] - t[k] < MIN_REST_S or not np.isfinite(v[j]):
+        return None
+    return float(v[j])
+
+
+def rest_points(
+    t: np.ndarray, i: np.ndarray, z: np.ndarray, v: np.ndarray, rest_a: float, min_s: float = 600.0
+):
+    """(z, v, direction) at the end of every rest of at least ``min_s``; direction is the sign
+    of the current before the rest (−1 after discharge, +1 after charge)."""
+    resting = np.abs(i) <= rest_a
+    out = []
+    k = 0
+    n = len(i)
+    while k < n:
+        if not resting[k]:
+            k += 1
+            continue
+        j = k
+        while j + 1 < n and resting[j + 1]:
+            j += 1
+        if t[j] - t[k] >= min_s and np.isfinite(v[j]):
+            before = i[k - 1] if k > 0 else 0.0
+            out.append((z[j], v[j], float(np.sign(before))))
+        k = j + 1
+    if not out:
+        return np.empty(0), np.empty(0), np.empty(0)
+    a = np.array(out)
+    return a[:, 0], a[:, 1], a[:, 2]
+
+
+def _end_correction(
+    rests: tuple[np.ndarray, np.ndarray], c_end: float, v_rel: float, limit: float, q: float, top: bool
+) -> tuple[float, float]:
+    """(missing Ah, its uncertainty) between the relaxed voltage at an end and the limit.
+
+    Two slopes from the rest points at that end: the local one (rests within 5 % of the
+    capacity: the retries) and a wide one (within 25 %). OCV curves steepen towards their
+    ends, so the steeper slope (the smaller correction) is taken; the spread between the two
+    sets the uncertainty.
+    """
+    gap = (limit - v_rel) if top else (v_rel - limit)
+    if gap <= 0:
+        return 0.0, 0.0
+    rc, rv = rests
+    dist = np.abs(rc - c_end)
+    slopes = []
+    for reach in (0.05, 0.25):
+        m = dist <= reach * q
+        if m.sum() >= 2 and np.ptp(rc[m]) > 0.002 * q:
+            s = abs(float(np.polyfit(rc[m], rv[m], 1)[0]))
+            if s > 0:
+                slopes.append(s)
+    if not slopes:
+        return 0.0, min(gap, MAX_END_FRACTION * q)  # cannot say: all of it is uncertain
+    cands = sorted(min(gap / s, MAX_END_FRACTION * q) for s in slopes)
+    missing = cands[0]
+    spread = cands[-1] - cands[0] if len(cands) > 1 else missing
+    return missing, 0.5 * spread + 0.25 * missing
+
+
+def estimate_capacity(
+    t: np.ndarray,
+    i: np.ndarray,
+    v_cell: np.ndarray,
+    ocv_limits: tuple[float, float] | str | None = "auto",
+) -> CapacityEstimate:
+    """Capacity from a run that goes from full to empty (and optionally back), see module doc.
+
+    ``ocv_limits``: per-cell open-circuit voltages at 0 % and 100 %; ``"auto"`` takes the loaded
+    voltages where the run turned (not for lead-acid-like runs); ``None`` counts only.
+    """
+    c = coulomb(t, i)
+    warnings: list[str] = []
+    k_e = int(np.argmin(c))
+    k_f1 = int(np.argmax(c[: k_e + 1]))
+    q_dis = c[k_f1] - c[k_e]
+    k_f2 = k_e + int(np.argmax(c[k_e:]))
+    q_chg = c[k_f2] - c[k_e]
+    eta = 1.0
+    vmax = float(np.nanmax(v_cell))
+    recharged = q_chg > 0 and np.nanmax(v_cell[k_e:]) > vmax - 0.02 * abs(vmax)
+    # the discharge starts from full only if the run was at its top voltage there (a run that
+    # starts part-charged and steps down first must not count that part as the capacity)
+    from_full = q_dis > 0 and np.nanmax(v_cell[: k_e + 1]) > vmax - 0.02 * abs(vmax)
+    if from_full and recharged and q_chg >= q_dis:
+        eta = min(1.0, max(0.5, q_dis / q_chg))
+    elif recharged and q_chg > 0 and not (from_full and q_dis >= q_chg):
+        q_dis = q_chg
+        warnings.append(
+            "no discharge from full before the deepest point: capacity from the charge, efficiency 1"
+        )
+    counted = float(q_dis)
+    if counted <= 0:
+        return CapacityEstimate(0.0, 0.0, 0.0, eta, warnings=warnings)
+    rest_a = max(0.01, counted / 50)
+    k_e = _turn(c, i, k_e, rest_a)
+    k_full = _turn(c, i, k_f2 if recharged else k_f1, rest_a)
+    if isinstance(ocv_limits, str):  # the voltages where the run turned: its cut-offs
+        turns = (float(v_cell[max(k_e - 1, 0)]), float(v_cell[max(k_full - 1, 0)]))
+        limits = None if vmax < LEAD_ACID_MAX_V or not all(map(math.isfinite, turns)) else turns
+    else:
+        limits = ocv_limits
+    z_like = c / counted
+    rz, rv, _ = rest_points(t, i, z_like, v_cell, rest_a, MIN_REST_S)
+    rests = (rz * counted, rv)
+    missing = {"empty": 0.0, "full": 0.0}
+    unc = {"empty": 0.0, "full": 0.0}
+    for end, k, top in (("empty", k_e, False), ("full", k_full, True)):
+        v_rel = _rest_after(t, i, v_cell, k, rest_a)
+        if v_rel is None:
+            warnings.append(
+                f"no rest of {MIN_REST_S / 60:.0f} min at the {end} end: its position is not corrected"
+            )
+            continue
+        if limits is None:
+            continue
+        limit = limits[1 if top else 0]
+        missing[end], unc[end] = _end_correction(rests, float(c[k]), v_rel, limit, counted, top)
+        if missing[end] >= MAX_END_FRACTION * counted * 0.999:
+            warnings.append(
+                f"the run stops {1000 * abs(limit - v_rel):.0f} mV (relaxed) short of the {end} limit "
+                f"{limit:.3f} V: too shallow to determine the capacity"
+            )
+    q = counted + missing["empty"] + missing["full"]
+    noise = 0.003 * q  # counting: current-sensor offset/gain of a bench (inference: ~0.3 %)
+    interval = 2 * math.sqrt(noise**2 + unc["empty"] ** 2 + unc["full"] ** 2)
+    span = (c.max() - c.min()) / q
+    if span < 0.8:
+        warnings.append(f"the run spans only {100 * span:.0f} % of the capacity: too shallow to determine it")
+    for end in ("empty", "full"):
+        if missing[end] > 0.05 * q:
+            warnings.append(
+                f"{100 * missing[end] / q:.0f} % of the capacity lies beyond the {end} turn and is "
+                "extrapolated from the rests: a CV tail or a slower last step makes it measured"
+            )
+    if interval > 0.02 * q:
+        warnings.append(f"capacity uncertain by ±{100 * interval / q:.1f} %")
+    return CapacityEstimate(q, interval, counted, eta, missing["empty"], missing["full"], k_e, warnings)

@@ -34,6 +34,7 @@ from scipy import optimize, sparse
 
 from benchgui.soc.capacity import CapacityEstimate, estimate_capacity, rest_points
 from benchgui.soc.model import SECONDS_PER_HOUR, CellModel, ModelUncertainty, OcvTable, RcBranch, simulate
+from benchgui.soc.modelfile import ModelFileError, dump_model, parse_model
 from benchgui.soc.recursions import hysteresis_for, intervals, rc_currents_for, sign_held
 from benchgui.soc.replay import RunData
 
@@ -324,7 +325,7 @@ def identify(
     if not math.isfinite(r0):
         r0 = 0.0
         notes.append("no clear current steps: R0 is folded into the fastest RC branch")
-    rest_a = max(0.01, q / 50)
+    rest_a = q / 50
     rests = rest_points(t, i, z, v, rest_a)
     grid = SOC_GRID_PCT / 100.0
     ocv0 = slow_average_ocv(z, i, v, q, grid, rests)
@@ -348,7 +349,7 @@ def identify(
         taus0 = np.geomspace(fast, min(3000.0, span / 5), n_rc) if n_rc else np.empty(0)
         starts.append(np.concatenate([np.log(taus0), [np.log(50.0)]]))
     lo = np.concatenate([np.full(n_rc, np.log(0.5)), [np.log(1e-2)]])
-    hi = np.concatenate([np.full(n_rc, np.log(max(span, 100.0))), [np.log(1e4)]])
+    hi = np.concatenate([np.full(n_rc, np.log(min(max(span, 100.0), 1e6))), [np.log(1e4)]])
     theta = starts[0]
     for rnd in range(3):  # Huber reweighting: a few wild regions (LFP's knee) must not rule
         best = None
@@ -405,4 +406,8 @@ def identify(
         notes=notes,
     )
     model = replace(model, info={"rms_mv_cell": round(report.rms_mv_cell, 3), "source": name})
+    try:  # never hand out a model that its own loader refuses
+        parse_model(dump_model(model))
+    except ModelFileError as exc:
+        raise IdentificationError(f"the fit is out of the model file's range: {exc}") from None
     return model, report

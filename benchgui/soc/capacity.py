@@ -169,7 +169,7 @@ def estimate_capacity(
     counted = float(q_dis)
     if counted <= 0:
         return CapacityEstimate(0.0, 0.0, 0.0, eta, warnings=warnings)
-    rest_a = max(0.01, counted / 50)
+    rest_a = counted / 50  # relative: a 5 mAh cell rests below 0.1 mA
     k_e = _turn(c, i, k_e, rest_a)
     k_full = _turn(c, i, k_f2 if recharged else k_f1, rest_a)
     if isinstance(ocv_limits, str):  # the voltages where the run turned: its cut-offs

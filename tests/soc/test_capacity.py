@@ -9,6 +9,7 @@ import pytest
 
 from benchgui.soc.capacity import estimate_capacity
 from benchgui.soc.identify import identify
+from benchgui.soc.modelfile import load_model
 from benchgui.soc.replay import RunData
 from benchmarks import soc_truth
 from tests.helpers import ROOT
@@ -60,3 +61,22 @@ def test_run_without_rest_at_the_end_or_too_shallow_is_flagged() -> None:
     end = rest + int(np.argmax(np.abs(run.current_a[rest:]) > 0.2))  # until it moves again
     est = estimate_capacity(run.t_s[:end], run.current_a[:end], v[:end], (chem.v_min, chem.v_max))
     assert any("too shallow" in w for w in est.warnings), est.warnings
+
+
+def test_cli_names_the_ocv_limits_or_refuses_them(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from benchgui.cli import main
+
+    run = _run("nmc", "C/10", cv=False)
+    csv = tmp_path / "char.csv"
+    run.to_csv(csv)
+    out = tmp_path / "m.toml"
+    base = ["soc", "identify", str(csv), "--cells", "4", "--rc", "1", "--output", str(out)]
+    assert main([*base, "--ocv-limits", "4.2", "2.5"]) != 0
+    assert "--ocv-limits: must be 0 < LO < HI" in capsys.readouterr().err
+    assert main([*base, "--ocv-limits", "none"]) == 0
+    counted = load_model(out).capacity_ah
+    assert main([*base, "--ocv-limits", "2.5", "4.2"]) == 0
+    corrected = load_model(out).capacity_ah
+    assert counted < 0.975 * run.capacity_ah  # counting only: the charge stopped short of full
+    assert abs(corrected / run.capacity_ah - 1) <= 0.02
+    assert "at full (from the rests)" in capsys.readouterr().out

@@ -45,6 +45,8 @@ class Chemistry:
 CHEMISTRIES = {
     "lfp": Chemistry("lfp", "LFP (PyBaMM Prada2013)", "Prada2013", 2.0, 3.6),
     "nmc": Chemistry("nmc", "NMC (PyBaMM Chen2020)", "Chen2020", 2.5, 4.2),
+    # not PyBaMM: a KiBaM lead-acid block (soc_leadacid.py says why and where from)
+    "lead": Chemistry("lead", "lead-acid 6S (KiBaM, Manwell & McGowan 1993)", "kibam", 1.75, 2.40, cells=6),
 }
 
 
@@ -252,12 +254,41 @@ def simulate(
             "seed": seed,
             "cells": chem.cells,
             "noise": [0.002, 0.005],
+            **({"truth": _kibam_repr()} if chem.parameter_set == "kibam" else {}),
         }
     )
     path = cache / f"{chem.key}-{name}-{key}.npz"
     if path.exists():
         d = np.load(path)
         return Run(d["t"], d["i"], d["v"], d["z"], float(d["q"]))
+    if chem.parameter_set == "kibam":
+        from benchmarks.soc_leadacid import LeadAcid, run_steps
+
+        cell = LeadAcid()
+        t, i_cell, v_cell, z = run_steps(cell, steps, soc0)
+        q = c1 = cell.capacity_ah
+    else:
+        t, i_cell, v_cell, z, q, c1 = _pybamm_run(chem, steps, soc0, model)
+    rng = np.random.default_rng(seed)
+    i_meas = i_cell + rng.normal(0.0, 0.005 * c1, len(t))
+    v_meas = chem.cells * v_cell + rng.normal(0.0, 0.002, len(t))
+    np.savez_compressed(path, t=t, i=i_meas, v=v_meas, z=z, q=q)
+    log.info("%s %s %s: %d samples, %.1f h, cached in %s", model, chem.key, name, len(t), t[-1] / 3600, path)
+    return Run(t, i_meas, v_meas, z, q)
+
+
+def _kibam_repr() -> str:
+    from benchmarks.soc_leadacid import LeadAcid
+
+    return repr(LeadAcid())
+
+
+def _pybamm_run(
+    chem: Chemistry, steps: list[str], soc0: float, model: str
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, float, float]:
+    """(t, cell current + = charge, cell voltage, true SOC, capacity, nominal capacity) by PyBaMM."""
+    import pybamm
+
     pv = pybamm.ParameterValues(chem.parameter_set)
     x0, x100, _, _ = pybamm.lithium_ion.get_min_max_stoichiometries(pv)
     pbm = getattr(pybamm.lithium_ion, model)()
@@ -274,13 +305,7 @@ def simulate(
     t, i_cell, v_cell, x = t[keep], i_cell[keep], v_cell[keep], x[keep]
     z = (x - x0) / (x100 - x0)
     q = float(pv.evaluate(pybamm.LithiumIonParameters().n.Q_init)) * (x100 - x0)
-    rng = np.random.default_rng(seed)
-    c1 = float(pv["Nominal cell capacity [A.h]"])
-    i_meas = i_cell + rng.normal(0.0, 0.005 * c1, len(t))
-    v_meas = chem.cells * v_cell + rng.normal(0.0, 0.002, len(t))
-    np.savez_compressed(path, t=t, i=i_meas, v=v_meas, z=z, q=q)
-    log.info("PyBaMM %s %s: %d samples, %.1f h, cached in %s", chem.key, name, len(t), t[-1] / 3600, path)
-    return Run(t, i_meas, v_meas, z, q)
+    return t, i_cell, v_cell, z, q, float(pv["Nominal cell capacity [A.h]"])
 
 
 def characterisation(chem: Chemistry, quick: bool = False, cache: Path | None = None) -> Run:

@@ -10,10 +10,10 @@ cut-off) give the local OCV slope. Missing charge = voltage gap / slope, per end
 SOC 0 % and 100 % are where the open-circuit voltage equals the limits. That is the lithium-ion
 convention (and PyBaMM's: its SOC window ends where the OCV equals the cut-offs). The limits
 default to the loaded voltages where the run turned (the cut-offs it was charged and discharged
-to; a run that turns by time, not at a limit, should name its limits or ``None``); for a
-lead-acid-like run (per-cell maximum below 2.7 V; inference: its relaxed voltage never comes
-near the 1.75 V cut-off, so that is no SOC end) no end correction is made unless the caller
-names limits.
+to; a run that turns by time, not at a limit, should name its limits or ``None``). A
+lead-acid-like run (per-cell maximum below 2.7 V) is corrected at the full end only, against
+the published 2.13 V/cell of a full, rested block: its relaxed voltage never comes near the
+1.75 V cut-off, so that is no SOC end (inference), and the empty end stays counted.
 """
 
 from __future__ import annotations
@@ -30,6 +30,9 @@ from benchgui.soc.recursions import intervals
 MIN_REST_S = 600.0
 #: per-cell maximum voltage below which a run looks like lead-acid (no automatic end limits)
 LEAD_ACID_MAX_V = 2.7
+#: lead-acid's rested voltage when full, per cell (12.8 V per 12 V block: the widely published
+#: state-of-charge tables, e.g. Battery University BU-903)
+LEAD_ACID_FULL_OCV_V = 2.13
 #: at most this share of the capacity is added per end by extrapolation
 MAX_END_FRACTION = 0.25
 
@@ -174,7 +177,10 @@ def estimate_capacity(
     k_full = _turn(c, i, k_f2 if recharged else k_f1, rest_a)
     if isinstance(ocv_limits, str):  # the voltages where the run turned: its cut-offs
         turns = (float(v_cell[max(k_e - 1, 0)]), float(v_cell[max(k_full - 1, 0)]))
-        limits = None if vmax < LEAD_ACID_MAX_V or not all(map(math.isfinite, turns)) else turns
+        if vmax < LEAD_ACID_MAX_V:  # lead-acid: full is a known rest voltage, empty is not
+            limits = (math.nan, LEAD_ACID_FULL_OCV_V)
+        else:
+            limits = turns if all(map(math.isfinite, turns)) else None
     else:
         limits = ocv_limits
     z_like = c / counted
@@ -192,6 +198,8 @@ def estimate_capacity(
         if limits is None:
             continue
         limit = limits[1 if top else 0]
+        if not math.isfinite(limit):
+            continue
         missing[end], unc[end] = _end_correction(rests, float(c[k]), v_rel, limit, counted, top)
         if missing[end] >= MAX_END_FRACTION * counted * 0.999:
             warnings.append(

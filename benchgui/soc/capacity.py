@@ -175,6 +175,7 @@ def estimate_capacity(
     rest_a = counted / 50  # relative: a 5 mAh cell rests below 0.1 mA
     k_e = _turn(c, i, k_e, rest_a)
     k_full = _turn(c, i, k_f2 if recharged else k_f1, rest_a)
+    limits: tuple[float, float] | None
     if isinstance(ocv_limits, str):  # the voltages where the run turned: its cut-offs
         turns = (float(v_cell[max(k_e - 1, 0)]), float(v_cell[max(k_full - 1, 0)]))
         if vmax < LEAD_ACID_MAX_V:  # lead-acid: full is a known rest voltage, empty is not

@@ -33,6 +33,11 @@ LEAD_ACID_MAX_V = 2.7
 #: lead-acid's rested voltage when full, per cell (12.8 V per 12 V block: the widely published
 #: state-of-charge tables, e.g. Battery University BU-903)
 LEAD_ACID_FULL_OCV_V = 2.13
+#: a lead-acid run that turns above this (per cell, loaded) never reached a discharge cut-off
+#: (datasheets: 1.6…1.75 V per cell by rate; inference: a margin above that)
+LEAD_ACID_EMPTY_TURN_V = 1.85
+#: relaxed voltages (per cell) of two full turns further apart than this are not the same state
+TOPS_DIFFER_V = 0.005
 #: at most this share of the capacity is added per end by extrapolation
 MAX_END_FRACTION = 0.25
 
@@ -49,8 +54,14 @@ class CapacityEstimate:
     missing_full_ah: float = 0.0
     k_empty: int = 0  # sample index of the empty turn
     warnings: list[str] = field(default_factory=list)
+    determined: bool = True  # False: the run does not reach an end; capacity_ah is a lower bound
+    given: bool = False  # the caller named the capacity
 
     def line(self) -> str:
+        if self.given:
+            return f"{self.capacity_ah:.4f} Ah (given; the run counted {self.counted_ah:.4f} Ah)"
+        if not self.determined:
+            return f"≥ {self.counted_ah:.4f} Ah counted; the run does not determine the capacity"
         pct = 100 * self.interval_ah / self.capacity_ah if self.capacity_ah else math.nan
         return (
             f"{self.capacity_ah:.4f} Ah ± {self.interval_ah:.4f} Ah ({pct:.1f} %, 95 %): "
@@ -169,6 +180,25 @@ def estimate_capacity(
         warnings.append(
             "no discharge from full before the deepest point: capacity from the charge, efficiency 1"
         )
+    if from_full and recharged and eta < 1.0:
+        # η from the counts assumes both tops are the same state; their relaxed voltages say
+        # whether they are (a lead-acid charge without absorption stops at 80–90 %, lower the
+        # first time from a part-charged start)
+        # (only tops both reached by charging: after a discharge hysteresis alone moves the rest)
+        ra = max(q_dis, q_chg) / 50
+        t1, t2 = _turn(c, i, k_f1, ra), _turn(c, i, k_f2, ra)
+        v1 = _rest_after(t, i, v_cell, t1, ra) if t1 > 0 and i[t1 - 1] > ra else None
+        v2 = _rest_after(t, i, v_cell, t2, ra) if t2 > 0 and i[t2 - 1] > ra else None
+        if v1 is not None and v2 is not None and abs(v2 - v1) > TOPS_DIFFER_V:
+            warnings.append(
+                f"the two full turns rest at {v1:.3f} and {v2:.3f} V per cell, not the same state: "
+                "capacity from the higher one's pass, efficiency not measured (1)"
+            )
+            eta = 1.0
+            if v1 < v2:
+                q_dis = q_chg
+            else:
+                k_f2 = k_f1
     counted = float(q_dis)
     if counted <= 0:
         return CapacityEstimate(0.0, 0.0, 0.0, eta, warnings=warnings)
@@ -176,10 +206,17 @@ def estimate_capacity(
     k_e = _turn(c, i, k_e, rest_a)
     k_full = _turn(c, i, k_f2 if recharged else k_f1, rest_a)
     limits: tuple[float, float] | None
+    determined = True
     if isinstance(ocv_limits, str):  # the voltages where the run turned: its cut-offs
         turns = (float(v_cell[max(k_e - 1, 0)]), float(v_cell[max(k_full - 1, 0)]))
         if vmax < LEAD_ACID_MAX_V:  # lead-acid: full is a known rest voltage, empty is not
             limits = (math.nan, LEAD_ACID_FULL_OCV_V)
+            if turns[0] > LEAD_ACID_EMPTY_TURN_V:
+                determined = False
+                warnings.append(
+                    f"the discharge turns at {turns[0]:.3f} V per cell, above any lead-acid cut-off: "
+                    "the run never empties the block, too shallow to determine the capacity"
+                )
         else:
             limits = turns if all(map(math.isfinite, turns)) else None
     else:
@@ -203,6 +240,7 @@ def estimate_capacity(
             continue
         missing[end], unc[end] = _end_correction(rests, float(c[k]), v_rel, limit, counted, top)
         if missing[end] >= MAX_END_FRACTION * counted * 0.999:
+            determined = False
             warnings.append(
                 f"the run stops {1000 * abs(limit - v_rel):.0f} mV (relaxed) short of the {end} limit "
                 f"{limit:.3f} V: too shallow to determine the capacity"
@@ -221,4 +259,6 @@ def estimate_capacity(
             )
     if interval > 0.02 * q:
         warnings.append(f"capacity uncertain by ±{100 * interval / q:.1f} %")
-    return CapacityEstimate(q, interval, counted, eta, missing["empty"], missing["full"], k_e, warnings)
+    return CapacityEstimate(
+        q, interval, counted, eta, missing["empty"], missing["full"], k_e, warnings, determined
+    )

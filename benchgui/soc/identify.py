@@ -103,8 +103,13 @@ def capacity_and_soc(
     """(capacity estimate, SOC per sample, notes): counted Ah corrected by the rests (capacity.py)."""
     est = estimate_capacity(t, i, v_cell, ocv_limits)
     notes = list(est.warnings)
+    if not est.determined and not capacity_ah:
+        why = next((w for w in est.warnings if "too shallow" in w), "the run does not determine the capacity")
+        raise IdentificationError(
+            f"{why}; {est.counted_ah:.3g} Ah were counted — give the capacity (--capacity-ah) to fit the rest"
+        )
     if capacity_ah:
-        est = replace(est, capacity_ah=capacity_ah, interval_ah=0.0)
+        est = replace(est, capacity_ah=capacity_ah, interval_ah=0.0, determined=True, given=True)
     q = est.capacity_ah
     if not q or q <= 0:
         raise IdentificationError("the run never discharges or charges: no capacity to measure")

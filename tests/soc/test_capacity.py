@@ -29,7 +29,7 @@ def _run(key: str, rate: str, cv: bool, precharge: bool = True) -> soc_truth.Run
     ("key", "rate", "precharge"),
     [
         ("lfp", "C/10", False),  # starts at 70 %, steps down first: counting alone said −30 %
-        ("nmc", "C/2", True),  # no CV: the charge stops 10 % short of full; counting said −15 %
+        ("nmc", "C/5", True),  # no CV: the charge stops 4 % short of full; counting said −5.7 %
         ("nmc", "C/10", True),  # no CV at C/10: counting said −2.9 %
     ],
 )

@@ -77,6 +77,6 @@ def test_cli_names_the_ocv_limits_or_refuses_them(tmp_path: Path, capsys: pytest
     counted = load_model(out).capacity_ah
     assert main([*base, "--ocv-limits", "2.5", "4.2"]) == 0
     corrected = load_model(out).capacity_ah
-    assert counted < 0.975 * run.capacity_ah  # counting only: the charge stopped short of full
+    assert counted < 0.985 * run.capacity_ah  # counting only: the charge stopped 2 % short of full
     assert abs(corrected / run.capacity_ah - 1) <= 0.02
     assert "at full (from the rests)" in capsys.readouterr().out

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 
 from benchgui.soc.capacity import estimate_capacity
-from benchgui.soc.identify import identify
+from benchgui.soc.identify import IdentificationError, identify
 from benchgui.soc.modelfile import load_model
-from benchgui.soc.replay import RunData
-from benchmarks import soc_truth
+from benchgui.soc.replay import RunData, align_channels
+from benchmarks import soc_real_data, soc_truth
 from tests.helpers import ROOT
 
 # a cold cache simulates each run with PyBaMM (5–20 s here); cached afterwards
@@ -80,3 +80,19 @@ def test_cli_names_the_ocv_limits_or_refuses_them(tmp_path: Path, capsys: pytest
     assert counted < 0.985 * run.capacity_ah  # counting only: the charge stopped 2 % short of full
     assert abs(corrected / run.capacity_ah - 1) <= 0.02
     assert "at full (from the rests)" in capsys.readouterr().out
+
+
+@pytest.mark.skipif(not soc_real_data.DEFAULT.exists(), reason="shared bench recording not present")
+def test_the_real_session_does_not_determine_the_capacity_but_its_resistance() -> None:
+    cols, _ = soc_real_data.read_grafana(soc_real_data.DEFAULT)
+    (tv, v), (ti, i) = cols["v_mppt"], cols["i_labjack"]
+    run = align_channels(tv, v, ti, i, max_current_age_s=10.0)
+    keep = ~(np.asarray(run.voltage_v) < 9.0)  # after the disconnection (NaN rows stay)
+    run = RunData(np.asarray(run.t_s)[keep], np.asarray(run.current_a)[keep], np.asarray(run.voltage_v)[keep])
+    # before issue 18 this "measured" 2.15 Ah, the depth of one dip, as the capacity
+    with pytest.raises(IdentificationError, match="too shallow to determine the capacity"):
+        identify(run, 6, n_rc=1)
+    model, report = identify(run, 6, n_rc=1, capacity_ah=7.2)
+    assert report.capacity.given
+    assert 0.005 < model.r0_ohm < 0.03  # per cell, from the current steps
+    assert report.r0_steps >= 10

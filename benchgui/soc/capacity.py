@@ -119,6 +119,19 @@ def rest_points(
     return a[:, 0], a[:, 1], a[:, 2]
 
 
+def _held(t: np.ndarray, i: np.ndarray, v: np.ndarray, k: int, rest_a: float) -> bool:
+    """Whether the run reached the turn at ``k`` by a voltage hold: going back from the turn,
+    the voltage stays within 5 mV of the turn's for at least a minute while the current there
+    was at least twice the final one."""
+    j = k - 1
+    if j < 1 or abs(i[j]) <= 0.1 * rest_a:
+        return False
+    m = j
+    while m > 0 and abs(v[m - 1] - v[j]) <= 0.005 and np.sign(i[m - 1]) == np.sign(i[j]):
+        m -= 1
+    return j - m >= 3 and t[j] - t[m] >= 60.0 and abs(i[m]) >= 2 * abs(i[j])
+
+
 def _end_correction(
     rests: tuple[np.ndarray, np.ndarray], c_end: float, v_rel: float, limit: float, q: float, top: bool
 ) -> tuple[float, float]:
@@ -207,6 +220,7 @@ def estimate_capacity(
     k_full = _turn(c, i, k_f2 if recharged else k_f1, rest_a)
     limits: tuple[float, float] | None
     determined = True
+    auto_turns = False
     if isinstance(ocv_limits, str):  # the voltages where the run turned: its cut-offs
         turns = (float(v_cell[max(k_e - 1, 0)]), float(v_cell[max(k_full - 1, 0)]))
         if vmax < LEAD_ACID_MAX_V:  # lead-acid: full is a known rest voltage, empty is not
@@ -219,6 +233,7 @@ def estimate_capacity(
                 )
         else:
             limits = turns if all(map(math.isfinite, turns)) else None
+            auto_turns = limits is not None
     else:
         limits = ocv_limits
     z_like = c / counted
@@ -237,6 +252,11 @@ def estimate_capacity(
             continue
         limit = limits[1 if top else 0]
         if not math.isfinite(limit):
+            continue
+        if auto_turns and _held(t, i, v_cell, k, rest_a):
+            # a CV hold to its taper is the usual definition of that end: not extrapolated
+            # beyond (PyBaMM's window lies 0.1–0.6 % further), the allowance goes to the interval
+            unc[end] = 0.005 * counted
             continue
         missing[end], unc[end] = _end_correction(rests, float(c[k]), v_rel, limit, counted, top)
         if missing[end] >= MAX_END_FRACTION * counted * 0.999:

@@ -6,9 +6,16 @@ appended); each column keeps only the rows where it has a value. The run is repl
 the shipped ``lead-acid-6s`` model twice — with the LabJack's current and with the MPPT's —
 both with the MPPT's voltage (the LabJack's voltage was read once a minute only).
 
+``--identify`` fits a model to the session instead (issue 18): first as ``soc identify`` would
+(it refuses: the session never empties the block, so the capacity is not determined), then with
+the capacity given, to show what the data does determine (resistance, one relaxed rest) and what
+not (the OCV curve, efficiency, hysteresis). Rows after the battery was disconnected (MPPT voltage
+below 9 V) are left out of the fit.
+
 Usage::
 
     python benchmarks/soc_real_data.py [CSV] [--capacity-ah 7.2] [--plot PNG] [--output OUT.csv]
+    python benchmarks/soc_real_data.py [CSV] --identify [--capacity-ah 7.2]
 """
 
 from __future__ import annotations
@@ -25,9 +32,11 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
+from benchgui.soc.capacity import coulomb, rest_points  # noqa: E402
 from benchgui.soc.csvrun import format_soc_csv  # noqa: E402
+from benchgui.soc.identify import IdentificationError, identify  # noqa: E402
 from benchgui.soc.modelfile import load_model  # noqa: E402
-from benchgui.soc.replay import ReplayResult, align_channels, replay  # noqa: E402
+from benchgui.soc.replay import ReplayResult, RunData, align_channels, replay  # noqa: E402
 
 NAME = "bench-2021-05-28-grafana-epoch-ms.csv"
 # ../shared/data next to the checkout (also from a worktree one level deeper)
@@ -68,12 +77,43 @@ def at(r: ReplayResult, t: float) -> int:
     return int(np.clip(np.searchsorted(r.t_s, t), 0, len(r.t_s) - 1))
 
 
+def identify_session(cols: dict[str, tuple[np.ndarray, np.ndarray]], capacity_ah: float) -> None:
+    """What identification makes of the session (MPPT voltage, LabJack current)."""
+    tv, v = cols["v_mppt"]
+    ti, i = cols["i_labjack"]
+    run = align_channels(tv, v, ti, i, max_current_age_s=10.0)
+    volts = np.asarray(run.voltage_v)
+    gone = np.isfinite(volts) & (volts < 9.0)
+    keep = ~gone
+    run = RunData(np.asarray(run.t_s)[keep], np.asarray(run.current_a)[keep], volts[keep])
+    print(f"identify: {len(run)} rows ({int(gone.sum())} after the disconnection left out), 6 cells")
+    for cap in (None, capacity_ah):
+        try:
+            model, report = identify(run, 6, n_rc=1, chemistry="lead-acid", capacity_ah=cap)
+        except IdentificationError as exc:
+            print(f"  capacity {'measured' if cap is None else cap}: refused — {exc}")
+            continue
+        print(f"  with the capacity given ({cap:g} Ah):")
+        for line in report.lines(model):
+            print("    " + line)
+        t, i_a = np.asarray(run.t_s), np.asarray(run.current_a)
+        ah = coulomb(t, i_a)
+        for c_ah, v_rest, before in zip(*rest_points(t, i_a, ah, volts[keep], 0.05), strict=True):
+            after = "discharge" if before < 0 else "charge" if before > 0 else "start"
+            print(
+                f"    relaxed rest (≥ 10 min) after {after}: {v_rest:.3f} V at {c_ah:+.2f} Ah from the start"
+            )
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("csv", nargs="?", type=Path, default=DEFAULT)
     ap.add_argument("--capacity-ah", type=float, default=7.2)
     ap.add_argument("--plot", type=Path, help="PNG of the LabJack-current replay against the alternatives")
     ap.add_argument("--output", type=Path, help="replay CSV (time_s,soc_pct,soc_3sigma_pct), LabJack current")
+    ap.add_argument(
+        "--identify", action="store_true", help="fit a model to the session, say what it determines"
+    )
     args = ap.parse_args()
     cols, stats = read_grafana(args.csv)
     print(
@@ -81,6 +121,9 @@ def main() -> int:
     )
     for k, (t, v) in cols.items():
         print(f"  {k:<10} {len(t):5d} values, {v.min():8.3f} … {v.max():7.3f}")
+    if args.identify:
+        identify_session(cols, args.capacity_ah)
+        return 0
     model = load_model("lead-acid-6s").with_capacity(args.capacity_ah)
     tv, v = cols["v_mppt"]
     results = {}

@@ -39,11 +39,14 @@ class Chemistry:
     parameter_set: str
     v_min: float
     v_max: float
+    cells: int = CELLS  # in series (the lead-acid block has six)
 
 
 CHEMISTRIES = {
     "lfp": Chemistry("lfp", "LFP (PyBaMM Prada2013)", "Prada2013", 2.0, 3.6),
     "nmc": Chemistry("nmc", "NMC (PyBaMM Chen2020)", "Chen2020", 2.5, 4.2),
+    # not PyBaMM: a KiBaM lead-acid block (soc_leadacid.py says why and where from)
+    "lead": Chemistry("lead", "lead-acid 6S (KiBaM, Manwell & McGowan 1993)", "kibam", 1.75, 2.40, cells=6),
 }
 
 
@@ -71,6 +74,44 @@ class Run:
 
 
 # -- experiment definitions -------------------------------------------------------------------
+RATES = {"C/10": 0.1, "C/5": 0.2, "C/2": 0.5}
+
+
+def bench_characterisation_steps(
+    chem: Chemistry, rate: str, cv: bool, precharge: bool = True
+) -> tuple[list[str], float]:
+    """A characterisation the way a bench operator runs it: from wherever the pack is (50 %;
+    70 % without ``precharge``), charge to the upper limit (unless not ``precharge``), then 10 % steps down at ``rate`` with a rest after each (and
+    pulses in the first steps), until the cut-off stops the steps — three more steps after a
+    rest take what the rest gives back — then the same upwards. ``cv``: hold the voltage at
+    each end until C/50 (otherwise the run turns at the limit, where the cell is not quite
+    full or empty)."""
+    c = RATES[rate]
+    step_min = round(6 / c)  # 10 % of the capacity
+    rest = "Rest for 1 hour (60 second period)"
+    vmin, vmax = chem.v_min, chem.v_max
+    pulses = [
+        f"Discharge at 1C for 10 seconds or until {vmin} V (1 second period)",
+        "Rest for 40 seconds (1 second period)",
+        f"Charge at 1C for 10 seconds or until {vmax} V (1 second period)",
+        "Rest for 5 minutes (10 second period)",
+    ]
+    hold_top = [f"Hold at {vmax} V until C/50 (20 second period)"] if cv else []
+    hold_bottom = [f"Hold at {vmin} V until C/50 (20 second period)"] if cv else []
+    steps = ["Rest for 30 minutes (60 second period)"]
+    if precharge:
+        steps += [f"Charge at {rate} until {vmax} V (60 second period)", *hold_top, rest]
+    for k in range(13):  # the hold follows the last step directly (after a rest it would surge)
+        steps += [f"Discharge at {rate} for {step_min} minutes or until {vmin} V (20 second period)"]
+        steps += [*hold_bottom, rest] if k == 12 else [rest]
+        if k < 8:
+            steps += pulses
+    for k in range(13):
+        steps += [f"Charge at {rate} for {step_min} minutes or until {vmax} V (20 second period)"]
+        steps += [*hold_top, rest] if k == 12 else [rest]
+    return steps, 0.5 if precharge else 0.7
+
+
 def characterisation_steps(chem: Chemistry, quick: bool) -> tuple[list[str], float]:
     """Slow discharge and charge with CV tails and rests, then 10 %/20 % SOC steps down and up
     with rests and short charge/discharge pulses. Starts full and rested."""
@@ -211,14 +252,43 @@ def simulate(
             "steps": steps,
             "soc0": soc0,
             "seed": seed,
-            "cells": CELLS,
+            "cells": chem.cells,
             "noise": [0.002, 0.005],
+            **({"truth": _kibam_repr()} if chem.parameter_set == "kibam" else {}),
         }
     )
     path = cache / f"{chem.key}-{name}-{key}.npz"
     if path.exists():
         d = np.load(path)
         return Run(d["t"], d["i"], d["v"], d["z"], float(d["q"]))
+    if chem.parameter_set == "kibam":
+        from benchmarks.soc_leadacid import LeadAcid, run_steps
+
+        cell = LeadAcid()
+        t, i_cell, v_cell, z = run_steps(cell, steps, soc0)
+        q = c1 = cell.capacity_ah
+    else:
+        t, i_cell, v_cell, z, q, c1 = _pybamm_run(chem, steps, soc0, model)
+    rng = np.random.default_rng(seed)
+    i_meas = i_cell + rng.normal(0.0, 0.005 * c1, len(t))
+    v_meas = chem.cells * v_cell + rng.normal(0.0, 0.002, len(t))
+    np.savez_compressed(path, t=t, i=i_meas, v=v_meas, z=z, q=q)
+    log.info("%s %s %s: %d samples, %.1f h, cached in %s", model, chem.key, name, len(t), t[-1] / 3600, path)
+    return Run(t, i_meas, v_meas, z, q)
+
+
+def _kibam_repr() -> str:
+    from benchmarks.soc_leadacid import LeadAcid
+
+    return repr(LeadAcid())
+
+
+def _pybamm_run(
+    chem: Chemistry, steps: list[str], soc0: float, model: str
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, float, float]:
+    """(t, cell current + = charge, cell voltage, true SOC, capacity, nominal capacity) by PyBaMM."""
+    import pybamm
+
     pv = pybamm.ParameterValues(chem.parameter_set)
     x0, x100, _, _ = pybamm.lithium_ion.get_min_max_stoichiometries(pv)
     pbm = getattr(pybamm.lithium_ion, model)()
@@ -235,13 +305,7 @@ def simulate(
     t, i_cell, v_cell, x = t[keep], i_cell[keep], v_cell[keep], x[keep]
     z = (x - x0) / (x100 - x0)
     q = float(pv.evaluate(pybamm.LithiumIonParameters().n.Q_init)) * (x100 - x0)
-    rng = np.random.default_rng(seed)
-    c1 = float(pv["Nominal cell capacity [A.h]"])
-    i_meas = i_cell + rng.normal(0.0, 0.005 * c1, len(t))
-    v_meas = CELLS * v_cell + rng.normal(0.0, 0.002, len(t))
-    np.savez_compressed(path, t=t, i=i_meas, v=v_meas, z=z, q=q)
-    log.info("PyBaMM %s %s: %d samples, %.1f h, cached in %s", chem.key, name, len(t), t[-1] / 3600, path)
-    return Run(t, i_meas, v_meas, z, q)
+    return t, i_cell, v_cell, z, q, float(pv["Nominal cell capacity [A.h]"])
 
 
 def characterisation(chem: Chemistry, quick: bool = False, cache: Path | None = None) -> Run:
@@ -252,3 +316,18 @@ def characterisation(chem: Chemistry, quick: bool = False, cache: Path | None = 
 def drive(chem: Chemistry, profile: str, quick: bool = False, cache: Path | None = None) -> Run:
     steps, soc0 = drive_steps(chem, profile, quick)
     return simulate(chem, steps, soc0, name=f"{profile}-quick" if quick else profile, cache=cache, seed=2)
+
+
+def bench_characterisation(
+    chem: Chemistry,
+    rate: str = "C/10",
+    cv: bool = False,
+    model: str = "SPMe",
+    cache: Path | None = None,
+    precharge: bool = True,
+) -> Run:
+    """The bench-style characterisation (see :func:`bench_characterisation_steps`), seed 3."""
+    steps, soc0 = bench_characterisation_steps(chem, rate, cv, precharge)
+    pre = "" if precharge else "-midstart"
+    name = f"bench-{rate.replace('/', '')}-{'cv' if cv else 'nocv'}-{model}{pre}"
+    return simulate(chem, steps, soc0, name=name, cache=cache, model=model, seed=3)

@@ -53,6 +53,14 @@ def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser)
     ip.add_argument(
         "--capacity-ah", type=float, default=None, help="use this capacity instead of measuring it"
     )
+    ip.add_argument(
+        "--ocv-limits",
+        nargs="+",
+        default=["auto"],
+        metavar="V",
+        help="per-cell open-circuit voltages at 0 %% and 100 %% (LO HI), 'auto' (default: where the run "
+        "turned) or 'none' (capacity counted only)",
+    )
     ip.set_defaults(func=run_identify)
 
     rp = ss.add_parser("replay", parents=[common], help="estimate SOC for a recorded run or session")
@@ -114,16 +122,38 @@ def _model_input(model: str | None) -> list[tuple[str, str]]:
     return [("the --model file", model)] if model and Path(model).expanduser().exists() else []
 
 
+def _ocv_limits(values: list[str]) -> tuple[float, float] | str | None:
+    """``--ocv-limits``: 'auto', 'none' or two increasing per-cell voltages."""
+    if len(values) == 1 and values[0].lower() in ("auto", "none"):
+        return None if values[0].lower() == "none" else "auto"
+    try:
+        lo, hi = (float(v) for v in values)
+    except ValueError:
+        raise ConfigError(
+            "--ocv-limits", f"must be 'auto', 'none' or LO HI in volts, got {' '.join(values)}"
+        ) from None
+    if not 0 < lo < hi <= 10:
+        raise ConfigError("--ocv-limits", f"must be 0 < LO < HI ≤ 10 V per cell, got {lo:g} {hi:g}")
+    return lo, hi
+
+
 def run_identify(args: argparse.Namespace) -> int:
     if not 1 <= args.cells <= 1000:
         raise ConfigError("--cells", "must be 1…1000")
     protected = protected_files(args, None, [("the input file", args.input)])
     check_outputs(protected, [("--output", args.output)])
+    limits = _ocv_limits(args.ocv_limits)
     run = _read_run(args.input)
     name = args.name or f"identified from {Path(args.input).name}"
     try:
         model, report = identify(
-            run, args.cells, n_rc=args.rc, name=name, chemistry=args.chemistry, capacity_ah=args.capacity_ah
+            run,
+            args.cells,
+            n_rc=args.rc,
+            name=name,
+            chemistry=args.chemistry,
+            capacity_ah=args.capacity_ah,
+            ocv_limits=limits,
         )
     except IdentificationError as exc:
         print(f"benchgui: {args.input}: {exc}", file=sys.stderr)

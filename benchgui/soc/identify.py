@@ -32,7 +32,9 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 from scipy import optimize, sparse
 
+from benchgui.soc.capacity import CapacityEstimate, estimate_capacity, rest_points
 from benchgui.soc.model import SECONDS_PER_HOUR, CellModel, ModelUncertainty, OcvTable, RcBranch, simulate
+from benchgui.soc.modelfile import ModelFileError, dump_model, parse_model
 from benchgui.soc.recursions import hysteresis_for, intervals, rc_currents_for, sign_held
 from benchgui.soc.replay import RunData
 
@@ -52,6 +54,7 @@ class IdentificationError(ValueError):
 class FitReport:
     capacity_ah: float
     efficiency: float
+    capacity: CapacityEstimate
     r0_ohm: float
     r0_steps: int
     rms_mv_cell: float
@@ -66,7 +69,7 @@ class FitReport:
         n = model.cells_in_series
         eff = f"coulombic efficiency {self.efficiency:.4f}"
         out = [
-            f"capacity          {self.capacity_ah:.4f} Ah ({eff})",
+            f"capacity          {self.capacity.line()} ({eff})",
             f"R0                {1000 * model.r0_ohm:.3f} mΩ per cell (median of {self.r0_steps} steps)",
         ]
         for j, b in enumerate(model.rc):
@@ -91,35 +94,30 @@ class FitReport:
 
 # -- step 1: capacity ------------------------------------------------------------------------------
 def capacity_and_soc(
-    t: np.ndarray, i: np.ndarray, v_cell: np.ndarray, capacity_ah: float | None = None
-) -> tuple[float, float, np.ndarray, list[str]]:
-    """(Q, η, SOC per sample, notes) from coulomb counting between the full and empty points."""
-    notes: list[str] = []
-    dt = intervals(t)
-    dq = i[:-1] * dt / SECONDS_PER_HOUR
-    c = np.concatenate([[0.0], np.cumsum(dq)])
-    k_e = int(np.argmin(c))
-    k_f1 = int(np.argmax(c[: k_e + 1]))
-    q_dis = c[k_f1] - c[k_e]
-    k_f2 = k_e + int(np.argmax(c[k_e:]))
-    q_chg = c[k_f2] - c[k_e]
-    eta = 1.0
-    vmax = float(np.nanmax(v_cell))
-    recharged = q_chg > 0 and np.nanmax(v_cell[k_e:]) > vmax - 0.02 * abs(vmax)
-    if q_dis > 0 and recharged and q_chg >= q_dis:
-        eta = min(1.0, max(0.5, q_dis / q_chg))
-    elif q_dis <= 0 and q_chg > 0:
-        q_dis = q_chg  # the run starts empty and charges: η unknown, taken as 1
-        notes.append("no discharge from full in the run: capacity from the charge, efficiency 1")
-    q = capacity_ah if capacity_ah else q_dis
+    t: np.ndarray,
+    i: np.ndarray,
+    v_cell: np.ndarray,
+    capacity_ah: float | None = None,
+    ocv_limits: tuple[float, float] | str | None = "auto",
+) -> tuple[CapacityEstimate, np.ndarray, list[str]]:
+    """(capacity estimate, SOC per sample, notes): counted Ah corrected by the rests (capacity.py)."""
+    est = estimate_capacity(t, i, v_cell, ocv_limits)
+    notes = list(est.warnings)
+    if not est.determined and not capacity_ah:
+        why = next((w for w in est.warnings if "too shallow" in w), "the run does not determine the capacity")
+        raise IdentificationError(
+            f"{why}; {est.counted_ah:.3g} Ah were counted — give the capacity (--capacity-ah) to fit the rest"
+        )
+    if capacity_ah:
+        est = replace(est, capacity_ah=capacity_ah, interval_ah=0.0, determined=True, given=True)
+    q = est.capacity_ah
     if not q or q <= 0:
         raise IdentificationError("the run never discharges or charges: no capacity to measure")
-    ie = np.where(i > 0, eta * i, i)
+    dt = intervals(t)
+    ie = np.where(i > 0, est.efficiency * i, i)
     ce = np.concatenate([[0.0], np.cumsum(ie[:-1] * dt / SECONDS_PER_HOUR)])
-    z = (ce - ce[k_e]) / q
-    if z.max() < 0.9:
-        notes.append(f"the run spans only {100 * (z.max() - z.min()):.0f} % of SOC: the OCV ends are guesses")
-    return float(q), float(eta), z, notes
+    z = (ce - ce[est.k_empty] + est.missing_empty_ah) / q
+    return est, z, notes
 
 
 # -- step 2: R0 ------------------------------------------------------------------------------------
@@ -140,32 +138,6 @@ def r0_from_steps(t: np.ndarray, i: np.ndarray, v_cell: np.ndarray, capacity_ah:
 
 
 # -- step 3: slow-rate OCV -------------------------------------------------------------------------
-def rest_points(
-    t: np.ndarray, i: np.ndarray, z: np.ndarray, v: np.ndarray, rest_a: float, min_s: float = 600.0
-):
-    """(z, v, direction) at the end of every rest of at least ``min_s``; direction is the sign
-    of the current before the rest (−1 after discharge, +1 after charge)."""
-    resting = np.abs(i) <= rest_a
-    out = []
-    k = 0
-    n = len(i)
-    while k < n:
-        if not resting[k]:
-            k += 1
-            continue
-        j = k
-        while j + 1 < n and resting[j + 1]:
-            j += 1
-        if t[j] - t[k] >= min_s and np.isfinite(v[j]):
-            before = i[k - 1] if k > 0 else 0.0
-            out.append((z[j], v[j], float(np.sign(before))))
-        k = j + 1
-    if not out:
-        return np.empty(0), np.empty(0), np.empty(0)
-    a = np.array(out)
-    return a[:, 0], a[:, 1], a[:, 2]
-
-
 def slow_average_ocv(
     z: np.ndarray, i: np.ndarray, v: np.ndarray, capacity_ah: float, grid: np.ndarray, rests: tuple
 ) -> np.ndarray:
@@ -341,6 +313,7 @@ def identify(
     chemistry: str = "",
     capacity_ah: float | None = None,
     prior_weight: float = 1e-3,
+    ocv_limits: tuple[float, float] | str | None = "auto",
 ) -> tuple[CellModel, FitReport]:
     """Fit an ESC model of one cell to a pack run of ``cells`` cells in series."""
     started = time.perf_counter()
@@ -351,12 +324,13 @@ def identify(
     t = np.asarray(run.t_s, np.float64)
     i = np.asarray(run.current_a, np.float64)
     v = np.asarray(run.voltage_v, np.float64) / cells
-    q, eta, z, notes = capacity_and_soc(t, i, v, capacity_ah)
+    cap, z, notes = capacity_and_soc(t, i, v, capacity_ah, ocv_limits)
+    q, eta = cap.capacity_ah, cap.efficiency
     r0, n_steps = r0_from_steps(t, i, v, q)
     if not math.isfinite(r0):
         r0 = 0.0
         notes.append("no clear current steps: R0 is folded into the fastest RC branch")
-    rest_a = max(0.01, q / 50)
+    rest_a = q / 50
     rests = rest_points(t, i, z, v, rest_a)
     grid = SOC_GRID_PCT / 100.0
     ocv0 = slow_average_ocv(z, i, v, q, grid, rests)
@@ -380,7 +354,7 @@ def identify(
         taus0 = np.geomspace(fast, min(3000.0, span / 5), n_rc) if n_rc else np.empty(0)
         starts.append(np.concatenate([np.log(taus0), [np.log(50.0)]]))
     lo = np.concatenate([np.full(n_rc, np.log(0.5)), [np.log(1e-2)]])
-    hi = np.concatenate([np.full(n_rc, np.log(max(span, 100.0))), [np.log(1e4)]])
+    hi = np.concatenate([np.full(n_rc, np.log(min(max(span, 100.0), 1e6))), [np.log(1e4)]])
     theta = starts[0]
     for rnd in range(3):  # Huber reweighting: a few wild regions (LFP's knee) must not rule
         best = None
@@ -425,6 +399,7 @@ def identify(
     report = FitReport(
         capacity_ah=q,
         efficiency=eta,
+        capacity=cap,
         r0_ohm=float(r0),
         r0_steps=n_steps,
         rms_mv_cell=1000 * float(np.sqrt(np.mean(err**2))),
@@ -436,4 +411,8 @@ def identify(
         notes=notes,
     )
     model = replace(model, info={"rms_mv_cell": round(report.rms_mv_cell, 3), "source": name})
+    try:  # never hand out a model that its own loader refuses
+        parse_model(dump_model(model))
+    except ModelFileError as exc:
+        raise IdentificationError(f"the fit is out of the model file's range: {exc}") from None
     return model, report

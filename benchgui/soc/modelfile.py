@@ -53,12 +53,17 @@ class ModelFileError(ConfigError):
     """A cell model file is malformed or out of range (``key`` names the offending entry)."""
 
 
+#: resistances follow the cell: at 1C (capacity_ah amps) none may drop more than this per cell —
+#: ten times what any cell holds, so only nonsense is refused, whatever the cell's size (a
+#: 5 mAh cell has tens of ohms, a 100 Ah cell fractions of a milliohm)
+MAX_DROP_AT_1C_V = 10.0
+
 # key: (min, max) — inclusive ranges for scalar entries
 _RANGES: dict[str, tuple[float, float]] = {
     "cells_in_series": (1, 1000),
     "capacity_ah": (1e-3, 1e5),
     "coulombic_efficiency": (0.5, 1.0),
-    "r0_ohm": (0.0, 10.0),
+    "r0_ohm": (0.0, math.inf),  # and the 1C rule below
     "hysteresis_gamma": (0.0, 1e5),
     "hysteresis_m_v": (0.0, 1.0),
     "hysteresis_m0_v": (0.0, 1.0),
@@ -93,6 +98,15 @@ def _ranged(data: Mapping[str, Any], key: str, default: float | None, path: str 
     if not lo <= v <= hi:
         raise ModelFileError(key, f"must be within {lo:g}…{hi:g}, got {v:g}", path)
     return v
+
+
+def _check_resistance(key: str, r: float, capacity_ah: float, path: str | None) -> None:
+    """Resistance limits scale with the cell: R·(1C current) ≤ MAX_DROP_AT_1C_V."""
+    hi = MAX_DROP_AT_1C_V / capacity_ah
+    if not 0 <= r <= hi:
+        raise ModelFileError(
+            key, f"must be within 0…{hi:.4g} Ω for a {capacity_ah:g} Ah cell (≤ 10 V at 1C), got {r:g}", path
+        )
 
 
 def _vector(data: Mapping[str, Any], key: str, where: str, path: str | None) -> np.ndarray:
@@ -186,6 +200,9 @@ def parse_model(text: str, path: str | None = None) -> CellModel:
     cells = data["cells_in_series"]
     if isinstance(cells, bool) or not isinstance(cells, int) or not 1 <= cells <= 1000:
         raise ModelFileError("cells_in_series", f"must be an integer 1…1000, got {cells!r}", path)
+    capacity = _ranged(data, "capacity_ah", None, path)
+    r0 = _ranged(data, "r0_ohm", None, path)
+    _check_resistance("r0_ohm", r0, capacity, path)
     rc_data = data.get("rc", [])
     if not isinstance(rc_data, list) or not all(isinstance(b, dict) for b in rc_data):
         raise ModelFileError("rc", "must be an array of tables ([[rc]] with r_ohm and tau_s)", path)
@@ -197,8 +214,7 @@ def parse_model(text: str, path: str | None = None) -> CellModel:
         if set(b) != {"r_ohm", "tau_s"}:
             raise ModelFileError(f"rc[{j}]", "needs exactly r_ohm and tau_s", path)
         r, tau = _number(b, "r_ohm", where, path), _number(b, "tau_s", where, path)
-        if not 0 <= r <= 10:
-            raise ModelFileError(f"{where}r_ohm", f"must be within 0…10, got {r:g}", path)
+        _check_resistance(f"{where}r_ohm", r, capacity, path)
         if not 0.01 <= tau <= 1e6:
             raise ModelFileError(f"{where}tau_s", f"must be within 0.01…1e6 s, got {tau:g}", path)
         rc.append(RcBranch(r, tau))
@@ -212,9 +228,9 @@ def parse_model(text: str, path: str | None = None) -> CellModel:
         name=name,
         chemistry=str(data.get("chemistry", "")),
         cells_in_series=cells,
-        capacity_ah=_ranged(data, "capacity_ah", None, path),
+        capacity_ah=capacity,
         coulombic_efficiency=_ranged(data, "coulombic_efficiency", 1.0, path),
-        r0_ohm=_ranged(data, "r0_ohm", None, path),
+        r0_ohm=r0,
         rc=tuple(rc),
         hysteresis_gamma=_ranged(data, "hysteresis_gamma", 0.0, path),
         hysteresis_m_v=_ranged(data, "hysteresis_m_v", 0.0, path),

@@ -9,7 +9,9 @@ from benchgui.soc.replay import RunData
 
 
 def nmc_like(cells: int = 4, capacity_ah: float = 5.0, m_v: float = 0.0) -> CellModel:
-    """A smooth, steep OCV (good observability) with two RC branches."""
+    """A smooth, steep OCV (good observability) with two RC branches; resistances scale with
+    the capacity like real cells (5 Ah: 20 mΩ)."""
+    k = 5.0 / capacity_ah
     soc = np.linspace(0, 1, 21)
     ocv = 3.0 + 1.2 * soc - 0.35 * np.sin(np.pi * soc) * 0.3 + 0.1 * soc**3
     return CellModel(
@@ -18,8 +20,8 @@ def nmc_like(cells: int = 4, capacity_ah: float = 5.0, m_v: float = 0.0) -> Cell
         cells_in_series=cells,
         capacity_ah=capacity_ah,
         coulombic_efficiency=0.99,
-        r0_ohm=0.02,
-        rc=(RcBranch(0.01, 20.0), RcBranch(0.015, 400.0)),
+        r0_ohm=0.02 * k,
+        rc=(RcBranch(0.01 * k, 20.0), RcBranch(0.015 * k, 400.0)),
         hysteresis_gamma=100.0,
         hysteresis_m_v=m_v,
         hysteresis_m0_v=0.0,
@@ -45,18 +47,26 @@ def profile(
 
 
 def run_of(
-    model: CellModel, t: np.ndarray, i: np.ndarray, soc0: float, seed: int = 2, noise: bool = True
+    model: CellModel,
+    t: np.ndarray,
+    i: np.ndarray,
+    soc0: float,
+    seed: int = 2,
+    noise: bool = True,
+    current_noise_a: float = 0.005,
 ) -> tuple[RunData, np.ndarray]:
     """(measured run, true SOC) from the model itself, with light sensor noise."""
     v, z = simulate(model, t, i, soc0)
     rng = np.random.default_rng(seed)
     if noise:
         v = v + rng.normal(0, 0.002, len(v))
-        i = i + rng.normal(0, 0.005, len(i))
+        i = i + rng.normal(0, current_noise_a, len(i))
     return RunData(t, i, v), z
 
 
-def characterisation(model: CellModel, rate_c: float = 0.1) -> tuple[RunData, np.ndarray]:
+def characterisation(
+    model: CellModel, rate_c: float = 0.1, current_noise_a: float = 0.005
+) -> tuple[RunData, np.ndarray]:
     """Full → empty at a slow rate with pulses every 10 %, rest, back to full, rest.
 
     Slow parts sampled every 10 s, pulses every second (irregular, like a real logger).
@@ -89,4 +99,4 @@ def characterisation(model: CellModel, rate_c: float = 0.1) -> tuple[RunData, np
     add(3600, 0.0, 60)
     t = np.concatenate(seg_t)
     i = np.concatenate(seg_i)
-    return run_of(model, t, i, 1.0)
+    return run_of(model, t, i, 1.0, current_noise_a=current_noise_a)

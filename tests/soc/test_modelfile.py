@@ -110,3 +110,31 @@ def test_uncertainty_table_is_validated() -> None:
     assert rest[10] == pytest.approx(0.002)
     assert dyn[50] == pytest.approx(0.25)
     assert np.all(np.diff(m.ocv.voltage_v) > 0)
+
+
+def test_resistance_limits_follow_the_cell() -> None:
+    # a 5 mAh cell with 13 Ω in a branch is a real cell (issue 18: it was refused at 0…10)
+    small = GOOD.replace("capacity_ah = 2.0", "capacity_ah = 0.005")
+    small = small.replace("r_ohm = 0.005", "r_ohm = 13.0952")
+    assert parse_model(small).rc[0].r_ohm == pytest.approx(13.0952)
+    # what no cell of that size can have: 10 V dropped at 1C
+    with pytest.raises(ModelFileError, match=r"rc\[0\]\.r_ohm: must be within 0…2000 Ω for a 0.005 Ah cell"):
+        parse_model(small.replace("r_ohm = 13.0952", "r_ohm = 2500.0"))
+    with pytest.raises(ModelFileError, match=r"r0_ohm: must be within 0…5 Ω for a 2 Ah cell"):
+        parse_model(GOOD.replace("r0_ohm = 0.01", "r0_ohm = 6.0"))
+
+
+def test_identification_of_a_small_cell_writes_a_file_its_loader_accepts(tmp_path: Path) -> None:
+    from benchgui.cli import main
+    from tests.soc.synthetic import characterisation, nmc_like
+
+    truth = nmc_like(cells=1, capacity_ah=0.005)  # 20 Ω R0, 10 + 15 Ω in the branches
+    run, _ = characterisation(truth, current_noise_a=5e-6)
+    csv = tmp_path / "small.csv"
+    rows = np.column_stack([run.t_s, run.current_a, run.voltage_v])
+    np.savetxt(csv, rows, delimiter=",", header="time_s,current_a,voltage_v", comments="", fmt="%.9g")
+    out = tmp_path / "small.toml"
+    assert main(["soc", "identify", str(csv), "--cells", "1", "--output", str(out)]) == 0
+    model = load_model(out)  # was: "r0_ohm: must be within 0…10, got 20.…"
+    assert model.capacity_ah == pytest.approx(0.005, rel=0.03)
+    assert model.r0_ohm + sum(b.r_ohm for b in model.rc) > 10.0

@@ -212,6 +212,11 @@ def _summary(label: str, model_name: str, r: ReplayResult, took: float) -> None:
     print(
         f"  end    {100 * r.soc[-1]:6.2f} % ± {300 * r.soc_sigma[-1]:.2f} % (3σ); coulomb counting {100 * r.coulomb[-1]:.2f} %"
     )
+    if r.current_bias_a is not None and r.coulomb_only is not None:
+        print(
+            f"  current-sensor offset estimated {1000 * r.current_bias_a[-1]:+.0f} mA; "
+            f"coulomb counting only (flat OCV) for {100 * r.coulomb_only.mean():.0f} % of rows"
+        )
     if r.rejected or r.repairs:
         print(f"  {r.rejected} voltage readings rejected as sensor faults, {r.repairs} covariance repairs")
 

@@ -90,9 +90,9 @@ def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser)
         "--plot", metavar="PNG", help="with --session: plot the estimate against the session's SOC channels"
     )
     rp.add_argument(
-        "--biased-sensor",
+        "--no-offset-state",
         action="store_true",
-        help="the current sensor reads off: estimate its offset as a state, allow for a 1 %% gain error",
+        help="calibrated current sensor: no offset state, no gain noise (the filter before issue 18)",
     )
     rp.set_defaults(func=run_replay)
 
@@ -196,7 +196,7 @@ def run_replay(args: argparse.Namespace) -> int:
         soc0_sigma=args.initial_sigma / 100.0,
         fallback_soc=cfg.soc.initial_soc_pct / 100.0,
         fallback_sigma=cfg.soc.initial_sigma_pct / 100.0,
-        tuning=_with_bias(tuning_for(cfg)) if args.biased_sensor else tuning_for(cfg),
+        tuning=_plain(tuning_for(cfg)) if args.no_offset_state else tuning_for(cfg),
     )
     took = time.perf_counter() - started
     _write(args.output, format_soc_csv(result))
@@ -212,14 +212,14 @@ def run_replay(args: argparse.Namespace) -> int:
     return 0
 
 
-def _with_bias(t: SpkfTuning) -> SpkfTuning:
-    """The configured tuning with the offset state, gain noise and flat-OCV band floor on."""
-    on = SpkfTuning.biased_sensor()
+def _plain(t: SpkfTuning) -> SpkfTuning:
+    """The configured tuning without the offset state, gain noise and flat-OCV band floor."""
+    off = SpkfTuning.without_offset_state()
     return replace(
         t,
-        current_bias_sigma_a=on.current_bias_sigma_a,
-        current_gain_sigma=on.current_gain_sigma,
-        flat_band_floor=on.flat_band_floor,
+        current_bias_sigma_a=off.current_bias_sigma_a,
+        current_gain_sigma=off.current_gain_sigma,
+        flat_band_floor=off.flat_band_floor,
     )
 
 

@@ -34,15 +34,12 @@ class SpkfTuning:
     current_sigma_a: float = 0.02  # noise of the measured current (process noise w), A
     soc_drift_pct_per_sqrt_h: float = 0.5  # random walk on SOC, % per √h
     #: prior σ of the current sensor's offset (a state, Plett's bias-augmented SPKF); 0: no
-    #: bias state. Off by default, on in :meth:`biased_sensor`: every unit of uncertainty the
-    #: filter admits on the current makes it lean on the model's voltage, and on the PyBaMM
-    #: matrix (docs/soc-accuracy.md) an identified model's voltage error costs more than a
-    #: ±20 mA offset does over a few hours; over days of a biased sensor it is the other way.
-    current_bias_sigma_a: float = 0.0
+    #: bias state (:meth:`without_offset_state`). Bench shunt amplifiers read tens of mA off.
+    current_bias_sigma_a: float = 0.05
     current_bias_drift_a_per_sqrt_h: float = 0.005  # the offset wanders (temperature), A per √h
     #: relative σ of a current-gain or capacity error: SOC variance grows by σ_g²·|ΔSOC| for every
     #: ΔSOC of charge moved (a persistent error g costs g·|ΔSOC|; equal after one full cycle)
-    current_gain_sigma: float = 0.0
+    current_gain_sigma: float = 0.01
     #: the voltage "observes" SOC when a rested reading pins it to within this σ (fraction) at
     #: the present SOC (model rest error + sensor noise over dOCV/dSOC); otherwise the estimate
     #: rests on coulomb counting alone (LiFePO4's plateau) and says so
@@ -50,7 +47,7 @@ class SpkfTuning:
     #: on a flat OCV the band may not shrink below this share of what one rested reading
     #: resolves (the rest-error table is one σ over all rests; rests far apart along the
     #: plateau err partly independently, so not the whole of it)
-    flat_band_floor: float = 0.0
+    flat_band_floor: float = 0.5
     bump_sigmas: float = 3.0
     bump_factor: float = 2.0
     fault_sigmas: float = 6.0
@@ -65,14 +62,15 @@ class SpkfTuning:
     ukf_kappa: float | None = None  # None: 3 − L
 
     @classmethod
-    def biased_sensor(cls, **overrides: float | str) -> SpkfTuning:
-        """For a current sensor known to read off (an uncalibrated shunt amplifier, a hall
-        sensor), or runs of days: offset state (σ 50 mA), gain/capacity error 1 %, and on a
-        flat OCV a band that does not shrink below half of what one reading resolves."""
+    def without_offset_state(cls, **overrides: float | str) -> SpkfTuning:
+        """The filter as it was before issue 18: no offset state, no gain noise, no band floor
+        on a flat OCV. For a calibrated current sensor and short runs it is a little more
+        accurate (it leans less on the model's voltage), but on LiFePO4 its band can be far
+        too narrow (docs/soc-accuracy.md)."""
         base: dict[str, float | str] = {
-            "current_bias_sigma_a": 0.05,
-            "current_gain_sigma": 0.01,
-            "flat_band_floor": 0.5,
+            "current_bias_sigma_a": 0.0,
+            "current_gain_sigma": 0.0,
+            "flat_band_floor": 0.0,
         }
         base.update(overrides)
         return cls(**base)  # type: ignore[arg-type]

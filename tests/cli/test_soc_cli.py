@@ -172,10 +172,11 @@ def test_models_lists_the_shipped_ones(capsys: pytest.CaptureFixture[str]) -> No
     assert "lifepo4-4s" in out
 
 
-def test_replay_with_a_biased_sensor_reports_the_offset(
+def test_replay_estimates_the_current_sensor_offset(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """A sensor reading 40 mA high: --biased-sensor estimates the offset and says so."""
+    """A sensor reading 40 mA high: replay estimates the offset and says so (not with
+    --no-offset-state)."""
     from benchgui.soc.model import simulate
     from benchgui.soc.modelfile import load_model
 
@@ -190,11 +191,11 @@ def test_replay_with_a_biased_sensor_reports_the_offset(
     write_run(drive, t, i + 0.040, v)
     out = tmp_path / "o.csv"
     args = ["soc", "replay", str(drive), "--model", "lifepo4-4s", "--output", str(out), "--initial-soc", "95"]
-    assert main(args) == 0
+    assert main([*args, "--no-offset-state"]) == 0
     plain = capsys.readouterr().out
     assert "coulomb counting only (OCV too flat to tell SOC) for" in plain
-    assert "offset" not in plain  # off by default
-    assert main([*args, "--biased-sensor"]) == 0
+    assert "offset" not in plain
+    assert main(args) == 0
     said = capsys.readouterr().out
     mA = float(said.split("current-sensor offset estimated ")[1].split(" mA")[0])
     assert 15 <= mA <= 60, said  # learned, with the right sign (5 h: not all of it yet)

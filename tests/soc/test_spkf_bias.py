@@ -39,7 +39,7 @@ def test_a_current_offset_does_not_drift_the_soc() -> None:
     m = load_model("lifepo4-4s")
     t, i = cycles(m, 5)  # 15.7 h
     run, z = measured(m, t, i, 0.90, offset_a=0.030)
-    res = replay(m, run, soc0=0.90, soc0_sigma=0.02, tuning=SpkfTuning.biased_sensor())
+    res = replay(m, run, soc0=0.90, soc0_sigma=0.02)
     e = err_pct(res, z)
     late = t >= 3600
     assert np.max(np.abs(e[late])) < 1.2  # bounded: the offset is learned, not integrated
@@ -48,9 +48,7 @@ def test_a_current_offset_does_not_drift_the_soc() -> None:
     assert abs(res.current_bias_a[-1] - 0.030) < 0.008
     assert np.mean(np.abs(e) <= 300 * res.soc_sigma + 1e-9) >= 0.95
     # without the bias state the same data drifts: coulomb counting's error leaks through
-    plain = replay(
-        m, run, soc0=0.90, soc0_sigma=0.02, tuning=SpkfTuning.biased_sensor(current_bias_sigma_a=0.0)
-    )
+    plain = replay(m, run, soc0=0.90, soc0_sigma=0.02, tuning=SpkfTuning(current_bias_sigma_a=0.0))
     drift = err_pct(plain, z)
     assert np.abs(drift[-3600:]).max() > 1.0
     assert np.abs(e[-3600:]).max() < 0.4 * np.abs(drift[-3600:]).max()
@@ -65,7 +63,7 @@ def test_flat_ocv_is_flagged_and_the_band_grows_honestly() -> None:
     i = np.concatenate([np.zeros(600), np.full(int(3600 * 2.6), -0.2 * q), np.zeros(1800)])
     t = np.arange(len(i), dtype=float)
     run, z = measured(m, t, i, 0.60, offset_a=0.020, gain=1.005)
-    res = replay(m, run, soc0=0.60, soc0_sigma=0.01, tuning=SpkfTuning.biased_sensor())
+    res = replay(m, run, soc0=0.60, soc0_sigma=0.01)
     assert res.coulomb_only is not None
     plateau = (z > 0.40) & (z < 0.65)
     steep = z < 0.12
@@ -83,7 +81,7 @@ def test_flat_ocv_is_flagged_and_the_band_grows_honestly() -> None:
 
 
 def test_without_a_reading_the_estimate_is_coulomb_counting() -> None:
-    f = Spkf(load_model("lifepo4-4s"), 0.05, 0.05, SpkfTuning.biased_sensor())
+    f = Spkf(load_model("lifepo4-4s"), 0.05, 0.05)
     f.step(1.0, 0.0, None)
     assert f.coulomb_only
     v = 4 * f.model.curve().ocv1(0.05)
@@ -92,5 +90,5 @@ def test_without_a_reading_the_estimate_is_coulomb_counting() -> None:
     assert not f.coulomb_only
     assert f.soc_resolution < SpkfTuning().observable_sigma_soc
     assert f.current_bias_sigma_a > 0.0
-    plain = Spkf(load_model("lifepo4-4s"), 0.05, 0.05)  # the default: no offset state
+    plain = Spkf(load_model("lifepo4-4s"), 0.05, 0.05, SpkfTuning.without_offset_state())
     assert (plain.has_bias, plain.current_bias_a, plain.nx) == (False, 0.0, f.nx - 1)

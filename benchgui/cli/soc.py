@@ -22,6 +22,7 @@ import errno
 import sys
 import time
 from collections.abc import Iterable
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -37,6 +38,7 @@ from benchgui.soc.csvrun import format_soc_csv, parse_run_csv
 from benchgui.soc.identify import IdentificationError, identify
 from benchgui.soc.modelfile import builtin_model_dirs, builtin_model_names, dump_model, load_model
 from benchgui.soc.replay import ReplayResult, RunData, align_channels, replay
+from benchgui.soc.spkf import SpkfTuning
 
 
 def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -94,6 +96,11 @@ def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser)
     )
     rp.add_argument(
         "--plot", metavar="PNG", help="with --session: plot the estimate against the session's SOC channels"
+    )
+    rp.add_argument(
+        "--no-offset-state",
+        action="store_true",
+        help="calibrated current sensor: no offset state, no gain noise (the filter before issue 18)",
     )
     rp.set_defaults(func=run_replay)
 
@@ -219,7 +226,7 @@ def run_replay(args: argparse.Namespace) -> int:
         soc0_sigma=args.initial_sigma / 100.0,
         fallback_soc=cfg.soc.initial_soc_pct / 100.0,
         fallback_sigma=cfg.soc.initial_sigma_pct / 100.0,
-        tuning=tuning_for(cfg),
+        tuning=_plain(tuning_for(cfg)) if args.no_offset_state else tuning_for(cfg),
     )
     took = time.perf_counter() - started
     _write(args.output, format_soc_csv(result))
@@ -235,6 +242,17 @@ def run_replay(args: argparse.Namespace) -> int:
     return 0
 
 
+def _plain(t: SpkfTuning) -> SpkfTuning:
+    """The configured tuning without the offset state, gain noise and flat-OCV band floor."""
+    off = SpkfTuning.without_offset_state()
+    return replace(
+        t,
+        current_bias_sigma_a=off.current_bias_sigma_a,
+        current_gain_sigma=off.current_gain_sigma,
+        flat_band_floor=off.flat_band_floor,
+    )
+
+
 def _summary(label: str, model_name: str, r: ReplayResult, took: float) -> None:
     hours = (r.t_s[-1] - r.t_s[0]) / 3600
     print(f"replayed {label}: {len(r.t_s)} rows, {hours:.2f} h, model {model_name!r}, {took:.2f} s")
@@ -242,6 +260,12 @@ def _summary(label: str, model_name: str, r: ReplayResult, took: float) -> None:
     print(
         f"  end    {100 * r.soc[-1]:6.2f} % ± {300 * r.soc_sigma[-1]:.2f} % (3σ); coulomb counting {100 * r.coulomb[-1]:.2f} %"
     )
+    if r.coulomb_only is not None:
+        print(
+            f"  coulomb counting only (OCV too flat to tell SOC) for {100 * r.coulomb_only.mean():.0f} % of rows"
+        )
+    if r.current_bias_a is not None and r.current_bias_a.any():
+        print(f"  current-sensor offset estimated {1000 * r.current_bias_a[-1]:+.0f} mA")
     if r.rejected or r.repairs:
         print(f"  {r.rejected} voltage readings rejected as sensor faults, {r.repairs} covariance repairs")
 

@@ -61,6 +61,10 @@ class SocEstimate:
     time_to_empty_s: float | None  # at the present current; None unless discharging
     time_to_full_s: float | None  # None unless charging
     initial_how: str
+    #: the OCV is too flat here to tell SOC apart: the estimate (and its growing band) is coulomb
+    #: counting's alone until the voltage says something again (e.g. LiFePO4's plateau)
+    coulomb_only: bool = False
+    current_bias_a: float = 0.0  # the filter's estimate of the current sensor's offset, A
 
 
 def model_for(cfg: Config) -> CellModel:
@@ -271,6 +275,8 @@ class SocService:
             time_to_empty_s=to_empty,
             time_to_full_s=to_full,
             initial_how=self._how,
+            coulomb_only=self.filter.coulomb_only,
+            current_bias_a=self.filter.current_bias_a,
         )
 
 

@@ -46,6 +46,10 @@ class ReplayResult:
     rejected: int
     bumps: int
     repairs: int
+    #: the filter's estimate of the current sensor's offset (A, measured − true) at every row
+    current_bias_a: np.ndarray | None = None
+    #: True where the estimate rests on coulomb counting alone (OCV too flat, or no reading)
+    coulomb_only: np.ndarray | None = None
 
 
 def replay(
@@ -91,6 +95,8 @@ def replay(
     soc = np.empty(n)
     var = np.empty(n)
     vp = np.empty(n)
+    bias = np.empty(n)
+    cc_only = np.empty(n, dtype=bool)
     dtl, hl, il, vl = dt.tolist(), hold.tolist(), i.tolist(), v.tolist()
     tc = temps.tolist() if temps is not None else [None] * n
     gaps = set(np.nonzero(gap)[0].tolist())
@@ -101,9 +107,11 @@ def replay(
         soc[k] = step(dtl[k], hl[k], vl[k], il[k], tc[k])
         var[k] = f.soc_variance
         vp[k] = f.voltage_pred_v
+        bias[k] = f.current_bias_a
+        cc_only[k] = f.coulomb_only
     sig = np.sqrt(np.maximum(var, 0.0))
     coul = coulomb_series(model, dt, hold, z0)
-    return ReplayResult(t, soc, sig, coul, vp, z0, s0, how, f.rejected, f.bumps, f.repairs)
+    return ReplayResult(t, soc, sig, coul, vp, z0, s0, how, f.rejected, f.bumps, f.repairs, bias, cc_only)
 
 
 def coulomb_series(model: CellModel, dt: np.ndarray, hold: np.ndarray, soc0: float) -> np.ndarray:

@@ -1,6 +1,12 @@
 """Sigma-point Kalman filter (SPKF) for SOC on the ESC model, after Plett (BMS Vol. 2, ch. 3–4).
 
-State x = [i_R1 … i_Rn, h, z] (RC resistor currents, dynamic hysteresis, SOC). The state is
+State x = [i_R1 … i_Rn, h, b, z] (RC resistor currents, dynamic hysteresis, current-sensor
+offset, SOC). b is the current-sensor bias as an augmented state, as in Plett's bias-augmented
+SPKF (Battery Management Systems Vol. II, Artech House 2016, ch. 3; an inference that it suits
+a bench: its shunt amplifiers read tens of mA off): the true current is the measured one minus b,
+so a constant offset shows up as a SOC drift the voltage contradicts and the filter learns b
+instead of drifting for hours. A gain error (sensor gain, capacity) is not a state: it adds SOC
+variance in proportion to the charge moved (:attr:`SpkfTuning.current_gain_sigma`). The state is
 augmented with the process noise w (noise on the measured current, which drives every state)
 and the sensor noise v (on the measured pack voltage), so the filter sees exactly the model's
 nonlinearities in both. One step:
@@ -12,8 +18,8 @@ nonlinearities in both. One step:
 3. Time update: every sigma point goes through the state equations for the *real* Δt of this
    step with its own noisy current (RC currents and SOC are linear in the state, and so is
    the hysteresis once its rate is taken at the measured current: one pass); a random walk on SOC
-   (variance ∝ Δt) stands for the drift white current noise cannot represent (capacity error,
-   current offset).
+   (variance ∝ Δt) stands for drift white current noise cannot represent, a gain term for a
+   current/capacity scale error, and a slow random walk on b.
 4. Measurement update: the voltage of every sigma point goes into the row below the states, so
    one pass gives the means, P_x, P_xy and P_y. The voltage noise is what the model's
    uncertainty table says at this SOC and overpotential, counted per second of data (model
@@ -23,6 +29,11 @@ nonlinearities in both. One step:
      measurement is skipped and counted (a run of ``fault_limit`` in a row is believed);
    * a large innovation (≥ ``bump_sigmas`` σ) means the model and the measurement disagree:
      the SOC variance is multiplied by ``bump_factor`` so the filter listens more;
+   * where the OCV is too flat for a rested reading to pin SOC within ``observable_sigma_soc``
+     (LiFePO4's plateau) the estimate is flagged :attr:`Spkf.coulomb_only`: readings there may
+     pull a far-off estimate in, but they do not narrow the band below ``flat_band_floor`` of
+     what one reading resolves, and they do not teach b (a flat curve's OCV error, changing with
+     SOC, would look like drift) — so the band grows with coulomb counting's own uncertainty;
    * SOC is clamped to [soc_min, soc_max] and h to [−1, 1].
 
 Everything is vectorised over the sigma points (one numpy pass per equation), which is why a
@@ -33,9 +44,6 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Literal
 
 import numpy as np
 from scipy.linalg.lapack import dpotrf as _potrf
@@ -47,87 +55,11 @@ except ImportError:  # pragma: no cover - other numpy layouts
 
 from benchgui.soc.linalg import robust_cholesky
 from benchgui.soc.model import SECONDS_PER_HOUR, CellModel, OcvCurve
+from benchgui.soc.tuning import SpkfTuning, VoltageNoise, sigma_weights
+
+__all__ = ["Spkf", "SpkfTuning", "VoltageNoise", "initial_soc", "sigma_weights"]
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class SpkfTuning:
-    """Noise levels and robustness thresholds (defaults suit identified models at ~1 Hz)."""
-
-    method: Literal["cdkf", "ukf"] = "cdkf"
-    sensor_sigma_v: float = 0.005  # white noise of one pack voltage reading, V
-    #: multiplies the model's own uncertainty table (:class:`~benchgui.soc.model.ModelUncertainty`)
-    model_error_scale: float = 1.0
-    #: how long a model error persists: a rested-voltage (OCV) error for as long as SOC stays
-    #: put, a dynamic error for about a time constant. The filter counts a second of data as
-    #: 1/correlation of an independent reading (variance ∝ correlation/Δt), so thousands of
-    #: samples of the same biased voltage cannot talk it into a wrong SOC.
-    rest_error_correlation_s: float = 600.0
-    dynamic_error_correlation_s: float = 1800.0
-    current_sigma_a: float = 0.02  # noise of the measured current (process noise w), A
-    soc_drift_pct_per_sqrt_h: float = 0.5  # random walk on SOC, % per √h
-    bump_sigmas: float = 3.0
-    bump_factor: float = 2.0
-    fault_sigmas: float = 6.0
-    fault_min_v_per_cell: float = 0.25
-    #: after this many rejected readings in a row the "fault" is the estimate, not the sensor:
-    #: the next reading is used, with the SOC variance widened
-    fault_limit: int = 10
-    soc_min: float = -0.05
-    soc_max: float = 1.05
-    ukf_alpha: float = 1.0
-    ukf_beta: float = 2.0
-    ukf_kappa: float | None = None  # None: 3 − L
-
-
-class VoltageNoise:
-    """Variance of a pack-voltage reading as the filter sees it: sensor noise + model error.
-
-    The model error comes from the model's uncertainty table at the present SOC: a rest part
-    and a part proportional to the dynamic voltage |R0·i| + Σ R_j·|i_Rj|, each counted per
-    second of data (× correlation time / Δt). The filter inlines the same arithmetic.
-    """
-
-    def __init__(self, model: CellModel, tuning: SpkfTuning) -> None:
-        n = model.cells_in_series
-        rest, dyn = model.uncertainty.tables()
-        k = n * tuning.model_error_scale
-        self.rest_inst = [(k * x) ** 2 for x in rest]  # one reading's worth (no correlation)
-        self.dyn_inst = [(k * x) ** 2 for x in dyn]
-        self.rest = [tuning.rest_error_correlation_s * x for x in self.rest_inst]
-        self.dyn = [tuning.dynamic_error_correlation_s * x for x in self.dyn_inst]
-        self.sensor = tuning.sensor_sigma_v**2
-        self.r0 = model.r0_ohm
-        self.r_abs = [abs(b.r_ohm) for b in model.rc]
-
-    def variance(self, z: float, i_now: float, i_rc: Sequence[float], dt: float) -> float:
-        idx = 0 if z <= 0.0 else (100 if z >= 1.0 else int(z * 100.0 + 0.5))
-        dyn = abs(self.r0 * i_now)
-        for r, x in zip(self.r_abs, i_rc, strict=False):
-            dyn += r * abs(x)
-        var = self.rest[idx] + self.dyn[idx] * dyn * dyn
-        return var / (1.0 if dt <= 0.0 else min(max(dt, 0.1), 60.0)) + self.sensor
-
-
-def sigma_weights(method: str, n_aug: int, tuning: SpkfTuning) -> tuple[float, np.ndarray, np.ndarray]:
-    """(γ, mean weights, covariance weights) for ``n_aug`` augmented dimensions."""
-    n_sig = 2 * n_aug + 1
-    if method == "cdkf":
-        h2 = 3.0  # h = √3: optimal for Gaussian priors
-        wm = np.full(n_sig, 1.0 / (2.0 * h2))
-        wm[0] = (h2 - n_aug) / h2
-        return math.sqrt(h2), wm, wm.copy()
-    if method == "ukf":
-        a, b = tuning.ukf_alpha, tuning.ukf_beta
-        kappa = 3.0 - n_aug if tuning.ukf_kappa is None else tuning.ukf_kappa
-        lam = a * a * (n_aug + kappa) - n_aug
-        wm = np.full(n_sig, 1.0 / (2.0 * (n_aug + lam)))
-        wm[0] = lam / (n_aug + lam)
-        wc = wm.copy()
-        wc[0] += 1.0 - a * a + b
-        return math.sqrt(n_aug + lam), wm, wc
-    raise ValueError(f"unknown sigma-point method {method!r} (cdkf or ukf)")
 
 
 class Spkf:
@@ -148,7 +80,10 @@ class Spkf:
         self.model = model
         self.tuning = t = tuning or SpkfTuning()
         self.n_rc = model.n_rc
-        self.nx = nx = model.n_states
+        self.has_bias = t.current_bias_sigma_a > 0.0
+        self.nx = nx = model.n_states + (1 if self.has_bias else 0)
+        self._hi = self.n_rc  # index of h; b (when present) follows, SOC is always last
+        self._bi = self.n_rc + 1 if self.has_bias else -1
         self.n_aug = n_aug = nx + 2
         self.n_sig = n_sig = 2 * n_aug + 1
         self.gamma, self.wm, self.wc = sigma_weights(t.method, n_aug, t)
@@ -166,6 +101,14 @@ class Spkf:
         self._var_rest_i, self._var_dyn_i = noise.rest_inst, noise.dyn_inst
         self._r_abs = noise.r_abs
         self._q_soc_per_s = (t.soc_drift_pct_per_sqrt_h / 100.0) ** 2 / SECONDS_PER_HOUR
+        self._q_bias_per_s = t.current_bias_drift_a_per_sqrt_h**2 / SECONDS_PER_HOUR
+        self._q_gain_per_as = t.current_gain_sigma**2 / self._q_as  # × |i|·Δt
+        # how precisely a rested voltage pins SOC, on the 1 % grid: σ_v / |dOCV/dSOC| (pack)
+        grid = np.linspace(0.0, 1.0, 101)
+        slope = np.abs(np.gradient(np.interp(grid, *model.curve(temperature_c).extended(float(n))), grid))
+        sig_v = np.sqrt(np.array(noise.rest_inst) + noise.sensor)
+        self._soc_resolution = (sig_v / np.maximum(slope, 1e-9)).tolist()
+        self._observable_sigma = t.observable_sigma_soc
         # augmented sigma points: columns 1…L perturb dimension j by +γ·√P, L+1…2L by −γ·√P;
         # dimension nx is the current noise w, nx+1 the voltage noise v
         self._neg = 1 + n_aug
@@ -180,10 +123,12 @@ class Spkf:
         v_lo, v_hi = model.pack_voltage_range()
         self._plausible = (0.5 * v_lo, 1.5 * v_hi)
         self._x = np.zeros(nx)
-        self._x[nx - 2] = hysteresis0
+        self._x[self._hi] = hysteresis0
         self._x[nx - 1] = soc0
         p0 = np.full(nx, max(abs(current0_a), 0.05 * model.capacity_ah) ** 2)
-        p0[nx - 2] = hysteresis0_sigma**2
+        p0[self._hi] = hysteresis0_sigma**2
+        if self.has_bias:
+            p0[self._bi] = t.current_bias_sigma_a**2
         p0[nx - 1] = soc0_sigma**2
         self._p = np.diag(p0)
         self._x[: self.n_rc] = 0.0
@@ -191,10 +136,13 @@ class Spkf:
         self._temp = temperature_c
         self._curve: OcvCurve = model.curve(temperature_c)
         self._ocv_soc, self._ocv_pack = self._curve.extended(float(n))
-        # output row for the linear terms: R_j on the RC currents, M on h (per pack)
+        # output row for the linear terms: R_j on the RC currents, M on h, −R0 on the offset
+        # (the current through R0 is the measured one minus b) (per pack)
         self._c_lin = np.zeros(nx)
         self._c_lin[: self.n_rc] = [n * b.r_ohm for b in model.rc]
-        self._c_lin[nx - 2] = n * model.hysteresis_m_v
+        self._c_lin[self._hi] = n * model.hysteresis_m_v
+        if self.has_bias:
+            self._c_lin[self._bi] = -n * model.r0_ohm
         self._dt_cache = self._eta_cache = -1.0
         self._factors: dict[tuple[float, float], tuple[np.ndarray, np.ndarray]] = {}
         self._a_col = self._b_col = np.ones((nx, 1))
@@ -215,6 +163,8 @@ class Spkf:
         self.voltage_pred_v = math.nan
         self.innovation_v = math.nan
         self.last_rejected = False
+        self.coulomb_only = True  # until a reading has been used where the OCV is steep enough
+        self.soc_resolution = math.inf
 
     # -- results ------------------------------------------------------------------------------
     @property
@@ -230,6 +180,15 @@ class Spkf:
     @property
     def soc_variance(self) -> float:
         return float(self._p[-1, -1])
+
+    @property
+    def current_bias_a(self) -> float:
+        """Estimated offset of the current sensor (A, measured − true); 0 without a bias state."""
+        return float(self._x[self._bi]) if self.has_bias else 0.0
+
+    @property
+    def current_bias_sigma_a(self) -> float:
+        return math.sqrt(max(float(self._p[self._bi, self._bi]), 0.0)) if self.has_bias else 0.0
 
     @property
     def state(self) -> np.ndarray:
@@ -301,19 +260,25 @@ class Spkf:
                 ah = math.exp(-abs(current_a) * self._hg * eta * dt / self._q_as)
                 self._a_col[n_rc, 0] = ah
                 xs *= self._a_col
-                xs += self._b_col * ik
+                xs += self._b_col * (ik - xs[self._bi] if self.has_bias else ik)
                 xs[n_rc] += (1.0 - ah) * sg
                 self._a_col[n_rc, 0] = 1.0
             else:
                 # RC currents and SOC are linear in the state: x ← a·x + b·i, one pass for both
                 xs *= self._a_col
-                xs += self._b_col * ik
+                xs += self._b_col * (ik - xs[self._bi] if self.has_bias else ik)
+        # process noise beyond the sigma points: SOC drift, gain error ∝ charge moved, the
+        # offset's slow wander
+        q_z = (self._q_soc_per_s + self._q_gain_per_as * abs(current_a)) * dt
         self.last_rejected = False
         if voltage_v is None or voltage_v != voltage_v:  # no reading (or NaN): predict only
             x_pred = xs @ self.wm
             dx = xs - x_pred[:, None]
             p_pred = (dx * self.wc) @ dx.T
-            p_pred[zi, zi] += self._q_soc_per_s * dt
+            p_pred[zi, zi] += q_z
+            if self.has_bias:
+                p_pred[self._bi, self._bi] += self._q_bias_per_s * dt
+            self.coulomb_only = True
         else:
             # sensor noise + model error at this SOC (looked up at the propagated estimate,
             # the centre sigma point), the dynamic part growing with the overpotential the
@@ -347,7 +312,10 @@ class Spkf:
             cov = (dm * self.wc) @ dm.T
             x_pred = mean[:nx]
             p_pred = cov[:nx, :nx]
-            p_pred[zi, zi] += self._q_soc_per_s * dt
+            p_pred[zi, zi] += q_z
+            if self.has_bias:
+                p_pred[self._bi, self._bi] += self._q_bias_per_s * dt
+            self.soc_resolution = res = self._soc_resolution[idx]
             y_pred = float(mean[nx])
             p_y = float(cov[nx, nx])
             r = voltage_v - y_pred
@@ -364,11 +332,33 @@ class Spkf:
             if fault or implausible or p_y <= 0.0:
                 self._faults_in_row += 1
                 self._reject(voltage_v, y_pred)
+                self.coulomb_only = True
             else:
                 self._faults_in_row = 0
+                self.coulomb_only = res > self._observable_sigma
                 p_xy = cov[:nx, nx]
-                x_pred += p_xy * (r / p_y)  # gain K = P_xy / P_y
-                p_pred -= np.multiply.outer(p_xy, p_xy / p_y)  # P − K·P_y·Kᵀ
+                p_zz = p_pred[zi, zi]
+                if self.coulomb_only and self.has_bias:
+                    # on a flat OCV what looks like drift is the model's OCV error changing with
+                    # SOC: the offset is not learned there (Schmidt: its gain row is zero, the
+                    # covariance updated in Joseph form for that gain)
+                    k = p_xy / p_y
+                    k[self._bi] = 0.0
+                    x_pred += k * r
+                    p_pred -= np.multiply.outer(k, p_xy) + np.multiply.outer(p_xy, k)
+                    p_pred += np.multiply.outer(k, k * p_y)
+                else:
+                    x_pred += p_xy * (r / p_y)  # gain K = P_xy / P_y
+                    p_pred -= np.multiply.outer(p_xy, p_xy / p_y)  # P − K·P_y·Kᵀ
+                if self.coulomb_only:
+                    # a flat OCV's model error is a function of SOC, not of time: readings
+                    # repeated along the plateau are the same error again, so they may pull a
+                    # far-off estimate in but cannot make the band narrower than what one
+                    # rested reading resolves (flat_band_floor; adding to a diagonal keeps P
+                    # positive definite)
+                    floor = min(p_zz, (self.tuning.flat_band_floor * res) ** 2)
+                    if p_pred[zi, zi] < floor:
+                        p_pred[zi, zi] = floor
                 if r * r > self._bump_k2 * p_y:
                     p_pred[zi, zi] *= self.tuning.bump_factor
                     self.bumps += 1
@@ -377,12 +367,11 @@ class Spkf:
             x_pred[zi] = self._soc_min
         elif z > self._soc_max:
             x_pred[zi] = self._soc_max
-        if n_rc < zi:  # hysteresis state within ±1
-            h = x_pred[n_rc]
-            if h > 1.0:
-                x_pred[n_rc] = 1.0
-            elif h < -1.0:
-                x_pred[n_rc] = -1.0
+        h = x_pred[n_rc]  # hysteresis state within ±1
+        if h > 1.0:
+            x_pred[n_rc] = 1.0
+        elif h < -1.0:
+            x_pred[n_rc] = -1.0
         # no symmetrisation needed: LAPACK's Cholesky reads only the lower triangle, and the
         # Higham repair symmetrises when it steps in
         self._x = x_pred

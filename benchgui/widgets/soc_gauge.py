@@ -182,7 +182,15 @@ class SocGauge(QWidget):
             )
             return
         self.percent.setText(f"{est.soc_pct:.1f} %")
-        self.band.setText(f"± {est.sigma3_pct:.1f} % (3σ)")
+        # on a flat OCV the voltage cannot tell SOC apart: say so rather than imply it does
+        only_cc = " · coulomb counting only" if est.coulomb_only else ""
+        self.band.setText(f"± {est.sigma3_pct:.1f} % (3σ){only_cc}")
+        self.band.setToolTip(
+            "The voltage cannot tell SOC apart here (the cell's OCV is flat): the estimate follows "
+            "the current alone and its band grows until the voltage says something again."
+            if est.coulomb_only
+            else "The estimate combines the current with what the voltage says."
+        )
         arrow, words = trend_text(est, m.rest_current_a())
         self.arrow.setText(arrow)
         self.trend.setText(f"{words} at {est.current_a:+.2f} A")

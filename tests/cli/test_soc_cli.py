@@ -170,3 +170,32 @@ def test_models_lists_the_shipped_ones(capsys: pytest.CaptureFixture[str]) -> No
     out = capsys.readouterr().out
     assert "lead-acid-6s" in out
     assert "lifepo4-4s" in out
+
+
+def test_replay_estimates_the_current_sensor_offset(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A sensor reading 40 mA high: replay estimates the offset and says so (not with
+    --no-offset-state)."""
+    from benchgui.soc.model import simulate
+    from benchgui.soc.modelfile import load_model
+
+    lfp = load_model("lifepo4-4s")
+    q = lfp.capacity_ah
+    i = np.concatenate(
+        [np.full(2 * 3600, -0.4 * q), np.zeros(1800), np.full(2 * 3600, 0.4 * q), np.zeros(1800)]
+    )
+    t = np.arange(len(i), dtype=float)
+    v, _ = simulate(lfp, t, i, 0.95)
+    drive = tmp_path / "drive.csv"
+    write_run(drive, t, i + 0.040, v)
+    out = tmp_path / "o.csv"
+    args = ["soc", "replay", str(drive), "--model", "lifepo4-4s", "--output", str(out), "--initial-soc", "95"]
+    assert main([*args, "--no-offset-state"]) == 0
+    plain = capsys.readouterr().out
+    assert "coulomb counting only (OCV too flat to tell SOC) for" in plain
+    assert "offset" not in plain
+    assert main(args) == 0
+    said = capsys.readouterr().out
+    mA = float(said.split("current-sensor offset estimated ")[1].split(" mA")[0])
+    assert 15 <= mA <= 60, said  # learned, with the right sign (5 h: not all of it yet)

@@ -4,8 +4,8 @@ The model is identified from a characterisation run only (via ``benchgui soc ide
 profiles it never saw are replayed (via ``benchgui soc replay``) and compared with PyBaMM's
 true SOC. Targets from the issue: RMS ≤ 1 %, max ≤ 3 % after the first 10 minutes, ≥ 95 % of
 samples inside ±3σ — with the right start and with a start 20 points off. PyBaMM runs are
-cached in tests/.cache/pybamm (cold: about a minute of simulation). The long evaluation with
-baselines is ``benchmarks/soc_accuracy.py``.
+cached in tests/.cache/pybamm (cold: about a minute of simulation). The full evaluation (two
+fidelities, two characterisation styles, sensor errors) is ``benchmarks/soc_accuracy.py``.
 """
 
 from pathlib import Path

@@ -95,7 +95,7 @@ def test_charging_current_is_positive() -> None:
 
 def test_lost_definiteness_is_repaired() -> None:
     f = Spkf(nmc_like(), 0.5, 0.05)
-    f._p = np.diag([1.0, 1.0, 0.1, -1e-4])  # round-off gone wrong
+    f._p = np.diag([1.0, 1.0, 0.1, 0.0025, -1e-4])  # round-off gone wrong (i_R1, i_R2, h, b, z)
     f.step(1.0, -1.0, 14.8)
     assert f.repairs == 1
     assert np.all(np.linalg.eigvalsh(f.covariance) > 0)

@@ -101,3 +101,26 @@ def test_durations_read_well() -> None:
     assert fmt_duration(17 * 60) == "17 min"
     assert fmt_duration(2 * 3600 + 5 * 60) == "2 h 05 min"
     assert fmt_duration(1e9) == "> 99 h"
+
+
+def test_gauge_says_when_only_coulomb_counting_backs_the_estimate(qtbot) -> None:  # type: ignore[no-untyped-def]
+    """LiFePO4's plateau: the voltage cannot tell SOC apart, and the gauge must not imply it can."""
+    from benchgui.soc.modelfile import load_model
+
+    lfp = load_model("lifepo4-4s")
+    for soc0, flat in ((0.55, True), (0.03, False)):
+        bench = Bench(ScaledClock(1.0), [])
+        svc = SocService(bench, lfp, SpkfTuning(), voltage_channel="v", current_channel="i")
+        bench.services.soc = svc
+        t = np.arange(0.0, 300.0, 1.0)
+        v, _ = simulate(lfp, t, np.zeros(len(t)), soc0)
+        t0 = bench.clock.now_ns() - int(300 * 1e9)
+        for tk, vk in zip(t, v, strict=True):
+            tn = t0 + int(tk * 1e9)
+            bench.publish([Sample("v", tn, float(vk)), Sample("i", tn, 0.0)])
+        g = SocGauge(bench, svc)
+        qtbot.addWidget(g)
+        g.refresh()
+        assert svc.latest is not None
+        assert svc.latest.coulomb_only is flat
+        assert ("coulomb counting only" in g.band.text()) is flat, (soc0, g.band.text())

@@ -1,7 +1,9 @@
 """The main window: live plots on one time axis, big readouts, instrument status, sessions.
 
-It observes the bench through a :class:`~benchgui.widgets.bridge.Bridge` and redraws from snapshots on a timer
-(``display.redraw_hz``), whatever the sample rate. Commands (start/stop session, annotate)
+It observes the bench through a :class:`~benchgui.widgets.bridge.Bridge`; a timer at the rate
+cap (``display.redraw_hz``, 2 Hz with ``--low-power``) asks the plots whether anything visible
+changed and draws only then (:mod:`benchgui.widgets.frame_scheduler`); hidden tabs and docks
+are not drawn at all. Commands (start/stop session, annotate)
 go to the bench. Instrument panels (load, charger, LabJack, SOC…) are added as docks with
 :meth:`MainWindow.add_panel`; the layout persists in QSettings.
 """
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import time
 from typing import TYPE_CHECKING
 
@@ -36,6 +39,7 @@ from benchgui.core.history import History
 from benchgui.core.programs.runner import RunnerState
 from benchgui.model import Event, SessionMeta
 from benchgui.widgets.bridge import Bridge
+from benchgui.widgets.frame_scheduler import RedrawMode, snap_range
 from benchgui.widgets.plots import DEFAULT_PLOTS, PlotPanel, PlotSpec
 from benchgui.widgets.readouts import ReadoutPanel
 from benchgui.widgets.session_dialog import SessionDialog
@@ -65,6 +69,7 @@ class MainWindow(QMainWindow):
         redraw_hz: float = 20.0,
         plot_specs: tuple[PlotSpec, ...] = DEFAULT_PLOTS,
         settings: QSettings | None = None,
+        redraw_mode: RedrawMode = RedrawMode.CHANGES,
     ) -> None:
         super().__init__()
         self.bench = bench
@@ -81,10 +86,12 @@ class MainWindow(QMainWindow):
         self.history = History(bench.display, store, None, max_gap_s=None)
         self.setWindowTitle(f"benchgui — {bench.name}")
         self.resize(1280, 800)
+        self.redraw_mode = redraw_mode
         self._setup_ui(plot_specs)
         self._connect()
-        # Redraw on a single-shot timer re-armed after each frame, so drawing never takes more than
-        # half of the event loop's time: acquisition and the core share this loop (qasync).
+        # Ask for a frame on a single-shot timer re-armed after each, so drawing never takes more
+        # than half of the event loop's time: acquisition and the core share this loop (qasync).
+        # A tick with nothing new to show costs a few comparisons (no frame).
         self.frame_period_s = 1.0 / redraw_hz
         self.last_frame_s = 0.0
         self.timer = QTimer(self)
@@ -96,7 +103,7 @@ class MainWindow(QMainWindow):
 
     # -- layout ------------------------------------------------------------------------------
     def _setup_ui(self, plot_specs: tuple[PlotSpec, ...]) -> None:
-        self.plots = PlotPanel(self.history, plot_specs)
+        self.plots = PlotPanel(self.history, plot_specs, redraw_mode=self.redraw_mode)
         self.plots.range_fn = self.visible_range_or_frozen
         self.plots.add_channels(list(self.bench.channels.values()))
         self.views = QTabWidget()  # the live plots, plus full-size views such as verification
@@ -219,11 +226,22 @@ class MainWindow(QMainWindow):
         return ns_to_s(self.bench.clock.now_ns())
 
     def visible_range(self) -> tuple[float, float]:
+        """The live window; it scrolls in whole pixel columns (a frame at most once per column)."""
         t1 = self.latest_time()
+        if self.redraw_mode is RedrawMode.FIXED:  # as before issue 19: wherever the clock is
+            if self.window_s > 0:
+                return (t1 - self.window_s, t1)
+            start = self.primary_start_s()
+            return (start, max(t1, start + 1))
+        cols = self.plots.columns()
         if self.window_s > 0:
-            return (t1 - self.window_s, t1)
+            return snap_range(t1, self.window_s, cols)
         start = self.primary_start_s()
-        return (start, max(t1, start + 1))
+        span = max(t1, start + 1) - start
+        # the whole session: the right edge advances in steps of a power-of-two seconds at least
+        # one pixel column of the present span wide (the step changes only when the span doubles)
+        step = 2.0 ** math.ceil(math.log2(span / max(cols, 1)))
+        return (start, start + math.ceil(span / step) * step)
 
     def primary_start_s(self) -> float:
         """Start of what the window shows: the replayed session, the recording, or the first sample."""
@@ -252,16 +270,23 @@ class MainWindow(QMainWindow):
         return None if self.paused else self.visible_range()
 
     def redraw(self) -> None:
+        """Draw the plots and refresh the readouts now, whatever changed."""
         self.plots.redraw()
+        self._refresh_readouts()
+
+    def _refresh_readouts(self) -> None:
         # grey after 5 s without news — at least 2 s of real time when the bench runs faster
         self.readouts.refresh(self.latest_time(), stale_after_s=max(5.0, 2.0 * self.bench.clock.speed))
 
     def _frame(self) -> None:
+        """One tick of the timer: a frame only for what is visible and changed."""
         t0 = time.perf_counter()
         try:
-            self.redraw()
-            if self.views.currentWidget() is self.plots:
+            shown = self.views.currentWidget() is self.plots and self.plots.isVisible()
+            if shown and self.plots.redraw_if_changed():
                 self.plots.view.viewport().repaint()  # paint now, so the frame's cost is measured
+            if self.redraw_mode is RedrawMode.FIXED or self.readouts.isVisible():
+                self._refresh_readouts()  # a readout repaints only when its text changes
         finally:
             self.last_frame_s = time.perf_counter() - t0
             self.timer.start(int(1000 * max(self.frame_period_s, 2.0 * self.last_frame_s)))

@@ -94,9 +94,13 @@ class SocGauge(QWidget):
         self.service = service
         self._setup_ui()
         self.timer = QTimer(self)
-        self.timer.timeout.connect(self.refresh)
+        self.timer.timeout.connect(self._tick)
         self.timer.start(500)
         self.refresh()
+
+    def _tick(self) -> None:
+        if self.isVisible():  # a dock tab behind another costs nothing (issue 19)
+            self.refresh()
 
     def _setup_ui(self) -> None:
         lay = QVBoxLayout(self)

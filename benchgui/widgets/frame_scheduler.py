@@ -12,8 +12,12 @@ the benchmark's baseline.
 from __future__ import annotations
 
 import math
-from collections.abc import Hashable
+import time
+from collections.abc import Callable, Hashable
 from enum import StrEnum
+
+from PySide6.QtCore import QPoint, QRect
+from PySide6.QtWidgets import QWidget
 
 # the rate caps: the configured ``display.redraw_hz`` normally, this with --low-power
 LOW_POWER_HZ = 2.0
@@ -22,6 +26,15 @@ LOW_POWER_HZ = 2.0
 class RedrawMode(StrEnum):
     CHANGES = "changes"  # a frame when something visible changed (the default)
     FIXED = "fixed"  # a frame every tick, whatever arrived (before issue 19; the benchmark's baseline)
+
+
+def on_screen(widget: QWidget) -> bool:
+    """Whether any of ``widget`` can be seen. A dock tabbed behind another is moved outside its
+    window, not hidden (``isVisible()`` stays True)."""
+    if not widget.isVisible():
+        return False
+    top = widget.window()
+    return top.rect().intersects(QRect(widget.mapTo(top, QPoint(0, 0)), widget.size()))
 
 
 def snap_range(t_end: float, span: float, columns: int) -> tuple[float, float]:
@@ -38,29 +51,41 @@ def snap_range(t_end: float, span: float, columns: int) -> tuple[float, float]:
 class FrameScheduler:
     """Remembers what the last frame showed and says whether a new state needs another.
 
-    ``state`` is anything hashable that changes when the picture would: the plots pass the
-    visible range, the plot width in columns and each visible trace's newest sample time.
+    The state comes in two parts: ``view`` (the visible range, which scrolls in whole columns,
+    the width in columns, what the store delivered) and ``data`` (each visible trace's sample
+    count). A changed view is drawn at once — scrolling and the operator's zoom stay immediate;
+    news in the data alone waits until ``min_interval_s`` has passed since the last frame (the
+    window passes one pixel column of time, at most 1 s), so samples arriving at 10 Hz from
+    three instruments do not each cost a frame: the newest column is drawn once per column.
     """
 
-    def __init__(self, mode: RedrawMode = RedrawMode.CHANGES) -> None:
+    def __init__(
+        self, mode: RedrawMode = RedrawMode.CHANGES, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.mode = mode
-        self._drawn: Hashable | None = None
+        self.clock = clock  # wall time: frame pacing is about the CPU, not about bench time
+        self._view: Hashable | None = None
+        self._data: Hashable | None = None
+        self._last_s = -math.inf
         self._dirty = True  # nothing drawn yet
         self.checks = 0  # how often a frame was asked for
-        self.skipped = 0  # … and found unnecessary
+        self.skipped = 0  # … and found unnecessary (or not yet)
 
     def invalidate(self) -> None:
-        """Something outside ``state`` changed (a comparison overlay, a marker, a resize)."""
+        """Something outside the state changed (a comparison overlay, a marker, a new trace)."""
         self._dirty = True
 
-    def due(self, state: Hashable) -> bool:
-        """True when a frame must be drawn for ``state`` (then call :meth:`drawn`)."""
+    def due(self, view: Hashable, data: Hashable, min_interval_s: float = 0.0) -> bool:
+        """True when a frame must be drawn now (then call :meth:`drawn`)."""
         self.checks += 1
-        if self.mode is RedrawMode.FIXED or self._dirty or state != self._drawn:
+        if self.mode is RedrawMode.FIXED or self._dirty or view != self._view:
+            return True
+        if data != self._data and self.clock() - self._last_s >= min_interval_s:
             return True
         self.skipped += 1
         return False
 
-    def drawn(self, state: Hashable) -> None:
-        self._drawn = state
+    def drawn(self, view: Hashable, data: Hashable) -> None:
+        self._view, self._data = view, data
+        self._last_s = self.clock()
         self._dirty = False

@@ -39,7 +39,7 @@ from benchgui.core.history import History
 from benchgui.core.programs.runner import RunnerState
 from benchgui.model import Event, SessionMeta
 from benchgui.widgets.bridge import Bridge
-from benchgui.widgets.frame_scheduler import RedrawMode, snap_range
+from benchgui.widgets.frame_scheduler import RedrawMode, on_screen, snap_range
 from benchgui.widgets.plots import DEFAULT_PLOTS, PlotPanel, PlotSpec
 from benchgui.widgets.readouts import ReadoutPanel
 from benchgui.widgets.session_dialog import SessionDialog
@@ -178,6 +178,7 @@ class MainWindow(QMainWindow):
         dock = QDockWidget(title, self)
         dock.setObjectName(f"dock.{title}")
         dock.setWidget(widget)
+        dock.visibilityChanged.connect(lambda visible: self._pause_timers(widget, not visible))
         existing = [
             d for d in self.findChildren(QDockWidget) if self.dockWidgetArea(d) == area and d is not dock
         ]
@@ -188,6 +189,22 @@ class MainWindow(QMainWindow):
                 bar.setElideMode(Qt.TextElideMode.ElideNone)
                 bar.setUsesScrollButtons(True)
         return dock
+
+    def _pause_timers(self, widget: QWidget, paused: bool) -> None:
+        """A dock tabbed behind another costs nothing: its repeating refresh timers stop while
+        it cannot be seen and start again when it comes to the front (issue 19)."""
+        if self.redraw_mode is RedrawMode.FIXED:
+            return  # the baseline, as before
+        for timer in widget.findChildren(QTimer):
+            if timer.isSingleShot():
+                continue
+            if paused and timer.isActive():
+                timer.stop()
+                timer.setProperty("benchgui_paused", True)
+            elif not paused and timer.property("benchgui_paused"):
+                timer.setProperty("benchgui_paused", False)
+                timer.start()
+                timer.timeout.emit()  # what changed meanwhile, at once
 
     def _connect(self) -> None:
         b, bench = self.bridge, self.bench
@@ -278,14 +295,29 @@ class MainWindow(QMainWindow):
         # grey after 5 s without news — at least 2 s of real time when the bench runs faster
         self.readouts.refresh(self.latest_time(), stale_after_s=max(5.0, 2.0 * self.bench.clock.speed))
 
+    def data_interval_s(self) -> float:
+        """How long new samples alone wait after a frame: one pixel column of the window in
+        real time (the newest column is drawn once per column), between the rate cap and 1 s."""
+        if self.paused:
+            return 1.0
+        t0, t1 = self.visible_range()
+        column_s = (t1 - t0) / self.plots.columns() / self.bench.clock.speed
+        return min(1.0, max(self.frame_period_s, column_s))
+
     def _frame(self) -> None:
         """One tick of the timer: a frame only for what is visible and changed."""
         t0 = time.perf_counter()
         try:
-            shown = self.views.currentWidget() is self.plots and self.plots.isVisible()
-            if shown and self.plots.redraw_if_changed():
-                self.plots.view.viewport().repaint()  # paint now, so the frame's cost is measured
-            if self.redraw_mode is RedrawMode.FIXED or self.readouts.isVisible():
+            if self.redraw_mode is RedrawMode.FIXED:  # as before issue 19: every tick, painted now
+                self.redraw()
+                if self.views.currentWidget() is self.plots:
+                    self.plots.view.viewport().repaint()
+                return
+            # the items changed schedule one paint of the view (an explicit repaint here would
+            # paint twice: the scene's own update arrives after it)
+            if self.views.currentWidget() is self.plots and on_screen(self.plots):
+                self.plots.redraw_if_changed(self.data_interval_s())
+            if on_screen(self.readouts):
                 self._refresh_readouts()  # a readout repaints only when its text changes
         finally:
             self.last_frame_s = time.perf_counter() - t0

@@ -190,22 +190,23 @@ class PlotPanel(QWidget):
         display = self.history.display
         return display.version(name) if display is not None else 0
 
-    def frame_state(self) -> tuple[object, ...]:
-        """What the next frame would show, as far as deciding whether to draw it goes: the
-        range (a scrolling window moves in whole columns), the width in columns, each trace's
-        count of samples, and what the store has delivered meanwhile."""
+    def frame_state(self) -> tuple[tuple[object, ...], tuple[int, ...]]:
+        """What the next frame would show, as far as deciding whether to draw it goes: the view
+        (range — a scrolling window moves in whole columns —, width in columns, what the store
+        delivered meanwhile) and the data (each trace's count of samples)."""
         rng, _ = self._range()
         fetched = self.history.fetched + (self.overlay.history.fetched if self.overlay is not None else 0)
-        return (rng, self.columns(), fetched, tuple(self._version(n) for n in self.curves))
+        return (rng, self.columns(), fetched), tuple(self._version(n) for n in self.curves)
 
-    def redraw_if_changed(self) -> bool:
+    def redraw_if_changed(self, min_interval_s: float = 0.0) -> bool:
         """Draw a frame if the picture changed since the last one (the window's timer calls
-        this at the rate cap); True when something on screen changed (then repaint)."""
-        state = self.frame_state()
-        if not self.scheduler.due(state):
+        this at the rate cap); new samples alone wait ``min_interval_s`` after the last frame.
+        True when something on screen changed (then repaint)."""
+        view, data = self.frame_state()
+        if not self.scheduler.due(view, data, min_interval_s):
             return False
         changed = self.redraw()
-        self.scheduler.drawn(state)
+        self.scheduler.drawn(view, data)
         return changed
 
     def redraw(self) -> bool:
@@ -250,6 +251,11 @@ class PlotPanel(QWidget):
             self._last_range = rng
             changed = True
         changed = self._mark_over_range() or changed
+        if changed and not fixed:
+            # settle the y auto-range now rather than in pyqtgraph's paint preparation: a range
+            # changed there schedules a second paint of every plot (measured: 2 paints a frame)
+            for p in self.plots:
+                p.getViewBox().prepareForPaint()
         if changed:
             self.frames += 1
             self.last_frame_ms = (time.perf_counter() - start) * 1000

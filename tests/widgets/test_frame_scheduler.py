@@ -13,12 +13,12 @@ import time
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QEvent, QObject, QSettings
+from PySide6.QtCore import QEvent, QObject, QSettings, QTimer
 from PySide6.QtWidgets import QApplication, QLabel
 
 from benchgui.core.bench import Bench
 from benchgui.model import Channel, Sample
-from benchgui.widgets.frame_scheduler import RedrawMode, snap_range
+from benchgui.widgets.frame_scheduler import RedrawMode, on_screen, snap_range
 from benchgui.widgets.main_window import MainWindow
 
 CHANNELS = [
@@ -53,11 +53,22 @@ def clock() -> ManualClock:
     return ManualClock()
 
 
+class WallClock:
+    """The scheduler's wall clock (frame pacing), moved by hand."""
+
+    def __init__(self) -> None:
+        self.t = 1000.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
 def _window(qtbot, bench: Bench, tmp_path: Path, mode: RedrawMode) -> MainWindow:  # type: ignore[no-untyped-def]
     settings = QSettings(str(tmp_path / f"gui-{mode.value}.ini"), QSettings.Format.IniFormat)
     w = MainWindow(bench, settings=settings, redraw_mode=mode)
     qtbot.addWidget(w)
     w.timer.stop()  # the test ticks by hand
+    w.plots.scheduler.clock = WallClock()
     w.resize(1200, 800)
     w.show()
     qtbot.waitExposed(w)
@@ -95,14 +106,38 @@ def test_no_samples_and_no_time_draw_no_frames(window: MainWindow, bench: Bench)
     assert ticks(window, 10) == 0
 
 
+def wall(window: MainWindow) -> WallClock:
+    clock = window.plots.scheduler.clock
+    assert isinstance(clock, WallClock)
+    return clock
+
+
 def test_a_sample_draws_one_frame(window: MainWindow, bench: Bench) -> None:
     publish(bench, 12.0)
     window._frame()
     publish(bench, 12.5)
+    wall(window).t += 1.0  # the longest a sample waits for its frame
     assert ticks(window) == 1
     _t, v = window.plots.curves["battery.voltage.labjack"].getData()
     assert v is not None
     assert v.max() == pytest.approx(12.5)  # the frame shows the new sample
+
+
+def test_samples_within_one_column_share_one_frame(window: MainWindow, bench: Bench) -> None:
+    publish(bench, 12.0)
+    window._frame()
+    interval = window.data_interval_s()
+    assert 0 < interval <= 1.0
+    for i in range(5):  # a burst of news, faster than one pixel column of time
+        publish(bench, 12.1 + 0.1 * i)
+        wall(window).t += interval / 10
+        window._frame()
+    assert ticks(window, 1) == 0
+    wall(window).t += interval
+    assert ticks(window) == 1
+    _t, v = window.plots.curves["battery.voltage.labjack"].getData()
+    assert v is not None
+    assert v.max() == pytest.approx(12.5)
 
 
 def test_the_window_scrolls_in_whole_pixel_columns(window: MainWindow, clock: ManualClock) -> None:
@@ -124,6 +159,7 @@ def test_a_hidden_tab_costs_no_frame(window: MainWindow, bench: Bench) -> None:
     window.add_view("Other", QLabel("another view"))
     window.views.setCurrentIndex(1)
     publish(bench, 13.0)
+    wall(window).t += 1.0
     assert ticks(window) == 0
     window.views.setCurrentIndex(0)
     assert ticks(window) == 1  # back in front: the new sample is drawn once
@@ -164,7 +200,7 @@ def test_a_readout_repaints_only_when_its_text_changes(window: MainWindow, bench
     assert paints.count == 0
     publish(bench, 12.5)
     window._frame()
-    qtbot.waitUntil(lambda: paints.count > 0)
+    qtbot.waitUntil(lambda: paints.count > 0)  # the new text is painted
     assert label.text() == "12.500"
 
 
@@ -189,3 +225,17 @@ def test_low_power_caps_updates_at_2_hz(tmp_path: Path) -> None:
     assert redraw_hz(argparse.Namespace(low_power=True), loaded) == 2.0
     cfg.write_text("[display]\nlow_power = true\n")
     assert redraw_hz(argparse.Namespace(low_power=False), load_config(str(cfg))) == 2.0
+
+
+def test_a_dock_behind_another_has_its_refresh_timer_stopped(window: MainWindow, qtbot) -> None:  # type: ignore[no-untyped-def]
+    panel = QLabel("a panel refreshed on a timer")
+    timer = QTimer(panel)
+    timer.start(200)
+    window.add_panel("Behind", panel)
+    window.show_panel("Readouts")
+    qtbot.waitUntil(lambda: not on_screen(panel))
+    qtbot.waitUntil(lambda: not timer.isActive())  # tabbed behind the readouts: no refresh
+    window.show_panel("Behind")
+    qtbot.waitUntil(lambda: on_screen(panel))
+    qtbot.waitUntil(timer.isActive)
+    assert not on_screen(window.readouts)

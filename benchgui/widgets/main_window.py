@@ -191,10 +191,12 @@ class MainWindow(QMainWindow):
         return dock
 
     def _pause_timers(self, widget: QWidget, paused: bool) -> None:
-        """A dock tabbed behind another costs nothing: its repeating refresh timers stop while
-        it cannot be seen and start again when it comes to the front (issue 19)."""
-        if self.redraw_mode is RedrawMode.FIXED:
-            return  # the baseline, as before
+        """A dock tabbed behind another costs nothing: the repeating refresh timers of a panel
+        that says ``pause_when_hidden = True`` stop while it cannot be seen and start again
+        when it comes to the front (issue 19). Opt-in: a panel's timer may drive more than the
+        dock (the safety panel's keeps the banner above the plots up to date)."""
+        if self.redraw_mode is RedrawMode.FIXED or not getattr(widget, "pause_when_hidden", False):
+            return  # the baseline, as before; a panel whose timers must always run
         for timer in widget.findChildren(QTimer):
             if timer.isSingleShot():
                 continue

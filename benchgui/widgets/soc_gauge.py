@@ -87,6 +87,7 @@ class SocGauge(QWidget):
 
     MPPT = QColor(214, 39, 40)
     COULOMB = QColor(44, 160, 44)
+    pause_when_hidden = True  # its timer only redraws this dock (MainWindow._pause_timers)
 
     def __init__(self, bench: Bench, service: SocService, parent: QWidget | None = None) -> None:
         super().__init__(parent)

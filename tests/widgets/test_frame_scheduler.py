@@ -229,6 +229,7 @@ def test_low_power_caps_updates_at_2_hz(tmp_path: Path) -> None:
 
 def test_a_dock_behind_another_has_its_refresh_timer_stopped(window: MainWindow, qtbot) -> None:  # type: ignore[no-untyped-def]
     panel = QLabel("a panel refreshed on a timer")
+    panel.pause_when_hidden = True  # type: ignore[attr-defined]  # as the SOC gauge says
     timer = QTimer(panel)
     timer.start(200)
     window.add_panel("Behind", panel)
@@ -239,3 +240,14 @@ def test_a_dock_behind_another_has_its_refresh_timer_stopped(window: MainWindow,
     qtbot.waitUntil(lambda: on_screen(panel))
     qtbot.waitUntil(timer.isActive)
     assert not on_screen(window.readouts)
+
+
+def test_a_panel_that_does_not_opt_in_keeps_its_timer(window: MainWindow, qtbot) -> None:  # type: ignore[no-untyped-def]
+    """The safety panel's timer also keeps the banner above the plots current: never paused."""
+    panel = QLabel("a panel whose timer drives more than its dock")
+    timer = QTimer(panel)
+    timer.start(200)
+    window.add_panel("Behind", panel)
+    window.show_panel("Readouts")
+    qtbot.waitUntil(lambda: not on_screen(panel))
+    assert timer.isActive()

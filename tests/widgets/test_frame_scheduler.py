@@ -216,7 +216,11 @@ def test_low_power_caps_updates_at_2_hz(tmp_path: Path) -> None:
     import argparse
 
     from benchgui.app import redraw_hz
+    from benchgui.cli import build_parser
     from benchgui.config import load_config
+
+    assert build_parser().parse_args(["--low-power"]).low_power is True
+    assert build_parser().parse_args([]).low_power is False
 
     cfg = tmp_path / "c.toml"
     cfg.write_text("[display]\nredraw_hz = 20.0\n")

@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Hashable
 from enum import StrEnum
 
-from PySide6.QtCore import QPoint, QRect
+from PySide6.QtCore import QPoint, QRect, QTimer
 from PySide6.QtWidgets import QWidget
 
 # the rate caps: the configured ``display.redraw_hz`` normally, this with --low-power
@@ -46,6 +46,34 @@ def snap_range(t_end: float, span: float, columns: int) -> tuple[float, float]:
     width = span / columns
     end = math.ceil(t_end / width) * width
     return (end - span, end)
+
+
+def snap_session(start: float, t_end: float, columns: int) -> tuple[float, float]:
+    """The whole session from ``start``: the right edge advances in steps of a power of two
+    seconds at least one pixel column of the present span wide (the step changes only when
+    the span doubles), so the view moves once per column, not at every reading of the clock."""
+    span = max(t_end, start + 1) - start
+    step = 2.0 ** math.ceil(math.log2(span / max(columns, 1)))
+    return (start, start + math.ceil(span / step) * step)
+
+
+def pause_timers(widget: QWidget, paused: bool) -> None:
+    """Stop (or restart) the repeating refresh timers of a panel that says
+    ``pause_when_hidden = True`` while its dock is tabbed behind another (issue 19: hidden
+    docks cost nothing). Opt-in: a panel's timer may drive more than its dock (the safety
+    panel's keeps the banner above the plots current)."""
+    if not getattr(widget, "pause_when_hidden", False):
+        return
+    for timer in widget.findChildren(QTimer):
+        if timer.isSingleShot():
+            continue
+        if paused and timer.isActive():
+            timer.stop()
+            timer.setProperty("benchgui_paused", True)
+        elif not paused and timer.property("benchgui_paused"):
+            timer.setProperty("benchgui_paused", False)
+            timer.start()
+            timer.timeout.emit()  # what changed meanwhile, at once
 
 
 class FrameScheduler:

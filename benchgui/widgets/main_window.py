@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import math
 import time
 from typing import TYPE_CHECKING
 
@@ -39,7 +38,7 @@ from benchgui.core.history import History
 from benchgui.core.programs.runner import RunnerState
 from benchgui.model import Event, SessionMeta
 from benchgui.widgets.bridge import Bridge
-from benchgui.widgets.frame_scheduler import RedrawMode, on_screen, snap_range
+from benchgui.widgets.frame_scheduler import RedrawMode, on_screen, pause_timers, snap_range, snap_session
 from benchgui.widgets.plots import DEFAULT_PLOTS, PlotPanel, PlotSpec
 from benchgui.widgets.readouts import ReadoutPanel
 from benchgui.widgets.session_dialog import SessionDialog
@@ -191,22 +190,8 @@ class MainWindow(QMainWindow):
         return dock
 
     def _pause_timers(self, widget: QWidget, paused: bool) -> None:
-        """A dock tabbed behind another costs nothing: the repeating refresh timers of a panel
-        that says ``pause_when_hidden = True`` stop while it cannot be seen and start again
-        when it comes to the front (issue 19). Opt-in: a panel's timer may drive more than the
-        dock (the safety panel's keeps the banner above the plots up to date)."""
-        if self.redraw_mode is RedrawMode.FIXED or not getattr(widget, "pause_when_hidden", False):
-            return  # the baseline, as before; a panel whose timers must always run
-        for timer in widget.findChildren(QTimer):
-            if timer.isSingleShot():
-                continue
-            if paused and timer.isActive():
-                timer.stop()
-                timer.setProperty("benchgui_paused", True)
-            elif not paused and timer.property("benchgui_paused"):
-                timer.setProperty("benchgui_paused", False)
-                timer.start()
-                timer.timeout.emit()  # what changed meanwhile, at once
+        if self.redraw_mode is not RedrawMode.FIXED:  # the baseline, as before
+            pause_timers(widget, paused)
 
     def _connect(self) -> None:
         b, bench = self.bridge, self.bench
@@ -255,12 +240,7 @@ class MainWindow(QMainWindow):
         cols = self.plots.columns()
         if self.window_s > 0:
             return snap_range(t1, self.window_s, cols)
-        start = self.primary_start_s()
-        span = max(t1, start + 1) - start
-        # the whole session: the right edge advances in steps of a power-of-two seconds at least
-        # one pixel column of the present span wide (the step changes only when the span doubles)
-        step = 2.0 ** math.ceil(math.log2(span / max(cols, 1)))
-        return (start, start + math.ceil(span / step) * step)
+        return snap_session(self.primary_start_s(), t1, cols)
 
     def primary_start_s(self) -> float:
         """Start of what the window shows: the replayed session, the recording, or the first sample."""

@@ -100,7 +100,7 @@ class SocGauge(QWidget):
         self.refresh()
 
     def _tick(self) -> None:
-        if self.isVisible():  # a dock tab behind another costs nothing (issue 19)
+        if self.isVisible():  # a closed dock costs nothing (behind a tab: MainWindow pauses the timer)
             self.refresh()
 
     def _setup_ui(self) -> None:

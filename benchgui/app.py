@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
 import traceback
 from collections.abc import Callable
@@ -40,6 +41,7 @@ from benchgui.widgets import (
     soc_gauge,
     verify_view,
 )
+from benchgui.widgets.frame_scheduler import LOW_POWER_HZ, RedrawMode
 from benchgui.widgets.main_thread_gc import MainThreadGC
 from benchgui.widgets.main_window import MainWindow
 
@@ -106,7 +108,8 @@ async def _main(args: argparse.Namespace, loaded: LoadedConfig, window_ref: list
         catalog=SessionCatalog(store_path_for(loaded, args.store)),
         default_meta=meta,
         window_s=float(cfg.display.window_s),
-        redraw_hz=cfg.display.redraw_hz,
+        redraw_hz=redraw_hz(args, loaded),
+        redraw_mode=redraw_mode(),
     )
     window_ref.append(window)
     if replay is not None:
@@ -147,6 +150,24 @@ async def _main(args: argparse.Namespace, loaded: LoadedConfig, window_ref: list
             await demo.aclose()
         await asyncio.wait_for(asm.aclose(), 15)
     return exit_code
+
+
+def redraw_hz(args: argparse.Namespace, loaded: LoadedConfig) -> float:
+    """The frame-rate cap: ``display.redraw_hz``, or 2 Hz with --low-power / ``display.low_power``."""
+    display = loaded.config.display
+    if getattr(args, "low_power", False) or display.low_power:
+        return min(LOW_POWER_HZ, display.redraw_hz)
+    return display.redraw_hz
+
+
+def redraw_mode() -> RedrawMode:
+    """Frames on change; ``BENCHGUI_REDRAW=fixed`` (undocumented for operators) brings back the
+    fixed-rate redraw of before issue 19, the baseline ``benchmarks/bench_gui_cpu.py`` measures."""
+    value = os.environ.get("BENCHGUI_REDRAW", "").strip().lower()
+    if value == RedrawMode.FIXED.value:
+        log.warning("BENCHGUI_REDRAW=fixed: redrawing at a fixed rate (the benchmark's baseline)")
+        return RedrawMode.FIXED
+    return RedrawMode.CHANGES
 
 
 # The panels, in tab order: each ``create_panel(window, bench)`` adds itself with

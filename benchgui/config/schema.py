@@ -463,7 +463,8 @@ class VerifySection:
 class DisplaySection:
     window_s: int = field(default=300, metadata={"choices": (60, 300, 900, 3600)})
     buffer_s: float = field(default=3900.0, metadata={"min": 60, "max": 86400})
-    redraw_hz: float = field(default=20.0, metadata={"min": 1, "max": 60})
+    redraw_hz: float = field(default=20.0, metadata={"min": 1, "max": 60})  # the cap: frames only on change
+    low_power: bool = False  # at most 2 updates a second (the Pi kiosk's default; --low-power)
 
 
 @dataclass(frozen=True)

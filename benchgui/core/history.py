@@ -56,6 +56,9 @@ class History:
         self._cache: dict[str, _Cached] = {}
         self._columns: dict[str, ColumnCache] = {}  # live buffers, reduced incrementally
         self._pending: dict[str, Future[None]] = {}
+        # counts what the background fetch has added: a plot redrawn only on change must also
+        # redraw when the store's part of a window arrives (widgets/frame_scheduler.py)
+        self.fetched = 0
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="benchgui-history")
         self._local = threading.local()
 
@@ -65,6 +68,7 @@ class History:
             self.session_id = session_id
             self.session_start_s = started_s
             self._cache.clear()
+            self.fetched += 1
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
@@ -130,6 +134,7 @@ class History:
                 t, v = decimate_minmax(t, v, t0, t1, columns, max(self.max_gap_s, 3 * (t1 - t0) / columns))
             if sid == self.session_id:
                 self._cache[channel] = _Cached(t0, t1, columns, t, v)
+                self.fetched += 1
         except SessionNotFound:
             pass  # the recorder has not committed the new session yet; asked again next frame
         except Exception:

@@ -34,6 +34,7 @@ from benchgui.soc.coulomb import CoulombCounter
 from benchgui.soc.model import SECONDS_PER_HOUR, CellModel
 from benchgui.soc.modelfile import load_model
 from benchgui.soc.spkf import Spkf, SpkfTuning, initial_soc
+from benchgui.soc.start import soc_from_prior, soc_under_current
 
 if TYPE_CHECKING:
     from benchgui.core.bench import Bench  # not at run time: the bench module imports the services
@@ -204,17 +205,33 @@ class SocService:
             self._i_smooth = i
         self._t_cur, self._i_cur = t, i
 
-    def _start(self, t: float, v: float) -> None:
+    def _start_point(self, v: float) -> tuple[float, float, str]:
+        """(SOC, σ, how): from the rested voltage; under current, from the voltage corrected
+        by the model for that current (issue 19: the demo started at 50 % while the battery
+        was at 80 % and charging), else the MPPT's own SOC as a wide prior; else configured."""
         m = self.model
-        if self.initial == "auto":
-            z0, s0, how = initial_soc(
+        temp = self._temp if self._temp is not None else 25.0
+        if abs(self._i_cur) <= m.rest_current_a():
+            return initial_soc(
                 m,
                 v,
                 self._i_cur,
                 fallback_soc=self.initial_soc,
                 fallback_sigma=self.initial_sigma,
-                temperature_c=self._temp if self._temp is not None else 25.0,
+                temperature_c=temp,
             )
+        start = soc_under_current(
+            m, v, self._i_cur, temperature_c=temp, sensor_sigma_v=self.tuning.sensor_sigma_v
+        )
+        if start is None:
+            mppt = self.bench.display.latest("soc.mppt")
+            start = soc_from_prior(mppt[1], "MPPT") if mppt is not None else None
+        return start or (self.initial_soc, self.initial_sigma, "configured")
+
+    def _start(self, t: float, v: float) -> None:
+        m = self.model
+        if self.initial == "auto":
+            z0, s0, how = self._start_point(v)
         else:
             z0, s0, how = self.initial_soc, self.initial_sigma, "configured"
         self._how = how

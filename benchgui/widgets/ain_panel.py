@@ -70,6 +70,8 @@ KIND_PARAMS = {
 
 
 class AinPanel(QWidget):
+    pause_when_hidden = True  # its timer only refreshes this dock (MainWindow pauses it behind a tab)
+
     def __init__(self, settings: AinSettings, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.settings = settings

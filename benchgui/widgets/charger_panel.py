@@ -54,6 +54,7 @@ def _fmt(value: Any, unit: str, digits: int = 2) -> str:
 
 
 class ChargerPanel(QWidget):
+    pause_when_hidden = True  # its timer only refreshes this dock (MainWindow pauses it behind a tab)
     REFRESH_MS = 250
 
     def __init__(self, charger: ChargerControl, parent: QWidget | None = None) -> None:

@@ -52,6 +52,8 @@ INDICATORS = ("Remote", "Input", "CC", "CV", "CP", "CR", "OVP", "OCP", "OPP", "O
 
 
 class LoadPanel(QWidget):
+    pause_when_hidden = True  # its timer only refreshes this dock (MainWindow pauses it behind a tab)
+
     def __init__(self, bench: Bench, load: LoadControl, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.bench = bench

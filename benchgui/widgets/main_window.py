@@ -1,7 +1,9 @@
 """The main window: live plots on one time axis, big readouts, instrument status, sessions.
 
-It observes the bench through a :class:`~benchgui.widgets.bridge.Bridge` and redraws from snapshots on a timer
-(``display.redraw_hz``), whatever the sample rate. Commands (start/stop session, annotate)
+It observes the bench through a :class:`~benchgui.widgets.bridge.Bridge`; a timer at the rate
+cap (``display.redraw_hz``, 2 Hz with ``--low-power``) asks the plots whether anything visible
+changed and draws only then (:mod:`benchgui.widgets.frame_scheduler`); hidden tabs and docks
+are not drawn at all. Commands (start/stop session, annotate)
 go to the bench. Instrument panels (load, charger, LabJack, SOC…) are added as docks with
 :meth:`MainWindow.add_panel`; the layout persists in QSettings.
 """
@@ -36,6 +38,7 @@ from benchgui.core.history import History
 from benchgui.core.programs.runner import RunnerState
 from benchgui.model import Event, SessionMeta
 from benchgui.widgets.bridge import Bridge
+from benchgui.widgets.frame_scheduler import RedrawMode, on_screen, pause_timers, snap_range, snap_session
 from benchgui.widgets.plots import DEFAULT_PLOTS, PlotPanel, PlotSpec
 from benchgui.widgets.readouts import ReadoutPanel
 from benchgui.widgets.session_dialog import SessionDialog
@@ -65,6 +68,7 @@ class MainWindow(QMainWindow):
         redraw_hz: float = 20.0,
         plot_specs: tuple[PlotSpec, ...] = DEFAULT_PLOTS,
         settings: QSettings | None = None,
+        redraw_mode: RedrawMode = RedrawMode.CHANGES,
     ) -> None:
         super().__init__()
         self.bench = bench
@@ -81,10 +85,12 @@ class MainWindow(QMainWindow):
         self.history = History(bench.display, store, None, max_gap_s=None)
         self.setWindowTitle(f"benchgui — {bench.name}")
         self.resize(1280, 800)
+        self.redraw_mode = redraw_mode
         self._setup_ui(plot_specs)
         self._connect()
-        # Redraw on a single-shot timer re-armed after each frame, so drawing never takes more than
-        # half of the event loop's time: acquisition and the core share this loop (qasync).
+        # Ask for a frame on a single-shot timer re-armed after each, so drawing never takes more
+        # than half of the event loop's time: acquisition and the core share this loop (qasync).
+        # A tick with nothing new to show costs a few comparisons (no frame).
         self.frame_period_s = 1.0 / redraw_hz
         self.last_frame_s = 0.0
         self.timer = QTimer(self)
@@ -96,7 +102,7 @@ class MainWindow(QMainWindow):
 
     # -- layout ------------------------------------------------------------------------------
     def _setup_ui(self, plot_specs: tuple[PlotSpec, ...]) -> None:
-        self.plots = PlotPanel(self.history, plot_specs)
+        self.plots = PlotPanel(self.history, plot_specs, redraw_mode=self.redraw_mode)
         self.plots.range_fn = self.visible_range_or_frozen
         self.plots.add_channels(list(self.bench.channels.values()))
         self.views = QTabWidget()  # the live plots, plus full-size views such as verification
@@ -171,6 +177,7 @@ class MainWindow(QMainWindow):
         dock = QDockWidget(title, self)
         dock.setObjectName(f"dock.{title}")
         dock.setWidget(widget)
+        dock.visibilityChanged.connect(lambda visible: self._pause_timers(widget, not visible))
         existing = [
             d for d in self.findChildren(QDockWidget) if self.dockWidgetArea(d) == area and d is not dock
         ]
@@ -181,6 +188,10 @@ class MainWindow(QMainWindow):
                 bar.setElideMode(Qt.TextElideMode.ElideNone)
                 bar.setUsesScrollButtons(True)
         return dock
+
+    def _pause_timers(self, widget: QWidget, paused: bool) -> None:
+        if self.redraw_mode is not RedrawMode.FIXED:  # the baseline, as before
+            pause_timers(widget, paused)
 
     def _connect(self) -> None:
         b, bench = self.bridge, self.bench
@@ -219,11 +230,17 @@ class MainWindow(QMainWindow):
         return ns_to_s(self.bench.clock.now_ns())
 
     def visible_range(self) -> tuple[float, float]:
+        """The live window; it scrolls in whole pixel columns (a frame at most once per column)."""
         t1 = self.latest_time()
+        if self.redraw_mode is RedrawMode.FIXED:  # as before issue 19: wherever the clock is
+            if self.window_s > 0:
+                return (t1 - self.window_s, t1)
+            start = self.primary_start_s()
+            return (start, max(t1, start + 1))
+        cols = self.plots.columns()
         if self.window_s > 0:
-            return (t1 - self.window_s, t1)
-        start = self.primary_start_s()
-        return (start, max(t1, start + 1))
+            return snap_range(t1, self.window_s, cols)
+        return snap_session(self.primary_start_s(), t1, cols)
 
     def primary_start_s(self) -> float:
         """Start of what the window shows: the replayed session, the recording, or the first sample."""
@@ -252,16 +269,38 @@ class MainWindow(QMainWindow):
         return None if self.paused else self.visible_range()
 
     def redraw(self) -> None:
+        """Draw the plots and refresh the readouts now, whatever changed."""
         self.plots.redraw()
+        self._refresh_readouts()
+
+    def _refresh_readouts(self) -> None:
         # grey after 5 s without news — at least 2 s of real time when the bench runs faster
         self.readouts.refresh(self.latest_time(), stale_after_s=max(5.0, 2.0 * self.bench.clock.speed))
 
+    def data_interval_s(self) -> float:
+        """How long new samples alone wait after a frame: one pixel column of the window in
+        real time (the newest column is drawn once per column), between the rate cap and 1 s."""
+        if self.paused:
+            return 1.0
+        t0, t1 = self.visible_range()
+        column_s = (t1 - t0) / self.plots.columns() / self.bench.clock.speed
+        return min(1.0, max(self.frame_period_s, column_s))
+
     def _frame(self) -> None:
+        """One tick of the timer: a frame only for what is visible and changed."""
         t0 = time.perf_counter()
         try:
-            self.redraw()
-            if self.views.currentWidget() is self.plots:
-                self.plots.view.viewport().repaint()  # paint now, so the frame's cost is measured
+            if self.redraw_mode is RedrawMode.FIXED:  # as before issue 19: every tick, painted now
+                self.redraw()
+                if self.views.currentWidget() is self.plots:
+                    self.plots.view.viewport().repaint()
+                return
+            # the items changed schedule one paint of the view (an explicit repaint here would
+            # paint twice: the scene's own update arrives after it)
+            if self.views.currentWidget() is self.plots and on_screen(self.plots):
+                self.plots.redraw_if_changed(self.data_interval_s())
+            if on_screen(self.readouts):
+                self._refresh_readouts()  # a readout repaints only when its text changes
         finally:
             self.last_frame_s = time.perf_counter() - t0
             self.timer.start(int(1000 * max(self.frame_period_s, 2.0 * self.last_frame_s)))

@@ -1,8 +1,11 @@
 """Live plots: one stacked set of pyqtgraph plots sharing one time axis.
 
-The panel redraws on a timer from :class:`~benchgui.core.history.History` (ring buffers plus
-the store), at most two points per pixel column per trace, so hours of data stay smooth. Traces
-appear as channels appear. A cross-hair shows every trace's value at the cursor time.
+The panel draws from :class:`~benchgui.core.history.History` (ring buffers plus the store), at
+most two points per pixel column per trace, so hours of data stay smooth. The window's timer asks
+:meth:`PlotPanel.redraw_if_changed`, which draws only when new samples, a moved view or a
+scroll of one pixel column changed the picture (:mod:`benchgui.widgets.frame_scheduler`), and
+hands pyqtgraph only the traces whose data changed. Traces appear as channels appear. A
+cross-hair shows every trace's value at the cursor time.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from PySide6.QtWidgets import QGraphicsItem, QGraphicsView, QVBoxLayout, QWidget
 
 from benchgui.core.history import History
 from benchgui.model import Channel, SampleFlag
+from benchgui.widgets.frame_scheduler import FrameScheduler, RedrawMode
 from benchgui.widgets.plot_overlay import MarkerSet, SessionOverlay, cache_legend_text
 
 pg.setConfigOptions(antialias=False, background="w", foreground="k")
@@ -71,9 +75,13 @@ class PlotPanel(QWidget):
         history: History,
         specs: Sequence[PlotSpec] = DEFAULT_PLOTS,
         parent: QWidget | None = None,
+        redraw_mode: RedrawMode = RedrawMode.CHANGES,
     ) -> None:
         super().__init__(parent)
         self.history = history
+        self.scheduler = FrameScheduler(redraw_mode)
+        self._curve_keys: dict[str, tuple[float, float, int, int, int]] = {}
+        self._curve_data: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # what pyqtgraph has
         self.specs = list(specs)
         self.range_fn: Callable[[], tuple[float, float] | None] = lambda: None
         self.curves: dict[str, pg.PlotDataItem] = {}
@@ -156,56 +164,120 @@ class PlotPanel(QWidget):
             self.curves[ch.name] = curve
             self._curve_plot[ch.name] = idx
             cache_legend_text(self.plots[idx])
+            self.scheduler.invalidate()
 
     def set_history(self, history: History) -> None:
         self.history = history
         for c in self.curves.values():
             c.setData([], [])
+        self._curve_keys.clear()
+        self._curve_data.clear()
+        self.scheduler.invalidate()
 
     # -- drawing ---------------------------------------------------------------------------------
     def columns(self) -> int:
         return max(100, int(self.view.width()))
 
-    def redraw(self) -> None:
-        """Fetch each trace's window and hand it to pyqtgraph (called by the window's timer)."""
+    def _range(self) -> tuple[tuple[float, float], bool]:
+        """The range to show, and whether it is ours to set (False: paused or zoomed)."""
         rng = self.range_fn()
-        if rng is None:
-            vb_range = self.plots[0].getViewBox().viewRange()[0]
-            rng = (vb_range[0], vb_range[1])
-            set_range = False
-        else:
-            set_range = True
+        if rng is not None:
+            return rng, True
+        vb_range = self.plots[0].getViewBox().viewRange()[0]
+        return (vb_range[0], vb_range[1]), False
+
+    def _version(self, name: str) -> int:
+        display = self.history.display
+        return display.version(name) if display is not None else 0
+
+    def frame_state(self) -> tuple[tuple[object, ...], tuple[int, ...]]:
+        """What the next frame would show, as far as deciding whether to draw it goes: the view
+        (range — a scrolling window moves in whole columns —, width in columns, what the store
+        delivered meanwhile) and the data (each trace's count of samples)."""
+        rng, _ = self._range()
+        fetched = self.history.fetched + (self.overlay.history.fetched if self.overlay is not None else 0)
+        return (rng, self.columns(), fetched), tuple(self._version(n) for n in self.curves)
+
+    def redraw_if_changed(self, min_interval_s: float = 0.0) -> bool:
+        """Draw a frame if the picture changed since the last one (the window's timer calls
+        this at the rate cap); new samples alone wait ``min_interval_s`` after the last frame.
+        True when something on screen changed (then repaint)."""
+        view, data = self.frame_state()
+        if not self.scheduler.due(view, data, min_interval_s):
+            return False
+        changed = self.redraw()
+        self.scheduler.drawn(view, data)
+        return changed
+
+    def redraw(self) -> bool:
+        """Fetch each trace's window and hand pyqtgraph the ones whose points changed; False
+        when nothing on screen did (new samples that moved no point by a pixel column)."""
+        rng, set_range = self._range()
         t0, t1 = rng
         if not (math.isfinite(t0) and math.isfinite(t1)) or t1 <= t0:
-            return
+            return False
         start = time.perf_counter()
         cols = self.columns()
+        fixed = self.scheduler.mode is RedrawMode.FIXED
+        fetched = self.history.fetched
+        changed = fixed or self.overlay is not None
         for name, curve in self.curves.items():
+            key = (t0, t1, cols, self._version(name), fetched)
+            old_key = self._curve_keys.get(name)
+            if not fixed and old_key == key:
+                continue  # same samples, same range: pyqtgraph keeps what it has
+            self._curve_keys[name] = key
             t, v = self.history.series(name, t0, t1, cols)
+            old = self._curve_data.get(name)
+            if (
+                not fixed
+                and old is not None
+                and old_key is not None
+                and old_key[:3] == key[:3]
+                and len(old[0]) == len(t)
+                and (len(t) == 0 or old[0][0] == t[0])
+                and np.array_equal(old[1], v, equal_nan=True)
+            ):
+                # the same columns with the same min/max: a new sample only moved a point
+                # within its column, which no pixel shows
+                continue
+            self._curve_data[name] = (t, v)
             curve.setData(t, v, connect="finite") if len(t) else curve.setData([], [])
+            changed = True
         if self.overlay is not None:
             self.overlay.redraw(t0, t1, cols)
         if set_range and rng != self._last_range:
             self.plots[0].setXRange(t0, t1, padding=0)
             self._last_range = rng
-        self._mark_over_range()
-        self.frames += 1
-        self.last_frame_ms = (time.perf_counter() - start) * 1000
+            changed = True
+        changed = self._mark_over_range() or changed
+        if changed and not fixed:
+            # settle the y auto-range now rather than in pyqtgraph's paint preparation: a range
+            # changed there schedules a second paint of every plot (measured: 2 paints a frame)
+            for p in self.plots:
+                p.getViewBox().prepareForPaint()
+        if changed:
+            self.frames += 1
+            self.last_frame_ms = (time.perf_counter() - start) * 1000
+        return changed
 
-    def _mark_over_range(self) -> None:
+    def _mark_over_range(self) -> bool:
         """Title a plot in red while one of its channels' latest sample is flagged OVER_RANGE
-        (within 2 % of the input range: probably clipped)."""
+        (within 2 % of the input range: probably clipped); True when a title changed."""
         display = self.history.display
         flags = display.flags if display is not None else {}
         per_plot: dict[int, list[str]] = {}
         for name, idx in self._curve_plot.items():
             if flags.get(name, 0) & SampleFlag.OVER_RANGE:
                 per_plot.setdefault(idx, []).append(name)
+        changed = False
         for i, p in enumerate(self.plots):
             text = ", ".join(per_plot.get(i, []))
             if text != self.over_range.get(i, ""):
                 self.over_range[i] = text
                 p.setTitle(f"<span style='color:#d62728'>⚠ over range: {text}</span>" if text else None)
+                changed = True
+        return changed
 
     # -- comparison and annotations ---------------------------------------------------------------
     def set_overlay(
@@ -223,13 +295,16 @@ class PlotPanel(QWidget):
             self.overlay = SessionOverlay(
                 self.plots, self.plot_index_for, color_for, history, channels, offset_s, label
             )
+        self.scheduler.invalidate()
 
     def set_markers(self, markers: Sequence[tuple[float, str]]) -> None:
         """Annotation markers: (epoch seconds, note)."""
         self.markers.set(markers)
+        self.scheduler.invalidate()
 
     def add_marker(self, t_s: float, text: str) -> None:
         self.markers.add(t_s, text)
+        self.scheduler.invalidate()
 
     # -- cross-hair ------------------------------------------------------------------------------
     def _mouse_moved(self, pos: QPointF) -> None:

@@ -76,6 +76,8 @@ def _duration(s: float) -> str:
 
 
 class ProgramPanel(QWidget):
+    pause_when_hidden = True  # its timer only refreshes this dock (MainWindow pauses it behind a tab)
+
     def __init__(self, runner: ProgramRunner, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.runner = runner

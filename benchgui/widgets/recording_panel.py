@@ -36,6 +36,8 @@ def _ago(t_ns: int | None, now_s: float) -> str:
 
 
 class RecordingPanel(QWidget):
+    pause_when_hidden = True  # its timer only refreshes this dock (MainWindow pauses it behind a tab)
+
     def __init__(self, bench: Bench, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.bench = bench

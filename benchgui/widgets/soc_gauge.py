@@ -87,6 +87,7 @@ class SocGauge(QWidget):
 
     MPPT = QColor(214, 39, 40)
     COULOMB = QColor(44, 160, 44)
+    pause_when_hidden = True  # its timer only redraws this dock (MainWindow._pause_timers)
 
     def __init__(self, bench: Bench, service: SocService, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -94,9 +95,13 @@ class SocGauge(QWidget):
         self.service = service
         self._setup_ui()
         self.timer = QTimer(self)
-        self.timer.timeout.connect(self.refresh)
+        self.timer.timeout.connect(self._tick)
         self.timer.start(500)
         self.refresh()
+
+    def _tick(self) -> None:
+        if self.isVisible():  # a closed dock costs nothing (behind a tab: MainWindow pauses the timer)
+            self.refresh()
 
     def _setup_ui(self) -> None:
         lay = QVBoxLayout(self)

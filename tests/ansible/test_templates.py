@@ -173,7 +173,11 @@ def test_kiosk_session_files() -> None:
     ET.fromstring(render("kiosk", "labwc-rc.xml.j2"))
     unit = render("kiosk", "benchgui-kiosk.service.j2")
     assert "Restart=always" in unit
-    assert "ExecStart=/opt/benchgui/venv/bin/benchgui --fullscreen --config /etc/benchgui/config.toml" in unit
+    args = "--fullscreen --low-power --config /etc/benchgui/config.toml"
+    assert f"ExecStart=/opt/benchgui/venv/bin/benchgui {args}" in unit
+    assert "Environment=QT_QPA_PLATFORM=wayland" in unit  # labwc: Qt's native Wayland platform
+    x11_unit = render("kiosk", "benchgui-kiosk.service.j2", kiosk_session="x11")
+    assert "Environment=QT_QPA_PLATFORM=xcb" in x11_unit
     for script in (wayland, x11, render("kiosk", "xsession.j2")):
         subprocess.run(["bash", "-n"], input=script, text=True, check=True)
 

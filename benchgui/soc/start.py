@@ -1,0 +1,69 @@
+"""Where the SOC filter starts when the battery is not resting (issue 19, item 6).
+
+Under current there is no rested voltage to read the OCV table with: the terminal voltage is
+the OCV plus the drop over the model's resistances (R0 at once, the RC branches as they charge)
+and the hysteresis. So the start takes the voltage corrected by the model for the present
+current — R0·I and the instantaneous hysteresis by the current's sign — with the RC branches
+uncharged, which is the state the filter itself starts in (``Spkf``: RC currents 0 with a σ
+of the present current), and widens σ by what that leaves open (the RC drop, up to ΣR·I when
+the current has flowed for long, the dynamic hysteresis, the model's dynamic error, the
+sensor). Without a usable voltage, another instrument's own SOC (the MPPT's) serves as a prior
+with a wide σ.
+
+Evidence: the terminal-voltage equation is the model's own (``soc.model.simulate``, the same
+arithmetic the filter applies); the RC state and its spread as the filter's start are an
+inference (the filter corrects the RC state within its first time constant).
+"""
+
+from __future__ import annotations
+
+import math
+
+from benchgui.soc.model import CellModel
+
+# a prior from an instrument's own SOC (the MPPT's coulomb counter with its own resets): wide
+PRIOR_SIGMA = 0.15
+
+
+def soc_under_current(
+    model: CellModel,
+    voltage_v: float,
+    current_a: float,
+    *,
+    temperature_c: float = 25.0,
+    sensor_sigma_v: float = 0.005,
+) -> tuple[float, float, str] | None:
+    """(SOC, σ, how) from a pack voltage read while ``current_a`` flows (+ = charging); None
+    when the voltage is unusable (not finite, or outside what the model's OCV could explain)."""
+    if not math.isfinite(voltage_v) or not math.isfinite(current_a):
+        return None
+    n = model.cells_in_series
+    i = current_a
+    sign = 1.0 if i > 0 else -1.0 if i < 0 else 0.0
+    r_rc = sum(b.r_ohm for b in model.rc)
+    v_cell = voltage_v / n
+    ocv = v_cell - model.r0_ohm * i - model.hysteresis_m0_v * sign
+    lo, hi = model.pack_voltage_range()
+    if not lo / n - 0.5 <= ocv <= hi / n + 0.5:
+        return None  # no OCV of this model is anywhere near: a wrong channel or a fault
+    curve = model.curve(temperature_c)
+    z = float(curve.soc_from_ocv(ocv))
+    delta = math.sqrt(
+        (sensor_sigma_v / n) ** 2
+        + model.uncertainty.rest_at(z) ** 2
+        + (0.5 * r_rc * i) ** 2  # the RC drop, 0 (just switched on) … ΣR·I (settled), as 2σ
+        + model.hysteresis_m_v**2  # the dynamic hysteresis state, unknown within ±M
+        + (float(model.uncertainty.dynamic_fraction.mean()) * model.r0_ohm * i) ** 2
+    )
+    z_lo = float(curve.soc_from_ocv(ocv - 2 * delta))
+    z_hi = float(curve.soc_from_ocv(ocv + 2 * delta))
+    sigma = min(max((z_hi - z_lo) / 4.0, 0.02), 0.4)
+    how = f"from the voltage under {i:+.2f} A, corrected by the model's resistance"
+    return min(max(z, 0.0), 1.0), sigma, how
+
+
+def soc_from_prior(soc_pct: float, source: str) -> tuple[float, float, str] | None:
+    """(SOC, σ, how) from another estimator's SOC in %, with a wide σ; None when unusable."""
+    if not math.isfinite(soc_pct) or not 0.0 <= soc_pct <= 100.0:
+        return None
+    return soc_pct / 100.0, PRIOR_SIGMA, f"from the {source}'s SOC as a prior (±{300 * PRIOR_SIGMA:.0f} % 3σ)"

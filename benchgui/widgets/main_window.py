@@ -164,6 +164,14 @@ class MainWindow(QMainWindow):
                 d.show()
                 d.raise_()
 
+    def show_all_docks(self) -> None:
+        """Every dock side by side (none hidden behind a tab): the GUI soak's worst case."""
+        docks = [d for d in self.findChildren(QDockWidget) if d.objectName().startswith("dock.")]
+        for n, dock in enumerate(docks):
+            area = Qt.DockWidgetArea.LeftDockWidgetArea if n % 2 else Qt.DockWidgetArea.RightDockWidgetArea
+            self.addDockWidget(area, dock, Qt.Orientation.Vertical)  # moves it out of its tab group
+            dock.show()
+
     def add_panel(
         self, title: str, widget: QWidget, area: Qt.DockWidgetArea = Qt.DockWidgetArea.RightDockWidgetArea
     ) -> QDockWidget:

@@ -40,9 +40,11 @@ from PySide6.QtWidgets import (
 from benchgui.core.bench import Bench
 from benchgui.core.programs.loader import examples_dir, list_examples
 from benchgui.core.programs.model import LoopStep, Program, Step, StepResult
+from benchgui.core.programs.progress import COMPLETED, end_words
 from benchgui.core.programs.runner import ProgramRunner, Progress, RunnerState
 from benchgui.errors import BenchError
 from benchgui.widgets.bridge import Bridge
+from benchgui.widgets.elided_label import ElidedLabel
 from benchgui.widgets.host import PanelHost
 
 log = logging.getLogger(__name__)
@@ -93,7 +95,10 @@ class ProgramPanel(QWidget):
     def _setup_ui(self) -> None:
         lay = QVBoxLayout(self)
         top = QHBoxLayout()
-        self.name = QLabel("<i>no program</i>")
+        self.name = ElidedLabel("no program")  # a long description must not widen the window
+        bold = self.name.font()
+        bold.setBold(True)
+        self.name.setFont(bold)
         self.examples = QComboBox()
         self.examples.addItem("Examples…")
         for p in list_examples():
@@ -103,8 +108,8 @@ class ProgramPanel(QWidget):
         self.open_btn.clicked.connect(self.ask_open)
         self.save_btn = QPushButton("Save as…")
         self.save_btn.clicked.connect(self.ask_save)
-        top.addWidget(self.name, 1)
-        top.addWidget(self.examples)
+        lay.addWidget(self.name)  # a line of its own: beside the buttons it had no room left
+        top.addWidget(self.examples, 1)
         top.addWidget(self.open_btn)
         top.addWidget(self.save_btn)
         lay.addLayout(top)
@@ -157,8 +162,8 @@ class ProgramPanel(QWidget):
 
         self.progress = QProgressBar()
         self.progress.setRange(0, 1000)
-        self.status = QLabel()
-        self.live = QLabel()
+        self.status = ElidedLabel()  # plain words, elided: never markup, never wider than the dock
+        self.live = ElidedLabel()
         lay.addWidget(self.progress)
         lay.addWidget(self.status)
         lay.addWidget(self.live)
@@ -283,11 +288,9 @@ class ProgramPanel(QWidget):
         self._shown_program = program
         self.steps.clear()
         if program is None:
-            self.name.setText("<i>no program</i>")
+            self.name.setText("no program")
             return
-        self.name.setText(
-            f"<b>{program.name}</b>" + (f" — {program.description}" if program.description else "")
-        )
+        self.name.setText(program.name + (f" — {program.description}" if program.description else ""))
 
         def add(parent: QTreeWidget | QTreeWidgetItem, steps: tuple[Step, ...], prefix: str) -> None:
             for n, s in enumerate(steps, 1):
@@ -307,18 +310,22 @@ class ProgramPanel(QWidget):
     def _show_progress(self, snap: Progress) -> None:
         self.progress.setValue(round(snap.fraction * 1000))
         if snap.state is RunnerState.IDLE:
+            self.status.setStyleSheet("")
             self.status.setText("Ready." if self.runner.program else "Open an example or write a program.")
             self.live.clear()
             return
         if snap.state is RunnerState.FINISHED:
-            color = "#2ca02c" if snap.end_reason == "completed" else "#d62728"
+            ok = snap.end_reason == COMPLETED
+            self.status.setStyleSheet(f"color: {'#2ca02c' if ok else '#d62728'}; font-weight: bold;")
             err = f" — {snap.error}" if snap.error else ""
-            self.status.setText(f"<b style='color:{color}'>Ended: {snap.end_reason}</b>{err}")
+            self.status.setText(f"Ended: {end_words(snap.end_reason)}{err}")
         else:
-            paused = " <b>(paused — load off)</b>" if snap.state is RunnerState.PAUSED else ""
+            paused = snap.state is RunnerState.PAUSED
+            self.status.setStyleSheet("font-weight: bold;" if paused else "")
+            mark = "(paused — load off) " if paused else ""  # first: it must not be what is elided
             self.status.setText(
-                f"Step {snap.leaf}/{snap.leaves} ({snap.step_path}): {snap.step_text} — "
-                f"{snap.step_fraction * 100:.0f} %{paused}"
+                f"{mark}Step {snap.leaf}/{snap.leaves} ({snap.step_path}): "
+                f"{snap.step_text} — {snap.step_fraction * 100:.0f} %"
             )
         v = f"{snap.voltage:.3f} V" if snap.voltage is not None else "— V"
         i = f"{snap.current:+.3f} A" if snap.current is not None else "— A"
@@ -342,7 +349,7 @@ class ProgramPanel(QWidget):
             cells = (
                 r.path,
                 r.label,
-                r.end or "running",
+                end_words(r.end) or "running",
                 _duration(r.duration_s),
                 f"{r.ah:.4f}",
                 f"{r.wh:.3f}",

@@ -28,6 +28,7 @@ from benchgui.core.programs.checks import check_program
 from benchgui.core.programs.execution import Execution
 from benchgui.core.programs.meter import CURRENT_PREFERENCE, VOLTAGE_PREFERENCE, Meter, choose_channel
 from benchgui.core.programs.model import Program, ProgramResult, StepResult
+from benchgui.core.programs.progress import COMPLETED, leaf_plan, overall_fraction
 from benchgui.errors import BenchError
 from benchgui.model import SessionMeta
 from benchgui.signals import Signal
@@ -87,6 +88,7 @@ class ProgramRunner:
         self.changed: Signal[[]] = Signal("programs.changed")
         self.finished: Signal[[ProgramResult]] = Signal("programs.finished")
         self._run: Execution | None = None
+        self._end_fraction = 0.0  # the progress a finished run had reached (1.0: completed)
         self._task: asyncio.Task[None] | None = None
         if supervisor is not None:
             supervisor.tripped.connect(self._on_trip)
@@ -267,6 +269,7 @@ class ProgramRunner:
         self.bench.samples_published.disconnect(run.on_samples)
         res, m = run.result, run.meter
         res.end_reason = reason
+        self._end_fraction = 1.0 if reason == COMPLETED else self._fraction(run)
         res.ah, res.wh, res.gaps = m.ah, m.wh, m.gaps
         res.duration_s = self.bench.clock.monotonic() - run.t0
         if reason == CUTOFF_VOLTAGE and res.capacity_ah is None:
@@ -296,6 +299,13 @@ class ProgramRunner:
         self.finished.emit(res)
 
     # -- progress for the panel ----------------------------------------------------------------
+    @staticmethod
+    def _fraction(run: Execution) -> float:
+        """Overall progress, steps weighted by planned time (``programs/progress.py``)."""
+        if run.leaf is None:
+            return 0.0
+        return overall_fraction(leaf_plan(run.program.steps), run.leaf.result.path, run.step_fraction())
+
     def snapshot(self) -> Progress:
         run = self._run
         state = self.state
@@ -319,7 +329,7 @@ class ProgramRunner:
             leaf=run.leaf_no,
             leaves=leaves,
             step_fraction=frac,
-            fraction=1.0 if done else min(1.0, (max(0, run.leaf_no - 1) + frac) / leaves),
+            fraction=self._end_fraction if done else self._fraction(run),
             elapsed_s=res.duration_s if done else clock.monotonic() - run.t0,
             ah=m.ah,
             wh=m.wh,

@@ -1,0 +1,53 @@
+"""A one-line plain-text label that never widens its window: long text ends in "…".
+
+Why: a QLabel asks for the width of its whole text, so a long program description or safety
+message made the dock, and with it the main window, grow past the screen. This label asks for
+no width at all, shows as much as fits and keeps the whole text in ``text()`` and the tooltip.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtGui import QResizeEvent
+from PySide6.QtWidgets import QLabel, QSizePolicy, QWidget
+
+
+class ElidedLabel(QLabel):
+    def __init__(self, text: str = "", parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._full = ""
+        self.setTextFormat(Qt.TextFormat.PlainText)  # shown as written: never markup
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.setText(text)
+
+    def text(self) -> str:  # type: ignore[override]
+        """The whole text, however much of it is shown."""
+        return self._full
+
+    def setText(self, text: str) -> None:  # type: ignore[override]
+        if text != self._full:
+            self._full = text
+            self._elide()
+
+    def clear(self) -> None:
+        self.setText("")
+
+    def shown_text(self) -> str:
+        return super().text()
+
+    def _elide(self) -> None:
+        width = max(1, self.contentsRect().width())
+        shown = self.fontMetrics().elidedText(self._full, Qt.TextElideMode.ElideRight, width)
+        if shown != super().text():
+            super().setText(shown)
+        self.setToolTip(self._full if shown != self._full else "")
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._elide()
+
+    def sizeHint(self) -> QSize:
+        return QSize(0, super().sizeHint().height())
+
+    def minimumSizeHint(self) -> QSize:
+        return QSize(0, super().minimumSizeHint().height())

@@ -123,6 +123,7 @@ class MainWindow(QMainWindow):
             tb.addAction(a)
         tb.addSeparator()
         tb.addAction(self.act_pause)
+        self._fix_width(tb, self.act_pause, ("Pause", "Resume"))
         tb.addWidget(QLabel(" Show: "))
         self.window_combo = QComboBox()
         for label, _ in WINDOWS:
@@ -152,6 +153,20 @@ class MainWindow(QMainWindow):
         self.statusBar().addWidget(self.session_label, 1)
         self.statusBar().addPermanentWidget(self.recorder_label)
         self._show_session(self.bench.session)
+
+    @staticmethod
+    def _fix_width(tb: QToolBar, action: QAction, texts: tuple[str, ...]) -> None:
+        """A toolbar button as wide as its widest text: when Pause becomes Resume nothing to its
+        right (the EMERGENCY STOP) may move."""
+        button = tb.widgetForAction(action)
+        if button is None:
+            return
+        widths = []
+        for text in texts:
+            action.setText(text)
+            widths.append(button.sizeHint().width())
+        action.setText(texts[0])
+        button.setFixedWidth(max(widths))
 
     def add_view(self, title: str, widget: QWidget) -> None:
         """Add a full-size view as a tab beside the live plots (it needs the room a dock lacks)."""

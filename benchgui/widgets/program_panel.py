@@ -42,10 +42,11 @@ from benchgui.core.programs.loader import examples_dir, list_examples
 from benchgui.core.programs.model import LoopStep, Program, Step, StepResult
 from benchgui.core.programs.progress import COMPLETED, end_words
 from benchgui.core.programs.runner import ProgramRunner, Progress, RunnerState
+from benchgui.core.safety import InterlockTripped
 from benchgui.errors import BenchError
 from benchgui.widgets.bridge import Bridge
-from benchgui.widgets.elided_label import ElidedLabel
 from benchgui.widgets.host import PanelHost
+from benchgui.widgets.text import ElidedLabel, hms
 
 log = logging.getLogger(__name__)
 
@@ -72,11 +73,6 @@ NEW_PROGRAM = '[program]\nname = "New program"\n\n'
 RESULT_COLUMNS = ("Step", "What", "End", "Time", "Ah", "Wh", "V end", "DCIR mΩ")
 
 
-def _duration(s: float) -> str:
-    s = round(s)
-    return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}"
-
-
 class ProgramPanel(QWidget):
     def __init__(self, runner: ProgramRunner, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -86,6 +82,9 @@ class ProgramPanel(QWidget):
         self._setup_ui()
         self.bridge = Bridge(self)
         self.bridge.listen(runner.changed, self.refresh)
+        self._trip_refusal = False  # the error shown is "safety trip not acknowledged"
+        if runner.supervisor is not None:  # that line goes when the operator acknowledges
+            self.bridge.listen(runner.supervisor.state_changed, lambda _state: self._clear_trip_refusal())
         self.timer = QTimer(self)
         self.timer.timeout.connect(self.refresh)
         self.timer.start(250)
@@ -245,7 +244,14 @@ class ProgramPanel(QWidget):
         self.error.clear()
         self.bridge.run(self.runner.start(), done=lambda _: self.refresh(), failed=self._start_failed)
 
+    def _clear_trip_refusal(self) -> None:
+        sup = self.runner.supervisor
+        if self._trip_refusal and sup is not None and not sup.latched:
+            self._trip_refusal = False
+            self.error.clear()
+
     def _start_failed(self, exc: BaseException) -> None:
+        self._trip_refusal = isinstance(exc, InterlockTripped)
         if isinstance(exc, BenchError):
             self.error.setText(str(exc))
         else:  # shown, not swallowed: the log has the traceback
@@ -261,6 +267,7 @@ class ProgramPanel(QWidget):
 
     # -- drawing -------------------------------------------------------------------------------
     def refresh(self) -> None:
+        self._clear_trip_refusal()
         snap = self.runner.snapshot()
         program = self.runner.program
         if program is not self._shown_program:
@@ -329,7 +336,7 @@ class ProgramPanel(QWidget):
             )
         v = f"{snap.voltage:.3f} V" if snap.voltage is not None else "— V"
         i = f"{snap.current:+.3f} A" if snap.current is not None else "— A"
-        self.live.setText(f"{v}   {i}   {snap.ah:.4f} Ah   {snap.wh:.3f} Wh   {_duration(snap.elapsed_s)}")
+        self.live.setText(f"{v}   {i}   {snap.ah:.4f} Ah   {snap.wh:.3f} Wh   {hms(snap.elapsed_s)}")
         self.totals.setText(self._totals_text(snap))
 
     def _totals_text(self, snap: Progress) -> str:
@@ -337,7 +344,7 @@ class ProgramPanel(QWidget):
         if res is None or snap.state is not RunnerState.FINISHED:
             return ""
         cap = f" · capacity to cut-off {res.capacity_ah:.4f} Ah" if res.capacity_ah is not None else ""
-        return f"Program: {res.ah:.4f} Ah, {res.wh:.3f} Wh in {_duration(res.duration_s)}{cap}"
+        return f"Program: {res.ah:.4f} Ah, {res.wh:.3f} Wh in {hms(res.duration_s)}{cap}"
 
     def _show_results(self, results: tuple[StepResult, ...]) -> None:
         t = self.results
@@ -350,7 +357,7 @@ class ProgramPanel(QWidget):
                 r.path,
                 r.label,
                 end_words(r.end) or "running",
-                _duration(r.duration_s),
+                hms(r.duration_s),
                 f"{r.ah:.4f}",
                 f"{r.wh:.3f}",
                 f"{r.v_end:.3f}" if r.v_end is not None else "",

@@ -189,6 +189,7 @@ def test_progress_weighs_steps_by_time_and_an_abort_is_not_100_percent(qtbot, ql
     async def body() -> None:
         async with sim_bench(speed=20) as asm:
             window, panel = _panel(qtbot, asm.bench)
+            width0 = window.width()
             panel.editor.setPlainText(SHORT_THEN_LONG.format(filler="x" * 400))
             await wait_samples(asm, "battery.voltage.labjack")
             qtbot.mouseClick(panel.start_btn, Qt.MouseButton.LeftButton)
@@ -208,7 +209,28 @@ def test_progress_weighs_steps_by_time_and_an_abort_is_not_100_percent(qtbot, ql
             await async_wait_until(lambda: panel.name.width() > 50, 30, what="panel laid out")
             assert panel.name.text().endswith("x" * 400)
             assert panel.name.shown_text().endswith("…")
-            assert window.width() <= window.screen().availableGeometry().width()
+            assert window.width() == width0
+            assert window.minimumSizeHint().width() <= width0
+            window.close()
+
+    run(qloop, body())
+
+
+def test_the_trip_refusal_clears_when_the_trip_is_acknowledged(qtbot, qloop) -> None:
+    """Issue 23: "safety trip not acknowledged" stayed 17 minutes after Acknowledge."""
+
+    async def body() -> None:
+        async with sim_bench(speed=10) as asm:
+            window, panel = _panel(qtbot, asm.bench)
+            sup = runner(asm).supervisor
+            assert sup is not None
+            sup.emergency_stop("test")
+            panel.editor.setPlainText(PULSES)
+            qtbot.mouseClick(panel.start_btn, Qt.MouseButton.LeftButton)
+            await async_wait_until(lambda: "not acknowledged" in panel.error.text(), 30, what="refusal")
+            assert asm.bench.load.input_on is not True
+            sup.acknowledge()
+            await async_wait_until(lambda: panel.error.text() == "", 30, what="refusal cleared")
             window.close()
 
     run(qloop, body())

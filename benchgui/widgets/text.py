@@ -1,6 +1,7 @@
-"""A one-line plain-text label that never widens its window: long text ends in "…".
+"""Plain text for the operator: durations as h:mm:ss, and a one-line label that never widens
+its window (long text ends in "…").
 
-Why: a QLabel asks for the width of its whole text, so a long program description or safety
+Why the label: a QLabel asks for the width of its whole text, so a long program description or safety
 message made the dock, and with it the main window, grow past the screen. This label asks for
 no width at all, shows as much as fits and keeps the whole text in ``text()`` and the tooltip.
 """
@@ -10,6 +11,12 @@ from __future__ import annotations
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import QLabel, QSizePolicy, QWidget
+
+
+def hms(seconds: float) -> str:
+    """86400 → ``24:00:00``: a discharge time an operator reads at a glance (not 86400 s)."""
+    s = max(0, round(seconds))
+    return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}"
 
 
 class ElidedLabel(QLabel):

@@ -118,7 +118,7 @@ def test_crosshair_reads_values_at_time(window: MainWindow, bench: Bench) -> Non
     vals = window.plots.values_at(float(t[len(t) // 2]))
     assert vals["battery.current.labjack"] == pytest.approx(-3.0)
     window.plots.show_cursor(float(t[len(t) // 2]))
-    assert "battery.current.labjack: -3" in window.plots.readout.textItem.toPlainText()
+    assert "battery.current (labjack): -3.000 A" in window.plots.readout.textItem.toPlainText()
 
 
 def test_layout_persists(window: MainWindow, tmp_path: Path, bench: Bench, qtbot) -> None:  # type: ignore[no-untyped-def]
@@ -188,3 +188,50 @@ def test_closing_with_nothing_running_does_not_ask(window: MainWindow) -> None:
     window.close()
     assert window.close_box is None
     assert closed == [True]
+
+
+def test_crosshair_has_units_stays_inside_and_hides_on_leave(window: MainWindow, bench: Bench, qtbot) -> None:  # type: ignore[no-untyped-def]
+    """Issue 23: the readout stayed pinned after the mouse left, was cut at the plot edge, used
+    raw channel names without units and showed "-0"."""
+    from PySide6.QtCore import QEvent, QPointF
+    from PySide6.QtWidgets import QApplication
+
+    now = bench.clock.now_ns()
+    for k in range(300):
+        t = now - (300 - k) * 100_000_000
+        bench.publish(
+            [Sample("battery.voltage.labjack", t, 12.5), Sample("battery.current.labjack", t, -0.00001)]
+        )
+    window.redraw()
+    plots = window.plots
+    vb = plots.plots[1].getViewBox()
+    rect = vb.sceneBoundingRect()
+    # the mouse near the right edge of the current plot
+    plots.crosshair.mouse_moved(QPointF(rect.right() - 2, rect.center().y()))
+    assert plots.readout.isVisible()
+    text = plots.readout.textItem.toPlainText()
+    assert "battery.voltage (labjack): 12." in text  # the channel's label, not its raw name …
+    assert " V\n" in text  # … with its unit
+    assert "-0.000" not in text
+    assert "battery.current (labjack): 0.000 A" in text  # rounded to zero, without a sign
+    inside = plots.readout.mapRectToScene(plots.readout.boundingRect())
+    assert inside.right() <= rect.right() + 1  # not cut at the plot's edge
+    QApplication.sendEvent(plots.view.viewport(), QEvent(QEvent.Type.Leave))
+    assert not plots.readout.isVisible()
+    assert not any(line.isVisible() for line in plots.cursor_lines)
+
+
+def test_legends_sit_outside_the_data(window: MainWindow, bench: Bench, qtbot) -> None:  # type: ignore[no-untyped-def]
+    """Issue 23: legends sat on the traces."""
+    feed(bench)
+    window.redraw()
+    qtbot.waitUntil(lambda: window.plots.plots[0].getViewBox().sceneBoundingRect().height() > 50)
+    checked = 0
+    for p in window.plots.plots:
+        if p.legend is None or not p.legend.items:
+            continue
+        legend = p.legend.mapRectToScene(p.legend.boundingRect())
+        data = p.getViewBox().sceneBoundingRect()
+        assert not legend.intersects(data), (p.legend.items[0][1].text, legend, data)
+        checked += 1
+    assert checked >= 3  # voltage, current, power

@@ -235,3 +235,30 @@ def test_legends_sit_outside_the_data(window: MainWindow, bench: Bench, qtbot) -
         assert not legend.intersects(data), (p.legend.items[0][1].text, legend, data)
         checked += 1
     assert checked >= 3  # voltage, current, power
+
+
+def test_readouts_show_the_load_and_the_charger_power(window: MainWindow, bench: Bench) -> None:
+    """Issue 23: the readouts lacked the load's V/I/P and the MPPT's power."""
+    now = bench.clock.now_ns()
+    bench.add_channels(
+        [
+            Channel.of("battery.voltage", "load", "V"),
+            Channel.of("battery.current", "load", "A"),
+            Channel.of("battery.power", "load", "W"),
+            Channel.of("battery.power", "mppt", "W"),
+        ]
+    )
+    bench.publish(
+        [
+            Sample("battery.voltage.load", now, 12.345),
+            Sample("battery.current.load", now, -2.0),
+            Sample("battery.power.load", now, -24.69),
+            Sample("battery.power.mppt", now, 81.25),
+        ]
+    )
+    window.redraw()
+    r = window.readouts.readouts
+    assert r["battery.voltage.load"].value.text() == "12.345"
+    assert r["battery.current.load"].value.text() == "-2.000"
+    assert r["battery.power.load"].value.text() == "-24.7"
+    assert r["battery.power.mppt"].value.text() == "81.2"

@@ -262,3 +262,35 @@ def test_readouts_show_the_load_and_the_charger_power(window: MainWindow, bench:
     assert r["battery.current.load"].value.text() == "-2.000"
     assert r["battery.power.load"].value.text() == "-24.7"
     assert r["battery.power.mppt"].value.text() == "81.2"
+
+
+def test_session_viewer_shows_metadata_events_and_closes_on_ctrl_w_and_esc(  # type: ignore[no-untyped-def]
+    window: MainWindow, bench: Bench, qtbot
+) -> None:
+    """Issue 23: the session viewer had no close shortcut, no event list, operator or notes."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QApplication
+
+    s = bench.start_session(SessionMeta("Ada", "B-7", "after a week in the cold", "demo"))
+    feed(bench, 20)
+    bench.annotate("load connected", bench.clock.now_ns())
+    bench.record_event("program.step", "step 1: CC 5 A until V < cut-off", {})
+    bench.stop_session()
+    assert bench.recorder is not None
+    assert bench.recorder.flush(30)
+    for key, mod in ((Qt.Key.Key_W, Qt.KeyboardModifier.ControlModifier), (Qt.Key.Key_Escape, None)):
+        viewer = window.open_session_viewer(s.id)
+        assert viewer is not None
+        qtbot.addWidget(viewer)
+        assert "Operator: Ada" in viewer.meta.text()
+        assert "Battery: B-7" in viewer.meta.text()
+        assert viewer.notes.text() == "Notes: after a week in the cold"
+        rows = {viewer.events.item(r, 2).text() for r in range(viewer.events.rowCount())}
+        assert {"load connected", "step 1: CC 5 A until V < cut-off"} <= rows
+        viewer.activateWindow()
+        qtbot.waitUntil(lambda v=viewer: QApplication.activeWindow() is v)
+        if mod is None:
+            qtbot.keyClick(viewer, key)
+        else:
+            qtbot.keyClick(viewer, key, mod)
+        qtbot.waitUntil(lambda v=viewer: not v.isVisible())

@@ -18,10 +18,12 @@ from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QComboBox,
     QDockWidget,
+    QFrame,
     QInputDialog,
     QLabel,
     QMainWindow,
     QMessageBox,
+    QScrollArea,
     QTabBar,
     QTabWidget,
     QToolBar,
@@ -168,9 +170,20 @@ class MainWindow(QMainWindow):
         action.setText(texts[0])
         button.setFixedWidth(max(widths))
 
+    @staticmethod
+    def _scrolled(widget: QWidget) -> QScrollArea:
+        """``widget`` in a frameless scroll area: a panel's minimum size then scrolls instead of
+        making the window bigger than its screen (a tabbed dock or view asks for the largest
+        minimum of all its pages: the LabJack panel's height, the verification view's width)."""
+        area = QScrollArea()
+        area.setWidget(widget)
+        area.setWidgetResizable(True)
+        area.setFrameShape(QFrame.Shape.NoFrame)
+        return area
+
     def add_view(self, title: str, widget: QWidget) -> None:
         """Add a full-size view as a tab beside the live plots (it needs the room a dock lacks)."""
-        self.views.addTab(widget, title)
+        self.views.addTab(self._scrolled(widget), title)
 
     def show_panel(self, title: str) -> None:
         """Bring a dock to the front of its tab group."""
@@ -193,7 +206,7 @@ class MainWindow(QMainWindow):
         """Add an instrument or tool panel as a dock (tabbed with others in the same area)."""
         dock = QDockWidget(title, self)
         dock.setObjectName(f"dock.{title}")
-        dock.setWidget(widget)
+        dock.setWidget(self._scrolled(widget))
         existing = [
             d for d in self.findChildren(QDockWidget) if self.dockWidgetArea(d) == area and d is not dock
         ]

@@ -13,7 +13,7 @@ import logging
 import time
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Signal
+from PySide6.QtCore import QByteArray, QSettings, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QComboBox,
@@ -52,6 +52,18 @@ if TYPE_CHECKING:  # only named here
 log = logging.getLogger(__name__)
 
 WINDOWS = [("1 min", 60.0), ("5 min", 300.0), ("15 min", 900.0), ("60 min", 3600.0), ("Whole session", 0.0)]
+
+
+class _PanelScroll(QScrollArea):
+    """Asks for the width its panel needs at least (as the bare panel did), not its comfortable
+    width: the plots keep the room, the panel scrolls only when the window is really small."""
+
+    def sizeHint(self) -> QSize:
+        inner = self.widget()
+        if inner is None:
+            return super().sizeHint()
+        bar = self.verticalScrollBar().sizeHint().width()
+        return QSize(inner.minimumSizeHint().width() + bar, inner.sizeHint().height())
 
 
 class MainWindow(QMainWindow):
@@ -175,7 +187,7 @@ class MainWindow(QMainWindow):
         """``widget`` in a frameless scroll area: a panel's minimum size then scrolls instead of
         making the window bigger than its screen (a tabbed dock or view asks for the largest
         minimum of all its pages: the LabJack panel's height, the verification view's width)."""
-        area = QScrollArea()
+        area = _PanelScroll()
         area.setWidget(widget)
         area.setWidgetResizable(True)
         area.setFrameShape(QFrame.Shape.NoFrame)
@@ -216,6 +228,10 @@ class MainWindow(QMainWindow):
             for bar in self.findChildren(QTabBar):  # many panels: full names, scroll arrows
                 bar.setElideMode(Qt.TextElideMode.ElideNone)
                 bar.setUsesScrollButtons(True)
+        # as wide as its widest panel needs, no wider (the tab bar would ask for all its tabs)
+        group = [d for d in self.findChildren(QDockWidget) if self.dockWidgetArea(d) == area]
+        width = max(d.widget().sizeHint().width() for d in group)
+        self.resizeDocks([dock], [width], Qt.Orientation.Horizontal)
         return dock
 
     def _connect(self) -> None:

@@ -13,17 +13,15 @@ import logging
 import time
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QByteArray, QSettings, QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QComboBox,
     QDockWidget,
-    QFrame,
     QInputDialog,
     QLabel,
     QMainWindow,
     QMessageBox,
-    QScrollArea,
     QTabBar,
     QTabWidget,
     QToolBar,
@@ -35,7 +33,6 @@ from benchgui.clock import ns_to_s
 from benchgui.core.bench import Bench
 from benchgui.core.catalog import SessionCatalog
 from benchgui.core.history import History
-from benchgui.core.programs.runner import RunnerState
 from benchgui.model import Event, SessionMeta
 from benchgui.widgets.bridge import Bridge
 from benchgui.widgets.plots import DEFAULT_PLOTS, PlotPanel, PlotSpec
@@ -43,6 +40,7 @@ from benchgui.widgets.readouts import ReadoutPanel
 from benchgui.widgets.session_dialog import SessionDialog
 from benchgui.widgets.sessions_dialog import SessionsDialog, SessionViewer
 from benchgui.widgets.status_panel import StatusPanel
+from benchgui.widgets.window_parts import fix_width, scrolled, what_stops
 
 if TYPE_CHECKING:  # only named here
     from benchgui.core.recorder import RecorderState
@@ -52,18 +50,6 @@ if TYPE_CHECKING:  # only named here
 log = logging.getLogger(__name__)
 
 WINDOWS = [("1 min", 60.0), ("5 min", 300.0), ("15 min", 900.0), ("60 min", 3600.0), ("Whole session", 0.0)]
-
-
-class _PanelScroll(QScrollArea):
-    """Asks for the width its panel needs at least (as the bare panel did), not its comfortable
-    width: the plots keep the room, the panel scrolls only when the window is really small."""
-
-    def sizeHint(self) -> QSize:
-        inner = self.widget()
-        if inner is None:
-            return super().sizeHint()
-        bar = self.verticalScrollBar().sizeHint().width()
-        return QSize(inner.minimumSizeHint().width() + bar, inner.sizeHint().height())
 
 
 class MainWindow(QMainWindow):
@@ -137,7 +123,7 @@ class MainWindow(QMainWindow):
             tb.addAction(a)
         tb.addSeparator()
         tb.addAction(self.act_pause)
-        self._fix_width(tb, self.act_pause, ("Pause", "Resume"))
+        fix_width(tb, self.act_pause, ("Pause", "Resume"))
         tb.addWidget(QLabel(" Show: "))
         self.window_combo = QComboBox()
         for label, _ in WINDOWS:
@@ -168,34 +154,9 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.recorder_label)
         self._show_session(self.bench.session)
 
-    @staticmethod
-    def _fix_width(tb: QToolBar, action: QAction, texts: tuple[str, ...]) -> None:
-        """A toolbar button as wide as its widest text: when Pause becomes Resume nothing to its
-        right (the EMERGENCY STOP) may move."""
-        button = tb.widgetForAction(action)
-        if button is None:
-            return
-        widths = []
-        for text in texts:
-            action.setText(text)
-            widths.append(button.sizeHint().width())
-        action.setText(texts[0])
-        button.setFixedWidth(max(widths))
-
-    @staticmethod
-    def _scrolled(widget: QWidget) -> QScrollArea:
-        """``widget`` in a frameless scroll area: a panel's minimum size then scrolls instead of
-        making the window bigger than its screen (a tabbed dock or view asks for the largest
-        minimum of all its pages: the LabJack panel's height, the verification view's width)."""
-        area = _PanelScroll()
-        area.setWidget(widget)
-        area.setWidgetResizable(True)
-        area.setFrameShape(QFrame.Shape.NoFrame)
-        return area
-
     def add_view(self, title: str, widget: QWidget) -> None:
         """Add a full-size view as a tab beside the live plots (it needs the room a dock lacks)."""
-        self.views.addTab(self._scrolled(widget), title)
+        self.views.addTab(scrolled(widget), title)
 
     def show_panel(self, title: str) -> None:
         """Bring a dock to the front of its tab group."""
@@ -218,7 +179,7 @@ class MainWindow(QMainWindow):
         """Add an instrument or tool panel as a dock (tabbed with others in the same area)."""
         dock = QDockWidget(title, self)
         dock.setObjectName(f"dock.{title}")
-        dock.setWidget(self._scrolled(widget))
+        dock.setWidget(scrolled(widget))
         existing = [
             d for d in self.findChildren(QDockWidget) if self.dockWidgetArea(d) == area and d is not dock
         ]
@@ -442,22 +403,8 @@ class MainWindow(QMainWindow):
 
     # -- closing -------------------------------------------------------------------------------------
     def what_stops(self) -> list[str]:
-        """What closing the window would end now: a running or paused program (with its step),
-        the recording session."""
-        stops: list[str] = []
-        runner = self.bench.services.programs
-        if runner is not None:
-            snap = runner.snapshot()
-            if snap.state in (RunnerState.RUNNING, RunnerState.PAUSED):
-                paused = ", paused" if snap.state is RunnerState.PAUSED else ""
-                stops.append(
-                    f"the program “{snap.program}” at step {snap.leaf} of {snap.leaves}"
-                    f" ({snap.step_text}{paused}) — the load is switched off"
-                )
-        session = self.bench.session
-        if session is not None and session.running:
-            stops.append(f"the recording of session {session.id}")
-        return stops
+        """What closing the window would end now (``window_parts.what_stops``)."""
+        return what_stops(self.bench)
 
     def ask_close(self, stops: list[str]) -> QMessageBox:
         """Ask before ending a run (one click must not end a 10-hour discharge). Not exec():

@@ -46,7 +46,7 @@ from benchgui.core.safety import InterlockTripped
 from benchgui.errors import BenchError
 from benchgui.widgets.bridge import Bridge
 from benchgui.widgets.host import PanelHost
-from benchgui.widgets.text import ElidedLabel, hms
+from benchgui.widgets.text import ElidedLabel, hms, set_style
 
 log = logging.getLogger(__name__)
 
@@ -317,18 +317,18 @@ class ProgramPanel(QWidget):
     def _show_progress(self, snap: Progress) -> None:
         self.progress.setValue(round(snap.fraction * 1000))
         if snap.state is RunnerState.IDLE:
-            self.status.setStyleSheet("")
+            set_style(self.status, "")
             self.status.setText("Ready." if self.runner.program else "Open an example or write a program.")
             self.live.clear()
             return
         if snap.state is RunnerState.FINISHED:
             ok = snap.end_reason == COMPLETED
-            self.status.setStyleSheet(f"color: {'#2ca02c' if ok else '#d62728'}; font-weight: bold;")
+            set_style(self.status, f"color: {'#2ca02c' if ok else '#d62728'}; font-weight: bold;")
             err = f" — {snap.error}" if snap.error else ""
             self.status.setText(f"Ended: {end_words(snap.end_reason)}{err}")
         else:
             paused = snap.state is RunnerState.PAUSED
-            self.status.setStyleSheet("font-weight: bold;" if paused else "")
+            set_style(self.status, "font-weight: bold;" if paused else "")
             mark = "(paused — load off) " if paused else ""  # first: it must not be what is elided
             self.status.setText(
                 f"{mark}Step {snap.leaf}/{snap.leaves} ({snap.step_path}): "

@@ -41,7 +41,7 @@ from benchgui.core.safety import SafetyState, Supervisor
 from benchgui.core.safety_settings import SafetySettings
 from benchgui.widgets.bridge import Bridge
 from benchgui.widgets.safety_limits import SafetyLimitsDialog
-from benchgui.widgets.text import ElidedLabel, hms
+from benchgui.widgets.text import ElidedLabel, hms, set_style
 
 if TYPE_CHECKING:  # the main window does not import its panels; only its type is named
     from benchgui.widgets.main_window import MainWindow
@@ -187,10 +187,10 @@ class SafetyPanel(QWidget):
     def show_state(self, state: SafetyState) -> None:
         lim = self.supervisor.limits
         if state.armed:
-            self.armed.setStyleSheet("color: #d62728;")
+            set_style(self.armed, "color: #d62728;")
             self.armed.setText("● armed — load input on")
         else:
-            self.armed.setStyleSheet("color: #2ca02c;")
+            set_style(self.armed, "color: #2ca02c;")
             self.armed.setText("● idle — load input off")
         self.judged.setText(state.judged_channel or "—")
         self.counters.setText(
@@ -199,11 +199,11 @@ class SafetyPanel(QWidget):
         )
         t = state.trip
         if t is None:
-            self.trip.setStyleSheet("")
+            set_style(self.trip, "")
             self.trip.setText("none")
         else:
             # the acknowledgement is said once, as it is now: "not acknowledged" goes with the banner
-            self.trip.setStyleSheet("" if t.acknowledged else "font-weight: bold;")
+            set_style(self.trip, "" if t.acknowledged else "font-weight: bold;")
             ack = "acknowledged" if t.acknowledged else "not acknowledged — press Acknowledge"
             self.trip.setText(f"{_clock_text(t.t_ns)} {t.text} ({ack})")
         text = _limits_text(lim)

@@ -207,7 +207,7 @@ def main() -> int:
     p.add_argument("--wall-s", type=float, default=7200.0, help="wall time to run (default 2 h)")
     p.add_argument("--period-s", type=float, default=60.0, help="one row per period (default 60 s)")
     p.add_argument(
-        "--warmup-s", type=float, default=300.0, help="RSS growth counts from here (default 5 min)"
+        "--warmup-s", type=float, default=600.0, help="RSS growth counts from here (default 10 min)"
     )
     p.add_argument("--speed", type=float, default=10.0, help="simulated time N× faster (default 10)")
     p.add_argument("--screen", default="1920x1200x24", help="Xvfb screen (default 1920x1200x24)")

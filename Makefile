@@ -5,6 +5,7 @@
 #   make bench   speed and memory benchmarks, printed as a table
 #   make fuzz    10^6 inputs into every codec (minutes), counts per target; FUZZ_ARGS="--inputs N"
 #   make soak    24 simulated hours of the whole bench with faults injected (minutes), a report
+#   make soak-gui    the real window under Xvfb at speed 10 for 2 hours, RSS and CPU a minute; SOAK_GUI_ARGS="--wall-s 1200"
 #   make test-ansible   converge the Ansible roles twice in a debootstrap chroot (slow, needs root)
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -20,8 +21,9 @@ STRESS_CPUS ?= $(shell nproc)
 STRESS_RUNS ?= 1
 FUZZ_ARGS ?=
 SOAK_ARGS ?=
+SOAK_GUI_ARGS ?=
 
-.PHONY: help run test test-stress lint typecheck pytest bench fuzz soak sysdeps-run sysdeps-test clean test-ansible
+.PHONY: help run test test-stress lint typecheck pytest bench fuzz soak soak-gui sysdeps-run sysdeps-test clean test-ansible
 
 help:
 	@grep -E '^#   make' Makefile | sed 's/^#   //'
@@ -85,6 +87,9 @@ fuzz: $(VENV)/.test-installed
 
 soak: $(VENV)/.test-installed
 	$(PY) -m benchgui soak $(SOAK_ARGS)
+
+soak-gui: sysdeps-test $(VENV)/.test-installed
+	$(PY) benchmarks/soak_gui.py $(SOAK_GUI_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis build *.egg-info

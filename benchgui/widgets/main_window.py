@@ -35,7 +35,6 @@ from benchgui.clock import ns_to_s
 from benchgui.core.bench import Bench
 from benchgui.core.catalog import SessionCatalog
 from benchgui.core.history import History
-from benchgui.core.programs.runner import RunnerState
 from benchgui.model import Event, SessionMeta
 from benchgui.widgets.bridge import Bridge
 from benchgui.widgets.frame_scheduler import RedrawMode, on_screen, pause_timers, snap_range, snap_session
@@ -44,6 +43,7 @@ from benchgui.widgets.readouts import ReadoutPanel
 from benchgui.widgets.session_dialog import SessionDialog
 from benchgui.widgets.sessions_dialog import SessionsDialog, SessionViewer
 from benchgui.widgets.status_panel import StatusPanel
+from benchgui.widgets.window_parts import fix_width, scrolled, what_stops
 
 if TYPE_CHECKING:  # only named here
     from benchgui.core.recorder import RecorderState
@@ -129,6 +129,7 @@ class MainWindow(QMainWindow):
             tb.addAction(a)
         tb.addSeparator()
         tb.addAction(self.act_pause)
+        fix_width(tb, self.act_pause, ("Pause", "Resume"))
         tb.addWidget(QLabel(" Show: "))
         self.window_combo = QComboBox()
         for label, _ in WINDOWS:
@@ -161,7 +162,7 @@ class MainWindow(QMainWindow):
 
     def add_view(self, title: str, widget: QWidget) -> None:
         """Add a full-size view as a tab beside the live plots (it needs the room a dock lacks)."""
-        self.views.addTab(widget, title)
+        self.views.addTab(scrolled(widget), title)
 
     def show_panel(self, title: str) -> None:
         """Bring a dock to the front of its tab group."""
@@ -170,13 +171,21 @@ class MainWindow(QMainWindow):
                 d.show()
                 d.raise_()
 
+    def show_all_docks(self) -> None:
+        """Every dock side by side (none hidden behind a tab): the GUI soak's worst case."""
+        docks = [d for d in self.findChildren(QDockWidget) if d.objectName().startswith("dock.")]
+        for n, dock in enumerate(docks):
+            area = Qt.DockWidgetArea.LeftDockWidgetArea if n % 2 else Qt.DockWidgetArea.RightDockWidgetArea
+            self.addDockWidget(area, dock, Qt.Orientation.Vertical)  # moves it out of its tab group
+            dock.show()
+
     def add_panel(
         self, title: str, widget: QWidget, area: Qt.DockWidgetArea = Qt.DockWidgetArea.RightDockWidgetArea
     ) -> QDockWidget:
         """Add an instrument or tool panel as a dock (tabbed with others in the same area)."""
         dock = QDockWidget(title, self)
         dock.setObjectName(f"dock.{title}")
-        dock.setWidget(widget)
+        dock.setWidget(scrolled(widget))
         dock.visibilityChanged.connect(lambda visible: self._pause_timers(widget, not visible))
         existing = [
             d for d in self.findChildren(QDockWidget) if self.dockWidgetArea(d) == area and d is not dock
@@ -187,6 +196,10 @@ class MainWindow(QMainWindow):
             for bar in self.findChildren(QTabBar):  # many panels: full names, scroll arrows
                 bar.setElideMode(Qt.TextElideMode.ElideNone)
                 bar.setUsesScrollButtons(True)
+        # as wide as its widest panel needs, no wider (the tab bar would ask for all its tabs)
+        group = [d for d in self.findChildren(QDockWidget) if self.dockWidgetArea(d) == area]
+        width = max(d.widget().sizeHint().width() for d in group)
+        self.resizeDocks([dock], [width], Qt.Orientation.Horizontal)
         return dock
 
     def _pause_timers(self, widget: QWidget, paused: bool) -> None:
@@ -429,22 +442,8 @@ class MainWindow(QMainWindow):
 
     # -- closing -------------------------------------------------------------------------------------
     def what_stops(self) -> list[str]:
-        """What closing the window would end now: a running or paused program (with its step),
-        the recording session."""
-        stops: list[str] = []
-        runner = self.bench.services.programs
-        if runner is not None:
-            snap = runner.snapshot()
-            if snap.state in (RunnerState.RUNNING, RunnerState.PAUSED):
-                paused = ", paused" if snap.state is RunnerState.PAUSED else ""
-                stops.append(
-                    f"the program “{snap.program}” at step {snap.leaf} of {snap.leaves}"
-                    f" ({snap.step_text}{paused}) — the load is switched off"
-                )
-        session = self.bench.session
-        if session is not None and session.running:
-            stops.append(f"the recording of session {session.id}")
-        return stops
+        """What closing the window would end now (``window_parts.what_stops``)."""
+        return what_stops(self.bench)
 
     def ask_close(self, stops: list[str]) -> QMessageBox:
         """Ask before ending a run (one click must not end a 10-hour discharge). Not exec():

@@ -1,4 +1,10 @@
-"""Extras for the stacked plots: a second session overlaid for comparison, annotation markers.
+"""Extras for the stacked plots: the cross-hair, a second session overlaid for comparison,
+annotation markers.
+
+:class:`CrossHair` draws a vertical line through every plot at the mouse and a readout of every
+trace at that time, by its label with its unit (``Battery current (labjack): -3.000 A``, never
+``-0.000``); the readout stays inside the plot the mouse is in (it flips to the left of the line
+near the right edge) and hides when the mouse leaves the plots.
 
 :class:`SessionOverlay` draws another stored session's traces dashed on the same axes, shifted
 by ``offset_s`` so both sessions start at the same place; it reads through its own
@@ -9,12 +15,13 @@ vertical lines through every plot, with the note written in the top one.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QGraphicsItem
+from PySide6.QtCore import QEvent, QObject, QPointF, Qt
+from PySide6.QtWidgets import QGraphicsItem, QWidget
 
 from benchgui.core.history import History
 from benchgui.model import Channel
@@ -29,6 +36,101 @@ def cache_legend_text(plot: pg.PlotItem) -> None:
         for sample, label in plot.legend.items:
             sample.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
             label.item.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+
+
+def value_text(value: float, unit: str) -> str:
+    """``-0.00001 A`` → ``0.000 A``: a rounded zero has no sign."""
+    decimals = 3 if abs(value) < 100 else 1
+    text = f"{value:.{decimals}f}"
+    if float(text) == 0:
+        text = text.lstrip("-")
+    return f"{text} {unit}".rstrip()
+
+
+class CrossHair(QObject):
+    """The cross-hair of a stack of plots (see the module text)."""
+
+    def __init__(
+        self,
+        view: QWidget,
+        plots: Sequence[pg.PlotItem],
+        curves: Mapping[str, pg.PlotDataItem],
+        channels: Mapping[str, Channel],
+    ) -> None:
+        super().__init__(view)
+        self._plots = list(plots)
+        self._curves = curves
+        self._channels = channels
+        self.lines: list[pg.InfiniteLine] = []
+        pen = pg.mkPen((120, 120, 120), style=Qt.PenStyle.DashLine)
+        for p in self._plots:
+            line = pg.InfiniteLine(angle=90, movable=False, pen=pen)
+            line.setVisible(False)
+            p.addItem(line, ignoreBounds=True)
+            self.lines.append(line)
+        self.readout = pg.TextItem(anchor=(0, 0), color=(30, 30, 30), fill=pg.mkBrush(255, 255, 255, 220))
+        self.readout.setZValue(100)
+        self.readout.setVisible(False)
+        self._host: pg.PlotItem | None = None
+        view.installEventFilter(self)  # the mouse leaving the plots hides it
+        viewport = getattr(view, "viewport", None)
+        if callable(viewport):
+            viewport().installEventFilter(self)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Leave:
+            self.hide()
+        return False
+
+    def mouse_moved(self, pos: QPointF) -> None:
+        for p in self._plots:
+            if p.getViewBox().sceneBoundingRect().contains(pos):
+                self.show(p.getViewBox().mapSceneToView(pos).x(), p)
+                return
+        self.hide()
+
+    def hide(self) -> None:
+        for line in self.lines:
+            line.setVisible(False)
+        self.readout.setVisible(False)
+
+    def values_at(self, x: float) -> dict[str, float]:
+        """Each visible trace's value nearest to time ``x``."""
+        out = {}
+        for name, curve in self._curves.items():
+            t, v = curve.getData()
+            if t is None or len(t) == 0:
+                continue
+            i = int(np.clip(np.searchsorted(t, x), 1, len(t) - 1)) if len(t) > 1 else 0
+            j = i if i == 0 or abs(t[i] - x) < abs(t[i - 1] - x) else i - 1
+            if np.isfinite(v[j]):
+                out[name] = float(v[j])
+        return out
+
+    def text_at(self, x: float) -> str:
+        lines = [time.strftime("%H:%M:%S", time.localtime(x))]
+        for name, value in self.values_at(x).items():
+            ch = self._channels.get(name)
+            label, unit = (ch.label or name, ch.unit) if ch is not None else (name, "")
+            lines.append(f"{label}: {value_text(value, unit)}")
+        return "\n".join(lines)
+
+    def show(self, x: float, where: pg.PlotItem | None = None) -> None:
+        plot: pg.PlotItem = where if where is not None else self._plots[0]
+        for line in self.lines:
+            line.setPos(x)
+            line.setVisible(True)
+        if self._host is not plot:  # the readout lives in the plot the mouse is in
+            if self._host is not None:
+                self._host.removeItem(self.readout)
+            plot.addItem(self.readout, ignoreBounds=True)
+            self._host = plot
+        self.readout.setText(self.text_at(x))
+        (x0, x1), (_, y1) = plot.getViewBox().viewRange()
+        right_half = x > (x0 + x1) / 2  # near the right edge it opens to the left of the line
+        self.readout.setAnchor((1, 0) if right_half else (0, 0))
+        self.readout.setPos(x, y1)
+        self.readout.setVisible(True)
 
 
 class SessionOverlay:

@@ -18,16 +18,16 @@ from dataclasses import dataclass
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, Qt
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsView, QVBoxLayout, QWidget
 
 from benchgui.core.history import History
 from benchgui.model import Channel, SampleFlag
 from benchgui.widgets.frame_scheduler import FrameScheduler, RedrawMode
-from benchgui.widgets.plot_overlay import MarkerSet, SessionOverlay, cache_legend_text
+from benchgui.widgets.plot_overlay import CrossHair, MarkerSet, SessionOverlay, cache_legend_text
 
 pg.setConfigOptions(antialias=False, background="w", foreground="k")
 _CACHED = QGraphicsItem.CacheMode.DeviceCoordinateCache
+LEGEND_STRIP_PX = 23  # the room above each plot that its legend lives in
 
 PALETTE = {
     "labjack": (31, 119, 180),
@@ -113,7 +113,13 @@ class PlotPanel(QWidget):
                 # major and one minor tick level: every extra level of grid lines costs more to
                 # paint than the traces themselves (measured: 25 → 14 ms per frame offscreen)
                 p.getAxis(side).setStyle(maxTickLevel=1, maxTextLevel=1)
-            legend = p.addLegend(offset=(5, 5), labelTextSize="8pt")
+            # the legend in a strip above the data (never on the traces): one row, anchored to the
+            # plot item in its (otherwise empty) title row, past the left axis
+            legend = pg.LegendItem(offset=(76, 1), labelTextSize="8pt", colCount=4, verSpacing=0)
+            legend.layout.setContentsMargins(0, 0, 0, 0)
+            legend.setParentItem(p)
+            p.legend = legend
+            p.layout.setRowFixedHeight(0, LEGEND_STRIP_PX)
             # axes (with their grid) and legends change far less often than the traces: paint
             # them from a pixmap until they change, instead of replaying their text every frame
             p.getAxis("left").setCacheMode(_CACHED)
@@ -128,20 +134,12 @@ class PlotPanel(QWidget):
             if i < len(self.specs) - 1:
                 p.hideAxis("bottom")  # the time axis is on the lowest plot; hidden ones cost no paint
             self.plots.append(p)
-        # cross-hair
-        self.cursor_lines = []
-        for p in self.plots:
-            line = pg.InfiniteLine(
-                angle=90, movable=False, pen=pg.mkPen((120, 120, 120), style=Qt.PenStyle.DashLine)
-            )
-            line.setVisible(False)
-            p.addItem(line, ignoreBounds=True)
-            self.cursor_lines.append(line)
-        self.readout = pg.TextItem(anchor=(0, 0), color=(30, 30, 30), fill=pg.mkBrush(255, 255, 255, 200))
-        self.readout.setZValue(100)
-        self.plots[0].addItem(self.readout, ignoreBounds=True)
-        self.readout.setVisible(False)
-        self.view.scene().sigMouseMoved.connect(self._mouse_moved)
+        # cross-hair (plot_overlay.CrossHair): units, inside the plot, hidden on leave
+        self.channels: dict[str, Channel] = {}
+        self.crosshair = CrossHair(self.view, self.plots, self.curves, self.channels)
+        self.cursor_lines = self.crosshair.lines
+        self.readout = self.crosshair.readout
+        self.view.scene().sigMouseMoved.connect(self.crosshair.mouse_moved)
 
     # -- traces ----------------------------------------------------------------------------------
     def plot_index_for(self, name: str) -> int | None:
@@ -162,6 +160,7 @@ class PlotPanel(QWidget):
                 connect="finite",
             )
             self.curves[ch.name] = curve
+            self.channels[ch.name] = ch
             self._curve_plot[ch.name] = idx
             cache_legend_text(self.plots[idx])
             self.scheduler.invalidate()
@@ -306,41 +305,13 @@ class PlotPanel(QWidget):
         self.markers.add(t_s, text)
         self.scheduler.invalidate()
 
-    # -- cross-hair ------------------------------------------------------------------------------
-    def _mouse_moved(self, pos: QPointF) -> None:
-        for p in self.plots:
-            if p.sceneBoundingRect().contains(pos):
-                x = p.getViewBox().mapSceneToView(pos).x()
-                self.show_cursor(x)
-                return
-        self.hide_cursor()
-
+    # -- cross-hair (plot_overlay.CrossHair) ---------------------------------------------------
     def hide_cursor(self) -> None:
-        for line in self.cursor_lines:
-            line.setVisible(False)
-        self.readout.setVisible(False)
+        self.crosshair.hide()
 
     def values_at(self, x: float) -> dict[str, float]:
         """Each visible trace's value nearest to time ``x`` (what the cross-hair shows)."""
-        out = {}
-        for name, curve in self.curves.items():
-            t, v = curve.getData()
-            if t is None or len(t) == 0:
-                continue
-            i = int(np.clip(np.searchsorted(t, x), 1, len(t) - 1))
-            j = i if abs(t[i] - x) < abs(t[i - 1] - x) else i - 1
-            if np.isfinite(v[j]):
-                out[name] = float(v[j])
-        return out
+        return self.crosshair.values_at(x)
 
     def show_cursor(self, x: float) -> None:
-        for line in self.cursor_lines:
-            line.setPos(x)
-            line.setVisible(True)
-        vals = self.values_at(x)
-        stamp = time.strftime("%H:%M:%S", time.localtime(x))
-        lines = [stamp] + [f"{n}: {v:.4g}" for n, v in vals.items()]
-        self.readout.setText("\n".join(lines))
-        _, (_, y1) = self.plots[0].getViewBox().viewRange()
-        self.readout.setPos(x, y1)
-        self.readout.setVisible(True)
+        self.crosshair.show(x)

@@ -40,10 +40,13 @@ from PySide6.QtWidgets import (
 from benchgui.core.bench import Bench
 from benchgui.core.programs.loader import examples_dir, list_examples
 from benchgui.core.programs.model import LoopStep, Program, Step, StepResult
+from benchgui.core.programs.progress import COMPLETED, end_words
 from benchgui.core.programs.runner import ProgramRunner, Progress, RunnerState
+from benchgui.core.safety import InterlockTripped
 from benchgui.errors import BenchError
 from benchgui.widgets.bridge import Bridge
 from benchgui.widgets.host import PanelHost
+from benchgui.widgets.text import ElidedLabel, hms, set_style
 
 log = logging.getLogger(__name__)
 
@@ -70,11 +73,6 @@ NEW_PROGRAM = '[program]\nname = "New program"\n\n'
 RESULT_COLUMNS = ("Step", "What", "End", "Time", "Ah", "Wh", "V end", "DCIR mΩ")
 
 
-def _duration(s: float) -> str:
-    s = round(s)
-    return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}"
-
-
 class ProgramPanel(QWidget):
     pause_when_hidden = True  # its timer only refreshes this dock (MainWindow pauses it behind a tab)
 
@@ -86,6 +84,9 @@ class ProgramPanel(QWidget):
         self._setup_ui()
         self.bridge = Bridge(self)
         self.bridge.listen(runner.changed, self.refresh)
+        self._trip_refusal = False  # the error shown is "safety trip not acknowledged"
+        if runner.supervisor is not None:  # that line goes when the operator acknowledges
+            self.bridge.listen(runner.supervisor.state_changed, lambda _state: self._clear_trip_refusal())
         self.timer = QTimer(self)
         self.timer.timeout.connect(self.refresh)
         self.timer.start(250)
@@ -95,7 +96,10 @@ class ProgramPanel(QWidget):
     def _setup_ui(self) -> None:
         lay = QVBoxLayout(self)
         top = QHBoxLayout()
-        self.name = QLabel("<i>no program</i>")
+        self.name = ElidedLabel("no program")  # a long description must not widen the window
+        bold = self.name.font()
+        bold.setBold(True)
+        self.name.setFont(bold)
         self.examples = QComboBox()
         self.examples.addItem("Examples…")
         for p in list_examples():
@@ -105,8 +109,8 @@ class ProgramPanel(QWidget):
         self.open_btn.clicked.connect(self.ask_open)
         self.save_btn = QPushButton("Save as…")
         self.save_btn.clicked.connect(self.ask_save)
-        top.addWidget(self.name, 1)
-        top.addWidget(self.examples)
+        lay.addWidget(self.name)  # a line of its own: beside the buttons it had no room left
+        top.addWidget(self.examples, 1)
         top.addWidget(self.open_btn)
         top.addWidget(self.save_btn)
         lay.addLayout(top)
@@ -159,8 +163,8 @@ class ProgramPanel(QWidget):
 
         self.progress = QProgressBar()
         self.progress.setRange(0, 1000)
-        self.status = QLabel()
-        self.live = QLabel()
+        self.status = ElidedLabel()  # plain words, elided: never markup, never wider than the dock
+        self.live = ElidedLabel()
         lay.addWidget(self.progress)
         lay.addWidget(self.status)
         lay.addWidget(self.live)
@@ -242,7 +246,14 @@ class ProgramPanel(QWidget):
         self.error.clear()
         self.bridge.run(self.runner.start(), done=lambda _: self.refresh(), failed=self._start_failed)
 
+    def _clear_trip_refusal(self) -> None:
+        sup = self.runner.supervisor
+        if self._trip_refusal and sup is not None and not sup.latched:
+            self._trip_refusal = False
+            self.error.clear()
+
     def _start_failed(self, exc: BaseException) -> None:
+        self._trip_refusal = isinstance(exc, InterlockTripped)
         if isinstance(exc, BenchError):
             self.error.setText(str(exc))
         else:  # shown, not swallowed: the log has the traceback
@@ -258,6 +269,7 @@ class ProgramPanel(QWidget):
 
     # -- drawing -------------------------------------------------------------------------------
     def refresh(self) -> None:
+        self._clear_trip_refusal()
         snap = self.runner.snapshot()
         program = self.runner.program
         if program is not self._shown_program:
@@ -285,11 +297,9 @@ class ProgramPanel(QWidget):
         self._shown_program = program
         self.steps.clear()
         if program is None:
-            self.name.setText("<i>no program</i>")
+            self.name.setText("no program")
             return
-        self.name.setText(
-            f"<b>{program.name}</b>" + (f" — {program.description}" if program.description else "")
-        )
+        self.name.setText(program.name + (f" — {program.description}" if program.description else ""))
 
         def add(parent: QTreeWidget | QTreeWidgetItem, steps: tuple[Step, ...], prefix: str) -> None:
             for n, s in enumerate(steps, 1):
@@ -309,22 +319,26 @@ class ProgramPanel(QWidget):
     def _show_progress(self, snap: Progress) -> None:
         self.progress.setValue(round(snap.fraction * 1000))
         if snap.state is RunnerState.IDLE:
+            set_style(self.status, "")
             self.status.setText("Ready." if self.runner.program else "Open an example or write a program.")
             self.live.clear()
             return
         if snap.state is RunnerState.FINISHED:
-            color = "#2ca02c" if snap.end_reason == "completed" else "#d62728"
+            ok = snap.end_reason == COMPLETED
+            set_style(self.status, f"color: {'#2ca02c' if ok else '#d62728'}; font-weight: bold;")
             err = f" — {snap.error}" if snap.error else ""
-            self.status.setText(f"<b style='color:{color}'>Ended: {snap.end_reason}</b>{err}")
+            self.status.setText(f"Ended: {end_words(snap.end_reason)}{err}")
         else:
-            paused = " <b>(paused — load off)</b>" if snap.state is RunnerState.PAUSED else ""
+            paused = snap.state is RunnerState.PAUSED
+            set_style(self.status, "font-weight: bold;" if paused else "")
+            mark = "(paused — load off) " if paused else ""  # first: it must not be what is elided
             self.status.setText(
-                f"Step {snap.leaf}/{snap.leaves} ({snap.step_path}): {snap.step_text} — "
-                f"{snap.step_fraction * 100:.0f} %{paused}"
+                f"{mark}Step {snap.leaf}/{snap.leaves} ({snap.step_path}): "
+                f"{snap.step_text} — {snap.step_fraction * 100:.0f} %"
             )
         v = f"{snap.voltage:.3f} V" if snap.voltage is not None else "— V"
         i = f"{snap.current:+.3f} A" if snap.current is not None else "— A"
-        self.live.setText(f"{v}   {i}   {snap.ah:.4f} Ah   {snap.wh:.3f} Wh   {_duration(snap.elapsed_s)}")
+        self.live.setText(f"{v}   {i}   {snap.ah:.4f} Ah   {snap.wh:.3f} Wh   {hms(snap.elapsed_s)}")
         self.totals.setText(self._totals_text(snap))
 
     def _totals_text(self, snap: Progress) -> str:
@@ -332,7 +346,7 @@ class ProgramPanel(QWidget):
         if res is None or snap.state is not RunnerState.FINISHED:
             return ""
         cap = f" · capacity to cut-off {res.capacity_ah:.4f} Ah" if res.capacity_ah is not None else ""
-        return f"Program: {res.ah:.4f} Ah, {res.wh:.3f} Wh in {_duration(res.duration_s)}{cap}"
+        return f"Program: {res.ah:.4f} Ah, {res.wh:.3f} Wh in {hms(res.duration_s)}{cap}"
 
     def _show_results(self, results: tuple[StepResult, ...]) -> None:
         t = self.results
@@ -344,8 +358,8 @@ class ProgramPanel(QWidget):
             cells = (
                 r.path,
                 r.label,
-                r.end or "running",
-                _duration(r.duration_s),
+                end_words(r.end) or "running",
+                hms(r.duration_s),
                 f"{r.ah:.4f}",
                 f"{r.wh:.3f}",
                 f"{r.v_end:.3f}" if r.v_end is not None else "",

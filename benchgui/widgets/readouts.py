@@ -19,12 +19,16 @@ class ReadoutSpec:
     digits: int = 3
 
 
-DEFAULT_READOUTS = (
+DEFAULT_READOUTS = (  # two columns: the reference and the charger side by side, then the load
     ReadoutSpec("battery.voltage.labjack", "V LabJack", "V", 3),
     ReadoutSpec("battery.voltage.mppt", "V MPPT", "V", 2),
     ReadoutSpec("battery.current.labjack", "I LabJack", "A", 3),
     ReadoutSpec("battery.current.mppt", "I MPPT", "A", 2),
     ReadoutSpec("battery.power.labjack", "P LabJack", "W", 1),
+    ReadoutSpec("battery.power.mppt", "P MPPT (charger)", "W", 1),
+    ReadoutSpec("battery.voltage.load", "V Load", "V", 3),
+    ReadoutSpec("battery.current.load", "I Load", "A", 3),
+    ReadoutSpec("battery.power.load", "P Load", "W", 1),
     ReadoutSpec("soc.mppt", "SOC MPPT", "%", 0),
 )
 

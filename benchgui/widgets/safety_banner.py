@@ -41,6 +41,7 @@ from benchgui.core.safety import SafetyState, Supervisor
 from benchgui.core.safety_settings import SafetySettings
 from benchgui.widgets.bridge import Bridge
 from benchgui.widgets.safety_limits import SafetyLimitsDialog
+from benchgui.widgets.text import ElidedLabel, hms, set_style
 
 if TYPE_CHECKING:  # the main window does not import its panels; only its type is named
     from benchgui.widgets.main_window import MainWindow
@@ -68,10 +69,11 @@ class SafetyBanner(QFrame):
         self.setStyleSheet(BANNER_STYLE)
         lay = QHBoxLayout(self)
         lay.setContentsMargins(10, 6, 10, 6)
-        self.title = QLabel("<b>⚠ SAFETY TRIP</b>")
-        self.text = QLabel()
-        self.text.setWordWrap(True)
-        self.text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.title = QLabel("⚠ SAFETY TRIP")
+        self.title.setStyleSheet("font-weight: bold;")
+        # one line, cut with "…" (whole text in the tooltip and the Safety dock): a long trip
+        # text must not make the window wider than the screen
+        self.text = ElidedLabel()
         self.ack = QPushButton("Acknowledge")
         self.ack.clicked.connect(supervisor.acknowledge)
         lay.addWidget(self.title)
@@ -90,7 +92,7 @@ class SafetyBanner(QFrame):
             off = "THE LOAD STILL REPORTS ITS INPUT ON: switch it off at the device or unplug the battery."
         else:
             off = "Switching the load input off… (retrying until the device reports it off)"
-        self.text.setText(f"{trip.text} — at {_clock_text(trip.t_ns)} ({trip.reason}). {off}")
+        self.text.setText(f"{trip.text} — at {_clock_text(trip.t_ns)}. {off}")
         return True
 
 
@@ -132,6 +134,8 @@ class SafetyPanel(QWidget):
         self.counters = QLabel()
         self.trip = QLabel()
         self.trip.setWordWrap(True)
+        for label in (self.armed, self.judged, self.counters, self.trip):
+            label.setTextFormat(Qt.TextFormat.PlainText)  # words as written, never markup
         for row, (name, w) in enumerate(
             (
                 ("Supervisor", self.armed),
@@ -140,7 +144,9 @@ class SafetyPanel(QWidget):
                 ("Last trip", self.trip),
             )
         ):
-            grid.addWidget(QLabel(f"<b>{name}</b>"), row, 0)
+            title = QLabel(name)
+            title.setStyleSheet("font-weight: bold;")
+            grid.addWidget(title, row, 0)
             grid.addWidget(w, row, 1)
         grid.setColumnStretch(1, 1)
         lay.addLayout(grid)
@@ -183,20 +189,25 @@ class SafetyPanel(QWidget):
     def show_state(self, state: SafetyState) -> None:
         lim = self.supervisor.limits
         if state.armed:
-            self.armed.setText("<span style='color:#d62728'>● armed — load input on</span>")
+            set_style(self.armed, "color: #d62728;")
+            self.armed.setText("● armed — load input on")
         else:
-            self.armed.setText("<span style='color:#2ca02c'>● idle — load input off</span>")
+            set_style(self.armed, "color: #2ca02c;")
+            self.armed.setText("● idle — load input off")
         self.judged.setText(state.judged_channel or "—")
         self.counters.setText(
             f"{state.discharged_ah:.3f} / {lim.max_discharge_ah:.2f} Ah · "
-            f"{state.discharge_time_s:.0f} / {lim.max_discharge_time_s:.0f} s"
+            f"{hms(state.discharge_time_s)} / {hms(lim.max_discharge_time_s)}"
         )
         t = state.trip
         if t is None:
+            set_style(self.trip, "")
             self.trip.setText("none")
         else:
-            ack = "acknowledged" if t.acknowledged else "<b>not acknowledged</b>"
-            self.trip.setText(f"{_clock_text(t.t_ns)} {t.reason}: {t.text} ({ack})")
+            # the acknowledgement is said once, as it is now: "not acknowledged" goes with the banner
+            set_style(self.trip, "" if t.acknowledged else "font-weight: bold;")
+            ack = "acknowledged" if t.acknowledged else "not acknowledged — press Acknowledge"
+            self.trip.setText(f"{_clock_text(t.t_ns)} {t.text} ({ack})")
         text = _limits_text(lim)
         if text != self.limits.text():
             self.limits.setText(text)

@@ -1,4 +1,5 @@
-"""Stored sessions: a list to pick one from, and a window that shows a stored session's plots."""
+"""Stored sessions: a list to pick one from, and a window that shows a stored session: its
+metadata (operator, battery, notes), its plots and its events; Ctrl+W or Esc closes it."""
 
 from __future__ import annotations
 
@@ -6,14 +7,17 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QTimer, Signal
-from PySide6.QtGui import QCloseEvent
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDialog,
     QDialogButtonBox,
+    QHeaderView,
     QInputDialog,
+    QLabel,
     QMainWindow,
+    QSplitter,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -24,8 +28,11 @@ from benchgui.clock import ns_to_s, s_to_ns
 from benchgui.core.annotations import AnnotationWriter
 from benchgui.core.catalog import SessionCatalog
 from benchgui.core.history import History
-from benchgui.model import SessionInfo
+from benchgui.model import Event, SessionInfo
 from benchgui.widgets.plots import PlotPanel
+from benchgui.widgets.text import hms
+
+MAX_EVENTS_SHOWN = 5000  # the newest; a week-long session's setpoint log would swamp the table
 
 if TYPE_CHECKING:
     from pyqtgraph.GraphicsScene.mouseEvents import MouseClickEvent
@@ -44,7 +51,7 @@ class SessionsDialog(QDialog):
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         for row, s in enumerate(reversed(list(sessions))):
-            dur = "running" if s.duration_s is None else f"{s.duration_s / 60:.1f} min"
+            dur = "running" if s.duration_s is None else hms(s.duration_s)
             cells = [
                 s.id,
                 time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ns_to_s(s.started_ns))),
@@ -73,8 +80,24 @@ class SessionsDialog(QDialog):
             self.accept()
 
 
+def meta_text(info: SessionInfo) -> str:
+    """One line of who, what and when, for the viewer's head."""
+    m = info.meta
+    start = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ns_to_s(info.started_ns)))
+    dur = "still recording" if info.duration_s is None else hms(info.duration_s)
+    parts = [
+        f"Operator: {m.operator or '—'}",
+        f"Battery: {m.battery_id or '—'}",
+        f"Kind: {m.kind or '—'}",
+        f"Started {start}, {dur}",
+        f"{info.samples:,} samples",
+    ]
+    return " · ".join(parts)
+
+
 class SessionViewer(QMainWindow):
-    """A stored session in the same plots as the live view, read from the store.
+    """A stored session in the same plots as the live view, read from the store, with its
+    metadata above and its events below (double-clicking an event shows that time).
 
     Its annotations show as markers; double-clicking a plot adds one at that time (stored in
     the session by :class:`~benchgui.core.annotations.AnnotationWriter`, off the GUI thread).
@@ -91,7 +114,31 @@ class SessionViewer(QMainWindow):
         self.history = History(None, catalog.store_path, info.id, max_gap_s=None)
         self.panel = PlotPanel(self.history)
         self.panel.add_channels(catalog.channels(info.id))
-        self.setCentralWidget(self.panel)
+        self.meta = QLabel(meta_text(info))
+        self.meta.setTextFormat(Qt.TextFormat.PlainText)
+        self.meta.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.notes = QLabel(f"Notes: {info.meta.notes}" if info.meta.notes else "Notes: —")
+        self.notes.setTextFormat(Qt.TextFormat.PlainText)
+        self.notes.setWordWrap(True)
+        self.events = self._events_table(catalog.events(info.id))
+        split = QSplitter(Qt.Orientation.Vertical)
+        split.addWidget(self.panel)
+        split.addWidget(self.events)
+        split.setStretchFactor(0, 3)
+        split.setStretchFactor(1, 1)
+        central = QWidget()
+        lay = QVBoxLayout(central)
+        lay.setContentsMargins(4, 4, 4, 4)
+        lay.addWidget(self.meta)
+        lay.addWidget(self.notes)
+        lay.addWidget(split, 1)
+        self.setCentralWidget(central)
+        close = QAction("Close", self)
+        close.setShortcuts([QKeySequence("Ctrl+W"), QKeySequence("Esc")])
+        close.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        close.triggered.connect(self.close)
+        self.addAction(close)
+        self.close_action = close
         span = catalog.span_s(info.id)
         self._span = span
         self._first = True
@@ -108,6 +155,38 @@ class SessionViewer(QMainWindow):
         self._timer = QTimer(self)
         self._timer.timeout.connect(self.panel.redraw)
         self._timer.start(200)
+
+    def _events_table(self, events: list[Event]) -> QTableWidget:
+        shown = events[-MAX_EVENTS_SHOWN:]
+        table = QTableWidget(len(shown), 3)
+        table.setHorizontalHeaderLabels(["time", "what", "event"])
+        table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        table.verticalHeader().setVisible(False)
+        table.horizontalHeader().setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
+        for row, e in enumerate(shown):
+            stamp = time.strftime("%H:%M:%S", time.localtime(ns_to_s(e.t_ns)))
+            for col, text in enumerate((stamp, e.kind, e.text)):
+                item = QTableWidgetItem(text)
+                item.setData(Qt.ItemDataRole.UserRole, e.t_ns)
+                table.setItem(row, col, item)
+        table.resizeColumnToContents(0)
+        table.resizeColumnToContents(1)
+        if len(events) > len(shown):
+            table.setToolTip(f"the newest {len(shown):,} of {len(events):,} events")
+        table.cellDoubleClicked.connect(self._event_chosen)
+        return table
+
+    def _event_chosen(self, row: int, _col: int) -> None:
+        """Centre the plots on the event's time (the span shown stays as it is)."""
+        item = self.events.item(row, 0)
+        if item is None:
+            return
+        t = ns_to_s(int(item.data(Qt.ItemDataRole.UserRole)))
+        (x0, x1), _ = self.panel.plots[0].getViewBox().viewRange()
+        half = max((x1 - x0) / 2, 30.0)
+        self._first = False
+        self.panel.plots[0].setXRange(t - half, t + half, padding=0)
 
     def _range(self) -> tuple[float, float] | None:
         if self._first and self._span is not None:

@@ -5,11 +5,17 @@ the present current; time to empty (discharging) or to full (charging) at that c
 MPPT's own ``soc.mppt`` and plain coulomb counting beside it; a small trend plot of the last
 hour with the band. It reads ``bench.services.soc.latest`` and the display buffers on a
 timer — no I/O, no signals from other threads.
+
+SOC is shown within 0…100 % (the filter may run past the ends for a while; the status line says
+so) and the band is clipped there too. The trend keeps its own hour, one point per
+``TREND_STEP_S`` of bench time, taken from the display buffers as they fill: those hold a fixed
+number of samples, at the estimator's rate only minutes, not the hour the plot promises.
 """
 
 from __future__ import annotations
 
 import math
+from collections import deque
 
 import numpy as np
 import pyqtgraph as pg
@@ -22,6 +28,52 @@ from benchgui.core.soc_service import SocEstimate, SocService
 from benchgui.widgets.host import PanelHost
 
 TREND_S = 3600.0
+TREND_STEP_S = 5.0  # one trend point per 5 s of bench time: 720 points for the hour
+TREND_CHANNELS = ("soc.spkf", "soc.spkf.sigma3", "soc.mppt", "soc.coulomb")
+HOW = {  # how the estimator started, in words
+    "configured": "started from the configured guess ([soc] initial_soc_pct): the battery was not at rest",
+    "from rested voltage": "started from the rested battery voltage",
+}
+
+
+def clamp_pct(value: float) -> float:
+    return min(max(value, 0.0), 100.0)
+
+
+class TrendHistory:
+    """The last ``span_s`` of some display channels, one point per ``step_s`` (the last sample
+    of each step), appended from the display buffers on every refresh."""
+
+    def __init__(self, names: tuple[str, ...], span_s: float = TREND_S, step_s: float = TREND_STEP_S) -> None:
+        self.span_s, self.step_s = span_s, step_s
+        self.points: dict[str, deque[tuple[float, float]]] = {n: deque() for n in names}
+
+    def update(self, bench: Bench) -> None:
+        for name, points in self.points.items():
+            buf = bench.display.get(name)
+            if buf is None:
+                continue
+            after = points[-1][0] if points else -math.inf
+            t, v = buf.window(after if math.isfinite(after) else 0.0)
+            t, v = np.asarray(t), np.asarray(v)
+            keep = t > after
+            t, v = t[keep], v[keep]
+            if not len(t):
+                continue
+            step = np.floor(t / self.step_s)
+            last_of_step = np.r_[step[1:] != step[:-1], True]
+            if points and math.floor(points[-1][0] / self.step_s) == step[0]:
+                points.pop()  # its step goes on: the newer sample stands for it
+            points.extend(zip(t[last_of_step].tolist(), v[last_of_step].tolist(), strict=True))
+            while points and points[0][0] < points[-1][0] - self.span_s:
+                points.popleft()
+
+    def series(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        pts = self.points[name]
+        if not pts:
+            return np.empty(0), np.empty(0)
+        arr = np.asarray(pts)
+        return arr[:, 0], arr[:, 1]
 
 
 def fmt_duration(seconds: float | None) -> str:
@@ -93,6 +145,7 @@ class SocGauge(QWidget):
         super().__init__(parent)
         self.bench = bench
         self.service = service
+        self.history = TrendHistory(TREND_CHANNELS)
         self._setup_ui()
         self.timer = QTimer(self)
         self.timer.timeout.connect(self._tick)
@@ -154,6 +207,9 @@ class SocGauge(QWidget):
         self.trend_plot.setLabel("left", "SOC", units="%")
         self.trend_plot.showGrid(x=True, y=True, alpha=0.25)
         self.trend_plot.setAxisItems({"bottom": pg.DateAxisItem(orientation="bottom")})
+        self.trend_plot.enableAutoRange(axis="y", enable=False)
+        self.trend_plot.setYRange(0, 100, padding=0.02)  # SOC lives in 0…100 %
+        self.trend_plot.setLimits(yMin=-2, yMax=102)
         self.soc_curve = self.trend_plot.plot(pen=pg.mkPen((148, 103, 189), width=2))
         self.band_hi = self.trend_plot.plot(pen=pg.mkPen((148, 103, 189, 60)))
         self.band_lo = self.trend_plot.plot(pen=pg.mkPen((148, 103, 189, 60)))
@@ -186,7 +242,8 @@ class SocGauge(QWidget):
                 f"(model: {m.name})"
             )
             return
-        self.percent.setText(f"{est.soc_pct:.1f} %")
+        soc = clamp_pct(est.soc_pct)
+        self.percent.setText(f"{soc:.1f} %")
         # on a flat OCV the voltage cannot tell SOC apart: say so rather than imply it does
         only_cc = " · coulomb counting only" if est.coulomb_only else ""
         self.band.setText(f"± {est.sigma3_pct:.1f} % (3σ){only_cc}")
@@ -205,38 +262,35 @@ class SocGauge(QWidget):
             self.eta.setText(f"full in {fmt_duration(est.time_to_full_s)} at this current")
         else:
             self.eta.setText("")
-        self.coulomb.setText(f"{est.coulomb_pct:.1f} %")
-        marks = {"coulomb": (est.coulomb_pct, self.COULOMB)}
+        self.coulomb.setText(f"{clamp_pct(est.coulomb_pct):.1f} %")
+        marks = {"coulomb": (clamp_pct(est.coulomb_pct), self.COULOMB)}
         if mppt is not None:
-            marks["mppt"] = (mppt[1], self.MPPT)
-        self.bar.set_values(est.soc_pct, est.sigma3_pct, marks)
+            marks["mppt"] = (clamp_pct(mppt[1]), self.MPPT)
+        self.bar.set_values(soc, est.sigma3_pct, marks)
         f = self.service.filter
         rejected = (
             f"; {f.rejected} readings rejected as sensor faults" if f is not None and f.rejected else ""
         )
+        past = f"; the estimate is {est.soc_pct:.1f} %, shown as {soc:.0f} %" if soc != est.soc_pct else ""
+        how = HOW.get(est.initial_how, f"started {est.initial_how}")
         self.status.setText(
             f"{self.service.voltage_channel} + {self.service.current_channel}; model: {m.name}; "
-            f"started {est.initial_how}{rejected}"
+            f"{how}{past}{rejected}"
         )
-        self._plot(est.t_s)
+        self._plot()
 
-    def _series(self, name: str, t0: float) -> tuple[np.ndarray, np.ndarray]:
-        buf = self.bench.display.get(name)
-        if buf is None:
-            return np.empty(0), np.empty(0)
-        t, v = buf.window(t0)
-        return np.array(t), np.array(v)
-
-    def _plot(self, t_end: float) -> None:
-        t0 = t_end - TREND_S
-        t, v = self._series("soc.spkf", t0)
-        ts, s3 = self._series("soc.spkf.sigma3", t0)
-        self.soc_curve.setData(t, v)
+    def _plot(self) -> None:
+        self.history.update(self.bench)
+        t, v = self.history.series("soc.spkf")
+        ts, s3 = self.history.series("soc.spkf.sigma3")
+        self.soc_curve.setData(t, np.clip(v, 0.0, 100.0))
         if len(ts) == len(t):
-            self.band_hi.setData(t, v + s3)
-            self.band_lo.setData(t, v - s3)
-        self.mppt_curve.setData(*self._series("soc.mppt", t0))
-        self.cc_curve.setData(*self._series("soc.coulomb", t0))
+            self.band_hi.setData(t, np.clip(v + s3, 0.0, 100.0))
+            self.band_lo.setData(t, np.clip(v - s3, 0.0, 100.0))
+        tm, vm = self.history.series("soc.mppt")
+        self.mppt_curve.setData(tm, np.clip(vm, 0.0, 100.0))
+        tc, vc = self.history.series("soc.coulomb")
+        self.cc_curve.setData(tc, np.clip(vc, 0.0, 100.0))
 
 
 def create_panel(window: PanelHost, bench: Bench) -> QWidget | None:

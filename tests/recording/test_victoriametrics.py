@@ -115,9 +115,7 @@ def test_cli_forward_with_environment_settings(
         "BENCHGUI_INFLUX_BUCKET": "bench",
         "BENCHGUI_INFLUX_TOKEN": "unused",
     }
-    proc = run_cli(
-        ["forward", "--once", "--store", str(path), "--config", str(config)], env=env
-    )
+    proc = run_cli(["forward", "--once", "--store", str(path), "--config", str(config)], env=env)
     assert proc.returncode == 0, proc.stderr
     got = victoria.samples(f'{{session="{sid}"}}')
     samples = {"battery_voltage_v", "battery_current_a", "soc_soc_pct"}

@@ -118,7 +118,7 @@ def test_crosshair_reads_values_at_time(window: MainWindow, bench: Bench) -> Non
     vals = window.plots.values_at(float(t[len(t) // 2]))
     assert vals["battery.current.labjack"] == pytest.approx(-3.0)
     window.plots.show_cursor(float(t[len(t) // 2]))
-    assert "battery.current.labjack: -3" in window.plots.readout.textItem.toPlainText()
+    assert "battery.current (labjack): -3.000 A" in window.plots.readout.textItem.toPlainText()
 
 
 def test_layout_persists(window: MainWindow, tmp_path: Path, bench: Bench, qtbot) -> None:  # type: ignore[no-untyped-def]
@@ -208,3 +208,109 @@ def test_a_screenshot_replaces_the_file_only_when_complete(qtbot, tmp_path: Path
     assert save_screenshot(label, png)  # type: ignore[arg-type]
     assert png.read_bytes().startswith(b"\x89PNG")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["shot.notaformat", "shot.png"]  # no temporaries
+
+
+def test_crosshair_has_units_stays_inside_and_hides_on_leave(window: MainWindow, bench: Bench, qtbot) -> None:  # type: ignore[no-untyped-def]
+    """Issue 23: the readout stayed pinned after the mouse left, was cut at the plot edge, used
+    raw channel names without units and showed "-0"."""
+    from PySide6.QtCore import QEvent, QPointF
+    from PySide6.QtWidgets import QApplication
+
+    now = bench.clock.now_ns()
+    for k in range(300):
+        t = now - (300 - k) * 100_000_000
+        bench.publish(
+            [Sample("battery.voltage.labjack", t, 12.5), Sample("battery.current.labjack", t, -0.00001)]
+        )
+    window.redraw()
+    plots = window.plots
+    vb = plots.plots[1].getViewBox()
+    rect = vb.sceneBoundingRect()
+    # the mouse near the right edge of the current plot
+    plots.crosshair.mouse_moved(QPointF(rect.right() - 2, rect.center().y()))
+    assert plots.readout.isVisible()
+    text = plots.readout.textItem.toPlainText()
+    assert "battery.voltage (labjack): 12." in text  # the channel's label, not its raw name …
+    assert " V\n" in text  # … with its unit
+    assert "-0.000" not in text
+    assert "battery.current (labjack): 0.000 A" in text  # rounded to zero, without a sign
+    inside = plots.readout.mapRectToScene(plots.readout.boundingRect())
+    assert inside.right() <= rect.right() + 1  # not cut at the plot's edge
+    QApplication.sendEvent(plots.view.viewport(), QEvent(QEvent.Type.Leave))
+    assert not plots.readout.isVisible()
+    assert not any(line.isVisible() for line in plots.cursor_lines)
+
+
+def test_legends_sit_outside_the_data(window: MainWindow, bench: Bench, qtbot) -> None:  # type: ignore[no-untyped-def]
+    """Issue 23: legends sat on the traces."""
+    feed(bench)
+    window.redraw()
+    qtbot.waitUntil(lambda: window.plots.plots[0].getViewBox().sceneBoundingRect().height() > 50)
+    checked = 0
+    for p in window.plots.plots:
+        if p.legend is None or not p.legend.items:
+            continue
+        legend = p.legend.mapRectToScene(p.legend.boundingRect())
+        data = p.getViewBox().sceneBoundingRect()
+        assert not legend.intersects(data), (p.legend.items[0][1].text, legend, data)
+        checked += 1
+    assert checked >= 3  # voltage, current, power
+
+
+def test_readouts_show_the_load_and_the_charger_power(window: MainWindow, bench: Bench) -> None:
+    """Issue 23: the readouts lacked the load's V/I/P and the MPPT's power."""
+    now = bench.clock.now_ns()
+    bench.add_channels(
+        [
+            Channel.of("battery.voltage", "load", "V"),
+            Channel.of("battery.current", "load", "A"),
+            Channel.of("battery.power", "load", "W"),
+            Channel.of("battery.power", "mppt", "W"),
+        ]
+    )
+    bench.publish(
+        [
+            Sample("battery.voltage.load", now, 12.345),
+            Sample("battery.current.load", now, -2.0),
+            Sample("battery.power.load", now, -24.69),
+            Sample("battery.power.mppt", now, 81.25),
+        ]
+    )
+    window.redraw()
+    r = window.readouts.readouts
+    assert r["battery.voltage.load"].value.text() == "12.345"
+    assert r["battery.current.load"].value.text() == "-2.000"
+    assert r["battery.power.load"].value.text() == "-24.7"
+    assert r["battery.power.mppt"].value.text() == "81.2"
+
+
+def test_session_viewer_shows_metadata_events_and_closes_on_ctrl_w_and_esc(  # type: ignore[no-untyped-def]
+    window: MainWindow, bench: Bench, qtbot
+) -> None:
+    """Issue 23: the session viewer had no close shortcut, no event list, operator or notes."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QApplication
+
+    s = bench.start_session(SessionMeta("Ada", "B-7", "after a week in the cold", "demo"))
+    feed(bench, 20)
+    bench.annotate("load connected", bench.clock.now_ns())
+    bench.record_event("program.step", "step 1: CC 5 A until V < cut-off", {})
+    bench.stop_session()
+    assert bench.recorder is not None
+    assert bench.recorder.flush(30)
+    for key, mod in ((Qt.Key.Key_W, Qt.KeyboardModifier.ControlModifier), (Qt.Key.Key_Escape, None)):
+        viewer = window.open_session_viewer(s.id)
+        assert viewer is not None
+        qtbot.addWidget(viewer)
+        assert "Operator: Ada" in viewer.meta.text()
+        assert "Battery: B-7" in viewer.meta.text()
+        assert viewer.notes.text() == "Notes: after a week in the cold"
+        rows = {viewer.events.item(r, 2).text() for r in range(viewer.events.rowCount())}
+        assert {"load connected", "step 1: CC 5 A until V < cut-off"} <= rows
+        viewer.activateWindow()
+        qtbot.waitUntil(lambda v=viewer: QApplication.activeWindow() is v)
+        if mod is None:
+            qtbot.keyClick(viewer, key)
+        else:
+            qtbot.keyClick(viewer, key, mod)
+        qtbot.waitUntil(lambda v=viewer: not v.isVisible())

@@ -60,14 +60,16 @@ def test_example_runs_from_the_panel_and_abort_switches_off(qtbot, qloop) -> Non
             assert asm.bench.load.input_on is False
             panel.refresh()
             assert panel.pause_btn.text() == "Resume"
+            assert panel.status.shown_text().startswith("(paused — load off) Step 1/2")  # not markup
+            assert panel.status.textFormat() is Qt.TextFormat.PlainText
             qtbot.mouseClick(panel.pause_btn, Qt.MouseButton.LeftButton)
             await async_wait_until(lambda: asm.bench.load.input_on is True, 30, what="resumed")
             qtbot.mouseClick(panel.abort_btn, Qt.MouseButton.LeftButton)
             await async_wait_until(lambda: runner(asm).state is RunnerState.FINISHED, 30)
             assert asm.bench.load.input_on is False
             panel.refresh()
-            assert "operator_abort" in panel.status.text()
-            assert panel.results.item(0, 2).text() == "operator_abort"
+            assert panel.status.text() == "Ended: stopped by operator"  # words, not the code
+            assert panel.results.item(0, 2).text() == "stopped by operator"
             assert float(panel.results.item(0, 4).text()) > 0  # Ah counted
             window.close()
 
@@ -160,5 +162,75 @@ def test_closing_during_a_program_asks_naming_the_program_and_its_step(qtbot, ql
             assert not window.isVisible()
             runner(asm).abort()
             await async_wait_until(lambda: runner(asm).state is RunnerState.FINISHED, 30, what="aborted")
+
+    run(qloop, body())
+
+
+SHORT_THEN_LONG = """[program]
+name = "short settle, long rest"
+description = "a description long enough to be elided in any dock: {filler}"
+
+[[step]]
+kind = "cc"
+current_a = 0.5
+duration_s = 2
+
+[[step]]
+kind = "rest"
+duration_s = 3600
+"""
+
+
+def test_progress_weighs_steps_by_time_and_an_abort_is_not_100_percent(qtbot, qloop) -> None:
+    """Issue 23: 51 % after 12 % of the time (each step counted alike) and 100 % after an abort.
+    After a 2-s step of a 3602-s program the bar must be near 0, and stay short of 100 % when
+    the operator aborts; the end is said in words."""
+
+    async def body() -> None:
+        async with sim_bench(speed=20) as asm:
+            window, panel = _panel(qtbot, asm.bench)
+            width0 = window.width()
+            panel.editor.setPlainText(SHORT_THEN_LONG.format(filler="x" * 400))
+            await wait_samples(asm, "battery.voltage.labjack")
+            qtbot.mouseClick(panel.start_btn, Qt.MouseButton.LeftButton)
+            await async_wait_until(lambda: runner(asm).snapshot().leaf == 2, 60, what="second step")
+            panel.refresh()
+            assert runner(asm).snapshot().fraction < 0.5  # equal steps would say ≥ 50 %
+            assert panel.progress.value() < 500
+            qtbot.mouseClick(panel.abort_btn, Qt.MouseButton.LeftButton)
+            await async_wait_until(lambda: runner(asm).state is RunnerState.FINISHED, 30, what="aborted")
+            panel.refresh()
+            assert panel.progress.value() < 500  # not 100 % after an abort
+            assert panel.status.text() == "Ended: stopped by operator"
+            assert panel.results.item(1, 2).text() == "stopped by operator"
+            assert panel.results.item(0, 2).text() == "time reached"
+            # the long description is elided, not widening the window past its screen
+            window.show_panel("Programs")
+            await async_wait_until(lambda: panel.name.width() > 50, 30, what="panel laid out")
+            assert panel.name.text().endswith("x" * 400)
+            assert panel.name.shown_text().endswith("…")
+            assert window.width() == width0
+            assert window.minimumSizeHint().width() <= width0
+            window.close()
+
+    run(qloop, body())
+
+
+def test_the_trip_refusal_clears_when_the_trip_is_acknowledged(qtbot, qloop) -> None:
+    """Issue 23: "safety trip not acknowledged" stayed 17 minutes after Acknowledge."""
+
+    async def body() -> None:
+        async with sim_bench(speed=10) as asm:
+            window, panel = _panel(qtbot, asm.bench)
+            sup = runner(asm).supervisor
+            assert sup is not None
+            sup.emergency_stop("test")
+            panel.editor.setPlainText(PULSES)
+            qtbot.mouseClick(panel.start_btn, Qt.MouseButton.LeftButton)
+            await async_wait_until(lambda: "not acknowledged" in panel.error.text(), 30, what="refusal")
+            assert asm.bench.load.input_on is not True
+            sup.acknowledge()
+            await async_wait_until(lambda: panel.error.text() == "", 30, what="refusal cleared")
+            window.close()
 
     run(qloop, body())

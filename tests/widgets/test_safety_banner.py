@@ -45,7 +45,8 @@ def test_estop_button_trips_and_the_banner_stays_until_acknowledged(qtbot, qloop
             assert panel.banner.isVisible()
             qtbot.mouseClick(panel.banner.ack, Qt.MouseButton.LeftButton)
             await async_wait_until(lambda: not panel.banner.isVisible(), 30, what="banner hidden")
-            assert "acknowledged" in panel.trip.text()
+            assert panel.trip.text().endswith("(acknowledged)")
+            assert panel.trip.textFormat() is Qt.TextFormat.PlainText
             window.close()
 
     run(qloop, body())
@@ -85,12 +86,13 @@ def test_a_measurement_trip_shows_its_reason_and_values(qtbot, qloop) -> None:
             await async_wait_until(lambda: panel.banner.isVisible(), 30, what="banner")
             text = panel.banner.text.text()
             assert "below cut-off 10.500 V" in text
-            assert "cutoff_voltage" in text
+            assert "cutoff_voltage" not in text  # words, not the code
             await async_wait_until(lambda: asm.bench.load.input_on is False, 30, what="load off")
             assert supervisor(asm).state.discharged_ah > 0
             qtbot.mouseClick(panel.reset, Qt.MouseButton.LeftButton)
             assert supervisor(asm).state.discharged_ah == 0
             assert panel.counters.text().startswith("0.000 /")
+            assert panel.counters.text().endswith(" / 24:00:00")  # h:mm:ss, not "86400 s"
             window.close()
 
     run(qloop, body())
@@ -110,5 +112,50 @@ def test_a_signal_closes_the_window_after_switching_off(qtbot, qloop) -> None:
             supervisor(asm).on_signal(signal.SIGTERM)  # what the installed handler calls
             await async_wait_until(lambda: bool(closed), 30, what="window closed")
             assert asm.bench.load.input_on is False
+
+    run(qloop, body())
+
+
+def test_the_window_holds_still_when_pause_becomes_resume_and_a_long_trip_shows(qtbot, qloop) -> None:
+    """Issue 23: EMERGENCY STOP moved 14 px when Pause became Resume; the window grew past the
+    screen when the banner showed a long text."""
+    from PySide6.QtCore import QPoint, QTimer
+    from PySide6.QtWidgets import QToolBar
+
+    from benchgui.core.interlocks import ERROR
+
+    async def body() -> None:
+        async with sim_bench(speed=1) as asm:
+            window = _window(qtbot, asm.bench)
+            panel = safety_banner.create_panel(window, asm.bench)
+            assert panel is not None
+            window.resize(1000, 700)
+            window.show()
+            await async_wait_until(lambda: panel.toolbar_button.isVisible(), 30, what="toolbar shown")
+
+            async def estop_x() -> int:
+                turns: list[bool] = []
+                for n in range(1, 4):  # event-loop turns: the toolbars lay themselves out again
+                    QTimer.singleShot(0, lambda: turns.append(True))
+                    await async_wait_until(lambda n=n: len(turns) >= n, 30, what="an event-loop turn")
+                return panel.toolbar_button.mapTo(window, QPoint(0, 0)).x()
+
+            bars = window.findChildren(QToolBar)
+            session_bar = next(t for t in bars if t.objectName() == "toolbar.session")
+            x0, width0, bar0 = await estop_x(), window.width(), session_bar.sizeHint().width()
+            window.act_pause.setChecked(True)
+            assert window.act_pause.text() == "Resume"
+            assert session_bar.sizeHint().width() == bar0  # Resume is wider than Pause: it grew
+            assert await estop_x() == x0
+            window.act_pause.setChecked(False)
+            assert session_bar.sizeHint().width() == bar0
+            assert await estop_x() == x0
+            supervisor(asm).trip(ERROR, "a very long trip text " + "that goes on " * 60)
+            await async_wait_until(lambda: panel.banner.isVisible(), 30, what="banner")
+            await estop_x()
+            assert window.width() == width0
+            assert window.minimumSizeHint().width() <= width0
+            assert panel.banner.text.text().startswith("a very long trip text")  # whole text kept
+            window.close()
 
     run(qloop, body())

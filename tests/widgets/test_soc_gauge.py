@@ -70,7 +70,7 @@ def test_gauge_shows_waiting_then_live_values(qtbot) -> None:  # type: ignore[no
     t, _ = g.soc_curve.getData()
     assert t is not None
     assert len(t) > 100
-    assert "started from rested voltage" in g.status.text()
+    assert "started from the rested battery voltage" in g.status.text()
     g.grab()  # paints the bar without errors
 
 
@@ -124,3 +124,71 @@ def test_gauge_says_when_only_coulomb_counting_backs_the_estimate(qtbot) -> None
         assert svc.latest is not None
         assert svc.latest.coulomb_only is flat
         assert ("coulomb counting only" in g.band.text()) is flat, (soc0, g.band.text())
+
+
+def test_the_trend_holds_the_last_hour_not_what_the_buffers_hold(qtbot) -> None:  # type: ignore[no-untyped-def]
+    """Issue 23: the "last hour" plot held 8 minutes — the display buffer of a 10-Hz estimate."""
+    bench, svc = bench_with_soc()
+    g = SocGauge(bench, svc)
+    qtbot.addWidget(g)
+    rate, chunk_s, chunks = 10.0, 300.0, 5
+    t = np.arange(0.0, chunk_s * chunks, 1.0 / rate)
+    i = np.where(t < 60, 0.0, -5.0)
+    v, _ = simulate(nmc_like(), t, i, 0.6)
+    t0 = bench.clock.now_ns() - int(chunk_s * chunks * 1e9)
+    per_chunk = int(chunk_s * rate)
+    for c in range(chunks):  # the gauge refreshes while the data arrives, as on its timer
+        for k in range(c * per_chunk, (c + 1) * per_chunk):
+            tn = t0 + int(t[k] * 1e9)
+            bench.publish(
+                [
+                    Sample("battery.voltage.labjack", tn, float(v[k])),
+                    Sample("battery.current.labjack", tn, float(i[k])),
+                ]
+            )
+        g.refresh()
+    buf = bench.display.get("soc.spkf")
+    assert buf is not None
+    held_s = float(buf.window(0.0)[0][-1] - buf.window(0.0)[0][0])
+    assert held_s < 600  # the buffer alone covers minutes
+    ts, _vs = g.soc_curve.getData()
+    assert ts is not None
+    assert ts[-1] - ts[0] > 1400  # the trend: everything since the start, up to an hour
+    assert len(ts) < 2 * 1500 / soc_gauge.TREND_STEP_S  # one point per step, not every sample
+
+
+def test_soc_is_shown_within_0_to_100_with_the_band_clipped(qtbot) -> None:  # type: ignore[no-untyped-def]
+    """Issue 23: the dock showed 103–105 % with a band drawn to 130 %."""
+    bench = Bench(ScaledClock(1.0), [])
+    svc = SocService(
+        bench,
+        nmc_like(),
+        SpkfTuning(),
+        voltage_channel="battery.voltage.labjack",
+        current_channel="battery.current.labjack",
+        initial="config",
+        initial_soc_pct=100.0,
+        initial_sigma_pct=30.0,
+    )
+    bench.services.soc = svc
+    g = SocGauge(bench, svc)
+    qtbot.addWidget(g)
+    feed(bench, current=5.0, seconds=300.0, soc0=0.97)  # charging past full
+    g.refresh()
+    est = svc.latest
+    assert est is not None
+    assert est.soc_pct + est.sigma3_pct > 100  # the band runs past 100 % …
+    assert float(g.percent.text().split()[0]) <= 100.0
+    assert g.bar.soc is not None
+    assert g.bar.soc <= 100.0
+    _, hi = g.band_hi.getData()
+    _, lo = g.band_lo.getData()
+    assert hi is not None
+    assert lo is not None
+    assert hi.max() <= 100.0
+    assert lo.min() >= 0.0
+    assert float(g.coulomb.text().split()[0]) <= 100.0
+    y0, y1 = g.trend_plot.getViewBox().viewRange()[1]
+    assert y0 >= -3
+    assert y1 <= 103
+    assert "the battery was not at rest" in g.status.text()  # "started configured", explained

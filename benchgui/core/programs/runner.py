@@ -36,6 +36,7 @@ from benchgui.core.programs.checks import check_program, highest_voltage_conditi
 from benchgui.core.programs.execution import Execution
 from benchgui.core.programs.meter import CURRENT_PREFERENCE, VOLTAGE_PREFERENCE, Meter, choose_channel
 from benchgui.core.programs.model import Program, ProgramResult, StepResult
+from benchgui.core.programs.progress import COMPLETED, leaf_plan, overall_fraction
 from benchgui.core.readings import require_valid_readings
 from benchgui.errors import BenchError
 from benchgui.model import Sample, SessionMeta
@@ -96,6 +97,7 @@ class ProgramRunner:
         self.changed: Signal[[]] = Signal("programs.changed")
         self.finished: Signal[[ProgramResult]] = Signal("programs.finished")
         self._run: Execution | None = None
+        self._end_fraction = 0.0  # the progress a finished run had reached (1.0: completed)
         self._task: asyncio.Task[None] | None = None
         self._feeding: Execution | None = None  # the run the samples go to
         self._guard: ChargerGuard | None = None  # the charger interlock of the run
@@ -309,6 +311,7 @@ class ProgramRunner:
                 log.error("program end: cancelled before charging was switched back on")
         res, m = run.result, run.meter
         res.end_reason = reason
+        self._end_fraction = 1.0 if reason == COMPLETED else self._fraction(run)
         res.ah, res.wh, res.gaps, res.flagged = m.ah, m.wh, m.gaps, m.flagged
         res.duration_s = self.bench.clock.monotonic() - run.t0
         if reason == CUTOFF_VOLTAGE and res.capacity_ah is None:
@@ -338,6 +341,13 @@ class ProgramRunner:
         self.finished.emit(res)
 
     # -- progress for the panel ----------------------------------------------------------------
+    @staticmethod
+    def _fraction(run: Execution) -> float:
+        """Overall progress, steps weighted by planned time (``programs/progress.py``)."""
+        if run.leaf is None:
+            return 0.0
+        return overall_fraction(leaf_plan(run.program.steps), run.leaf.result.path, run.step_fraction())
+
     def snapshot(self) -> Progress:
         run = self._run
         state = self.state
@@ -361,7 +371,7 @@ class ProgramRunner:
             leaf=run.leaf_no,
             leaves=leaves,
             step_fraction=frac,
-            fraction=1.0 if done else min(1.0, (max(0, run.leaf_no - 1) + frac) / leaves),
+            fraction=self._end_fraction if done else self._fraction(run),
             elapsed_s=res.duration_s if done else clock.monotonic() - run.t0,
             ah=m.ah,
             wh=m.wh,

@@ -80,7 +80,9 @@ class Walk:
         elif outcome == FAIL:
             records = self.trace.since(device, t_trace)
             exchange = [r.describe() for r in records][-MAX_EXCHANGE_LINES:]
-            if not any(not r.to_device for r in records):
+            last_sent = max((k for k, r in enumerate(records) if r.to_device), default=-1)
+            if not any(not r.to_device for r in records[last_sent + 1 :]):
+                # the last request got no answer (an answer in flight from before may precede it)
                 exchange.append("nothing came back")
         result = StepResult(instrument, name, outcome, detail, round(time.monotonic() - t0, 3), exchange)
         self.results.append(result)

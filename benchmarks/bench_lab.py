@@ -26,7 +26,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import Result
+from common import Result, cpu_s, rss_mb
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -36,26 +36,6 @@ from benchgui.testing import influxd, victoriametrics  # noqa: E402
 SAMPLE_MEASUREMENTS = ("battery", "solar", "charger", "soc", "mppt", "load")
 LAG_TARGET_S = 5.0
 POINTS_PER_BENCH = 38.0  # lab_worker.points_per_second(): the real bench's rates
-
-
-def _rss_mb(pid: int) -> float:
-    try:
-        with open(f"/proc/{pid}/status") as fh:
-            for line in fh:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return 0.0
-
-
-def _cpu_s(pid: int) -> float:
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            fields = fh.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    except OSError:
-        return 0.0
 
 
 def _p99(values: list[float]) -> float:
@@ -149,11 +129,11 @@ def _run_lab(server: _Influx | _Victoria, n: int, duration_s: float, tmp: Path) 
             "--report", str(tmp / f"{b}.json"),
         ]  # fmt: skip
         procs.append(subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE))
-    cpu0, t0, peak_rss = _cpu_s(server.pid), time.monotonic(), 0.0
+    cpu0, t0, peak_rss = cpu_s(server.pid), time.monotonic(), 0.0
     while time.monotonic() - t0 < duration_s:
-        peak_rss = max(peak_rss, _rss_mb(server.pid))
+        peak_rss = max(peak_rss, rss_mb(server.pid))
         time.sleep(0.5)
-    cpu_pct = 100.0 * (_cpu_s(server.pid) - cpu0) / (time.monotonic() - t0)
+    cpu_pct = 100.0 * (cpu_s(server.pid) - cpu0) / (time.monotonic() - t0)
     for p in procs:
         _, err = p.communicate(timeout=600)
         if p.returncode:

@@ -21,31 +21,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import Result
+from common import Result, cpu_s, rss_mb
 
 ROOT = Path(__file__).resolve().parents[1]
 T0 = 1_700_000_000_000_000_000
-
-
-def _rss_mb(pid: int) -> float:
-    try:
-        with open(f"/proc/{pid}/status") as fh:
-            for line in fh:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return 0.0
-
-
-def _cpu_s(pid: int) -> float:
-    """User + system CPU seconds of a process so far (all its threads)."""
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            fields = fh.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    except OSError:
-        return 0.0
 
 
 def _channels():  # type: ignore[no-untyped-def]
@@ -165,12 +144,12 @@ def bench_forwarder(quick: bool) -> list[Result]:
                 encode_rate = len(rows) / (time.perf_counter() - t)
                 sink = Influx1Sink(target)
                 assert server.proc is not None
-                t, cpu, srv_cpu = time.perf_counter(), time.process_time(), _cpu_s(server.proc.pid)
+                t, cpu, srv_cpu = time.perf_counter(), time.process_time(), cpu_s(server.proc.pid)
                 with Forwarder(store, sink, target.batch_size) as fwd:
                     total = fwd.drain()
                 drain_dt = time.perf_counter() - t
                 cpu = time.process_time() - cpu
-                srv_cpu = _cpu_s(server.proc.pid) - srv_cpu
+                srv_cpu = cpu_s(server.proc.pid) - srv_cpu
                 sink.close()
             assert total.samples_sent == n, total
             got = server.count("drain", "battery", "voltage_v")
@@ -300,7 +279,7 @@ def bench_outage(quick: bool) -> list[Result]:
         rss: list[tuple[float, float]] = []
         t0 = time.monotonic()
         while proc.poll() is None:
-            rss.append((time.monotonic() - t0, _rss_mb(proc.pid)))
+            rss.append((time.monotonic() - t0, rss_mb(proc.pid)))
             time.sleep(0.2)
         proc.communicate()
         settled = [r for t, r in rss if t > 3 and r > 0]  # after imports and start-up
@@ -316,7 +295,7 @@ def bench_outage(quick: bool) -> list[Result]:
             )
             fwd_rss = []
             while fwd.poll() is None:
-                fwd_rss.append(_rss_mb(fwd.pid))
+                fwd_rss.append(rss_mb(fwd.pid))
                 time.sleep(0.05)
             out, err = fwd.communicate()
             dt = time.perf_counter() - t

@@ -7,6 +7,7 @@ are reported, not asserted (tests stay free of timing).
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 
@@ -35,3 +36,25 @@ def fmt(x: float) -> str:
     if abs(x) >= 10:
         return f"{x:.1f}"
     return f"{x:.3g}"
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory of a process in MB (0 when it is gone)."""
+    try:
+        with open(f"/proc/{pid}/status") as fh:
+            for line in fh:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def cpu_s(pid: int) -> float:
+    """User + system CPU seconds of a process so far, all its threads (0 when it is gone)."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            fields = fh.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except OSError:
+        return 0.0

@@ -73,8 +73,16 @@ def test_a_single_flipped_bit_never_passes_as_the_same_telegram(t: ea.Telegram, 
     raw = bytearray(t.encode())
     bit = data.draw(st.integers(0, 8 * len(raw) - 1))
     raw[bit // 8] ^= 1 << (bit % 8)
-    got, _ = read_all(bytes(raw) + t.encode())  # and the next good telegram still gets through
-    assert got[-1:] == [t]
+    got, _ = read_all(bytes(raw) + t.encode())  # and the next good telegram still gets through …
+    if got[-1:] != [t]:
+        # … unless the damaged bytes framed a spurious telegram that ran on into the good one and
+        # whose 16-bit sum happened to match (found under stress by hypothesis: answer(31, b"\x02",
+        # 31) with one bit flipped; about 1 in 65,536 per candidate frame). No codec can tell that
+        # apart; the transaction layer drops it as a stray answer and retries. Still never the
+        # damaged frame itself with other data:
+        assert got
+        assert all(len(o.encode()) != len(raw) for o in got)
+        return
     # any telegram taken from the damaged bytes has another length (a flipped SD length bit can
     # frame a shorter "telegram" whose last two bytes happen to sum right): never the same frame
     # with other data, which is what a 16-bit sum over the whole frame guarantees

@@ -15,11 +15,12 @@ import shutil
 import signal
 import socket
 import subprocess
-import time
 import urllib.parse
 import urllib.request
 from pathlib import Path
 from typing import Any
+
+from benchgui.testing.process import stop_process, wait_http_ready
 
 INFLUXD = shutil.which("influxd") or "/usr/bin/influxd"
 
@@ -152,29 +153,14 @@ class InfluxServer:
     def wait_ready(self, timeout: float = 30.0) -> None:
         """Until the started server answers ``/ping`` (RuntimeError when it exits or times out)."""
         assert self.proc is not None, "start() first"
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                tail = " | ".join(self._log_since(0).strip().splitlines()[-3:])
-                raise RuntimeError(f"influxd exited ({self.proc.returncode}): {tail} (log: {self.log_path})")
-            try:
-                with urllib.request.urlopen(f"{self.url}/ping", timeout=1) as r:
-                    if r.status == 204:
-                        return
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError(f"influxd did not answer /ping within {timeout} s; see {self.log_path}")
+        wait_http_ready(self.proc, f"{self.url}/ping", 204, timeout, "influxd", self._log_tail)
+
+    def _log_tail(self) -> str:
+        tail = " | ".join(self._log_since(0).strip().splitlines()[-3:])
+        return f"{tail} (log: {self.log_path})"
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 20.0) -> None:
-        if self.proc is None:
-            return
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+        stop_process(self.proc, sig, timeout)
         self.proc = None
 
     # -- InfluxQL over HTTP ------------------------------------------------------------------------

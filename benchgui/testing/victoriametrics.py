@@ -18,13 +18,13 @@ import json
 import os
 import shutil
 import subprocess
-import time
 import urllib.parse
 import urllib.request
 from pathlib import Path
 from typing import Any
 
 from benchgui.testing.influxd import free_port
+from benchgui.testing.process import stop_process, wait_http_ready
 
 VICTORIA = shutil.which("victoria-metrics") or "/usr/bin/victoria-metrics"
 RECOMMENDED_FLAGS = ("-retentionPeriod=100y", "-dedup.minScrapeInterval=1ms")
@@ -78,28 +78,14 @@ class VictoriaServer:
 
     def _wait_ready(self, timeout: float) -> None:
         assert self.proc is not None
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"victoria-metrics exited ({self.proc.returncode}); see {self.log_path}")
-            try:
-                with urllib.request.urlopen(f"{self.url}/health", timeout=1) as r:
-                    if r.status == 200:
-                        return
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError(f"victoria-metrics did not answer /health within {timeout} s; see {self.log_path}")
+        wait_http_ready(self.proc, f"{self.url}/health", 200, timeout, "victoria-metrics", self._log_tail)
+
+    def _log_tail(self) -> str:
+        tail = " | ".join(self.log_path.read_text(errors="replace").strip().splitlines()[-3:])
+        return f"{tail} (log: {self.log_path})"
 
     def stop(self, timeout: float = 20.0) -> None:
-        if self.proc is None:
-            return
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+        stop_process(self.proc, timeout=timeout)
         self.proc = None
 
     # -- reading back --------------------------------------------------------------------------------

@@ -272,7 +272,10 @@ def simulate(
     rng = np.random.default_rng(seed)
     i_meas = i_cell + rng.normal(0.0, 0.005 * c1, len(t))
     v_meas = chem.cells * v_cell + rng.normal(0.0, 0.002, len(t))
-    np.savez_compressed(path, t=t, i=i_meas, v=v_meas, z=z, q=q)
+    # Written aside and renamed: several benchmark processes may share one cache directory.
+    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.npz")
+    np.savez_compressed(tmp, t=t, i=i_meas, v=v_meas, z=z, q=q)
+    os.replace(tmp, path)
     log.info("%s %s %s: %d samples, %.1f h, cached in %s", model, chem.key, name, len(t), t[-1] / 3600, path)
     return Run(t, i_meas, v_meas, z, q)
 

@@ -26,7 +26,7 @@ from typing import Any
 from benchgui.assembly import Assembly, assemble
 from benchgui.cli._common import add_trace_option, check_trace
 from benchgui.config import LoadedConfig, load_config
-from benchgui.core.interlocks import ERROR, SIGNAL
+from benchgui.core.limits import ERROR, SIGNAL
 from benchgui.core.programs.loader import load_program
 from benchgui.core.programs.model import Program, ProgramResult
 from benchgui.core.programs.runner import ProgramRunner

@@ -26,15 +26,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Protocol
 
-from benchgui.core.interlocks import (
-    ERROR,
-    EXIT,
-    OPERATOR_ABORT,
-    SIGNAL,
-    Interlocks,
-    Limits,
-    Violation,
-)
+from benchgui.core.interlocks import Interlocks
+from benchgui.core.limits import ERROR, EXIT, OPERATOR_ABORT, SIGNAL, Limits, Violation
 from benchgui.core.safety_off import OffEnforcement
 from benchgui.errors import BenchError
 from benchgui.model import Channel, Sample

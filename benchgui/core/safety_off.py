@@ -21,7 +21,7 @@ from benchgui.instruments.base import LoadControl, SafeOffLoad
 
 if TYPE_CHECKING:
     from benchgui.core.bench import Bench
-    from benchgui.core.interlocks import Limits
+    from benchgui.core.limits import Limits
     from benchgui.core.safety import Trip
 
 log = logging.getLogger("benchgui.core.safety")

@@ -18,7 +18,7 @@ from typing import Any
 from benchgui.config.schema import Config, SafetySection
 from benchgui.config.validate import from_dict, to_dict
 from benchgui.config.writer import ConfigFile
-from benchgui.core.interlocks import Limits
+from benchgui.core.limits import Limits
 from benchgui.core.safety import Supervisor
 from benchgui.errors import ConfigError
 

@@ -19,7 +19,7 @@ from benchgui.errors import BenchError, ValueOutOfRange
 
 if TYPE_CHECKING:
     from benchgui.core.bench import Bench
-    from benchgui.core.interlocks import Limits
+    from benchgui.core.limits import Limits
     from benchgui.core.safety import Supervisor
 
 CURRENT = "current"

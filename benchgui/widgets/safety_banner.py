@@ -36,7 +36,7 @@ from PySide6.QtWidgets import (
 
 from benchgui.clock import ns_to_s
 from benchgui.core.bench import Bench
-from benchgui.core.interlocks import Limits
+from benchgui.core.limits import Limits
 from benchgui.core.safety import SafetyState, Supervisor
 from benchgui.core.safety_settings import SafetySettings
 from benchgui.widgets.bridge import Bridge

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from benchgui.config.loader import parse_config
-from benchgui.core.interlocks import Debounce, Interlocks, Limits, battery_cutoff_v
+from benchgui.core.interlocks import Interlocks
+from benchgui.core.limits import Debounce, Limits, battery_cutoff_v
 from benchgui.errors import ConfigError
 from benchgui.model import Sample
 

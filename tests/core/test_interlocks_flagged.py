@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from benchgui.core.interlocks import CUTOFF_VOLTAGE, SENSOR_LOST, Interlocks
+from benchgui.core.interlocks import Interlocks
+from benchgui.core.limits import CUTOFF_VOLTAGE, SENSOR_LOST
 from benchgui.model import Sample, SampleFlag
 from tests.core.test_interlocks import CHANNELS, armed, at, i, lim, v
 

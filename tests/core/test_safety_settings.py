@@ -11,7 +11,8 @@ import pytest
 
 from benchgui.config.loader import load_config
 from benchgui.config.writer import ConfigFile
-from benchgui.core.interlocks import Interlocks, Limits
+from benchgui.core.interlocks import Interlocks
+from benchgui.core.limits import Limits
 from benchgui.core.safety_settings import SafetySettings
 from benchgui.errors import ConfigError
 from benchgui.model import Sample

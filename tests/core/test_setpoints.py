@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from benchgui.core.interlocks import Limits
+from benchgui.core.limits import Limits
 from benchgui.core.programs.checks import check_program
 from benchgui.core.programs.loader import parse_program_text
 from benchgui.core.programs.model import ProgramError

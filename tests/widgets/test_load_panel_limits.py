@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QApplication
 
 from benchgui.config.schema import EaSection
 from benchgui.core.bench import Bench
-from benchgui.core.interlocks import Limits
+from benchgui.core.limits import Limits
 from benchgui.core.safety import Supervisor
 from benchgui.instruments.ea import factory
 from benchgui.instruments.ea.sim import EaSimulator

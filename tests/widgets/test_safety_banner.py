@@ -122,7 +122,7 @@ def test_the_window_holds_still_when_pause_becomes_resume_and_a_long_trip_shows(
     from PySide6.QtCore import QPoint, QTimer
     from PySide6.QtWidgets import QToolBar
 
-    from benchgui.core.interlocks import ERROR
+    from benchgui.core.limits import ERROR
 
     async def body() -> None:
         async with sim_bench(speed=1) as asm:

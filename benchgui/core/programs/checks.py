@@ -6,7 +6,7 @@ before the load input is switched on — with the key that holds it, as for any 
 
 from __future__ import annotations
 
-from benchgui.core.interlocks import Limits
+from benchgui.core.limits import Limits
 from benchgui.core.programs.model import (
     CUTOFF,
     ConstantStep,

@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from benchgui.core.interlocks import ERROR, EXIT, Debounce
+from benchgui.core.limits import ERROR, EXIT, Debounce
 from benchgui.core.programs.meter import Meter, dcir
 from benchgui.core.programs.model import (
     CUTOFF,

@@ -9,7 +9,7 @@ progress it had reached; only a completed one shows 100 %.
 
 from __future__ import annotations
 
-from benchgui.core.interlocks import (
+from benchgui.core.limits import (
     AH_LIMIT,
     CUTOFF_VOLTAGE,
     ERROR,

@@ -29,7 +29,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from benchgui.core.interlocks import CUTOFF_VOLTAGE, ERROR, EXIT, OPERATOR_ABORT, battery_cutoff_v
+from benchgui.core.limits import CUTOFF_VOLTAGE, ERROR, EXIT, OPERATOR_ABORT, battery_cutoff_v
 from benchgui.core.programs import loader
 from benchgui.core.programs.charging import ChargerGuard
 from benchgui.core.programs.checks import check_program, highest_voltage_condition

@@ -139,8 +139,10 @@ class MpptModel:
             flags |= 0x80
         # input/DcdcEn (node 0x63, bound to dcdc.enable in the firmware's data_nodes.cpp): off
         # stops the DC/DC at once and keeps it from starting (dcdc.cpp: DCDCState 0, off); the
-        # program runner's charger interlock relies on it
-        self.charger.enabled = bool(inp["DcdcEn"].value)
+        # program runner's charger interlock relies on it. Firmware without the item (older
+        # releases, or a test that removes it to play one) has no such switch: always enabled.
+        dcdc_en = inp.get("DcdcEn")
+        self.charger.enabled = True if dcdc_en is None else bool(dcdc_en.value)
         self.charger.charge_allowed = not flags & 0xC0
         # load output: switched off below the disconnect voltage, back on above reconnect
         v_rest = w.voltage()

@@ -212,3 +212,14 @@ def test_injected_error_flags_are_published(model: MpptModel) -> None:
     model.force_error_flags = 0x2000
     model.tick()
     assert _statement(model).values["ErrorFlags"] & 0x2000
+
+
+def test_firmware_without_the_dcdc_switch_keeps_charging(model: MpptModel, manual_clock: ManualClock) -> None:
+    """Older firmware and PWM boards have no ``input/DcdcEn``: the simulator plays them (a test
+    of the charger interlock removes the item) and must go on ticking, its DC/DC always on."""
+    del model.tree["input"]["DcdcEn"]
+    model.charger.enabled = False
+    manual_clock.advance(1.0)
+    model.tick()
+    assert model.charger.enabled is True
+    assert "DcdcEn" not in ask(model, "?input").payload

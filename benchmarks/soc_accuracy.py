@@ -128,7 +128,7 @@ def identify_model(chem_key: str, fidelity: str, style: str, quick: bool, work: 
     char_csv = work / f"{tag}-char.csv"
     char.to_csv(char_csv)
     model_path = work / f"{tag}-model.toml"
-    args = ["soc", "identify", str(char_csv), "--cells", str(soc_truth.CELLS), "--output", str(model_path)]
+    args = ["soc", "identify", str(char_csv), "--cells", str(chem.cells), "--output", str(model_path)]
     with contextlib.redirect_stdout(io.StringIO()):
         rc = benchgui_main([*args, "--name", f"{chem.label} {fidelity} {style}"])
     if rc != 0:
@@ -142,7 +142,7 @@ def evaluate(
     quick: bool,
     work: Path,
     profiles: tuple[str, ...] = soc_truth.PROFILES,
-    fidelities: tuple[str, ...] = soc_cases.FIDELITIES,
+    fidelities: tuple[str, ...] | None = None,
     styles: tuple[str, ...] = soc_cases.CHAR_STYLES,
     tunings: dict[str, SpkfTuning] | None = None,
 ) -> tuple[list[dict], list[dict]]:
@@ -150,11 +150,12 @@ def evaluate(
 
     The model is identified from a characterisation run of the same fidelity (never from the
     drive); each drive is replayed with every sensor error, from the right start (σ 2 %) and
-    20 points off (σ 10 %)."""
+    20 points off (σ 10 %). ``fidelities``: of the chemistry's own (``Chemistry.fidelities``;
+    None: all of them), the ones to run — a lead-acid block has no DFN."""
     chem = soc_truth.CHEMISTRIES[chem_key]
     rows: list[dict] = []
     ident: list[dict] = []
-    for fidelity in fidelities:
+    for fidelity in [f for f in chem.fidelities if fidelities is None or f in fidelities]:
         for style in styles:
             model_path, cap_err = identify_model(chem_key, fidelity, style, quick, work)
             model = load_model(model_path)
@@ -320,7 +321,12 @@ def main() -> int:
     )
     ap.add_argument("--chem", nargs="*", default=["lfp", "nmc"], choices=sorted(soc_truth.CHEMISTRIES))
     ap.add_argument("--profiles", nargs="*", default=list(soc_truth.PROFILES), choices=soc_truth.PROFILES)
-    ap.add_argument("--fidelity", nargs="*", default=list(soc_cases.FIDELITIES), choices=soc_cases.FIDELITIES)
+    ap.add_argument(
+        "--fidelity",
+        nargs="*",
+        choices=soc_cases.FIDELITIES,
+        help="truth models to run, of each chemistry's own (default: all of them)",
+    )
     ap.add_argument("--style", nargs="*", default=list(soc_cases.CHAR_STYLES), choices=soc_cases.CHAR_STYLES)
     ap.add_argument("--per-profile", action="store_true", help="also one row per drive profile")
     ap.add_argument(
@@ -340,7 +346,7 @@ def main() -> int:
                 args.quick,
                 work,
                 tuple(args.profiles),
-                tuple(args.fidelity),
+                tuple(args.fidelity) if args.fidelity else None,
                 tuple(args.style),
                 {f: FILTERS[f] for f in args.filter},
             )

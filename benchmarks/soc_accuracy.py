@@ -1,20 +1,21 @@
 """SOC accuracy against PyBaMM: the matrix of issue 18 (identify from one run, replay others).
 
-For each chemistry (LFP, NMC: 4S packs, soc_truth.py) × PyBaMM fidelity (DFN, SPMe) ×
-characterisation style (C/20 with CV tails; C/10 steps with rests and pulses, no CV) — see
-soc_cases.py:
+For each chemistry (LFP, NMC: 4S packs by PyBaMM; lead-acid: a 6-cell KiBaM block; soc_truth.py)
+× its truth models (lithium: PyBaMM's DFN and SPMe; lead-acid: KiBaM only) × characterisation
+style (C/20 with CV tails; C/10 steps with rests and pulses, no CV) — see soc_cases.py:
 
-1. ``benchgui soc identify char.csv --cells 4`` on the characterisation run of that style and
-   fidelity (the only data the model is fitted to; never the drive);
+1. ``benchgui soc identify char.csv --cells N`` (N: the chemistry's own) on the characterisation
+   run of that style and fidelity (the only data the model is fitted to; never the drive);
 2. each of three drive profiles it never saw, as three sensor pairs would log it (noise and
    1 mV steps; +20 mA and +0.5 % gain on the current; −20 mA and −0.5 %), replayed through the
    SPKF from the right start (σ 2 %) and from 20 points off (σ 10 %, an operator's guess);
-3. errors against PyBaMM's true SOC: RMS and max after the first 10 minutes (wrong start: 30),
+3. errors against the truth model's SOC: RMS and max after the first 10 minutes (wrong start: 30),
    share of samples inside ±3σ, convergence (the error stays within ±2 % from then on), and the
    share of samples the filter flagged as resting on coulomb counting alone.
 
-Lead-acid: ``--chem`` takes any key of ``soc_truth.CHEMISTRIES``; a 6-cell lead-acid truth model
-joins there when it exists (PyBaMM 26.10's lead-acid models do not build with Sulzer2019 here).
+Lead-acid (``--chem lead``): PyBaMM 26.10's lead-acid models cannot run a characterisation (a
+charge never reaches the upper limit; docs/soc-accuracy.md), so its truth is soc_leadacid.py and
+its charges are capped at the datasheet's 0.3C (``soc_truth.limit_charge``).
 
 Usage::
 

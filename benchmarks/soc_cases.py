@@ -2,7 +2,8 @@
 characterisation styles, sensor errors.
 
 * **fidelity**: PyBaMM's DFN and SPMe models of the same parameter set — the truth the filter
-  never saw the equations of, at two levels of physics;
+  never saw the equations of, at two levels of physics (lead-acid: the KiBaM block only,
+  ``Chemistry.fidelities``);
 * **characterisation**: how the identification run was made. ``C/20+CV`` is the project's
   own long run (soc_truth.characterisation_steps: C/20 with CV tails, then steps with rests and
   pulses, ~64 h); ``C/10 steps`` is what an operator does on a bench: C/10 steps of 10 % with

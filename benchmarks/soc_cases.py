@@ -2,7 +2,8 @@
 characterisation styles, sensor errors.
 
 * **fidelity**: PyBaMM's DFN and SPMe models of the same parameter set — the truth the filter
-  never saw the equations of, at two levels of physics;
+  never saw the equations of, at two levels of physics (lead-acid: the KiBaM block only,
+  ``Chemistry.fidelities``);
 * **characterisation**: how the identification run was made. ``C/20+CV`` is the project's
   own long run (soc_truth.characterisation_steps: C/20 with CV tails, then steps with rests and
   pulses, ~64 h); ``C/10 steps`` is what an operator does on a bench: C/10 steps of 10 % with
@@ -24,7 +25,8 @@ import numpy as np
 from benchmarks import soc_truth
 from benchmarks.soc_truth import Chemistry, Run
 
-FIDELITIES = ("DFN", "SPMe")
+#: every truth model of the matrix; each chemistry runs its own (``Chemistry.fidelities``)
+FIDELITIES = tuple(dict.fromkeys(f for c in soc_truth.CHEMISTRIES.values() for f in c.fidelities))
 CHAR_STYLES = ("C/20+CV", "C/10 steps")
 QUANTUM_V = 0.001
 
@@ -77,7 +79,7 @@ def step_characterisation_steps(chem: Chemistry, quick: bool) -> tuple[list[str]
             *pulses,
         ]
     steps += [f"Charge at C/10 until {vmax} V (30 second period)", f"Rest for {rest} (60 second period)"]
-    return steps, 1.0
+    return soc_truth.limit_charge(chem, steps), 1.0
 
 
 def characterisation(chem: Chemistry, fidelity: str, style: str, quick: bool) -> Run:

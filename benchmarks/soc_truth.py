@@ -21,6 +21,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,7 +30,7 @@ import numpy as np
 log = logging.getLogger(__name__)
 
 ROOT = Path(__file__).resolve().parents[1]
-CELLS = 4
+CELLS = 4  # the lithium packs; each Chemistry says its own (the lead-acid block has six)
 
 
 @dataclass(frozen=True)
@@ -40,13 +41,31 @@ class Chemistry:
     v_min: float
     v_max: float
     cells: int = CELLS  # in series (the lead-acid block has six)
+    #: the truth models this chemistry is judged on (soc_accuracy's "model" column)
+    fidelities: tuple[str, ...] = ("DFN", "SPMe")
+    #: the highest charge rate the cell is rated for (None: the profiles' own rates stand)
+    max_charge_c: float | None = None
 
+
+#: Lead-acid charge limit: Yuasa NP12-5 (the datasheet the KiBaM block follows) allows 1.5 A
+#: maximum charging current for a 5 Ah block in cycle use, 0.3C. Its discharge ratings leave the
+#: profiles' discharge pulses as they are (max. 75 A for 5 s = 15C; the 1 h rate is 0.6C).
+LEAD_MAX_CHARGE_C = 0.3
 
 CHEMISTRIES = {
     "lfp": Chemistry("lfp", "LFP (PyBaMM Prada2013)", "Prada2013", 2.0, 3.6),
     "nmc": Chemistry("nmc", "NMC (PyBaMM Chen2020)", "Chen2020", 2.5, 4.2),
     # not PyBaMM: a KiBaM lead-acid block (soc_leadacid.py says why and where from)
-    "lead": Chemistry("lead", "lead-acid 6S (KiBaM, Manwell & McGowan 1993)", "kibam", 1.75, 2.40, cells=6),
+    "lead": Chemistry(
+        "lead",
+        "lead-acid 6S (KiBaM, Manwell & McGowan 1993)",
+        "kibam",
+        1.75,
+        2.40,
+        cells=6,
+        fidelities=("KiBaM",),
+        max_charge_c=LEAD_MAX_CHARGE_C,
+    ),
 }
 
 
@@ -75,6 +94,29 @@ class Run:
 
 # -- experiment definitions -------------------------------------------------------------------
 RATES = {"C/10": 0.1, "C/5": 0.2, "C/2": 0.5}
+_UNIT_S = {"seconds": 1.0, "minutes": 60.0, "hours": 3600.0}
+_CHARGE = re.compile(
+    r"^Charge at (?:(?P<num>[0-9.]+)C|C/(?P<den>[0-9.]+)) for (?P<n>[0-9.]+) (?P<unit>seconds|minutes|hours)(?P<rest>.*)$"
+)
+
+
+def limit_charge(chem: Chemistry, steps: list[str]) -> list[str]:
+    """The steps with every timed charge above ``chem.max_charge_c`` run at that rate instead,
+    for longer by the same factor, so each step puts in the same Ah and the profiles' SOC plans
+    hold (a 10-second 1C pulse becomes 33 seconds at 0.3C). Unchanged without a limit."""
+    limit = chem.max_charge_c
+    if limit is None:
+        return steps
+    out = []
+    for text in steps:
+        m = _CHARGE.match(text)
+        rate = (float(m["num"]) if m["num"] else 1.0 / float(m["den"])) if m else 0.0
+        if m is None or rate <= limit + 1e-12:
+            out.append(text)
+            continue
+        seconds = float(m["n"]) * _UNIT_S[m["unit"]] * rate / limit
+        out.append(f"Charge at {limit:g}C for {round(seconds)} seconds{m['rest']}")
+    return out
 
 
 def bench_characterisation_steps(
@@ -151,7 +193,7 @@ def characterisation_steps(chem: Chemistry, quick: bool) -> tuple[list[str], flo
             f"Rest for {rest_step} (30 second period)",
             *pulses,
         ]
-    return steps, 1.0
+    return limit_charge(chem, steps), 1.0
 
 
 def drive_steps(chem: Chemistry, profile: str, quick: bool) -> tuple[list[str], float]:
@@ -174,7 +216,7 @@ def drive_steps(chem: Chemistry, profile: str, quick: bool) -> tuple[list[str], 
             steps += block
             if k % 3 == 2:
                 steps.append("Rest for 30 minutes (10 second period)")
-        return steps, 1.0
+        return limit_charge(chem, steps), 1.0
     if profile == "partial":
         # partial cycles around the middle at several rates, with rests
         cycle = [
@@ -189,7 +231,9 @@ def drive_steps(chem: Chemistry, profile: str, quick: bool) -> tuple[list[str], 
             f"Charge at C/4 for 48 minutes {chg}",
             "Rest for 15 minutes (10 second period)",
         ]  # net −10 % per cycle
-        return ["Rest for 10 minutes (10 second period)"] + cycle * (1 if quick else 3), 0.8
+        return limit_charge(
+            chem, ["Rest for 10 minutes (10 second period)"] + cycle * (1 if quick else 3)
+        ), 0.8
     if profile == "dynamic":
         # random current steps (seeded), mostly discharging, with rests; planned to stay
         # within 15…95 % SOC by counting charge
@@ -212,7 +256,7 @@ def drive_steps(chem: Chemistry, profile: str, quick: bool) -> tuple[list[str], 
                 steps.append(f"Discharge at {c}C for {dur} seconds {dis}")
             else:
                 steps.append(f"Charge at {-c}C for {dur} seconds {chg}")
-        return steps, 0.9
+        return limit_charge(chem, steps), 0.9
     raise ValueError(f"unknown profile {profile!r}")
 
 

@@ -103,6 +103,11 @@ class Spkf:
         self._q_soc_per_s = (t.soc_drift_pct_per_sqrt_h / 100.0) ** 2 / SECONDS_PER_HOUR
         self._q_bias_per_s = t.current_bias_drift_a_per_sqrt_h**2 / SECONDS_PER_HOUR
         self._q_gain_per_as = t.current_gain_sigma**2 / self._q_as  # × |i|·Δt
+        # rest observation of the offset: reading noise + a persistent leak, per second of data
+        self._rest_obs = self.has_bias and t.offset_from_rests
+        self._var_i = t.current_sigma_a**2
+        self._var_leak_s = t.rest_leak_sigma_a**2 * t.rest_leak_correlation_s
+        self._b_from_v = t.offset_from_voltage
         # how precisely a rested voltage pins SOC, on the 1 % grid: σ_v / |dOCV/dSOC| (pack)
         grid = np.linspace(0.0, 1.0, 101)
         slope = np.abs(np.gradient(np.interp(grid, *model.curve(temperature_c).extended(float(n))), grid))
@@ -160,6 +165,7 @@ class Spkf:
         self._faults_in_row = 0
         self.bumps = 0
         self.repairs = 0
+        self.rest_observations = 0
         self.voltage_pred_v = math.nan
         self.innovation_v = math.nan
         self.last_rejected = False
@@ -338,7 +344,7 @@ class Spkf:
                 self.coulomb_only = res > self._observable_sigma
                 p_xy = cov[:nx, nx]
                 p_zz = p_pred[zi, zi]
-                if self.coulomb_only and self.has_bias:
+                if self.has_bias and (self.coulomb_only or not self._b_from_v):
                     # on a flat OCV what looks like drift is the model's OCV error changing with
                     # SOC: the offset is not learned there (Schmidt: its gain row is zero, the
                     # covariance updated in Joseph form for that gain)
@@ -362,6 +368,8 @@ class Spkf:
                 if r * r > self._bump_k2 * p_y:
                     p_pred[zi, zi] *= self.tuning.bump_factor
                     self.bumps += 1
+        if self._rest_obs:
+            self._observe_rest(x_pred, p_pred, current_a, i_now, dt)
         z = x_pred[zi]
         if z < self._soc_min:
             x_pred[zi] = self._soc_min
@@ -377,6 +385,21 @@ class Spkf:
         self._x = x_pred
         self._p = p_pred
         return float(x_pred[zi])
+
+    def _observe_rest(self, x: np.ndarray, p: np.ndarray, i_held: float, i_now: float, dt: float) -> None:
+        """With the load off the sensor reads its offset: y = i_now = b + noise (linear, so a
+        scalar Kalman update in place). The SOC is corrected too, through its correlation with
+        b (the charge a wrong b has counted so far)."""
+        bi = self._bi
+        bh = x[bi]
+        if abs(i_now - bh) > self._deadband or abs(i_held - bh) > self._deadband:
+            return
+        self.rest_observations += 1
+        r_var = self._var_i + self._var_leak_s / (0.1 if dt < 0.1 else (60.0 if dt > 60.0 else dt))
+        pb = p[:, bi].copy()
+        k = pb / (pb[bi] + r_var)
+        x += k * (i_now - bh)
+        p -= np.multiply.outer(k, pb)
 
     def _linear_factors(self, dt: float, eta: float) -> None:
         """a and b of x ← a·x + b·i for this Δt (the h row is left alone: a = 1, b = 0).

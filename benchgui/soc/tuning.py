@@ -37,6 +37,18 @@ class SpkfTuning:
     #: bias state (:meth:`without_offset_state`). Bench shunt amplifiers read tens of mA off.
     current_bias_sigma_a: float = 0.05
     current_bias_drift_a_per_sqrt_h: float = 0.005  # the offset wanders (temperature), A per √h
+    #: with the load off the current sensor reads its own offset: while the measured current
+    #: is within the rest band (the model's rest current, C/50) of the estimated offset, each
+    #: reading observes b directly (noise: current_sigma_a). What may still flow then — a
+    #: switched-off load's or a BMS's own draw — is this σ, persistent (counted per
+    #: ``rest_leak_correlation_s`` of data). Inference: relays and switched-off electronic
+    #: loads pass well under a mA, a BMS a few mA.
+    offset_from_rests: bool = True
+    rest_leak_sigma_a: float = 0.002
+    rest_leak_correlation_s: float = 600.0
+    #: whether the voltage teaches b as well (Plett's bias-augmented SPKF); off: b is learned
+    #: at rests only, where the reading *is* the offset
+    offset_from_voltage: bool = True
     #: relative σ of a current-gain or capacity error: SOC variance grows by σ_g²·|ΔSOC| for every
     #: ΔSOC of charge moved (a persistent error g costs g·|ΔSOC|; equal after one full cycle)
     current_gain_sigma: float = 0.01
@@ -62,12 +74,12 @@ class SpkfTuning:
     ukf_kappa: float | None = None  # None: 3 − L
 
     @classmethod
-    def without_offset_state(cls, **overrides: float | str) -> SpkfTuning:
+    def without_offset_state(cls, **overrides: float | str | bool) -> SpkfTuning:
         """The filter as it was before issue 18: no offset state, no gain noise, no band floor
         on a flat OCV. For a calibrated current sensor and short runs it is a little more
         accurate (it leans less on the model's voltage), but on LiFePO4 its band can be far
         too narrow (docs/soc-accuracy.md)."""
-        base: dict[str, float | str] = {
+        base: dict[str, float | str | bool] = {
             "current_bias_sigma_a": 0.0,
             "current_gain_sigma": 0.0,
             "flat_band_floor": 0.0,

@@ -81,9 +81,11 @@ class Spkf:
         self.tuning = t = tuning or SpkfTuning()
         self.n_rc = model.n_rc
         self.has_bias = t.current_bias_sigma_a > 0.0
-        self.nx = nx = model.n_states + (1 if self.has_bias else 0)
-        self._hi = self.n_rc  # index of h; b (when present) follows, SOC is always last
+        self.has_gain = t.gain_state and t.gain_state_sigma > 0.0
+        self.nx = nx = model.n_states + (1 if self.has_bias else 0) + (1 if self.has_gain else 0)
+        self._hi = self.n_rc  # index of h; b and g (when present) follow, SOC is always last
         self._bi = self.n_rc + 1 if self.has_bias else -1
+        self._gi = nx - 2 if self.has_gain else -1
         self.n_aug = n_aug = nx + 2
         self.n_sig = n_sig = 2 * n_aug + 1
         self.gamma, self.wm, self.wc = sigma_weights(t.method, n_aug, t)
@@ -102,7 +104,10 @@ class Spkf:
         self._r_abs = noise.r_abs
         self._q_soc_per_s = (t.soc_drift_pct_per_sqrt_h / 100.0) ** 2 / SECONDS_PER_HOUR
         self._q_bias_per_s = t.current_bias_drift_a_per_sqrt_h**2 / SECONDS_PER_HOUR
-        self._q_gain_per_as = t.current_gain_sigma**2 / self._q_as  # × |i|·Δt
+        # × |i|·Δt (a random walk on SOC for the scale error; replaced by g when it is a state)
+        self._q_gain_per_as = 0.0 if self.has_gain else t.current_gain_sigma**2 / self._q_as
+        self._q_g_per_s = t.gain_drift_per_sqrt_h**2 / SECONDS_PER_HOUR
+        self._g_from_v = t.gain_from_voltage
         # rest observation of the offset: reading noise + a persistent leak, per second of data
         self._rest_obs = self.has_bias and t.offset_from_rests
         self._var_i = t.current_sigma_a**2
@@ -111,7 +116,10 @@ class Spkf:
         # how precisely a rested voltage pins SOC, on the 1 % grid: σ_v / |dOCV/dSOC| (pack)
         grid = np.linspace(0.0, 1.0, 101)
         slope = np.abs(np.gradient(np.interp(grid, *model.curve(temperature_c).extended(float(n))), grid))
-        sig_v = np.sqrt(np.array(noise.rest_inst) + noise.sensor)
+        axis = (slope * t.ocv_soc_sigma) ** 2  # a shifted SOC axis, as a voltage (pack)
+        self._var_rest = [v + t.rest_error_correlation_s * a for v, a in zip(self._var_rest, axis, strict=True)]
+        self._var_rest_i = [v + a for v, a in zip(self._var_rest_i, axis, strict=True)]
+        sig_v = np.sqrt(np.array(self._var_rest_i) + noise.sensor)
         self._soc_resolution = (sig_v / np.maximum(slope, 1e-9)).tolist()
         self._observable_sigma = t.observable_sigma_soc
         # augmented sigma points: columns 1…L perturb dimension j by +γ·√P, L+1…2L by −γ·√P;
@@ -134,6 +142,9 @@ class Spkf:
         p0[self._hi] = hysteresis0_sigma**2
         if self.has_bias:
             p0[self._bi] = t.current_bias_sigma_a**2
+        if self.has_gain:
+            p0[self._gi] = t.gain_state_sigma**2
+            self._x[self._gi] = 0.0
         p0[nx - 1] = soc0_sigma**2
         self._p = np.diag(p0)
         self._x[: self.n_rc] = 0.0
@@ -195,6 +206,11 @@ class Spkf:
     @property
     def current_bias_sigma_a(self) -> float:
         return math.sqrt(max(float(self._p[self._bi, self._bi]), 0.0)) if self.has_bias else 0.0
+
+    @property
+    def charge_scale_error(self) -> float:
+        """Estimated relative error of the counted charge g (0 without a scale state)."""
+        return float(self._x[self._gi]) if self.has_gain else 0.0
 
     @property
     def state(self) -> np.ndarray:
@@ -266,13 +282,13 @@ class Spkf:
                 ah = math.exp(-abs(current_a) * self._hg * eta * dt / self._q_as)
                 self._a_col[n_rc, 0] = ah
                 xs *= self._a_col
-                xs += self._b_col * (ik - xs[self._bi] if self.has_bias else ik)
+                self._advance(xs, ik)
                 xs[n_rc] += (1.0 - ah) * sg
                 self._a_col[n_rc, 0] = 1.0
             else:
                 # RC currents and SOC are linear in the state: x ← a·x + b·i, one pass for both
                 xs *= self._a_col
-                xs += self._b_col * (ik - xs[self._bi] if self.has_bias else ik)
+                self._advance(xs, ik)
         # process noise beyond the sigma points: SOC drift, gain error ∝ charge moved, the
         # offset's slow wander
         q_z = (self._q_soc_per_s + self._q_gain_per_as * abs(current_a)) * dt
@@ -284,6 +300,8 @@ class Spkf:
             p_pred[zi, zi] += q_z
             if self.has_bias:
                 p_pred[self._bi, self._bi] += self._q_bias_per_s * dt
+            if self.has_gain:
+                p_pred[self._gi, self._gi] += self._q_g_per_s * dt
             self.coulomb_only = True
         else:
             # sensor noise + model error at this SOC (looked up at the propagated estimate,
@@ -321,6 +339,8 @@ class Spkf:
             p_pred[zi, zi] += q_z
             if self.has_bias:
                 p_pred[self._bi, self._bi] += self._q_bias_per_s * dt
+            if self.has_gain:
+                p_pred[self._gi, self._gi] += self._q_g_per_s * dt
             self.soc_resolution = res = self._soc_resolution[idx]
             y_pred = float(mean[nx])
             p_y = float(cov[nx, nx])
@@ -329,7 +349,10 @@ class Spkf:
             self.innovation_v = r
             lo, hi = self._plausible
             implausible = not lo <= voltage_v <= hi  # a dead or disconnected sensor: always
-            fault = abs(r) > self._fault_min and r * r > self._fault_k2 * (p_y - var_v + var_inst)
+            # the innovation's spread for one reading (the model error not yet counted per
+            # second of data: that is for weighting, not for judging a reading)
+            p_y1 = p_y - var_v + var_inst
+            fault = abs(r) > self._fault_min and r * r > self._fault_k2 * p_y1
             if fault and not implausible and self._faults_in_row >= self.tuning.fault_limit:
                 # a sensor that agrees with itself this long is right; the estimate is lost
                 log.warning("SOC filter: %d readings disagreed in a row; re-converging", self._faults_in_row)
@@ -344,28 +367,34 @@ class Spkf:
                 self.coulomb_only = res > self._observable_sigma
                 p_xy = cov[:nx, nx]
                 p_zz = p_pred[zi, zi]
-                if self.has_bias and (self.coulomb_only or not self._b_from_v):
+                no_b = self.has_bias and (self.coulomb_only or not self._b_from_v)
+                no_g = self.has_gain and (self.coulomb_only or not self._g_from_v)
+                if no_b or no_g:
                     # on a flat OCV what looks like drift is the model's OCV error changing with
-                    # SOC: the offset is not learned there (Schmidt: its gain row is zero, the
-                    # covariance updated in Joseph form for that gain)
+                    # SOC: the offset and scale are not learned there (Schmidt: their gain rows
+                    # are zero, the covariance updated in Joseph form for that gain)
                     k = p_xy / p_y
-                    k[self._bi] = 0.0
+                    if no_b:
+                        k[self._bi] = 0.0
+                    if no_g:
+                        k[self._gi] = 0.0
                     x_pred += k * r
                     p_pred -= np.multiply.outer(k, p_xy) + np.multiply.outer(p_xy, k)
                     p_pred += np.multiply.outer(k, k * p_y)
                 else:
                     x_pred += p_xy * (r / p_y)  # gain K = P_xy / P_y
                     p_pred -= np.multiply.outer(p_xy, p_xy / p_y)  # P − K·P_y·Kᵀ
-                if self.coulomb_only:
+                fl = self.tuning.flat_band_floor if self.coulomb_only else self.tuning.band_floor
+                if fl > 0.0:
                     # a flat OCV's model error is a function of SOC, not of time: readings
                     # repeated along the plateau are the same error again, so they may pull a
                     # far-off estimate in but cannot make the band narrower than what one
                     # rested reading resolves (flat_band_floor; adding to a diagonal keeps P
                     # positive definite)
-                    floor = min(p_zz, (self.tuning.flat_band_floor * res) ** 2)
+                    floor = min(p_zz, (fl * res) ** 2)
                     if p_pred[zi, zi] < floor:
                         p_pred[zi, zi] = floor
-                if r * r > self._bump_k2 * p_y:
+                if r * r > self._bump_k2 * p_y1:
                     p_pred[zi, zi] *= self.tuning.bump_factor
                     self.bumps += 1
         if self._rest_obs:
@@ -385,6 +414,17 @@ class Spkf:
         self._x = x_pred
         self._p = p_pred
         return float(x_pred[zi])
+
+    def _advance(self, xs: np.ndarray, ik: np.ndarray) -> None:
+        """x += b·u with u the true current of every sigma point (measured − b), SOC × (1 + g)."""
+        u = ik - xs[self._bi] if self.has_bias else ik
+        if self.has_gain:
+            zi = self.nx - 1
+            dz = self._b_col[zi, 0] * u
+            xs += self._b_col * u
+            xs[zi] += dz * xs[self._gi]
+        else:
+            xs += self._b_col * u
 
     def _observe_rest(self, x: np.ndarray, p: np.ndarray, i_held: float, i_now: float, dt: float) -> None:
         """With the load off the sensor reads its offset: y = i_now = b + noise (linear, so a

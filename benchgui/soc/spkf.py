@@ -55,6 +55,7 @@ except ImportError:  # pragma: no cover - other numpy layouts
 
 from benchgui.soc.linalg import robust_cholesky
 from benchgui.soc.model import SECONDS_PER_HOUR, CellModel, OcvCurve
+from benchgui.soc.start import initial_soc
 from benchgui.soc.tuning import SpkfTuning, VoltageNoise, sigma_weights
 
 __all__ = ["Spkf", "SpkfTuning", "VoltageNoise", "initial_soc", "sigma_weights"]
@@ -98,10 +99,13 @@ class Spkf:
         self._hg = model.hysteresis_gamma
         self._m, self._m0, self._r0 = model.hysteresis_m_v, model.hysteresis_m0_v, model.r0_ohm
         self._deadband = model.rest_current_a()
-        noise = VoltageNoise(model, t)
+        noise = VoltageNoise(model, t, temperature_c)
         self._var_sensor, self._var_rest, self._var_dyn = noise.sensor, noise.rest, noise.dyn
         self._var_rest_i, self._var_dyn_i = noise.rest_inst, noise.dyn_inst
         self._r_abs = noise.r_abs
+        # how precisely a rested voltage pins SOC, on the 1 % grid: σ_v / |dOCV/dSOC| (pack)
+        self._soc_resolution = noise.soc_resolution
+        self._var_axis, self._corr_rest = noise.axis, t.rest_error_correlation_s
         self._q_soc_per_s = (t.soc_drift_pct_per_sqrt_h / 100.0) ** 2 / SECONDS_PER_HOUR
         self._q_bias_per_s = t.current_bias_drift_a_per_sqrt_h**2 / SECONDS_PER_HOUR
         # × |i|·Δt (a random walk on SOC for the scale error; replaced by g when it is a state)
@@ -113,14 +117,6 @@ class Spkf:
         self._var_i = t.current_sigma_a**2
         self._var_leak_s = t.rest_leak_sigma_a**2 * t.rest_leak_correlation_s
         self._b_from_v = t.offset_from_voltage
-        # how precisely a rested voltage pins SOC, on the 1 % grid: σ_v / |dOCV/dSOC| (pack)
-        grid = np.linspace(0.0, 1.0, 101)
-        slope = np.abs(np.gradient(np.interp(grid, *model.curve(temperature_c).extended(float(n))), grid))
-        axis = (slope * t.ocv_soc_sigma) ** 2  # a shifted SOC axis, as a voltage (pack)
-        self._var_rest = [v + t.rest_error_correlation_s * a for v, a in zip(self._var_rest, axis, strict=True)]
-        self._var_rest_i = [v + a for v, a in zip(self._var_rest_i, axis, strict=True)]
-        sig_v = np.sqrt(np.array(self._var_rest_i) + noise.sensor)
-        self._soc_resolution = (sig_v / np.maximum(slope, 1e-9)).tolist()
         self._observable_sigma = t.observable_sigma_soc
         # augmented sigma points: columns 1…L perturb dimension j by +γ·√P, L+1…2L by −γ·√P;
         # dimension nx is the current noise w, nx+1 the voltage noise v
@@ -317,7 +313,8 @@ class Spkf:
             var_v = self._var_rest[idx] + self._var_dyn[idx] * dyn2
             # model error is correlated over minutes: what the readings tell is per second of
             # data, not per sample (variance ∝ correlation time / Δt)
-            var_v = var_v / (1.0 if dt <= 0.0 else (0.1 if dt < 0.1 else (60.0 if dt > 60.0 else dt)))
+            per_s = 1.0 if dt <= 0.0 else (0.1 if dt < 0.1 else (60.0 if dt > 60.0 else dt))
+            var_v = var_v / per_s
             var_v += self._var_sensor
             # what one reading may deviate by: for telling a glitch from a model error
             var_inst = self._var_rest_i[idx] + self._var_dyn_i[idx] * dyn2 + self._var_sensor
@@ -349,10 +346,7 @@ class Spkf:
             self.innovation_v = r
             lo, hi = self._plausible
             implausible = not lo <= voltage_v <= hi  # a dead or disconnected sensor: always
-            # the innovation's spread for one reading (the model error not yet counted per
-            # second of data: that is for weighting, not for judging a reading)
-            p_y1 = p_y - var_v + var_inst
-            fault = abs(r) > self._fault_min and r * r > self._fault_k2 * p_y1
+            fault = abs(r) > self._fault_min and r * r > self._fault_k2 * (p_y - var_v + var_inst)
             if fault and not implausible and self._faults_in_row >= self.tuning.fault_limit:
                 # a sensor that agrees with itself this long is right; the estimate is lost
                 log.warning("SOC filter: %d readings disagreed in a row; re-converging", self._faults_in_row)
@@ -394,7 +388,11 @@ class Spkf:
                     floor = min(p_zz, (fl * res) ** 2)
                     if p_pred[zi, zi] < floor:
                         p_pred[zi, zi] = floor
-                if r * r > self._bump_k2 * p_y1:
+                # a disagreement is judged with the SOC axis's error as one reading's worth: its
+                # weight per second of data is for weighting (on a steep curve it would
+                # otherwise hide a far-off estimate from the bump)
+                var_ax = self._var_axis[idx]
+                if r * r > self._bump_k2 * (p_y - var_ax * self._corr_rest / per_s + var_ax):
                     p_pred[zi, zi] *= self.tuning.bump_factor
                     self.bumps += 1
         if self._rest_obs:
@@ -471,42 +469,3 @@ class Spkf:
                 y_pred,
                 self.rejected,
             )
-
-
-def initial_soc(
-    model: CellModel,
-    voltage_v: float | None,
-    current_a: float,
-    *,
-    fallback_soc: float,
-    fallback_sigma: float,
-    temperature_c: float = 25.0,
-    rested: bool | None = None,
-    sensor_sigma_v: float = 0.005,
-) -> tuple[float, float, str]:
-    """Where to start: (SOC, σ, how it was chosen).
-
-    A rested battery's voltage is its OCV, so SOC comes from the OCV table and σ from how much
-    SOC the voltage uncertainty (sensor, model error at rest, an unknown hysteresis state)
-    spans there — small on a steep curve, large on LiFePO4's plateau. Otherwise the configured
-    guess with its σ. ``rested`` None means: rested when the current is below the model's rest
-    current (the caller may know better, e.g. from the current's recent history).
-    """
-    if rested is None:
-        rested = abs(current_a) <= model.rest_current_a()
-    if not rested or voltage_v is None or not math.isfinite(voltage_v):
-        return fallback_soc, fallback_sigma, "configured"
-    n = model.cells_in_series
-    curve = model.curve(temperature_c)
-    v_cell = voltage_v / n
-    z = float(curve.soc_from_ocv(v_cell))
-    delta = math.sqrt(
-        (sensor_sigma_v / n) ** 2
-        + model.uncertainty.rest_at(z) ** 2
-        + model.hysteresis_m_v**2
-        + model.hysteresis_m0_v**2
-    )
-    z_lo = float(curve.soc_from_ocv(v_cell - 2 * delta))
-    z_hi = float(curve.soc_from_ocv(v_cell + 2 * delta))
-    sigma = min(max((z_hi - z_lo) / 4.0, 0.01), 0.4)
-    return z, sigma, "from rested voltage"

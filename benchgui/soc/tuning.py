@@ -97,9 +97,9 @@ class SpkfTuning:
     @classmethod
     def without_offset_state(cls, **overrides: float | str | bool) -> SpkfTuning:
         """The filter as it was before issue 18: no offset state, no gain noise, no band floor
-        on a flat OCV, no SOC-axis error of the OCV. For a calibrated current sensor and short runs it is a little more
-        accurate (it leans less on the model's voltage), but on LiFePO4 its band can be far
-        too narrow (docs/soc-accuracy.md)."""
+        on a flat OCV, no SOC-axis error of the OCV. For a calibrated current sensor and short
+        runs it is a little more accurate (it leans less on the model's voltage), but on
+        LiFePO4 its band can be far too narrow (docs/soc-accuracy.md)."""
         base: dict[str, float | str | bool] = {
             "current_bias_sigma_a": 0.0,
             "current_gain_sigma": 0.0,
@@ -118,17 +118,27 @@ class VoltageNoise:
     second of data (× correlation time / Δt). The filter inlines the same arithmetic.
     """
 
-    def __init__(self, model: CellModel, tuning: SpkfTuning) -> None:
+    def __init__(self, model: CellModel, tuning: SpkfTuning, temperature_c: float = 25.0) -> None:
         n = model.cells_in_series
         rest, dyn = model.uncertainty.tables()
         k = n * tuning.model_error_scale
-        self.rest_inst = [(k * x) ** 2 for x in rest]  # one reading's worth (no correlation)
+        # the OCV's slope on the 1 % grid (pack): a SOC axis off by σ is a voltage error slope·σ
+        grid = np.linspace(0.0, 1.0, len(rest))
+        ocv = np.interp(grid, *model.curve(temperature_c).extended(float(n)))
+        slope = np.abs(np.gradient(ocv, grid))
+        axis = (slope * tuning.ocv_soc_sigma) ** 2
+        self.axis: list[float] = axis.tolist()
+        # one reading's worth (no correlation)
+        self.rest_inst = [(k * x) ** 2 + a for x, a in zip(rest, axis.tolist(), strict=True)]
         self.dyn_inst = [(k * x) ** 2 for x in dyn]
         self.rest = [tuning.rest_error_correlation_s * x for x in self.rest_inst]
         self.dyn = [tuning.dynamic_error_correlation_s * x for x in self.dyn_inst]
         self.sensor = tuning.sensor_sigma_v**2
         self.r0 = model.r0_ohm
         self.r_abs = [abs(b.r_ohm) for b in model.rc]
+        #: how precisely one rested reading pins SOC (fraction): σ_v / |dOCV/dSOC|
+        sig_v = np.sqrt(np.array(self.rest_inst) + self.sensor)
+        self.soc_resolution: list[float] = (sig_v / np.maximum(slope, 1e-9)).tolist()
 
     def variance(self, z: float, i_now: float, i_rc: Sequence[float], dt: float) -> float:
         idx = 0 if z <= 0.0 else (100 if z >= 1.0 else int(z * 100.0 + 0.5))

@@ -29,7 +29,8 @@ def test_a_rest_reveals_the_offset_on_the_plateau() -> None:
     i = np.concatenate([np.zeros(1200), np.full(3600, -0.2 * q)])
     run, z = logged(m, i, 0.60, offset_a=0.025)
     res = replay(m, run, soc0=0.60, soc0_sigma=0.02)
-    assert res.current_bias_a is not None and res.coulomb_only is not None
+    assert res.current_bias_a is not None
+    assert res.coulomb_only is not None
     assert res.coulomb_only[:1200].mean() > 0.95  # the voltage says nothing here …
     assert abs(res.current_bias_a[1199] - 0.025) < 0.004  # … the rest does
     # what the filter learned at the rest holds while the load runs: no drift over the hour
@@ -68,3 +69,25 @@ def test_the_offset_learned_at_a_rest_corrects_the_soc_it_has_counted() -> None:
     assert abs(res.current_bias_a[-1] - 0.040) < 0.004
     assert abs(after) < 0.5 * abs(before)
     assert np.all(np.abs(100 * (res.soc - z)) <= 300 * res.soc_sigma + 1e-9)
+
+
+def test_a_wrong_capacity_stays_inside_the_band_across_the_plateau() -> None:
+    # the model's capacity 3 % high (an identification error), 20 mA offset found at the first
+    # rest, then C/5 across the whole plateau into the steep end: the SOC error grows with the
+    # charge counted, and so must the band — with the scale error as random walk (default) and
+    # as a state (gain_state)
+    truth = load_model("lifepo4-4s")
+    m = truth.with_capacity(1.03 * truth.capacity_ah)
+    q = truth.capacity_ah
+    i = np.concatenate([np.zeros(900), np.full(int(3600 * 3.9), -0.2 * q), np.zeros(1800)])
+    run, z = logged(truth, i, 0.90, offset_a=0.020)
+    plateau = np.nonzero((z < 0.85) & (z > 0.35))[0]
+    a, b = plateau[0], plateau[-1]
+    for tuning in (SpkfTuning(), SpkfTuning(gain_state=True)):
+        res = replay(m, run, soc0=0.90, soc0_sigma=0.01, tuning=tuning)
+        err = 100 * (res.soc - z)
+        assert np.max(np.abs(err)) > 1.0  # the capacity error is real …
+        assert np.mean(np.abs(err) <= 300 * res.soc_sigma + 1e-9) >= 0.95  # … and covered
+        if tuning.gain_state:
+            # a persistent scale error: the band grows at least as the error does (σ_g·ΔSOC)
+            assert 300 * (res.soc_sigma[b] - res.soc_sigma[a]) >= abs(err[b]) - abs(err[a])

@@ -5,8 +5,12 @@ offset, SOC). b is the current-sensor bias as an augmented state, as in Plett's 
 SPKF (Battery Management Systems Vol. II, Artech House 2016, ch. 3; an inference that it suits
 a bench: its shunt amplifiers read tens of mA off): the true current is the measured one minus b,
 so a constant offset shows up as a SOC drift the voltage contradicts and the filter learns b
-instead of drifting for hours. A gain error (sensor gain, capacity) is not a state: it adds SOC
-variance in proportion to the charge moved (:attr:`SpkfTuning.current_gain_sigma`). The state is
+instead of drifting for hours. With the load off the sensor reads its offset: at rests (the
+measured current within the rest band of b̂) each reading observes b directly, a scalar linear
+update that also takes back, through the SOC–b correlation, the charge a wrong b had counted
+(:meth:`Spkf._observe_rest`). A gain error (sensor gain, capacity) adds SOC variance in
+proportion to the charge moved (:attr:`SpkfTuning.current_gain_sigma`), or is a state g
+(:attr:`SpkfTuning.gain_state`). The state is
 augmented with the process noise w (noise on the measured current, which drives every state)
 and the sensor noise v (on the measured pack voltage), so the filter sees exactly the model's
 nonlinearities in both. One step:
@@ -22,12 +26,14 @@ nonlinearities in both. One step:
    current/capacity scale error, and a slow random walk on b.
 4. Measurement update: the voltage of every sigma point goes into the row below the states, so
    one pass gives the means, P_x, P_xy and P_y. The voltage noise is what the model's
-   uncertainty table says at this SOC and overpotential, counted per second of data (model
+   uncertainty table says at this SOC and overpotential, plus the OCV's slope × how far its SOC
+   axis may be off (:attr:`SpkfTuning.ocv_soc_sigma`), counted per second of data (model
    errors persist for minutes; see :class:`VoltageNoise`). Then the robustness rules:
    * an absurd innovation (≥ ``fault_sigmas`` σ of what one reading may deviate by, and
      ≥ ``fault_min_v_per_cell`` per cell) or an implausible voltage is a sensor fault: the
      measurement is skipped and counted (a run of ``fault_limit`` in a row is believed);
-   * a large innovation (≥ ``bump_sigmas`` σ) means the model and the measurement disagree:
+   * a large innovation (≥ ``bump_sigmas`` σ, the SOC axis's error as one reading's worth)
+     means the model and the measurement disagree:
      the SOC variance is multiplied by ``bump_factor`` so the filter listens more;
    * where the OCV is too flat for a rested reading to pin SOC within ``observable_sigma_soc``
      (LiFePO4's plateau) the estimate is flagged :attr:`Spkf.coulomb_only`: readings there may

@@ -5,8 +5,12 @@ offset, SOC). b is the current-sensor bias as an augmented state, as in Plett's 
 SPKF (Battery Management Systems Vol. II, Artech House 2016, ch. 3; an inference that it suits
 a bench: its shunt amplifiers read tens of mA off): the true current is the measured one minus b,
 so a constant offset shows up as a SOC drift the voltage contradicts and the filter learns b
-instead of drifting for hours. A gain error (sensor gain, capacity) is not a state: it adds SOC
-variance in proportion to the charge moved (:attr:`SpkfTuning.current_gain_sigma`). The state is
+instead of drifting for hours. With the load off the sensor reads its offset: at rests (the
+measured current within the rest band of b̂) each reading observes b directly, a scalar linear
+update that also takes back, through the SOC–b correlation, the charge a wrong b had counted
+(:meth:`Spkf._observe_rest`). A gain error (sensor gain, capacity) adds SOC variance in
+proportion to the charge moved (:attr:`SpkfTuning.current_gain_sigma`), or is a state g
+(:attr:`SpkfTuning.gain_state`). The state is
 augmented with the process noise w (noise on the measured current, which drives every state)
 and the sensor noise v (on the measured pack voltage), so the filter sees exactly the model's
 nonlinearities in both. One step:
@@ -22,12 +26,14 @@ nonlinearities in both. One step:
    current/capacity scale error, and a slow random walk on b.
 4. Measurement update: the voltage of every sigma point goes into the row below the states, so
    one pass gives the means, P_x, P_xy and P_y. The voltage noise is what the model's
-   uncertainty table says at this SOC and overpotential, counted per second of data (model
+   uncertainty table says at this SOC and overpotential, plus the OCV's slope × how far its SOC
+   axis may be off (:attr:`SpkfTuning.ocv_soc_sigma`), counted per second of data (model
    errors persist for minutes; see :class:`VoltageNoise`). Then the robustness rules:
    * an absurd innovation (≥ ``fault_sigmas`` σ of what one reading may deviate by, and
      ≥ ``fault_min_v_per_cell`` per cell) or an implausible voltage is a sensor fault: the
      measurement is skipped and counted (a run of ``fault_limit`` in a row is believed);
-   * a large innovation (≥ ``bump_sigmas`` σ) means the model and the measurement disagree:
+   * a large innovation (≥ ``bump_sigmas`` σ, the SOC axis's error as one reading's worth)
+     means the model and the measurement disagree:
      the SOC variance is multiplied by ``bump_factor`` so the filter listens more;
    * where the OCV is too flat for a rested reading to pin SOC within ``observable_sigma_soc``
      (LiFePO4's plateau) the estimate is flagged :attr:`Spkf.coulomb_only`: readings there may
@@ -55,6 +61,7 @@ except ImportError:  # pragma: no cover - other numpy layouts
 
 from benchgui.soc.linalg import robust_cholesky
 from benchgui.soc.model import SECONDS_PER_HOUR, CellModel, OcvCurve
+from benchgui.soc.start import initial_soc
 from benchgui.soc.tuning import SpkfTuning, VoltageNoise, sigma_weights
 
 __all__ = ["Spkf", "SpkfTuning", "VoltageNoise", "initial_soc", "sigma_weights"]
@@ -81,9 +88,11 @@ class Spkf:
         self.tuning = t = tuning or SpkfTuning()
         self.n_rc = model.n_rc
         self.has_bias = t.current_bias_sigma_a > 0.0
-        self.nx = nx = model.n_states + (1 if self.has_bias else 0)
-        self._hi = self.n_rc  # index of h; b (when present) follows, SOC is always last
+        self.has_gain = t.gain_state and t.gain_state_sigma > 0.0
+        self.nx = nx = model.n_states + (1 if self.has_bias else 0) + (1 if self.has_gain else 0)
+        self._hi = self.n_rc  # index of h; b and g (when present) follow, SOC is always last
         self._bi = self.n_rc + 1 if self.has_bias else -1
+        self._gi = nx - 2 if self.has_gain else -1
         self.n_aug = n_aug = nx + 2
         self.n_sig = n_sig = 2 * n_aug + 1
         self.gamma, self.wm, self.wc = sigma_weights(t.method, n_aug, t)
@@ -96,18 +105,24 @@ class Spkf:
         self._hg = model.hysteresis_gamma
         self._m, self._m0, self._r0 = model.hysteresis_m_v, model.hysteresis_m0_v, model.r0_ohm
         self._deadband = model.rest_current_a()
-        noise = VoltageNoise(model, t)
+        noise = VoltageNoise(model, t, temperature_c)
         self._var_sensor, self._var_rest, self._var_dyn = noise.sensor, noise.rest, noise.dyn
         self._var_rest_i, self._var_dyn_i = noise.rest_inst, noise.dyn_inst
         self._r_abs = noise.r_abs
+        # how precisely a rested voltage pins SOC, on the 1 % grid: σ_v / |dOCV/dSOC| (pack)
+        self._soc_resolution = noise.soc_resolution
+        self._var_axis, self._corr_rest = noise.axis, t.rest_error_correlation_s
         self._q_soc_per_s = (t.soc_drift_pct_per_sqrt_h / 100.0) ** 2 / SECONDS_PER_HOUR
         self._q_bias_per_s = t.current_bias_drift_a_per_sqrt_h**2 / SECONDS_PER_HOUR
-        self._q_gain_per_as = t.current_gain_sigma**2 / self._q_as  # × |i|·Δt
-        # how precisely a rested voltage pins SOC, on the 1 % grid: σ_v / |dOCV/dSOC| (pack)
-        grid = np.linspace(0.0, 1.0, 101)
-        slope = np.abs(np.gradient(np.interp(grid, *model.curve(temperature_c).extended(float(n))), grid))
-        sig_v = np.sqrt(np.array(noise.rest_inst) + noise.sensor)
-        self._soc_resolution = (sig_v / np.maximum(slope, 1e-9)).tolist()
+        # × |i|·Δt (a random walk on SOC for the scale error; replaced by g when it is a state)
+        self._q_gain_per_as = 0.0 if self.has_gain else t.current_gain_sigma**2 / self._q_as
+        self._q_g_per_s = t.gain_drift_per_sqrt_h**2 / SECONDS_PER_HOUR
+        self._g_from_v = t.gain_from_voltage
+        # rest observation of the offset: reading noise + a persistent leak, per second of data
+        self._rest_obs = self.has_bias and t.offset_from_rests
+        self._var_i = t.current_sigma_a**2
+        self._var_leak_s = t.rest_leak_sigma_a**2 * t.rest_leak_correlation_s
+        self._b_from_v = t.offset_from_voltage
         self._observable_sigma = t.observable_sigma_soc
         # augmented sigma points: columns 1…L perturb dimension j by +γ·√P, L+1…2L by −γ·√P;
         # dimension nx is the current noise w, nx+1 the voltage noise v
@@ -129,6 +144,9 @@ class Spkf:
         p0[self._hi] = hysteresis0_sigma**2
         if self.has_bias:
             p0[self._bi] = t.current_bias_sigma_a**2
+        if self.has_gain:
+            p0[self._gi] = t.gain_state_sigma**2
+            self._x[self._gi] = 0.0
         p0[nx - 1] = soc0_sigma**2
         self._p = np.diag(p0)
         self._x[: self.n_rc] = 0.0
@@ -160,6 +178,7 @@ class Spkf:
         self._faults_in_row = 0
         self.bumps = 0
         self.repairs = 0
+        self.rest_observations = 0
         self.voltage_pred_v = math.nan
         self.innovation_v = math.nan
         self.last_rejected = False
@@ -189,6 +208,11 @@ class Spkf:
     @property
     def current_bias_sigma_a(self) -> float:
         return math.sqrt(max(float(self._p[self._bi, self._bi]), 0.0)) if self.has_bias else 0.0
+
+    @property
+    def charge_scale_error(self) -> float:
+        """Estimated relative error of the counted charge g (0 without a scale state)."""
+        return float(self._x[self._gi]) if self.has_gain else 0.0
 
     @property
     def state(self) -> np.ndarray:
@@ -260,13 +284,13 @@ class Spkf:
                 ah = math.exp(-abs(current_a) * self._hg * eta * dt / self._q_as)
                 self._a_col[n_rc, 0] = ah
                 xs *= self._a_col
-                xs += self._b_col * (ik - xs[self._bi] if self.has_bias else ik)
+                self._advance(xs, ik)
                 xs[n_rc] += (1.0 - ah) * sg
                 self._a_col[n_rc, 0] = 1.0
             else:
                 # RC currents and SOC are linear in the state: x ← a·x + b·i, one pass for both
                 xs *= self._a_col
-                xs += self._b_col * (ik - xs[self._bi] if self.has_bias else ik)
+                self._advance(xs, ik)
         # process noise beyond the sigma points: SOC drift, gain error ∝ charge moved, the
         # offset's slow wander
         q_z = (self._q_soc_per_s + self._q_gain_per_as * abs(current_a)) * dt
@@ -278,6 +302,8 @@ class Spkf:
             p_pred[zi, zi] += q_z
             if self.has_bias:
                 p_pred[self._bi, self._bi] += self._q_bias_per_s * dt
+            if self.has_gain:
+                p_pred[self._gi, self._gi] += self._q_g_per_s * dt
             self.coulomb_only = True
         else:
             # sensor noise + model error at this SOC (looked up at the propagated estimate,
@@ -293,7 +319,8 @@ class Spkf:
             var_v = self._var_rest[idx] + self._var_dyn[idx] * dyn2
             # model error is correlated over minutes: what the readings tell is per second of
             # data, not per sample (variance ∝ correlation time / Δt)
-            var_v = var_v / (1.0 if dt <= 0.0 else (0.1 if dt < 0.1 else (60.0 if dt > 60.0 else dt)))
+            per_s = 1.0 if dt <= 0.0 else (0.1 if dt < 0.1 else (60.0 if dt > 60.0 else dt))
+            var_v = var_v / per_s
             var_v += self._var_sensor
             # what one reading may deviate by: for telling a glitch from a model error
             var_inst = self._var_rest_i[idx] + self._var_dyn_i[idx] * dyn2 + self._var_sensor
@@ -315,6 +342,8 @@ class Spkf:
             p_pred[zi, zi] += q_z
             if self.has_bias:
                 p_pred[self._bi, self._bi] += self._q_bias_per_s * dt
+            if self.has_gain:
+                p_pred[self._gi, self._gi] += self._q_g_per_s * dt
             self.soc_resolution = res = self._soc_resolution[idx]
             y_pred = float(mean[nx])
             p_y = float(cov[nx, nx])
@@ -338,30 +367,42 @@ class Spkf:
                 self.coulomb_only = res > self._observable_sigma
                 p_xy = cov[:nx, nx]
                 p_zz = p_pred[zi, zi]
-                if self.coulomb_only and self.has_bias:
+                no_b = self.has_bias and (self.coulomb_only or not self._b_from_v)
+                no_g = self.has_gain and (self.coulomb_only or not self._g_from_v)
+                if no_b or no_g:
                     # on a flat OCV what looks like drift is the model's OCV error changing with
-                    # SOC: the offset is not learned there (Schmidt: its gain row is zero, the
-                    # covariance updated in Joseph form for that gain)
+                    # SOC: the offset and scale are not learned there (Schmidt: their gain rows
+                    # are zero, the covariance updated in Joseph form for that gain)
                     k = p_xy / p_y
-                    k[self._bi] = 0.0
+                    if no_b:
+                        k[self._bi] = 0.0
+                    if no_g:
+                        k[self._gi] = 0.0
                     x_pred += k * r
                     p_pred -= np.multiply.outer(k, p_xy) + np.multiply.outer(p_xy, k)
                     p_pred += np.multiply.outer(k, k * p_y)
                 else:
                     x_pred += p_xy * (r / p_y)  # gain K = P_xy / P_y
                     p_pred -= np.multiply.outer(p_xy, p_xy / p_y)  # P − K·P_y·Kᵀ
-                if self.coulomb_only:
+                fl = self.tuning.flat_band_floor if self.coulomb_only else self.tuning.band_floor
+                if fl > 0.0:
                     # a flat OCV's model error is a function of SOC, not of time: readings
                     # repeated along the plateau are the same error again, so they may pull a
                     # far-off estimate in but cannot make the band narrower than what one
                     # rested reading resolves (flat_band_floor; adding to a diagonal keeps P
                     # positive definite)
-                    floor = min(p_zz, (self.tuning.flat_band_floor * res) ** 2)
+                    floor = min(p_zz, (fl * res) ** 2)
                     if p_pred[zi, zi] < floor:
                         p_pred[zi, zi] = floor
-                if r * r > self._bump_k2 * p_y:
+                # a disagreement is judged with the SOC axis's error as one reading's worth: its
+                # weight per second of data is for weighting (on a steep curve it would
+                # otherwise hide a far-off estimate from the bump)
+                var_ax = self._var_axis[idx]
+                if r * r > self._bump_k2 * (p_y - var_ax * self._corr_rest / per_s + var_ax):
                     p_pred[zi, zi] *= self.tuning.bump_factor
                     self.bumps += 1
+        if self._rest_obs:
+            self._observe_rest(x_pred, p_pred, current_a, i_now, dt)
         z = x_pred[zi]
         if z < self._soc_min:
             x_pred[zi] = self._soc_min
@@ -377,6 +418,32 @@ class Spkf:
         self._x = x_pred
         self._p = p_pred
         return float(x_pred[zi])
+
+    def _advance(self, xs: np.ndarray, ik: np.ndarray) -> None:
+        """x += b·u with u the true current of every sigma point (measured − b), SOC × (1 + g)."""
+        u = ik - xs[self._bi] if self.has_bias else ik
+        if self.has_gain:
+            zi = self.nx - 1
+            dz = self._b_col[zi, 0] * u
+            xs += self._b_col * u
+            xs[zi] += dz * xs[self._gi]
+        else:
+            xs += self._b_col * u
+
+    def _observe_rest(self, x: np.ndarray, p: np.ndarray, i_held: float, i_now: float, dt: float) -> None:
+        """With the load off the sensor reads its offset: y = i_now = b + noise (linear, so a
+        scalar Kalman update in place). The SOC is corrected too, through its correlation with
+        b (the charge a wrong b has counted so far)."""
+        bi = self._bi
+        bh = x[bi]
+        if abs(i_now - bh) > self._deadband or abs(i_held - bh) > self._deadband:
+            return
+        self.rest_observations += 1
+        r_var = self._var_i + self._var_leak_s / (0.1 if dt < 0.1 else (60.0 if dt > 60.0 else dt))
+        pb = p[:, bi].copy()
+        k = pb / (pb[bi] + r_var)
+        x += k * (i_now - bh)
+        p -= np.multiply.outer(k, pb)
 
     def _linear_factors(self, dt: float, eta: float) -> None:
         """a and b of x ← a·x + b·i for this Δt (the h row is left alone: a = 1, b = 0).
@@ -408,42 +475,3 @@ class Spkf:
                 y_pred,
                 self.rejected,
             )
-
-
-def initial_soc(
-    model: CellModel,
-    voltage_v: float | None,
-    current_a: float,
-    *,
-    fallback_soc: float,
-    fallback_sigma: float,
-    temperature_c: float = 25.0,
-    rested: bool | None = None,
-    sensor_sigma_v: float = 0.005,
-) -> tuple[float, float, str]:
-    """Where to start: (SOC, σ, how it was chosen).
-
-    A rested battery's voltage is its OCV, so SOC comes from the OCV table and σ from how much
-    SOC the voltage uncertainty (sensor, model error at rest, an unknown hysteresis state)
-    spans there — small on a steep curve, large on LiFePO4's plateau. Otherwise the configured
-    guess with its σ. ``rested`` None means: rested when the current is below the model's rest
-    current (the caller may know better, e.g. from the current's recent history).
-    """
-    if rested is None:
-        rested = abs(current_a) <= model.rest_current_a()
-    if not rested or voltage_v is None or not math.isfinite(voltage_v):
-        return fallback_soc, fallback_sigma, "configured"
-    n = model.cells_in_series
-    curve = model.curve(temperature_c)
-    v_cell = voltage_v / n
-    z = float(curve.soc_from_ocv(v_cell))
-    delta = math.sqrt(
-        (sensor_sigma_v / n) ** 2
-        + model.uncertainty.rest_at(z) ** 2
-        + model.hysteresis_m_v**2
-        + model.hysteresis_m0_v**2
-    )
-    z_lo = float(curve.soc_from_ocv(v_cell - 2 * delta))
-    z_hi = float(curve.soc_from_ocv(v_cell + 2 * delta))
-    sigma = min(max((z_hi - z_lo) / 4.0, 0.01), 0.4)
-    return z, sigma, "from rested voltage"

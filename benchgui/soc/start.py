@@ -1,4 +1,5 @@
-"""Where the SOC filter starts when the battery is not resting (issue 19, item 6).
+"""Where the SOC filter starts: from a rested voltage, or when the battery is not resting
+(issue 19, item 6).
 
 Under current there is no rested voltage to read the OCV table with: the terminal voltage is
 the OCV plus the drop over the model's resistances (R0 at once, the RC branches as they charge)
@@ -67,3 +68,42 @@ def soc_from_prior(soc_pct: float, source: str) -> tuple[float, float, str] | No
     if not math.isfinite(soc_pct) or not 0.0 <= soc_pct <= 100.0:
         return None
     return soc_pct / 100.0, PRIOR_SIGMA, f"from the {source}'s SOC as a prior (±{300 * PRIOR_SIGMA:.0f} % 3σ)"
+
+
+def initial_soc(
+    model: CellModel,
+    voltage_v: float | None,
+    current_a: float,
+    *,
+    fallback_soc: float,
+    fallback_sigma: float,
+    temperature_c: float = 25.0,
+    rested: bool | None = None,
+    sensor_sigma_v: float = 0.005,
+) -> tuple[float, float, str]:
+    """Where to start: (SOC, σ, how it was chosen).
+
+    A rested battery's voltage is its OCV, so SOC comes from the OCV table and σ from how much
+    SOC the voltage uncertainty (sensor, model error at rest, an unknown hysteresis state)
+    spans there — small on a steep curve, large on LiFePO4's plateau. Otherwise the configured
+    guess with its σ. ``rested`` None means: rested when the current is below the model's rest
+    current (the caller may know better, e.g. from the current's recent history).
+    """
+    if rested is None:
+        rested = abs(current_a) <= model.rest_current_a()
+    if not rested or voltage_v is None or not math.isfinite(voltage_v):
+        return fallback_soc, fallback_sigma, "configured"
+    n = model.cells_in_series
+    curve = model.curve(temperature_c)
+    v_cell = voltage_v / n
+    z = float(curve.soc_from_ocv(v_cell))
+    delta = math.sqrt(
+        (sensor_sigma_v / n) ** 2
+        + model.uncertainty.rest_at(z) ** 2
+        + model.hysteresis_m_v**2
+        + model.hysteresis_m0_v**2
+    )
+    z_lo = float(curve.soc_from_ocv(v_cell - 2 * delta))
+    z_hi = float(curve.soc_from_ocv(v_cell + 2 * delta))
+    sigma = min(max((z_hi - z_lo) / 4.0, 0.01), 0.4)
+    return z, sigma, "from rested voltage"

@@ -147,7 +147,10 @@ def run(quick: bool) -> list[Result]:
     )
     char = characterisation(model)
     t0 = clock()
-    fitted, report = identify(char, model.cells_in_series, n_rc=2)
+    # The synthetic run goes exactly from full to empty of the model's own OCV table, whose 0 %
+    # sits above a lead-acid cut-off: count the Ah (as tests/soc/test_identify.py does) rather
+    # than ask the rests where empty is — this times the fit, capacity is judged elsewhere.
+    fitted, report = identify(char, model.cells_in_series, n_rc=2, ocv_limits=None)
     took = clock() - t0
     out.append(
         Result(

@@ -335,12 +335,16 @@ def identify(
     capacity_ah: float | None = None,
     prior_weight: float = 1e-3,
     ocv_limits: tuple[float, float] | str | None = "auto",
-    charge_term: bool = True,
+    charge_term: bool | None = None,
 ) -> tuple[CellModel, FitReport]:
     """Fit an ESC model of one cell to a pack run of ``cells`` cells in series.
 
-    ``charge_term``: fit a charge-only resistance alongside (dropped from the model; it keeps a
-    charge overvoltage out of the OCV table — :mod:`benchgui.soc.residuals`)."""
+    ``charge_term``: fit a charge-only resistance ΔR⁺ alongside, with R0 from steps without
+    charge (ΔR⁺ is dropped from the model; it keeps a charge overvoltage out of R0 and the OCV
+    table — :mod:`benchgui.soc.residuals`). None: only where the charge needs it, ΔR⁺ ≥ R0
+    (lead-acid blocks: 5–6 × R0; lithium cells here 0.3 ×, where one R0 serves both
+    directions better — inference from the matrix, docs/soc-accuracy.md); otherwise the fit
+    is redone without it."""
     started = time.perf_counter()
     if len(run) < 50:
         raise IdentificationError(f"only {len(run)} rows: a characterisation run needs thousands")
@@ -351,7 +355,7 @@ def identify(
     v = np.asarray(run.voltage_v, np.float64) / cells
     cap, z, notes = capacity_and_soc(t, i, v, capacity_ah, ocv_limits)
     q, eta = cap.capacity_ah, cap.efficiency
-    r0, n_steps = r0_from_steps(t, i, v, q, without_charge=charge_term)
+    r0, n_steps = r0_from_steps(t, i, v, q, without_charge=charge_term is not False)
     if not math.isfinite(r0):
         r0 = 0.0
         notes.append("no clear current steps: R0 is folded into the fastest RC branch")
@@ -369,7 +373,7 @@ def identify(
     def columns(theta: np.ndarray) -> np.ndarray:
         taus = np.exp(theta[:n_rc])
         d = dynamic_columns(t, i, q, eta, s_held, taus, float(np.exp(theta[n_rc])))[ok]
-        return np.column_stack([d, i_chg]) if charge_term else d
+        return np.column_stack([d, i_chg]) if charge_term is not False else d
 
     def resid(theta: np.ndarray) -> np.ndarray:
         d = columns(theta)
@@ -399,11 +403,20 @@ def identify(
     beta = prob.solve_monotonic(d)
     ng = len(grid)
     ocv_table = beta[:ng]
-    coef = beta[ng:]
+    coef = np.maximum(beta[ng:], 0.0)  # ≥ 0 by the fit; round-off can leave -1e-18
     taus = np.exp(theta[:n_rc])
     order = np.argsort(taus)
     rc = tuple(RcBranch(float(coef[j]), float(taus[j])) for j in order)
-    dr_chg = float(coef[n_rc + 2]) if charge_term else 0.0
+    dr_chg = float(coef[n_rc + 2]) if charge_term is not False else 0.0
+    if charge_term is None and dr_chg < r0:
+        model, report = identify(
+            run, cells, n_rc=n_rc, name=name, chemistry=chemistry, capacity_ah=capacity_ah,
+            prior_weight=prior_weight, ocv_limits=ocv_limits, charge_term=False,
+        )  # fmt: skip
+        report.notes.append(
+            f"charge resistance R0 + {1000 * dr_chg:.2f} mΩ is below R0: one R0 for both directions"
+        )
+        return model, report
     # the residual of the model the filter runs: without the fit-only charge resistance
     res = prob.residual(beta, d) + dr_chg * i_chg
     model = CellModel(

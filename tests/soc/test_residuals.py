@@ -77,4 +77,3 @@ def test_a_charge_the_model_misses_does_not_pull_a_right_start(block) -> None:  
     # this OCV): the estimate may lean a little, within its band, never far
     assert float(np.max(err)) < 0.03
     assert float(np.mean(err <= 3 * res.soc_sigma + 1e-9)) >= 0.95
-

@@ -435,6 +435,8 @@ def identify(
     dyn = np.abs(r0 * i[ok]) + np.abs(d[:, :n_rc]) @ np.abs(coef[:n_rc])
     resting = (np.abs(i[ok]) <= rest_a) & (dyn < 0.002)
     table, by_regime = regime_uncertainty(z[ok], res, dyn, i[ok], rest_a, resting)
+    if charge_term is False:  # one R0 serves both directions: the SOC-only table, as before
+        table = uncertainty_from_residual(z[ok], res, dyn, resting)
     model = replace(model, uncertainty=table)
     # check by simulation from the identified start (the same arithmetic the filter uses)
     v_sim, _ = simulate(model, t, i, float(z[0]))

@@ -46,7 +46,7 @@ def block():  # type: ignore[no-untyped-def]
     truth = nmc_like()
     run, _ = characterisation(truth)
     run = with_charge_overvoltage(truth, run)
-    fits = {ct: identify(run, 4, n_rc=2, ocv_limits=None, charge_term=ct) for ct in (True, False)}
+    fits = {ct: identify(run, 4, n_rc=2, ocv_limits=None, charge_term=ct) for ct in (True, None)}
     return truth, fits
 
 
@@ -77,3 +77,16 @@ def test_a_charge_the_model_misses_does_not_pull_a_right_start(block) -> None:  
     # this OCV): the estimate may lean a little, within its band, never far
     assert float(np.max(err)) < 0.03
     assert float(np.mean(err <= 3 * res.soc_sigma + 1e-9)) >= 0.95
+
+
+def test_the_charge_term_is_kept_only_where_the_charge_needs_it(block) -> None:  # type: ignore[no-untyped-def]
+    truth, fits = block
+    # ΔR⁺ = 3 × R0 here: kept by default, as on a lead-acid block
+    assert fits[None][1].charge_extra_ohm == pytest.approx(fits[True][1].charge_extra_ohm)
+    # a cell whose charge the one R0 already explains: the old fit, with a note saying so
+    run, _ = characterisation(truth)
+    model, report = identify(run, 4, n_rc=2, ocv_limits=None)
+    assert report.charge_extra_ohm == 0.0
+    assert report.regimes is not None
+    assert any("one R0 for both directions" in n for n in report.notes)
+    assert model.r0_ohm == pytest.approx(truth.r0_ohm, rel=0.1)

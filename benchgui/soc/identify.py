@@ -408,7 +408,7 @@ def identify(
     order = np.argsort(taus)
     rc = tuple(RcBranch(float(coef[j]), float(taus[j])) for j in order)
     dr_chg = float(coef[n_rc + 2]) if charge_term is not False else 0.0
-    if charge_term is None and dr_chg < r0:
+    if charge_term is None and (dr_chg <= 0.0 or dr_chg < r0):
         model, report = identify(
             run, cells, n_rc=n_rc, name=name, chemistry=chemistry, capacity_ah=capacity_ah,
             prior_weight=prior_weight, ocv_limits=ocv_limits, charge_term=False,
@@ -416,6 +416,7 @@ def identify(
         report.notes.append(
             f"charge resistance R0 + {1000 * dr_chg:.2f} mΩ is below R0: one R0 for both directions"
         )
+        report.seconds = time.perf_counter() - started  # both fits
         return model, report
     # the residual of the model the filter runs: without the fit-only charge resistance
     res = prob.residual(beta, d) + dr_chg * i_chg

@@ -37,6 +37,7 @@ from benchgui.soc.model import SECONDS_PER_HOUR, CellModel, ModelUncertainty, Oc
 from benchgui.soc.modelfile import ModelFileError, dump_model, parse_model
 from benchgui.soc.recursions import hysteresis_for, intervals, rc_currents_for, sign_held
 from benchgui.soc.replay import RunData
+from benchgui.soc.residuals import RegimeErrors, charge_column, regime_uncertainty
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +65,9 @@ class FitReport:
     ocv_vs_slow_average_mv: float
     seconds: float
     notes: list[str] = field(default_factory=list)
+    #: the fit-only charge resistance ΔR⁺ (Ω per cell; not in the model: residuals.py)
+    charge_extra_ohm: float = 0.0
+    regimes: RegimeErrors | None = None
 
     def lines(self, model: CellModel) -> list[str]:
         n = model.cells_in_series
@@ -89,6 +93,13 @@ class FitReport:
             "(by SOC, for the filter)",
             f"took              {self.seconds:.1f} s",
         ]
+        if self.charge_extra_ohm > 0:
+            out.append(
+                f"charge            R0 + {1000 * self.charge_extra_ohm:.2f} mΩ per cell on charge in the fit "
+                "(the filter's model has one R0: left in the charge residual)"
+            )
+        if self.regimes is not None:
+            out += [f"residual          {line}" for line in self.regimes.lines()]
         return out + [f"note              {n}" for n in self.notes]
 
 
@@ -121,13 +132,23 @@ def capacity_and_soc(
 
 
 # -- step 2: R0 ------------------------------------------------------------------------------------
-def r0_from_steps(t: np.ndarray, i: np.ndarray, v_cell: np.ndarray, capacity_ah: float) -> tuple[float, int]:
-    """Median ΔV/ΔI over clear current steps (≥ C/10) between samples ≤ 2 s apart."""
+def r0_from_steps(
+    t: np.ndarray, i: np.ndarray, v_cell: np.ndarray, capacity_ah: float, without_charge: bool = False
+) -> tuple[float, int]:
+    """Median ΔV/ΔI over clear current steps (≥ C/10) between samples ≤ 2 s apart.
+
+    ``without_charge``: only steps with no charging current on either side (when a charge
+    resistance is fitted apart, a charge overvoltage's instant jump must not set R0; falls back
+    to every step when there are none)."""
     di = np.diff(i)
     dv = np.diff(v_cell)
     dt = np.diff(t)
     steady = np.concatenate([[False], np.abs(di[:-1]) < 0.02 * capacity_ah])  # settled before
     ok = (np.abs(di) >= 0.1 * capacity_ah) & (dt > 0) & (dt <= 2.0) & steady & np.isfinite(dv)
+    if without_charge:
+        no_chg = ok & (i[:-1] <= 0.02 * capacity_ah) & (i[1:] <= 0.02 * capacity_ah)
+        if no_chg.any():
+            ok = no_chg
     if not ok.any():
         return math.nan, 0
     r = dv[ok] / di[ok]
@@ -314,8 +335,16 @@ def identify(
     capacity_ah: float | None = None,
     prior_weight: float = 1e-3,
     ocv_limits: tuple[float, float] | str | None = "auto",
+    charge_term: bool | None = None,
 ) -> tuple[CellModel, FitReport]:
-    """Fit an ESC model of one cell to a pack run of ``cells`` cells in series."""
+    """Fit an ESC model of one cell to a pack run of ``cells`` cells in series.
+
+    ``charge_term``: fit a charge-only resistance ΔR⁺ alongside, with R0 from steps without
+    charge (ΔR⁺ is dropped from the model; it keeps a charge overvoltage out of R0 and the OCV
+    table — :mod:`benchgui.soc.residuals`). None: only where the charge needs it, ΔR⁺ ≥ R0
+    (lead-acid blocks: 5–6 × R0; lithium cells here 0.3 ×, where one R0 serves both
+    directions better — inference from the matrix, docs/soc-accuracy.md); otherwise the fit
+    is redone without it."""
     started = time.perf_counter()
     if len(run) < 50:
         raise IdentificationError(f"only {len(run)} rows: a characterisation run needs thousands")
@@ -326,7 +355,7 @@ def identify(
     v = np.asarray(run.voltage_v, np.float64) / cells
     cap, z, notes = capacity_and_soc(t, i, v, capacity_ah, ocv_limits)
     q, eta = cap.capacity_ah, cap.efficiency
-    r0, n_steps = r0_from_steps(t, i, v, q)
+    r0, n_steps = r0_from_steps(t, i, v, q, without_charge=charge_term is not False)
     if not math.isfinite(r0):
         r0 = 0.0
         notes.append("no clear current steps: R0 is folded into the fastest RC branch")
@@ -339,10 +368,12 @@ def identify(
     # dynamic columns are computed on all rows and then masked
     prob = _JointProblem(v[ok] - r0 * i[ok], z[ok], grid, ocv0, prior_weight)
     s_held = sign_held(i, rest_a)
+    i_chg = charge_column(i)[ok]
 
     def columns(theta: np.ndarray) -> np.ndarray:
         taus = np.exp(theta[:n_rc])
-        return dynamic_columns(t, i, q, eta, s_held, taus, float(np.exp(theta[n_rc])))[ok]
+        d = dynamic_columns(t, i, q, eta, s_held, taus, float(np.exp(theta[n_rc])))[ok]
+        return np.column_stack([d, i_chg]) if charge_term is not False else d
 
     def resid(theta: np.ndarray) -> np.ndarray:
         d = columns(theta)
@@ -372,11 +403,23 @@ def identify(
     beta = prob.solve_monotonic(d)
     ng = len(grid)
     ocv_table = beta[:ng]
-    coef = beta[ng:]
+    coef = np.maximum(beta[ng:], 0.0)  # ≥ 0 by the fit; round-off can leave -1e-18
     taus = np.exp(theta[:n_rc])
     order = np.argsort(taus)
     rc = tuple(RcBranch(float(coef[j]), float(taus[j])) for j in order)
-    res = prob.residual(beta, d)
+    dr_chg = float(coef[n_rc + 2]) if charge_term is not False else 0.0
+    if charge_term is None and (dr_chg <= 0.0 or dr_chg < r0):
+        model, report = identify(
+            run, cells, n_rc=n_rc, name=name, chemistry=chemistry, capacity_ah=capacity_ah,
+            prior_weight=prior_weight, ocv_limits=ocv_limits, charge_term=False,
+        )  # fmt: skip
+        report.notes.append(
+            f"charge resistance R0 + {1000 * dr_chg:.2f} mΩ is below R0: one R0 for both directions"
+        )
+        report.seconds = time.perf_counter() - started  # both fits
+        return model, report
+    # the residual of the model the filter runs: without the fit-only charge resistance
+    res = prob.residual(beta, d) + dr_chg * i_chg
     model = CellModel(
         name=name,
         chemistry=chemistry,
@@ -392,7 +435,10 @@ def identify(
     )
     dyn = np.abs(r0 * i[ok]) + np.abs(d[:, :n_rc]) @ np.abs(coef[:n_rc])
     resting = (np.abs(i[ok]) <= rest_a) & (dyn < 0.002)
-    model = replace(model, uncertainty=uncertainty_from_residual(z[ok], res, dyn, resting))
+    table, by_regime = regime_uncertainty(z[ok], res, dyn, i[ok], rest_a, resting)
+    if charge_term is False:  # one R0 serves both directions: the SOC-only table, as before
+        table = uncertainty_from_residual(z[ok], res, dyn, resting)
+    model = replace(model, uncertainty=table)
     # check by simulation from the identified start (the same arithmetic the filter uses)
     v_sim, _ = simulate(model, t, i, float(z[0]))
     err = (v_sim / cells - v)[ok]
@@ -409,6 +455,8 @@ def identify(
         ocv_vs_slow_average_mv=1000 * float(np.sqrt(np.mean((ocv_table - ocv0) ** 2))),
         seconds=time.perf_counter() - started,
         notes=notes,
+        charge_extra_ohm=dr_chg,
+        regimes=by_regime,
     )
     model = replace(model, info={"rms_mv_cell": round(report.rms_mv_cell, 3), "source": name})
     try:  # never hand out a model that its own loader refuses

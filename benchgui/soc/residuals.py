@@ -1,0 +1,142 @@
+"""The identified model's demonstrated error, per SOC and per regime (rest / discharge / charge).
+
+Why: a filter must never be pulled by a model that cannot predict the voltage. The ESC model
+(:mod:`benchgui.soc.model`) has one R0 for both directions; a lead-acid block's charge
+overvoltage (gassing towards full) is far larger than its discharge polarisation, so an ESC
+model fitted to a whole characterisation run misses the charge by 50–120 mV per cell while it
+fits rests and discharges to 20–35 mV (docs/soc-accuracy.md, "Lead-acid in the matrix"). The
+filter's uncertainty table (:class:`~benchgui.soc.model.ModelUncertainty`) has one dynamic
+fraction per SOC for both directions, so the honest entry is the worst regime's: under load the
+filter then leans on coulomb counting wherever either direction is poorly predicted, and the
+rest column (rested rows only) keeps the rested voltage usable where it is good.
+
+Two pieces:
+
+* :func:`charge_column` — the regressor of a charge-only resistance ΔR⁺ (R0 on charge = R0 + ΔR⁺),
+  used *during the fit only* so a charge overvoltage the filter's model cannot represent does
+  not lift the OCV table above the rested voltages. Separate charge and discharge resistances
+  are Plett's (G. L. Plett, "Extended Kalman filtering for battery management systems of
+  LiPB-based HEV battery packs, Part 2", J. Power Sources 134 (2004) 262–276, the R⁺/R⁻ of its
+  simple models — cited from memory, not checked against the text here); the filter keeps one
+  R0, so the term is dropped from the model and its effect stays in the residual that the
+  uncertainty table is built from.
+* :func:`regime_uncertainty` — the table, from the residual of the model the filter will run,
+  plus a :class:`RegimeErrors` summary for the fit report.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from benchgui.soc.model import ModelUncertainty
+
+#: regimes, in report order
+REGIMES = ("rest", "discharge", "charge")
+#: the dynamic fraction's bounds: a floor so no regime is trusted absolutely, and the model
+#: file's ceiling (modelfile: dynamic_fraction ≤ 10)
+FRACTION_FLOOR = 0.05
+FRACTION_CEILING = 10.0
+REST_FLOOR_V = 0.0005
+#: rows below this dynamic voltage (V per cell) carry no information on the dynamic fraction
+MOVING_V = 0.005
+
+
+def charge_column(i: np.ndarray) -> np.ndarray:
+    """The charging part of the current (A, ≥ 0): multiplies ΔR⁺ in the fit."""
+    return np.maximum(np.asarray(i, np.float64), 0.0)
+
+
+def regimes(i: np.ndarray, rest_a: float) -> dict[str, np.ndarray]:
+    """Row masks: resting (|i| ≤ rest current), discharging, charging."""
+    return {"rest": np.abs(i) <= rest_a, "discharge": i < -rest_a, "charge": i > rest_a}
+
+
+@dataclass(frozen=True)
+class RegimeErrors:
+    """RMS residual (V per cell) by regime and SOC bin (NaN: no data there), for the report."""
+
+    soc: np.ndarray  # bin centres (fraction)
+    rms_v: dict[str, np.ndarray]
+    mean_v: dict[str, np.ndarray]
+
+    def lines(self) -> list[str]:
+        out = []
+        for name in REGIMES:
+            r, m = self.rms_v[name], self.mean_v[name]
+            ok = np.isfinite(r)
+            if not ok.any():
+                out.append(f"{name:<9} no data")
+                continue
+            worst = int(np.nanargmax(r))
+            out.append(
+                f"{name:<9} RMS {1000 * np.nanmin(r):.1f} … {1000 * np.nanmax(r):.1f} mV per cell by SOC "
+                f"(worst at {100 * self.soc[worst]:.0f} %: mean {1000 * m[worst]:+.1f} mV)"
+            )
+        return out
+
+
+def _bin_rms(k: np.ndarray, mask: np.ndarray, x: np.ndarray, bins: int, min_rows: int) -> np.ndarray:
+    out = np.full(bins, np.nan)
+    for b in range(bins):
+        m = mask & (k == b)
+        if m.sum() >= min_rows:
+            out[b] = np.sqrt(np.mean(x[m] ** 2))
+    return out
+
+
+def _fill(x: np.ndarray, centres: np.ndarray, floor: float, default: float) -> np.ndarray:
+    """Bins without data borrow from their neighbours (linear, held at the ends)."""
+    ok = np.isfinite(x)
+    if not ok.any():
+        return np.full(len(x), default)
+    return np.maximum(np.interp(centres, centres[ok], x[ok]), floor)
+
+
+def regime_uncertainty(
+    z: np.ndarray,
+    res: np.ndarray,
+    dyn: np.ndarray,
+    i: np.ndarray,
+    rest_a: float,
+    resting: np.ndarray,
+    bins: int = 20,
+    min_rows: int = 5,
+) -> tuple[ModelUncertainty, RegimeErrors]:
+    """The filter's table from the residual ``res`` (V per cell) of the model it will run.
+
+    ``dyn`` is that model's dynamic voltage |R0·i| + Σ R_j·|i_Rj| per row, ``resting`` marks
+    rows where it has relaxed (the rest column). The dynamic fraction of a SOC bin is the
+    largest over the regimes of √(Σres²/Σdyn²) on rows that move (dyn ≥ 5 mV): the table has no
+    direction, so the worst regime sets it (conservative under load in the better one).
+    """
+    z = np.asarray(z, np.float64)
+    centres = (np.arange(bins) + 0.5) / bins
+    k = np.clip((z * bins).astype(int), 0, bins - 1)
+    masks = regimes(np.asarray(i, np.float64), rest_a)
+    moving = dyn >= MOVING_V
+    rest_v = _bin_rms(k, resting, res, bins, min_rows)
+    frac = np.full(bins, np.nan)
+    for mask in masks.values():
+        m = mask & moving
+        num = _bin_rms(k, m, res, bins, min_rows)
+        den = _bin_rms(k, m, dyn, bins, min_rows)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            f = num / den
+        frac = np.fmax(frac, f)  # NaN where neither has data
+    table = ModelUncertainty(
+        centres,
+        _fill(rest_v, centres, REST_FLOOR_V, 0.005),
+        np.minimum(_fill(frac, centres, FRACTION_FLOOR, 0.25), FRACTION_CEILING),
+    )
+    rms = {n: _bin_rms(k, m, res, bins, min_rows) for n, m in masks.items()}
+    mean = {}
+    for n, m in masks.items():
+        mv = np.full(bins, np.nan)
+        for b in range(bins):
+            mb = m & (k == b)
+            if mb.sum() >= min_rows:
+                mv[b] = float(np.mean(res[mb]))
+        mean[n] = mv
+    return table, RegimeErrors(centres, rms, mean)

@@ -1,0 +1,92 @@
+"""The model's error by regime: a charge the model cannot predict must not pull the filter."""
+
+import numpy as np
+import pytest
+
+from benchgui.soc.identify import identify
+from benchgui.soc.model import CellModel, simulate
+from benchgui.soc.replay import RunData, replay
+from benchgui.soc.residuals import regime_uncertainty, regimes
+from tests.soc.synthetic import characterisation, nmc_like
+
+#: charge overvoltage of the synthetic "block" beyond its R0 (Ω per cell; R0 is 20 mΩ): a
+#: stand-in for a lead-acid block's gassing overvoltage, which the ESC model does not have
+EXTRA_CHARGE_OHM = 0.06
+
+
+def with_charge_overvoltage(model: CellModel, run: RunData) -> RunData:
+    """The run's voltage as a cell with ΔR⁺ on charge would show it (same currents)."""
+    extra = model.cells_in_series * EXTRA_CHARGE_OHM * np.maximum(run.current_a, 0.0)
+    return RunData(run.t_s, run.current_a, run.voltage_v + extra)
+
+
+def test_a_regime_the_model_misses_sets_the_dynamic_fraction() -> None:
+    rng = np.random.default_rng(3)
+    n = 6000
+    z = rng.uniform(0.0, 1.0, n)
+    i = rng.choice([-2.0, 0.0, 1.0], n)
+    dyn = 0.02 * np.abs(i)
+    res = rng.normal(0.0, 0.001, n)  # rests and discharges: 1 mV
+    chg = i > 0
+    res[chg] += 0.05  # charges: 50 mV off, at a dynamic voltage of 20 mV
+    table, by_regime = regime_uncertainty(z, res, dyn, i, 0.1, i == 0)
+    assert np.all(table.dynamic_fraction > 2.0)  # 50 mV over 20 mV, not the discharge's 0.03
+    assert np.all(table.rest_v < 0.002)  # the rests stay trusted
+    assert np.nanmin(by_regime.rms_v["charge"]) > 0.04
+    assert np.nanmax(by_regime.rms_v["discharge"]) < 0.002
+    # without the charge error the fraction is the discharge's own (floor 5 %)
+    table2, _ = regime_uncertainty(z, np.where(chg, res - 0.05, res), dyn, i, 0.1, i == 0)
+    assert np.all(table2.dynamic_fraction < 0.2)
+    masks = regimes(i, 0.1)
+    assert masks["charge"].sum() + masks["discharge"].sum() + masks["rest"].sum() == n
+
+
+@pytest.fixture(scope="module")
+def block():  # type: ignore[no-untyped-def]
+    truth = nmc_like()
+    run, _ = characterisation(truth)
+    run = with_charge_overvoltage(truth, run)
+    fits = {ct: identify(run, 4, n_rc=2, ocv_limits=None, charge_term=ct) for ct in (True, None)}
+    return truth, fits
+
+
+def test_the_charge_overvoltage_stays_out_of_r0_and_the_ocv(block) -> None:  # type: ignore[no-untyped-def]
+    truth, fits = block
+    model, report = fits[True]
+    assert report.charge_extra_ohm == pytest.approx(EXTRA_CHARGE_OHM, rel=0.25)
+    assert model.r0_ohm == pytest.approx(truth.r0_ohm, rel=0.15)
+    z = np.linspace(0.1, 0.9, 9)
+    assert np.max(np.abs(model.curve().ocv(z) - truth.curve().ocv(z))) < 0.006
+    # the filter's model has no ΔR⁺: its charge error is in the table, its rests are not
+    assert float(np.median(model.uncertainty.dynamic_fraction)) > 1.0
+    assert float(np.median(model.uncertainty.rest_v)) < 0.005
+    assert any("charge" in line for line in report.lines(model))
+
+
+def test_a_charge_the_model_misses_does_not_pull_a_right_start(block) -> None:  # type: ignore[no-untyped-def]
+    truth, fits = block
+    t = np.arange(0.0, 5 * 3600.0, 1.0)
+    i = np.where(t < 3600, 0.0, 0.1 * truth.capacity_ah)  # rest, then 4 h of C/10 charge
+    i = np.where(t > 4.5 * 3600, 0.0, i)
+    v, z = simulate(truth, t, i, 0.3)
+    run = with_charge_overvoltage(truth, RunData(t, i, v))
+    model, _ = fits[True]
+    res = replay(model, run, soc0=0.3, soc0_sigma=0.02)
+    err = np.abs(res.soc - z)
+    # 3.5 h of charge whose voltage the model misses by 30 mV per cell (≈ 2.5 % of SOC on
+    # this OCV): the estimate may lean a little, within its band, never far
+    assert float(np.max(err)) < 0.03
+    assert float(np.mean(err <= 3 * res.soc_sigma + 1e-9)) >= 0.95
+
+
+def test_the_charge_term_is_kept_only_where_the_charge_needs_it(block) -> None:  # type: ignore[no-untyped-def]
+    truth, fits = block
+    # ΔR⁺ = 3 × R0 here: kept by default, as on a lead-acid block
+    assert fits[None][1].charge_extra_ohm == pytest.approx(fits[True][1].charge_extra_ohm)
+    # a cell whose charge the one R0 already explains: the old fit, with a note saying so
+    run, _ = characterisation(truth)
+    model, report = identify(run, 4, n_rc=2, ocv_limits=None)
+    assert report.charge_extra_ohm == 0.0
+    assert report.regimes is not None
+    assert any("one R0 for both directions" in n for n in report.notes)
+    assert model.r0_ohm == pytest.approx(truth.r0_ohm, rel=0.1)

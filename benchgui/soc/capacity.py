@@ -242,6 +242,9 @@ def estimate_capacity(
     # the discharge starts from full only if the run was at its top voltage there (a run that
     # starts part-charged and steps down first must not count that part as the capacity)
     from_full = q_dis > 0 and np.nanmax(v_cell[: k_e + 1]) > vmax - 0.02 * abs(vmax)
+    # the top the counted pass starts from: the recharge's, unless the count is the discharge
+    # from a higher first top (a charge without CV that stops short of where the run began)
+    top_first = from_full and not (recharged and q_chg >= q_dis)
     if from_full and recharged and q_chg >= q_dis:
         eta = min(1.0, max(0.5, q_dis / q_chg))
     elif recharged and q_chg > 0 and not (from_full and q_dis >= q_chg):
@@ -256,8 +259,12 @@ def estimate_capacity(
         # (only tops both reached by charging: after a discharge hysteresis alone moves the rest)
         ra = max(q_dis, q_chg) / 50
         t1, t2 = _turn(c, i, k_f1, ra), _turn(c, i, k_f2, ra)
-        v1 = _rest_after(t, i, v_cell, t1, ra) if t1 > 0 and i[t1 - 1] > ra else None
+        # the run's first rest counts too when the run starts at its top (an operator starts
+        # from a full, rested pack): the start, if higher, is the fuller state
+        v1 = _rest_after(t, i, v_cell, t1, ra) if t1 == 0 or i[t1 - 1] > ra else None
         v2 = _rest_after(t, i, v_cell, t2, ra) if t2 > 0 and i[t2 - 1] > ra else None
+        if t1 == 0 and v1 is not None and v2 is not None and v1 <= v2:
+            v1 = None  # a start lower than a charged rest may be hysteresis (its history is unknown)
         if v1 is not None and v2 is not None and abs(v2 - v1) > TOPS_DIFFER_V:
             warnings.append(
                 f"the two full turns rest at {v1:.3f} and {v2:.3f} V per cell, not the same state: "
@@ -273,12 +280,17 @@ def estimate_capacity(
         return CapacityEstimate(0.0, 0.0, 0.0, eta, warnings=warnings)
     rest_a = counted / 50  # relative: a 5 mAh cell rests below 0.1 mA
     k_e = _turn(c, i, k_e, rest_a)
-    k_full = _turn(c, i, k_f2 if recharged else k_f1, rest_a)
+    k_cut = _turn(c, i, k_f2 if recharged else k_f1, rest_a)  # where the charge met its limit
+    k_full = k_cut
+    if top_first and recharged and _rest_after(t, i, v_cell, _turn(c, i, k_f1, rest_a), rest_a) is not None:
+        # the count runs from the first top: the end correction belongs there (correcting at the
+        # lower recharge top added what the count already held — LiFePO4 C/10 steps: +0.5 %)
+        k_full = _turn(c, i, k_f1, rest_a)
     limits: tuple[float, float] | None
     determined = True
     auto_turns = False
     if isinstance(ocv_limits, str):  # the voltages where the run turned: its cut-offs
-        turns = (float(v_cell[max(k_e - 1, 0)]), float(v_cell[max(k_full - 1, 0)]))
+        turns = (float(v_cell[max(k_e - 1, 0)]), float(v_cell[max(k_cut - 1, 0)]))
         if vmax < LEAD_ACID_MAX_V:  # lead-acid: full is a known rest voltage, empty is not
             limits = (math.nan, LEAD_ACID_FULL_OCV_V)
             if turns[0] > LEAD_ACID_EMPTY_TURN_V:

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 from scipy import optimize, sparse
 
-from benchgui.soc.capacity import CapacityEstimate, estimate_capacity, rest_points
+from benchgui.soc.capacity import MIN_REST_S, CapacityEstimate, estimate_capacity, rest_points
 from benchgui.soc.model import SECONDS_PER_HOUR, CellModel, ModelUncertainty, OcvTable, RcBranch, simulate
 from benchgui.soc.modelfile import ModelFileError, dump_model, parse_model
 from benchgui.soc.recursions import hysteresis_for, intervals, rc_currents_for, sign_held
@@ -42,7 +42,15 @@ log = logging.getLogger(__name__)
 
 #: OCV grid (SOC %): dense at the ends, where the curve bends
 SOC_GRID_PCT = np.unique(
-    np.concatenate([np.arange(0, 10, 1.0), np.arange(10, 90, 2.5), np.arange(90, 100.1, 1.0)])
+    np.concatenate(
+        [
+            np.arange(0, 3, 0.5),
+            np.arange(3, 10, 1.0),
+            np.arange(10, 90, 2.5),
+            np.arange(90, 97, 1.0),
+            np.arange(97, 100.1, 0.5),
+        ]
+    )
 )
 
 
@@ -182,6 +190,36 @@ def slow_average_ocv(
     return np.maximum.accumulate(out + 1e-6 * np.arange(len(out)))
 
 
+def relaxed_rest_ends(t: np.ndarray, i: np.ndarray, v: np.ndarray, rest_a: float) -> tuple[np.ndarray, float]:
+    """(row indices, σ per reading) of the last reading of every rest of at least MIN_REST_S.
+
+    These readings measure the open-circuit voltage (plus hysteresis) with nothing but the
+    sensor's noise; every loaded reading carries the model's error on top. σ is the sensor
+    noise seen in the last ten minutes of the rests (the spread of successive differences, /√2),
+    at least a quarter of a millivolt (what a 1 mV converter step leaves per cell of a 4S pack).
+    """
+    resting = np.abs(i) <= rest_a
+    ends: list[int] = []
+    noise: list[float] = []
+    k, n = 0, len(i)
+    while k < n:
+        if not resting[k]:
+            k += 1
+            continue
+        j = k
+        while j + 1 < n and resting[j + 1]:
+            j += 1
+        if t[j] - t[k] >= MIN_REST_S and np.isfinite(v[j]):
+            ends.append(j)
+            tail = v[k : j + 1][t[k : j + 1] >= t[j] - 600.0]
+            tail = tail[np.isfinite(tail)]
+            if len(tail) >= 4:
+                noise.append(float(np.std(np.diff(tail))) / math.sqrt(2))
+        k = j + 1
+    sigma = max(float(np.median(noise)) if noise else 0.0, 2.5e-4)
+    return np.array(ends, dtype=int), sigma
+
+
 # -- step 4: joint fit ------------------------------------------------------------------------------
 def hat_basis(z: np.ndarray, grid: np.ndarray) -> sparse.csr_matrix:
     """Sparse matrix B with OCV(z) = B @ table (linear interpolation; clamped outside)."""
@@ -210,6 +248,7 @@ class _JointProblem:
     ) -> None:
         self.y = y
         self.b = hat_basis(z, grid)
+        self.row_factor = np.ones(len(y))  # fixed per-row weights (relaxed rests), × robust ones
         self.set_weights(np.ones(len(y)))
         ng = len(grid)
         self.ng = ng
@@ -220,7 +259,9 @@ class _JointProblem:
         self.reg_rhs = lam * ocv_prior
 
     def set_weights(self, w: np.ndarray) -> None:
-        """Row weights (robust reweighting): every normal-equation product uses them."""
+        """Row weights (robust reweighting) × the fixed row factors: every normal-equation product
+        uses them."""
+        w = w * self.row_factor
         self.w = w
         self.sqrt_w = np.sqrt(w)
         bw = self.b.multiply(w[:, None]).tocsr()
@@ -339,6 +380,8 @@ def identify(
     # dynamic columns are computed on all rows and then masked
     prob = _JointProblem(v[ok] - r0 * i[ok], z[ok], grid, ocv0, prior_weight)
     s_held = sign_held(i, rest_a)
+    ends, rest_sigma = relaxed_rest_ends(t, i, v, rest_a)
+    rest_rows = np.searchsorted(np.nonzero(ok)[0], ends)  # ends have a voltage, so they are rows
 
     def columns(theta: np.ndarray) -> np.ndarray:
         taus = np.exp(theta[:n_rc])
@@ -367,7 +410,17 @@ def identify(
         d = columns(theta)
         r = prob.residual(prob.solve(d), d)
         scale = 1.4826 * float(np.median(np.abs(r))) or 1e-3
-        prob.set_weights(np.minimum(1.0, 1.5 * scale / np.maximum(np.abs(r), 1e-12)))
+        huber = np.minimum(1.0, 1.5 * scale / np.maximum(np.abs(r), 1e-12))
+        # a relaxed rest reads the OCV (+ hysteresis) with nothing but the sensor's noise; a loaded
+        # reading carries the model's error, and that error is systematic — thousands of loaded
+        # rows repeat it rather than average it out. So the rests together weigh as much as all
+        # other rows (and each at least its inverse variance against them): the OCV passes
+        # through the rests, which are accurate and sparse, and loaded data shapes it in between
+        if len(rest_rows):
+            others = float(huber.sum() - huber[rest_rows].sum())
+            prob.row_factor[rest_rows] = max((scale / rest_sigma) ** 2, others / len(rest_rows), 1.0)
+            huber[rest_rows] = 1.0
+        prob.set_weights(huber)
     d = columns(theta)
     beta = prob.solve_monotonic(d)
     ng = len(grid)

@@ -32,11 +32,12 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 from scipy import optimize, sparse
 
-from benchgui.soc.capacity import MIN_REST_S, CapacityEstimate, estimate_capacity, rest_points
-from benchgui.soc.model import SECONDS_PER_HOUR, CellModel, ModelUncertainty, OcvTable, RcBranch, simulate
+from benchgui.soc.capacity import CapacityEstimate, estimate_capacity, relaxed_rest_ends, rest_points
+from benchgui.soc.model import SECONDS_PER_HOUR, CellModel, OcvTable, RcBranch, simulate
 from benchgui.soc.modelfile import ModelFileError, dump_model, parse_model
 from benchgui.soc.recursions import hysteresis_for, intervals, rc_currents_for, sign_held
 from benchgui.soc.replay import RunData
+from benchgui.soc.uncertainty import uncertainty_from_residual, widen_beyond_data
 
 log = logging.getLogger(__name__)
 
@@ -190,36 +191,6 @@ def slow_average_ocv(
     return np.maximum.accumulate(out + 1e-6 * np.arange(len(out)))
 
 
-def relaxed_rest_ends(t: np.ndarray, i: np.ndarray, v: np.ndarray, rest_a: float) -> tuple[np.ndarray, float]:
-    """(row indices, σ per reading) of the last reading of every rest of at least MIN_REST_S.
-
-    These readings measure the open-circuit voltage (plus hysteresis) with nothing but the
-    sensor's noise; every loaded reading carries the model's error on top. σ is the sensor
-    noise seen in the last ten minutes of the rests (the spread of successive differences, /√2),
-    at least a quarter of a millivolt (what a 1 mV converter step leaves per cell of a 4S pack).
-    """
-    resting = np.abs(i) <= rest_a
-    ends: list[int] = []
-    noise: list[float] = []
-    k, n = 0, len(i)
-    while k < n:
-        if not resting[k]:
-            k += 1
-            continue
-        j = k
-        while j + 1 < n and resting[j + 1]:
-            j += 1
-        if t[j] - t[k] >= MIN_REST_S and np.isfinite(v[j]):
-            ends.append(j)
-            tail = v[k : j + 1][t[k : j + 1] >= t[j] - 600.0]
-            tail = tail[np.isfinite(tail)]
-            if len(tail) >= 4:
-                noise.append(float(np.std(np.diff(tail))) / math.sqrt(2))
-        k = j + 1
-    sigma = max(float(np.median(noise)) if noise else 0.0, 2.5e-4)
-    return np.array(ends, dtype=int), sigma
-
-
 # -- step 4: joint fit ------------------------------------------------------------------------------
 def hat_basis(z: np.ndarray, grid: np.ndarray) -> sparse.csr_matrix:
     """Sparse matrix B with OCV(z) = B @ table (linear interpolation; clamped outside)."""
@@ -310,39 +281,6 @@ class _JointProblem:
         lo[1 : self.ng] = min_step_v
         res = optimize.lsq_linear(chol.T, target, bounds=(lo, np.full(n, np.inf)), method="bvls")
         return tmat @ res.x
-
-
-def uncertainty_from_residual(
-    z: np.ndarray, res: np.ndarray, dyn: np.ndarray, rest: np.ndarray, bins: int = 20
-) -> ModelUncertainty:
-    """Per-SOC model error: σ at rest and σ of the dynamic voltage as a fraction of it.
-
-    ``res`` is the cell-voltage residual, ``dyn`` the model's dynamic voltage |R0·i| + Σ R_j·|i_Rj|
-    and ``rest`` marks rows where the battery rests. SOC bins without data borrow from their
-    neighbours; floors keep the filter from trusting the model absolutely anywhere.
-    """
-    centres = (np.arange(bins) + 0.5) / bins
-    rest_v = np.full(bins, np.nan)
-    frac = np.full(bins, np.nan)
-    k = np.clip((z * bins).astype(int), 0, bins - 1)
-    moving = dyn >= 0.005
-    for b in range(bins):
-        inb = k == b
-        r = inb & rest
-        if r.sum() >= 5:
-            rest_v[b] = np.sqrt(np.mean(res[r] ** 2))
-        m = inb & moving
-        if m.sum() >= 5:
-            frac[b] = np.sqrt(np.sum(res[m] ** 2) / np.sum(dyn[m] ** 2))
-
-    def fill(x: np.ndarray, floor: float, default: float) -> np.ndarray:
-        ok = np.isfinite(x)
-        if not ok.any():
-            return np.full(bins, default)
-        x = np.interp(centres, centres[ok], x[ok])
-        return np.maximum(x, floor)
-
-    return ModelUncertainty(centres, fill(rest_v, 0.0005, 0.005), np.minimum(fill(frac, 0.05, 0.25), 5.0))
 
 
 def identify(
@@ -445,7 +383,10 @@ def identify(
     )
     dyn = np.abs(r0 * i[ok]) + np.abs(d[:, :n_rc]) @ np.abs(coef[:n_rc])
     resting = (np.abs(i[ok]) <= rest_a) & (dyn < 0.002)
-    model = replace(model, uncertainty=uncertainty_from_residual(z[ok], res, dyn, resting))
+    unc = uncertainty_from_residual(z[ok], res, dyn, resting)
+    model = replace(
+        model, uncertainty=widen_beyond_data(unc, grid, ocv_table, float(z[ok].min()), float(z[ok].max()))
+    )
     # check by simulation from the identified start (the same arithmetic the filter uses)
     v_sim, _ = simulate(model, t, i, float(z[0]))
     err = (v_sim / cells - v)[ok]

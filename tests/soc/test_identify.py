@@ -72,3 +72,10 @@ def test_curved_ends_from_a_steps_and_rests_run_without_cv() -> None:
     g = np.linspace(0.02, 0.98, 49)
     soc_read = model.curve().soc_from_ocv(truth.curve().ocv(g))
     assert np.max(np.abs(soc_read - g)) < 0.0075
+    # below the lowest SOC the run reached the table is a guess: the model's own σ at rest
+    # covers what that guess is off by (an honest band for the filter, not a confident error)
+    below = np.linspace(0.0, z.min() - 0.002, 8)
+    off = np.abs(model.curve().ocv(below) - truth.curve().ocv(below))
+    sigma = np.array([model.uncertainty.rest_at(float(x)) for x in below])
+    assert off[0] > 0.1  # the guess is far off at 0 % …
+    assert np.all(off <= 3 * sigma)  # … and the band says so

@@ -119,36 +119,6 @@ def rest_points(
     return a[:, 0], a[:, 1], a[:, 2]
 
 
-def relaxed_rest_ends(t: np.ndarray, i: np.ndarray, v: np.ndarray, rest_a: float) -> tuple[np.ndarray, float]:
-    """(row indices, σ per reading) of the last reading of every rest of at least MIN_REST_S.
-
-    These readings measure the open-circuit voltage (plus hysteresis) with nothing but the
-    sensor's noise; every loaded reading carries the model's error on top. σ is the sensor
-    noise seen in the last ten minutes of the rests (the spread of successive differences, /√2),
-    at least a quarter of a millivolt (what a 1 mV converter step leaves per cell of a 4S pack).
-    """
-    resting = np.abs(i) <= rest_a
-    ends: list[int] = []
-    noise: list[float] = []
-    k, n = 0, len(i)
-    while k < n:
-        if not resting[k]:
-            k += 1
-            continue
-        j = k
-        while j + 1 < n and resting[j + 1]:
-            j += 1
-        if t[j] - t[k] >= MIN_REST_S and np.isfinite(v[j]):
-            ends.append(j)
-            tail = v[k : j + 1][t[k : j + 1] >= t[j] - 600.0]
-            tail = tail[np.isfinite(tail)]
-            if len(tail) >= 4:
-                noise.append(float(np.std(np.diff(tail))) / math.sqrt(2))
-        k = j + 1
-    sigma = max(float(np.median(noise)) if noise else 0.0, 2.5e-4)
-    return np.array(ends, dtype=int), sigma
-
-
 def _held(t: np.ndarray, i: np.ndarray, v: np.ndarray, k: int, rest_a: float) -> bool:
     """Whether the run reached the turn at ``k`` by a voltage hold: going back from the turn,
     the voltage stays within 5 mV of the turn's for at least a minute while the current there

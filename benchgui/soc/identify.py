@@ -32,7 +32,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 from scipy import optimize, sparse
 
-from benchgui.soc.capacity import CapacityEstimate, estimate_capacity, relaxed_rest_ends, rest_points
+from benchgui.soc.capacity import CapacityEstimate, estimate_capacity, rest_points
 from benchgui.soc.model import SECONDS_PER_HOUR, CellModel, OcvTable, RcBranch, simulate
 from benchgui.soc.modelfile import ModelFileError, dump_model, parse_model
 from benchgui.soc.recursions import hysteresis_for, intervals, rc_currents_for, sign_held
@@ -219,7 +219,6 @@ class _JointProblem:
     ) -> None:
         self.y = y
         self.b = hat_basis(z, grid)
-        self.row_factor = np.ones(len(y))  # fixed per-row weights (relaxed rests), × robust ones
         self.set_weights(np.ones(len(y)))
         ng = len(grid)
         self.ng = ng
@@ -230,9 +229,7 @@ class _JointProblem:
         self.reg_rhs = lam * ocv_prior
 
     def set_weights(self, w: np.ndarray) -> None:
-        """Row weights (robust reweighting) × the fixed row factors: every normal-equation product
-        uses them."""
-        w = w * self.row_factor
+        """Row weights (robust reweighting): every normal-equation product uses them."""
         self.w = w
         self.sqrt_w = np.sqrt(w)
         bw = self.b.multiply(w[:, None]).tocsr()
@@ -318,8 +315,6 @@ def identify(
     # dynamic columns are computed on all rows and then masked
     prob = _JointProblem(v[ok] - r0 * i[ok], z[ok], grid, ocv0, prior_weight)
     s_held = sign_held(i, rest_a)
-    ends, rest_sigma = relaxed_rest_ends(t, i, v, rest_a)
-    rest_rows = np.searchsorted(np.nonzero(ok)[0], ends)  # ends have a voltage, so they are rows
 
     def columns(theta: np.ndarray) -> np.ndarray:
         taus = np.exp(theta[:n_rc])
@@ -349,15 +344,6 @@ def identify(
         r = prob.residual(prob.solve(d), d)
         scale = 1.4826 * float(np.median(np.abs(r))) or 1e-3
         huber = np.minimum(1.0, 1.5 * scale / np.maximum(np.abs(r), 1e-12))
-        # a relaxed rest reads the OCV (+ hysteresis) with nothing but the sensor's noise; a loaded
-        # reading carries the model's error, and that error is systematic — thousands of loaded
-        # rows repeat it rather than average it out. So the rests together weigh as much as all
-        # other rows (and each at least its inverse variance against them): the OCV passes
-        # through the rests, which are accurate and sparse, and loaded data shapes it in between
-        if len(rest_rows):
-            others = float(huber.sum() - huber[rest_rows].sum())
-            prob.row_factor[rest_rows] = max((scale / rest_sigma) ** 2, others / len(rest_rows), 1.0)
-            huber[rest_rows] = 1.0
         prob.set_weights(huber)
     d = columns(theta)
     beta = prob.solve_monotonic(d)

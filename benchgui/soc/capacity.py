@@ -38,6 +38,10 @@ LEAD_ACID_FULL_OCV_V = 2.13
 LEAD_ACID_EMPTY_TURN_V = 1.85
 #: relaxed voltages (per cell) of two full turns further apart than this are not the same state
 TOPS_DIFFER_V = 0.005
+#: successive rests used for an end's curvature must differ by at least this (per cell): four
+#: times the per-cell noise of a 4S pack read to 2 mV (inference); closer rests (retries at C/2,
+#: lead-acid's nearly straight end) show noise, and the straight line is used
+CURVE_MIN_STEP_V = 0.002
 #: at most this share of the capacity is added per end by extrapolation
 MAX_END_FRACTION = 0.25
 
@@ -149,6 +153,8 @@ def _curved_end(d: np.ndarray, v: np.ndarray, gap: float) -> float | None:
     s12 = abs(v2 - v1) / (d2 - d1)
     if not (s01 > s12 > 0) or (v1 - v0) * (v2 - v1) <= 0:
         return None
+    if min(abs(v1 - v0), abs(v2 - v1)) < CURVE_MIN_STEP_V:
+        return None  # rests this close in voltage show noise, not curvature
     ratio = s01 / s12  # = (1 − e^{−k·d1})/d1 ÷ (e^{−k·d1} − e^{−k·d2})/(d2 − d1): rises with k
 
     def f(k: float) -> float:

@@ -38,6 +38,10 @@ LEAD_ACID_FULL_OCV_V = 2.13
 LEAD_ACID_EMPTY_TURN_V = 1.85
 #: relaxed voltages (per cell) of two full turns further apart than this are not the same state
 TOPS_DIFFER_V = 0.005
+#: successive rests used for an end's curvature must differ by at least this (per cell): four
+#: times the per-cell noise of a 4S pack read to 2 mV (inference); closer rests (retries at C/2,
+#: lead-acid's nearly straight end) show noise, and the straight line is used
+CURVE_MIN_STEP_V = 0.002
 #: at most this share of the capacity is added per end by extrapolation
 MAX_END_FRACTION = 0.25
 
@@ -132,20 +136,62 @@ def _held(t: np.ndarray, i: np.ndarray, v: np.ndarray, k: int, rest_a: float) ->
     return j - m >= 3 and t[j] - t[m] >= 60.0 and abs(i[m]) >= 2 * abs(i[j])
 
 
+def _curved_end(d: np.ndarray, v: np.ndarray, gap: float) -> float | None:
+    """Charge (Ah) beyond the end rest to where the OCV has moved by ``gap``, on an exponential
+    V = a + b·exp(−k·d) through the end rest (d = 0) and the next two rests inward (d > 0).
+
+    Why: near a lithium cell's ends the OCV steepens monotonically into the end (an electrode
+    running out of sites — the logarithmic term of its OCP; inference from the Nernst form),
+    so a straight line through two rests under-states the slope beyond the last one and
+    over-states the missing charge (LiFePO4 at C/10 without CV: 0.085 Ah where the cell held
+    0.037). The exponential is the simplest curve that steepens with one scale, fixed by the
+    three rests. None when the three rests do not steepen towards the end (no curvature to use).
+    """
+    d0, d1, d2 = (float(x) for x in d)
+    v0, v1, v2 = (float(x) for x in v)
+    s01 = abs(v1 - v0) / (d1 - d0)
+    s12 = abs(v2 - v1) / (d2 - d1)
+    if not (s01 > s12 > 0) or (v1 - v0) * (v2 - v1) <= 0:
+        return None
+    if min(abs(v1 - v0), abs(v2 - v1)) < CURVE_MIN_STEP_V:
+        return None  # rests this close in voltage show noise, not curvature
+    ratio = s01 / s12  # = (1 − e^{−k·d1})/d1 ÷ (e^{−k·d1} − e^{−k·d2})/(d2 − d1): rises with k
+
+    def f(k: float) -> float:
+        e1, e2 = math.exp(-k * d1), math.exp(-k * d2)
+        return (-math.expm1(-k * d1) / d1) / ((e1 - e2) / (d2 - d1)) - ratio
+
+    lo, hi = 1e-6 / d2, 50.0 / d1
+    if f(lo) > 0 or f(hi) < 0:
+        return None
+    from scipy.optimize import brentq
+
+    k = float(brentq(f, lo, hi))
+    b = s01 * d1 / -math.expm1(-k * d1)  # slope magnitude at d = 0 is b·k
+    # beyond the end (d < 0): |V − V0| = b·(e^{k·|d|} − 1) = gap
+    return math.log1p(gap / b) / k
+
+
 def _end_correction(
-    rests: tuple[np.ndarray, np.ndarray], c_end: float, v_rel: float, limit: float, q: float, top: bool
+    rests: tuple[np.ndarray, np.ndarray, np.ndarray],
+    c_end: float,
+    v_rel: float,
+    limit: float,
+    q: float,
+    top: bool,
 ) -> tuple[float, float]:
     """(missing Ah, its uncertainty) between the relaxed voltage at an end and the limit.
 
-    Two slopes from the rest points at that end: the local one (rests within 5 % of the
-    capacity: the retries) and a wide one (within 25 %). OCV curves steepen towards their
-    ends, so the steeper slope (the smaller correction) is taken; the spread between the two
-    sets the uncertainty.
+    Secant slopes from the rest points at that end: the local one (rests within 5 % of the
+    capacity: the retries) and a wide one (within 25 %); the steeper one (the smaller
+    correction) is an upper bound where the OCV steepens into the end. Where three rests of
+    the pass that reached the end (same direction) steepen towards it, the curvature they show
+    (:func:`_curved_end`) gives the estimate inside that bound; the interval reaches the bound.
     """
     gap = (limit - v_rel) if top else (v_rel - limit)
     if gap <= 0:
         return 0.0, 0.0
-    rc, rv = rests
+    rc, rv, rd = rests
     dist = np.abs(rc - c_end)
     slopes = []
     for reach in (0.05, 0.25):
@@ -157,9 +203,25 @@ def _end_correction(
     if not slopes:
         return 0.0, min(gap, MAX_END_FRACTION * q)  # cannot say: all of it is uncertain
     cands = sorted(min(gap / s, MAX_END_FRACTION * q) for s in slopes)
-    missing = cands[0]
-    spread = cands[-1] - cands[0] if len(cands) > 1 else missing
-    return missing, 0.5 * spread + 0.25 * missing
+    secant = cands[0]
+    spread = cands[-1] - cands[0] if len(cands) > 1 else secant
+    # the pass that reached this end: rests after charging (top) or discharging (bottom), inward
+    inward = (rc <= c_end + 0.002 * q) if top else (rc >= c_end - 0.002 * q)
+    same = inward & (rd == (1.0 if top else -1.0)) & (dist <= MAX_END_FRACTION * q)
+    order = np.argsort(dist[same])
+    pd, pv = dist[same][order], rv[same][order]
+    if len(pd) >= 3 and pd[0] <= 0.002 * q:
+        keep = [0]  # the end rest, then the next rests at least 0.5 % of the capacity apart
+        for j in range(1, len(pd)):
+            if pd[j] - pd[keep[-1]] >= 0.005 * q:
+                keep.append(j)
+            if len(keep) == 3:
+                break
+        if len(keep) == 3:
+            curved = _curved_end(pd[keep] - pd[0], pv[keep], gap)
+            if curved is not None and 0.0 <= curved < secant:
+                return curved, 0.5 * (secant - curved) + 0.25 * curved
+    return secant, 0.5 * spread + 0.25 * secant
 
 
 def estimate_capacity(
@@ -186,6 +248,9 @@ def estimate_capacity(
     # the discharge starts from full only if the run was at its top voltage there (a run that
     # starts part-charged and steps down first must not count that part as the capacity)
     from_full = q_dis > 0 and np.nanmax(v_cell[: k_e + 1]) > vmax - 0.02 * abs(vmax)
+    # the top the counted pass starts from: the recharge's, unless the count is the discharge
+    # from a higher first top (a charge without CV that stops short of where the run began)
+    top_first = from_full and not (recharged and q_chg >= q_dis)
     if from_full and recharged and q_chg >= q_dis:
         eta = min(1.0, max(0.5, q_dis / q_chg))
     elif recharged and q_chg > 0 and not (from_full and q_dis >= q_chg):
@@ -200,8 +265,12 @@ def estimate_capacity(
         # (only tops both reached by charging: after a discharge hysteresis alone moves the rest)
         ra = max(q_dis, q_chg) / 50
         t1, t2 = _turn(c, i, k_f1, ra), _turn(c, i, k_f2, ra)
-        v1 = _rest_after(t, i, v_cell, t1, ra) if t1 > 0 and i[t1 - 1] > ra else None
+        # the run's first rest counts too when the run starts at its top (an operator starts
+        # from a full, rested pack): the start, if higher, is the fuller state
+        v1 = _rest_after(t, i, v_cell, t1, ra) if t1 == 0 or i[t1 - 1] > ra else None
         v2 = _rest_after(t, i, v_cell, t2, ra) if t2 > 0 and i[t2 - 1] > ra else None
+        if t1 == 0 and v1 is not None and v2 is not None and v1 <= v2:
+            v1 = None  # a start lower than a charged rest may be hysteresis (its history is unknown)
         if v1 is not None and v2 is not None and abs(v2 - v1) > TOPS_DIFFER_V:
             warnings.append(
                 f"the two full turns rest at {v1:.3f} and {v2:.3f} V per cell, not the same state: "
@@ -217,12 +286,17 @@ def estimate_capacity(
         return CapacityEstimate(0.0, 0.0, 0.0, eta, warnings=warnings)
     rest_a = counted / 50  # relative: a 5 mAh cell rests below 0.1 mA
     k_e = _turn(c, i, k_e, rest_a)
-    k_full = _turn(c, i, k_f2 if recharged else k_f1, rest_a)
+    k_cut = _turn(c, i, k_f2 if recharged else k_f1, rest_a)  # where the charge met its limit
+    k_full = k_cut
+    if top_first and recharged and _rest_after(t, i, v_cell, _turn(c, i, k_f1, rest_a), rest_a) is not None:
+        # the count runs from the first top: the end correction belongs there (correcting at the
+        # lower recharge top added what the count already held — LiFePO4 C/10 steps: +0.5 %)
+        k_full = _turn(c, i, k_f1, rest_a)
     limits: tuple[float, float] | None
     determined = True
     auto_turns = False
     if isinstance(ocv_limits, str):  # the voltages where the run turned: its cut-offs
-        turns = (float(v_cell[max(k_e - 1, 0)]), float(v_cell[max(k_full - 1, 0)]))
+        turns = (float(v_cell[max(k_e - 1, 0)]), float(v_cell[max(k_cut - 1, 0)]))
         if vmax < LEAD_ACID_MAX_V:  # lead-acid: full is a known rest voltage, empty is not
             limits = (math.nan, LEAD_ACID_FULL_OCV_V)
             if turns[0] > LEAD_ACID_EMPTY_TURN_V:
@@ -237,8 +311,8 @@ def estimate_capacity(
     else:
         limits = ocv_limits
     z_like = c / counted
-    rz, rv, _ = rest_points(t, i, z_like, v_cell, rest_a, MIN_REST_S)
-    rests = (rz * counted, rv)
+    rz, rv, rd = rest_points(t, i, z_like, v_cell, rest_a, MIN_REST_S)
+    rests = (rz * counted, rv, rd)
     missing = {"empty": 0.0, "full": 0.0}
     unc = {"empty": 0.0, "full": 0.0}
     for end, k, top in (("empty", k_e, False), ("full", k_full, True)):

@@ -33,17 +33,26 @@ import numpy as np
 from scipy import optimize, sparse
 
 from benchgui.soc.capacity import CapacityEstimate, estimate_capacity, rest_points
-from benchgui.soc.model import SECONDS_PER_HOUR, CellModel, ModelUncertainty, OcvTable, RcBranch, simulate
+from benchgui.soc.model import SECONDS_PER_HOUR, CellModel, OcvTable, RcBranch, simulate
 from benchgui.soc.modelfile import ModelFileError, dump_model, parse_model
 from benchgui.soc.recursions import hysteresis_for, intervals, rc_currents_for, sign_held
 from benchgui.soc.replay import RunData
 from benchgui.soc.residuals import RegimeErrors, charge_column, regime_uncertainty
+from benchgui.soc.uncertainty import uncertainty_from_residual, widen_beyond_data
 
 log = logging.getLogger(__name__)
 
 #: OCV grid (SOC %): dense at the ends, where the curve bends
 SOC_GRID_PCT = np.unique(
-    np.concatenate([np.arange(0, 10, 1.0), np.arange(10, 90, 2.5), np.arange(90, 100.1, 1.0)])
+    np.concatenate(
+        [
+            np.arange(0, 3, 0.5),
+            np.arange(3, 10, 1.0),
+            np.arange(10, 90, 2.5),
+            np.arange(90, 97, 1.0),
+            np.arange(97, 100.1, 0.5),
+        ]
+    )
 )
 
 
@@ -292,39 +301,6 @@ class _JointProblem:
         return tmat @ res.x
 
 
-def uncertainty_from_residual(
-    z: np.ndarray, res: np.ndarray, dyn: np.ndarray, rest: np.ndarray, bins: int = 20
-) -> ModelUncertainty:
-    """Per-SOC model error: σ at rest and σ of the dynamic voltage as a fraction of it.
-
-    ``res`` is the cell-voltage residual, ``dyn`` the model's dynamic voltage |R0·i| + Σ R_j·|i_Rj|
-    and ``rest`` marks rows where the battery rests. SOC bins without data borrow from their
-    neighbours; floors keep the filter from trusting the model absolutely anywhere.
-    """
-    centres = (np.arange(bins) + 0.5) / bins
-    rest_v = np.full(bins, np.nan)
-    frac = np.full(bins, np.nan)
-    k = np.clip((z * bins).astype(int), 0, bins - 1)
-    moving = dyn >= 0.005
-    for b in range(bins):
-        inb = k == b
-        r = inb & rest
-        if r.sum() >= 5:
-            rest_v[b] = np.sqrt(np.mean(res[r] ** 2))
-        m = inb & moving
-        if m.sum() >= 5:
-            frac[b] = np.sqrt(np.sum(res[m] ** 2) / np.sum(dyn[m] ** 2))
-
-    def fill(x: np.ndarray, floor: float, default: float) -> np.ndarray:
-        ok = np.isfinite(x)
-        if not ok.any():
-            return np.full(bins, default)
-        x = np.interp(centres, centres[ok], x[ok])
-        return np.maximum(x, floor)
-
-    return ModelUncertainty(centres, fill(rest_v, 0.0005, 0.005), np.minimum(fill(frac, 0.05, 0.25), 5.0))
-
-
 def identify(
     run: RunData,
     cells: int,
@@ -398,7 +374,8 @@ def identify(
         d = columns(theta)
         r = prob.residual(prob.solve(d), d)
         scale = 1.4826 * float(np.median(np.abs(r))) or 1e-3
-        prob.set_weights(np.minimum(1.0, 1.5 * scale / np.maximum(np.abs(r), 1e-12)))
+        huber = np.minimum(1.0, 1.5 * scale / np.maximum(np.abs(r), 1e-12))
+        prob.set_weights(huber)
     d = columns(theta)
     beta = prob.solve_monotonic(d)
     ng = len(grid)
@@ -438,6 +415,8 @@ def identify(
     table, by_regime = regime_uncertainty(z[ok], res, dyn, i[ok], rest_a, resting)
     if charge_term is False:  # one R0 serves both directions: the SOC-only table, as before
         table = uncertainty_from_residual(z[ok], res, dyn, resting)
+    # beyond the SOC the run reached the OCV is extrapolated: the rest σ grows with the distance
+    table = widen_beyond_data(table, grid, ocv_table, float(z[ok].min()), float(z[ok].max()))
     model = replace(model, uncertainty=table)
     # check by simulation from the identified start (the same arithmetic the filter uses)
     v_sim, _ = simulate(model, t, i, float(z[0]))

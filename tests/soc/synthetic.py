@@ -100,3 +100,73 @@ def characterisation(
     t = np.concatenate(seg_t)
     i = np.concatenate(seg_i)
     return run_of(model, t, i, 1.0, current_noise_a=current_noise_a)
+
+
+def lfp_like(cells: int = 4, capacity_ah: float = 2.5) -> CellModel:
+    """A LiFePO4-like cell: a nearly flat plateau with a step, and ends that bend steeply
+    (exponential, the shape PyBaMM's Prada2013 cell shows below 10 % and above 95 %); 0 % and
+    100 % are where the OCV reaches the cut-offs (2.0 and 3.6 V), PyBaMM's convention."""
+    k = 2.5 / capacity_ah
+    soc = np.concatenate([np.linspace(0, 0.1, 21), np.linspace(0.125, 0.875, 31), np.linspace(0.9, 1, 21)])
+    ocv = (
+        3.22
+        + 0.06 * soc
+        + 0.02 * np.tanh((soc - 0.7) / 0.03)
+        - 1.2 * np.exp(-soc / 0.025) * (1 - 0.1 * soc)
+        + 0.26 * np.exp(-(1 - soc) / 0.012)
+    )
+    ocv = ocv - (ocv[0] - 2.0) * (1 - soc) ** 40 + (3.6 - ocv[-1]) * soc**60  # ends exactly at the cut-offs
+    return CellModel(
+        name="lfp-like test cell",
+        chemistry="lifepo4",
+        cells_in_series=cells,
+        capacity_ah=capacity_ah,
+        coulombic_efficiency=0.999,
+        r0_ohm=0.03 * k,
+        rc=(RcBranch(0.008 * k, 40.0), RcBranch(0.015 * k, 400.0)),
+        hysteresis_gamma=100.0,
+        hysteresis_m_v=0.0,
+        hysteresis_m0_v=0.0,
+        ocv=OcvTable(soc, np.array([25.0]), ocv[None, :]),
+        uncertainty=ModelUncertainty.constant(0.003, 0.2),
+    )
+
+
+def steps_characterisation(
+    model: CellModel, v_min: float, v_max: float, rate_c: float = 0.1, rest_s: float = 3600.0
+) -> tuple[RunData, np.ndarray]:
+    """What an operator runs on a bench: from full and rested, 10 % steps at ``rate_c`` with a
+    rest and 1C pulses after each, each step stopped early at the cut-off (per cell), one more
+    step to the cut-off, then the same upwards; no CV tail. (measured run, true SOC)."""
+    q, n = model.capacity_ah, model.cells_in_series
+    ts: list[float] = []
+    cur: list[float] = []
+
+    def add(duration: float, current: float, dt: float, limit: float | None = None) -> None:
+        t0 = ts[-1] + dt_last[0] if ts else 0.0
+        t = t0 + np.arange(0.0, duration, dt)
+        if limit is not None and current != 0.0:
+            v, _ = simulate(model, np.array(ts + list(t)), np.array(cur + [current] * len(t)), 1.0)
+            seg = v[len(ts) :] / n
+            beyond = seg <= limit if current < 0 else seg >= limit
+            if beyond.any():
+                t = t[: max(1, int(np.argmax(beyond)))]
+        ts.extend(t.tolist())
+        cur.extend([current] * len(t))
+        dt_last[0] = dt
+
+    dt_last = [0.0]
+    slow = rate_c * q
+    step_s = 0.1 / rate_c * 3600
+    add(1800, 0.0, 60)
+    for direction, limit in ((-1.0, v_min), (1.0, v_max)):
+        for _ in range(9):
+            add(step_s, direction * slow, 30, limit)
+            add(rest_s, 0.0, 60)
+            add(10, -q, 1, v_min)
+            add(40, 0.0, 1)
+            add(10, q, 1, v_max)
+            add(300, 0.0, 5)
+        add(3 * step_s, direction * slow, 30, limit)  # until the cut-off
+        add(rest_s, 0.0, 60)
+    return run_of(model, np.array(ts), np.array(cur), 1.0)

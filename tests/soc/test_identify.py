@@ -5,7 +5,7 @@ import pytest
 
 from benchgui.soc.identify import IdentificationError, identify
 from benchgui.soc.replay import RunData, replay
-from tests.soc.synthetic import characterisation, nmc_like, profile, run_of
+from tests.soc.synthetic import characterisation, lfp_like, nmc_like, profile, run_of, steps_characterisation
 
 
 @pytest.fixture(scope="module")
@@ -51,3 +51,31 @@ def test_runs_without_what_identification_needs_are_refused() -> None:
     t = np.arange(500.0)
     with pytest.raises(IdentificationError, match="never discharges"):
         identify(RunData(t, np.zeros(500), np.full(500, 12.0)), 4)
+
+
+def test_curved_ends_from_a_steps_and_rests_run_without_cv() -> None:
+    """An operator's run (10 % steps with rests, no CV, conservative cut-offs 2.7/3.45 V) on a
+    LiFePO4-like cell whose OCV bends steeply at both ends (0 % and 100 % are where it reaches
+    2.0 and 3.6 V): the capacity beyond the turns is extrapolated along the curvature of the
+    last rests, so capacity and the OCV's SOC axis hold at the ends. A straight line through the
+    last two rests put 20 % of the capacity beyond the empty turn and refused the run."""
+    truth = lfp_like()
+    run, z = steps_characterisation(truth, 2.7, 3.45)
+    assert z.min() > 0.015  # the run really stops short of empty …
+    assert z[-1] < 0.995  # … and of full (it started full, rested)
+    model, report = identify(run, 4, ocv_limits=(2.0, 3.6))
+    cap = report.capacity
+    assert cap.counted_ah < 0.98 * truth.capacity_ah  # counting alone is short
+    assert abs(model.capacity_ah / truth.capacity_ah - 1) < 0.01
+    assert abs(cap.capacity_ah - truth.capacity_ah) <= cap.interval_ah
+    # read back: the SOC the identified OCV gives for the true rested voltage
+    g = np.linspace(0.02, 0.98, 49)
+    soc_read = model.curve().soc_from_ocv(truth.curve().ocv(g))
+    assert np.max(np.abs(soc_read - g)) < 0.0075
+    # below the lowest SOC the run reached the table is a guess: the model's own σ at rest
+    # covers what that guess is off by (an honest band for the filter, not a confident error)
+    below = np.linspace(0.0, z.min() - 0.002, 8)
+    off = np.abs(model.curve().ocv(below) - truth.curve().ocv(below))
+    sigma = np.array([model.uncertainty.rest_at(float(x)) for x in below])
+    assert off[0] > 0.1  # the guess is far off at 0 % …
+    assert np.all(off <= 3 * sigma)  # … and the band says so

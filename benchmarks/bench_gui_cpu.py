@@ -66,6 +66,7 @@ def child(spec: dict[str, object]) -> int:
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
+    import benchgui.app  # noqa: F401 - before the widgets, in the order benchgui imports them
     from benchgui.cli import build_parser
     from benchgui.cli.gui import run_gui
     from benchgui.widgets.main_window import WINDOWS, MainWindow

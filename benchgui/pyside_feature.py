@@ -7,10 +7,10 @@ through :mod:`linecache` and kept there for the life of the process. For the ~30
 frame and ~10 MB of RSS, 4.3 M characters of source (measured 2026-12-05: importing
 ``benchgui.app`` 0.38–0.39 → 0.34–0.35 s CPU, peak RSS 108 → 99 MB; with Qt imported first, as
 the benchmark's child did, ~600 modules and 157 → 137 MB at the first frame). The same test on
-the file's bytes gives the same answer without either: the text
-"PySide6" is ASCII, so it is in the decoded source exactly when it is in the bytes of any
-ASCII-compatible encoding (Python source files are). Modules without a ``.py`` file get PySide's
-own answer. The answer only matters to modules that use ``__feature__`` (benchgui does not).
+the file's bytes gives the same answer without either: the text "PySide6" is ASCII, so it is in
+the decoded source exactly when it is in the bytes of any ASCII-compatible encoding (Python
+source files are). Modules without a ``.py`` file get PySide's own answer. The answer only
+matters to modules that use ``__feature__`` (benchgui does not).
 
 Importing this module installs it (:mod:`benchgui.app` imports it before the widgets bring in
 pyqtgraph); with a PySide6 that has no such hook it does nothing.

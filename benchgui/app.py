@@ -20,6 +20,7 @@ from types import TracebackType
 import qasync
 from PySide6.QtWidgets import QApplication
 
+import benchgui.pyside_feature  # noqa: F401 - first: the imports below (pyqtgraph) are checked by it
 from benchgui.assembly import Assembly, assemble, store_path_for, uses_simulation
 from benchgui.config import LoadedConfig
 from benchgui.core.bench import Bench

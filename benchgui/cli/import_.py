@@ -13,6 +13,7 @@ import tempfile
 import time
 from datetime import tzinfo
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from benchgui.assembly import store_path_for
@@ -21,10 +22,11 @@ from benchgui.config.identity import check_bench_name
 from benchgui.config.loader import read_toml
 from benchgui.errors import ConfigError
 from benchgui.model import SessionMeta
-from benchgui.recording.csv_import import Listed, ParsedCsv, read_grafana_csv
-from benchgui.recording.import_mapping import ColumnSpec, mapping_from_toml
-from benchgui.recording.importer import import_info, save_import
 from benchgui.recording.store import Store
+
+if TYPE_CHECKING:  # the CSV reader is imported by the command, not by every command's parser
+    from benchgui.recording.csv_import import Listed, ParsedCsv
+    from benchgui.recording.import_mapping import ColumnSpec
 
 MAX_LISTED = 50  # problems printed with their line numbers
 MAX_NAMED = 10  # unmapped columns named in the error
@@ -77,6 +79,8 @@ def _zone(name: str | None) -> tuple[tzinfo | None, str]:
 def _mapping(path: Path | None) -> tuple[dict[str, ColumnSpec | None], str | None]:
     if path is None:
         return {}, None
+    from benchgui.recording.import_mapping import mapping_from_toml
+
     data = read_toml(path)  # capped, UTF-8, every failure one line (as for the config file)
     tz = data.get("timezone")
     if tz is not None and not isinstance(tz, str):
@@ -126,6 +130,8 @@ def report(parsed: ParsedCsv, path: Path, zone: str) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from benchgui.recording.csv_import import read_grafana_csv
+
     loaded = load_config(args.config)
     check_bench_name(args.bench, "--bench")
     overrides, file_tz = _mapping(args.mapping)
@@ -163,6 +169,8 @@ def _store(args: argparse.Namespace, parsed: ParsedCsv, path: Path, zone: str) -
     if args.dry_run:
         print("dry run: nothing stored")
         return 0
+    from benchgui.recording.importer import import_info, save_import
+
     meta = SessionMeta(args.operator, args.battery_id, args.notes, "import", args.bench)
     with Store(path) as store:
         sid = save_import(store, parsed, meta, import_info(parsed, args.file, zone))

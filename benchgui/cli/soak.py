@@ -17,7 +17,6 @@ from pathlib import Path
 
 from benchgui.config import load_config
 from benchgui.errors import BenchError
-from benchgui.soak import SoakSettings, soak
 
 
 def add_parser(
@@ -51,6 +50,9 @@ def add_parser(
 
 
 def run(args: argparse.Namespace) -> int:
+    # the soak harness only here: every other command (the GUI too) builds this parser
+    from benchgui.soak import SoakSettings, soak
+
     loaded = load_config(args.config)
     if args.verbose < 1:  # every reconnect logs a warning: hundreds in a soak; the report counts them
         for name in ("benchgui.instruments", "benchgui.core.bench"):

@@ -12,7 +12,7 @@
 Input CSV: ``time_s,current_a,voltage_v[,temperature_c]``, current positive = charging.
 Outputs are refused when they are an input (the CSV, the model file, the store and its WAL/SHM,
 the config, the secrets file) and are renamed into place only when complete.
-No Qt is imported unless ``--plot`` is given.
+No Qt is imported unless ``--plot`` is given, and no scipy unless a model is identified.
 """
 
 from __future__ import annotations
@@ -35,7 +35,6 @@ from benchgui.core.soc_service import model_for, tuning_for
 from benchgui.errors import BenchError, ConfigError
 from benchgui.outputs import open_output, output_path
 from benchgui.soc.csvrun import format_soc_csv, parse_run_csv
-from benchgui.soc.identify import IdentificationError, identify
 from benchgui.soc.modelfile import builtin_model_dirs, builtin_model_names, dump_model, load_model
 from benchgui.soc.replay import ReplayResult, RunData, align_channels, replay
 from benchgui.soc.spkf import SpkfTuning
@@ -152,6 +151,9 @@ def run_identify(args: argparse.Namespace) -> int:
     limits = _ocv_limits(args.ocv_limits)
     run = _read_run(args.input)
     name = args.name or f"identified from {Path(args.input).name}"
+    # here, not at the top: scipy.optimize would cost every command, the GUI too, ~0.25 s of CPU
+    from benchgui.soc.identify import IdentificationError, identify
+
     try:
         model, report = identify(
             run,

@@ -50,9 +50,9 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Callable
 
 import numpy as np
-from scipy.linalg.lapack import dpotrf as _potrf
 
 try:  # the compiled routine behind np.interp, without its argument checks (a few µs per step)
     from numpy._core.multiarray import interp as _interp
@@ -67,6 +67,16 @@ from benchgui.soc.tuning import SpkfTuning, VoltageNoise, sigma_weights
 __all__ = ["Spkf", "SpkfTuning", "VoltageNoise", "initial_soc", "sigma_weights"]
 
 log = logging.getLogger(__name__)
+
+
+def _lapack_cholesky() -> Callable[..., tuple[np.ndarray, int]]:
+    """LAPACK's ``dpotrf`` (~2 µs a step; ``np.linalg.cholesky`` takes ~10 µs with its checks),
+    imported by the first filter, not with this module: ``scipy.linalg`` pulls in
+    ``numpy.testing`` and ``numpy.f2py``, ~0.2 s of CPU the GUI would spend before its first
+    frame (issue 19)."""
+    from scipy.linalg.lapack import dpotrf
+
+    return dpotrf
 
 
 class Spkf:
@@ -85,6 +95,7 @@ class Spkf:
         hysteresis0_sigma: float = 0.5,
     ) -> None:
         self.model = model
+        self._potrf = _lapack_cholesky()
         self.tuning = t = tuning or SpkfTuning()
         self.n_rc = model.n_rc
         self.has_bias = t.current_bias_sigma_a > 0.0
@@ -259,7 +270,7 @@ class Spkf:
         self.steps += 1
 
         # -- sigma points: x̂ ± γ·columns of chol(P); noise dimensions on their own columns ---
-        c, info = _potrf(self._p, lower=1, clean=1)
+        c, info = self._potrf(self._p, lower=1, clean=1)
         if info != 0:
             c, repaired = robust_cholesky(self._p)
             if repaired is not None:

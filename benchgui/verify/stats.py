@@ -16,7 +16,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import stdtrit  # Student t quantiles; scipy.stats takes 1 s to import
 
 from benchgui.verify.align import FloatArray
 
@@ -38,6 +37,15 @@ class Estimate:
 
 
 NAN_ESTIMATE = Estimate(math.nan, math.nan, math.nan)
+
+
+def t_quantile(df: float, p: float) -> float:
+    """Student's t quantile. scipy is imported here, at the first analysis, not with the module:
+    scipy.special costs the GUI ~0.2 s of CPU before its first frame (issue 19); scipy.stats
+    would cost 1 s."""
+    from scipy.special import stdtrit
+
+    return float(stdtrit(df, p))
 
 
 def effective_n(residuals: FloatArray) -> float:
@@ -66,7 +74,7 @@ def mean_estimate(x: FloatArray, confidence: float) -> Estimate:
         return Estimate(m, math.nan, math.nan)
     n_eff = effective_n(x)
     se = float(np.std(x, ddof=1)) / math.sqrt(n_eff)
-    q = float(stdtrit(max(1.0, n_eff - 1), 0.5 + confidence / 2))
+    q = t_quantile(max(1.0, n_eff - 1), 0.5 + confidence / 2)
     return Estimate(m, m - q * se, m + q * se)
 
 
@@ -124,7 +132,7 @@ def fit_line(
     s2 = float(np.dot(resid, resid)) / dof_raw
     n_eff = effective_n(resid)
     cov = s2 * np.linalg.inv(a.T @ a) * (n / n_eff)
-    q = float(stdtrit(max(1.0, n_eff - a.shape[1]), 0.5 + confidence / 2))
+    q = t_quantile(max(1.0, n_eff - a.shape[1]), 0.5 + confidence / 2)
     # back to physical units: y = b0 + b1 (x - xm)/sx [+ b2 (i - im)/si]
     t = np.zeros((a.shape[1], a.shape[1]))  # physical = t @ scaled
     t[0, 0] = 1.0

@@ -1,12 +1,14 @@
 """The GUI as an operator starts it: screenshots offscreen and on a real X server, no-display message."""
 
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PySide6.QtGui import QImage
 
-from tests.helpers import run_cli
+from tests.helpers import cli_env, run_cli
 from tests.xvfb import xvfb
 
 
@@ -64,3 +66,19 @@ def test_screenshot_on_a_real_x_server(tmp_path: Path) -> None:
     counts = _trace_pixels(png)
     assert counts["labjack"] > 40, counts
     assert counts["mppt"] > 200, counts
+
+
+def test_starting_the_gui_imports_no_scipy() -> None:
+    """scipy costs ~0.4 s of CPU to import (issue 19: the first frame): it is loaded by what
+    needs it — an SOC filter, a verification, an identification — not by the command line
+    with all its sub-commands, nor by the GUI's modules."""
+    code = (
+        "import sys, benchgui.cli, benchgui.cli.gui, benchgui.app\n"
+        "benchgui.cli.build_parser()\n"
+        "print(sorted(m for m in sys.modules if m == 'scipy' or m.startswith('scipy.')))"
+    )
+    r = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=cli_env(), check=False
+    )
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "[]"

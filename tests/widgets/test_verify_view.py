@@ -18,6 +18,7 @@ from benchgui.core.bench import Bench
 from benchgui.core.verification import LIVE, VerificationService, verify_session
 from benchgui.model import SessionMeta
 from benchgui.verify.report_json import to_json
+from benchgui.widgets.verify_plots import VerifyPlots
 from benchgui.widgets.verify_view import GREEN, RED, VerifyView, create_panel
 from tests.core.test_verification import publish_session
 from tests.verify import synth
@@ -205,3 +206,26 @@ def test_a_report_onto_the_store_is_refused(qtbot, service, stored, tmp_path: Pa
         assert "is the session store; refusing to write over it" in view.status.text()
     assert store.read_bytes() == before
     assert not list(tmp_path.glob(".*.tmp*"))  # no temporary file left behind
+
+
+def test_plots_built_on_first_show_draw_what_was_computed_while_hidden(qtbot, service, stored) -> None:  # type: ignore[no-untyped-def]
+    """The view starts behind the live plots; its plots are built when it is first shown (issue
+    19: not before the GUI's first frame) and then draw the comparison chosen meanwhile."""
+    _, sid = stored
+    view = VerifyView(service)
+    qtbot.addWidget(view)
+    view.resize(1300, 900)
+    show_stored(qtbot, view, sid)  # a result arrives while the view is hidden
+    assert view.findChildren(VerifyPlots) == []
+    idx = next(i for i, c in enumerate(view.current.result.comparisons) if c.quantity == "battery.current")
+    view.table.setCurrentCell(idx, 0)
+    view.show()
+    qtbot.waitExposed(view)
+    (plots,) = view.findChildren(VerifyPlots)
+    assert plots.isVisible()
+    c = view.selected()
+    assert c is not None
+    assert c.quantity == "battery.current"
+    n_points = sum(0 if (x := item.getData()[0]) is None else len(x) for item in plots.scatter_items.values())
+    assert n_points == c.summary.n
+    assert plots.height() > 100  # in the room the placeholder held, not squeezed

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
 import logging
 import os
 import sys
+import threading
 import traceback
 from collections.abc import Callable
 from pathlib import Path
@@ -130,6 +132,7 @@ async def _main(args: argparse.Namespace, loaded: LoadedConfig, window_ref: list
     else:
         window.show()
     await bench.start()
+    warm_imports()
     if cfg.recording.auto_start and replay is None and following is None:
         bench.start_session(meta)
     if replay is None and demo_program is not None and bench.services.programs is not None:
@@ -151,6 +154,30 @@ async def _main(args: argparse.Namespace, loaded: LoadedConfig, window_ref: list
             await demo.aclose()
         await asyncio.wait_for(asm.aclose(), 15)
     return exit_code
+
+
+#: what the first SOC filter and the first verification import (``scipy``: ~0.2 s of CPU, kept
+#: out of the start so the first frame comes sooner, issue 19)
+WARM_IMPORTS = ("scipy.linalg.lapack", "scipy.special")
+
+
+def warm_imports(names: tuple[str, ...] = WARM_IMPORTS) -> threading.Thread:
+    """Import ``names`` on a daemon thread once the window is up, so the first SOC step does not
+    pause the event loop (and the safety supervisor on it) for the import: the loop keeps
+    running between the thread's GIL slices. An import the loop asks for meanwhile waits for
+    the thread's (Python's per-module import lock); a failure is logged, and then the user of
+    the module reports it where it is needed."""
+
+    def run() -> None:
+        for name in names:
+            try:
+                importlib.import_module(name)
+            except Exception:  # the module's user reports it where needed; here only a note
+                log.warning("warming import of %s failed", name, exc_info=True)
+
+    thread = threading.Thread(target=run, name="warm-imports", daemon=True)
+    thread.start()
+    return thread
 
 
 def redraw_hz(args: argparse.Namespace, loaded: LoadedConfig) -> float:

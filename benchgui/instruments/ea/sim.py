@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import logging
 import time
 from collections import Counter, deque
@@ -38,6 +37,7 @@ from benchgui.instruments.ea.protocol import (
 )
 from benchgui.instruments.ea.simdevice import SimEaDevice, SimIdentity
 from benchgui.simbench.pty import PtyPort
+from benchgui.simbench.serving import cancel_and_wait, serve_until_cancelled
 from benchgui.simbench.world import SimWorld
 
 log = logging.getLogger(__name__)
@@ -113,20 +113,13 @@ class EaSimulator:
 
     async def stop(self) -> None:
         await self.vanish()
-        if self._ticker is not None:
-            self._ticker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._ticker
-            self._ticker = None
+        await cancel_and_wait(self._ticker)
+        self._ticker = None
 
     async def vanish(self) -> None:
         """The device is unplugged: the pty closes and the link disappears."""
         tasks, self._tasks = self._tasks, []
-        for t in tasks:
-            t.cancel()
-        for t in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await t
+        await cancel_and_wait(*tasks)
         if self.port is not None:
             self.port.close()
             self.port = None
@@ -323,7 +316,4 @@ async def serve(args: argparse.Namespace, world: SimWorld, ready: Callable[[str]
     pacing = f"paced at {o.baud} baud 8O1, turnaround {o.turnaround_s * 1000:g} ms" if o.pacing else "unpaced"
     where = sim.port.path if sim.link is None else f"{sim.port.path} -> {sim.port.device}"
     ready(f"{where} ({sim.device.identity.device_type}, {pacing})")
-    try:
-        await asyncio.Event().wait()
-    finally:
-        await sim.stop()
+    await serve_until_cancelled(sim.stop)

@@ -72,3 +72,10 @@ class PtyTaskServer:
         if self.port is not None:
             self.port.close()
             self.port = None
+
+
+async def serve_pty(server: PtyTaskServer, ready: Callable[[str], None], what: str) -> None:
+    """Start ``server``, say ``"<path> (<what>)"`` through ``ready`` and serve until cancelled."""
+    await server.start()
+    ready(f"{server.path} ({what})")
+    await serve_until_cancelled(server.stop)

@@ -25,7 +25,7 @@ from typing import Any
 from benchgui.instruments.ea.protocol import NEED_DATA, Direction, Discarded, Telegram, TelegramReader
 from benchgui.instruments.trace import Record, Trace, TraceError
 from benchgui.simbench.pty import PtyPort
-from benchgui.simbench.serving import PtyTaskServer, serve_until_cancelled
+from benchgui.simbench.serving import PtyTaskServer, serve_pty
 
 log = logging.getLogger(__name__)
 
@@ -145,7 +145,5 @@ async def serve_replay(
 ) -> None:
     """``benchgui sim ea --replay``: serve until cancelled."""
     book = EaReplayBook.from_trace(trace, device)
-    sim = EaReplaySimulator(book, link)
-    await sim.start()
-    ready(f"{sim.path} (replaying {trace.path}: {book.pairs} recorded answers)")
-    await serve_until_cancelled(sim.stop)
+    what = f"replaying {trace.path}: {book.pairs} recorded answers"
+    await serve_pty(EaReplaySimulator(book, link), ready, what)

@@ -24,7 +24,7 @@ from typing import Any
 
 from benchgui.instruments.trace import Record, Trace, TraceError
 from benchgui.simbench.pty import PtyPort
-from benchgui.simbench.serving import PtyTaskServer, serve_until_cancelled
+from benchgui.simbench.serving import PtyTaskServer, serve_pty
 
 log = logging.getLogger(__name__)
 
@@ -168,7 +168,5 @@ async def serve_replay(
 ) -> None:
     """``benchgui sim mppt --replay``: serve until cancelled."""
     book = MpptReplayBook.from_trace(trace, device)
-    sim = MpptReplaySimulator(book, link)
-    await sim.start()
-    ready(f"{sim.path} (replaying {trace.path}: {book.pairs} answers, {len(book.publications)} publications)")
-    await serve_until_cancelled(sim.stop)
+    what = f"replaying {trace.path}: {book.pairs} answers, {len(book.publications)} publications"
+    await serve_pty(MpptReplaySimulator(book, link), ready, what)

@@ -45,44 +45,14 @@ def _p99(values: list[float]) -> float:
     return ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))]
 
 
-class _Influx:
-    name = "InfluxDB 1.6"
-    version = 1
+class _Server:
+    """One server under test, started on construction; subclasses prepare it and count samples."""
 
-    def __init__(self, root: Path) -> None:
-        self.srv = influxd.InfluxServer(root)
-        self.srv.start()
+    name: str
+    version: int
 
-    @property
-    def url(self) -> str:
-        return self.srv.url
-
-    @property
-    def pid(self) -> int:
-        assert self.srv.proc is not None
-        return self.srv.proc.pid
-
-    def prepare(self, database: str) -> None:
-        self.srv.create_db(database)
-
-    def counts(self, database: str, benches: list[str]) -> dict[str, int]:
-        out = dict.fromkeys(benches, 0)
-        for m in SAMPLE_MEASUREMENTS:
-            for bench, fields in self.srv.counts_by(database, m, "bench").items():
-                if bench in out:
-                    out[bench] += sum(fields.values())
-        return out
-
-    def stop(self) -> None:
-        self.srv.stop()
-
-
-class _Victoria:
-    name = "VictoriaMetrics"
-    version = 2
-
-    def __init__(self, root: Path) -> None:
-        self.srv = victoriametrics.VictoriaServer(root)
+    def __init__(self, srv: influxd.InfluxServer | victoriametrics.VictoriaServer) -> None:
+        self.srv = srv
         self.srv.start()
 
     @property
@@ -98,18 +68,50 @@ class _Victoria:
         pass
 
     def counts(self, database: str, benches: list[str]) -> dict[str, int]:
-        """Raw samples per bench from /api/v1/export (exact; a range query would round the end)."""
-        names = "|".join(SAMPLE_MEASUREMENTS)
-        out = dict.fromkeys(benches, 0)
-        for series in self.srv.export(f'{{__name__=~"({names})_.*",bench=~"{"|".join(benches)}"}}'):
-            out[series["metric"]["bench"]] += len(series["values"])
-        return out
+        raise NotImplementedError
 
     def stop(self) -> None:
         self.srv.stop()
 
 
-def _run_lab(server: _Influx | _Victoria, n: int, duration_s: float, tmp: Path) -> dict[str, float]:
+class _Influx(_Server):
+    name = "InfluxDB 1.6"
+    version = 1
+
+    def __init__(self, root: Path) -> None:
+        self.influx = influxd.InfluxServer(root)
+        super().__init__(self.influx)
+
+    def prepare(self, database: str) -> None:
+        self.influx.create_db(database)
+
+    def counts(self, database: str, benches: list[str]) -> dict[str, int]:
+        out = dict.fromkeys(benches, 0)
+        for m in SAMPLE_MEASUREMENTS:
+            for bench, fields in self.influx.counts_by(database, m, "bench").items():
+                if bench in out:
+                    out[bench] += sum(fields.values())
+        return out
+
+
+class _Victoria(_Server):
+    name = "VictoriaMetrics"
+    version = 2
+
+    def __init__(self, root: Path) -> None:
+        self.victoria = victoriametrics.VictoriaServer(root)
+        super().__init__(self.victoria)
+
+    def counts(self, database: str, benches: list[str]) -> dict[str, int]:
+        """Raw samples per bench from /api/v1/export (exact; a range query would round the end)."""
+        names = "|".join(SAMPLE_MEASUREMENTS)
+        out = dict.fromkeys(benches, 0)
+        for series in self.victoria.export(f'{{__name__=~"({names})_.*",bench=~"{"|".join(benches)}"}}'):
+            out[series["metric"]["bench"]] += len(series["values"])
+        return out
+
+
+def _run_lab(server: _Server, n: int, duration_s: float, tmp: Path) -> dict[str, float]:
     tag = f"n{n}-{int(time.time())}"
     database = f"lab_{tag.replace('-', '_')}"
     server.prepare(database)
@@ -154,7 +156,7 @@ def _run_lab(server: _Influx | _Victoria, n: int, duration_s: float, tmp: Path) 
     }
 
 
-def _drain_rate(server: _Influx | _Victoria, tmp: Path, n_samples: int) -> float:
+def _drain_rate(server: _Server, tmp: Path, n_samples: int) -> float:
     """Points/s one forwarder delivers from a stored backlog: the server's intake for one client."""
     from benchgui.model import Channel, SessionMeta
     from benchgui.recording.forward import Forwarder

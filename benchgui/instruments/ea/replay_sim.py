@@ -15,16 +15,17 @@ A replay has no device state: after "input on" it still reports what the trace r
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections import Counter, deque
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from benchgui.instruments.ea.protocol import NEED_DATA, Direction, Discarded, Telegram, TelegramReader
 from benchgui.instruments.trace import Record, Trace, TraceError
 from benchgui.simbench.pty import PtyPort
+from benchgui.simbench.serving import PtyTaskServer, serve_pty
 
 log = logging.getLogger(__name__)
 
@@ -103,37 +104,19 @@ class EaReplayBook:
         return book
 
 
-class EaReplaySimulator:
+class EaReplaySimulator(PtyTaskServer):
     """The replaying load on a pseudo-terminal (opened by the driver like a serial port)."""
 
+    not_started = "replay simulator not started"
+
     def __init__(self, book: EaReplayBook, link: str | Path | None = None, *, timing: bool = True) -> None:
+        super().__init__(link)
         self.book = book
-        self.link = link
         self.timing = timing
-        self.port: PtyPort | None = None
         self.answers_sent = 0
-        self._task: asyncio.Task[None] | None = None
 
-    @property
-    def path(self) -> str:
-        if self.port is None:
-            raise RuntimeError("replay simulator not started")
-        return self.port.path
-
-    async def start(self) -> str:
-        self.port = PtyPort(self.link)
-        self._task = asyncio.create_task(self._serve(self.port), name="ea-replay")
-        return self.port.path
-
-    async def stop(self) -> None:
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        if self.port is not None:
-            self.port.close()
-            self.port = None
+    def _loops(self, port: PtyPort) -> list[tuple[str, Coroutine[Any, Any, None]]]:
+        return [("ea-replay", self._serve(port))]
 
     async def _serve(self, port: PtyPort) -> None:
         reader = TelegramReader(Direction.TO_DEVICE, max_node=255)
@@ -162,10 +145,5 @@ async def serve_replay(
 ) -> None:
     """``benchgui sim ea --replay``: serve until cancelled."""
     book = EaReplayBook.from_trace(trace, device)
-    sim = EaReplaySimulator(book, link)
-    await sim.start()
-    ready(f"{sim.path} (replaying {trace.path}: {book.pairs} recorded answers)")
-    try:
-        await asyncio.Event().wait()
-    finally:
-        await sim.stop()
+    what = f"replaying {trace.path}: {book.pairs} recorded answers"
+    await serve_pty(EaReplaySimulator(book, link), ready, what)

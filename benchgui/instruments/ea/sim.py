@@ -17,11 +17,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import logging
 import time
 from collections import Counter, deque
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,6 +37,7 @@ from benchgui.instruments.ea.protocol import (
 )
 from benchgui.instruments.ea.simdevice import SimEaDevice, SimIdentity
 from benchgui.simbench.pty import PtyPort
+from benchgui.simbench.serving import PtyTaskServer, cancel_and_wait, serve_until_cancelled
 from benchgui.simbench.world import SimWorld
 
 log = logging.getLogger(__name__)
@@ -59,7 +59,7 @@ class SimOptions:
     idle_flush_s: float = 0.1  # a partial telegram older than this is dropped (as a UART timeout)
 
 
-class EaSimulator:
+class EaSimulator(PtyTaskServer):
     def __init__(
         self,
         world: SimWorld,
@@ -70,8 +70,7 @@ class EaSimulator:
     ) -> None:
         self.options = options or SimOptions()
         self.device = SimEaDevice(world, profile, identity, answer_node=self.options.answer_node)
-        self.link = Path(link) if link is not None else None
-        self.port: PtyPort | None = None
+        super().__init__(Path(link) if link is not None else None)
         self.mute = False  # answer nothing at all (device hung)
         self.answers_sent = 0
         #: answers written, by object number (0xFF: acknowledgements and error codes)
@@ -79,7 +78,6 @@ class EaSimulator:
         self._corrupt = 0
         self._drop = 0
         self._garble = 0
-        self._tasks: list[asyncio.Task[None]] = []
         self._line_free = 0.0
         self._last_answer_t: float | None = None
         #: seconds from an answer leaving the pty to the next request arriving: the driver's own
@@ -91,21 +89,14 @@ class EaSimulator:
         self._ticker: asyncio.Task[None] | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------------
-    @property
-    def path(self) -> str:
-        """What a driver opens (the link if there is one)."""
-        if self.port is None:
-            raise RuntimeError("simulator not started")
-        return self.port.path
+    def _loops(self, port: PtyPort) -> list[tuple[str, Coroutine[Any, Any, None]]]:
+        queue: asyncio.Queue[tuple[float, Telegram | Discarded]] = asyncio.Queue()
+        return [("ea-sim-rx", self._rx_loop(port, queue)), ("ea-sim-tx", self._tx_loop(port, queue))]
 
     async def start(self) -> str:
         if self.port is None:
-            self.port = PtyPort(self.link)
-            queue: asyncio.Queue[tuple[float, Telegram | Discarded]] = asyncio.Queue()
-            self._tasks = [
-                asyncio.create_task(self._rx_loop(self.port, queue), name="ea-sim-rx"),
-                asyncio.create_task(self._tx_loop(self.port, queue), name="ea-sim-tx"),
-            ]
+            await super().start()
+        assert self.port is not None
         if self._ticker is None:
             self._ticker = asyncio.create_task(self._tick(), name="ea-sim-tick")
         log.info("EA simulator (%s) on %s", self.device.identity.device_type, self.port.path)
@@ -113,23 +104,12 @@ class EaSimulator:
 
     async def stop(self) -> None:
         await self.vanish()
-        if self._ticker is not None:
-            self._ticker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._ticker
-            self._ticker = None
+        await cancel_and_wait(self._ticker)
+        self._ticker = None
 
     async def vanish(self) -> None:
         """The device is unplugged: the pty closes and the link disappears."""
-        tasks, self._tasks = self._tasks, []
-        for t in tasks:
-            t.cancel()
-        for t in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await t
-        if self.port is not None:
-            self.port.close()
-            self.port = None
+        await super().stop()
 
     async def reappear(self) -> str:
         """The device is plugged in again: a new pty at the same link."""
@@ -323,7 +303,4 @@ async def serve(args: argparse.Namespace, world: SimWorld, ready: Callable[[str]
     pacing = f"paced at {o.baud} baud 8O1, turnaround {o.turnaround_s * 1000:g} ms" if o.pacing else "unpaced"
     where = sim.port.path if sim.link is None else f"{sim.port.path} -> {sim.port.device}"
     ready(f"{where} ({sim.device.identity.device_type}, {pacing})")
-    try:
-        await asyncio.Event().wait()
-    finally:
-        await sim.stop()
+    await serve_until_cancelled(sim.stop)

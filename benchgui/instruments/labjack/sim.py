@@ -29,6 +29,7 @@ from pymodbus.simulator import DataType, SimData, SimDevice
 from benchgui.config import load_config
 from benchgui.config.schema import LabJackSection
 from benchgui.instruments.labjack.simdevice import SimT7, Wiring
+from benchgui.simbench.serving import cancel_and_wait, serve_until_cancelled
 from benchgui.simbench.world import SimWorld
 
 log = logging.getLogger(__name__)
@@ -120,10 +121,7 @@ class WorldProbe:
 
     async def stop(self) -> None:
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(task)
 
     def __call__(self) -> tuple[float, float]:
         return self.values
@@ -260,7 +258,4 @@ async def serve(args: argparse.Namespace, world: SimWorld, ready: Callable[[str]
     server = T7Server(device, args.labjack_host, args.labjack_port)
     await server.start()
     ready(f"Modbus TCP on {server.address}")
-    try:
-        await asyncio.Event().wait()
-    finally:
-        await server.stop()
+    await serve_until_cancelled(server.stop)

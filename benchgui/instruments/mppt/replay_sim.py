@@ -14,16 +14,17 @@ A replay has no device state: after ``=input {"LoadEn":false}`` it publishes wha
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import itertools
 import logging
 import statistics
 from collections import Counter, deque
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from pathlib import Path
+from typing import Any
 
 from benchgui.instruments.trace import Record, Trace, TraceError
 from benchgui.simbench.pty import PtyPort
+from benchgui.simbench.serving import PtyTaskServer, serve_pty
 
 log = logging.getLogger(__name__)
 
@@ -104,45 +105,24 @@ class MpptReplayBook:
         return book
 
 
-class MpptReplaySimulator:
+class MpptReplaySimulator(PtyTaskServer):
     """The replaying MPPT on a pseudo-terminal."""
 
+    not_started = "replay simulator not started"
+
     def __init__(self, book: MpptReplayBook, link: str | Path | None = None) -> None:
+        super().__init__(link)
         self.book = book
-        self.link = link
-        self.port: PtyPort | None = None
         self.answers_sent = 0
         self.publications_sent = 0
-        self._tasks: list[asyncio.Task[None]] = []
         self.dropped_lines = 0  # nobody read: like the firmware's UART, the device does not wait
         self._out: asyncio.Queue[str] = asyncio.Queue(QUEUE_LINES)
 
-    @property
-    def path(self) -> str:
-        if self.port is None:
-            raise RuntimeError("replay simulator not started")
-        return self.port.path
-
-    async def start(self) -> str:
-        port = self.port = PtyPort(self.link)
-        self._tasks = [
-            asyncio.create_task(self._requests(port), name="mppt-replay-rx"),
-            asyncio.create_task(self._writer(port), name="mppt-replay-tx"),
-        ]
+    def _loops(self, port: PtyPort) -> list[tuple[str, Coroutine[Any, Any, None]]]:
+        loops = [("mppt-replay-rx", self._requests(port)), ("mppt-replay-tx", self._writer(port))]
         if self.book.publications:
-            self._tasks.append(asyncio.create_task(self._publish(), name="mppt-replay-pub"))
-        return port.path
-
-    async def stop(self) -> None:
-        tasks, self._tasks = self._tasks, []
-        for t in tasks:
-            t.cancel()
-        for t in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await t
-        if self.port is not None:
-            self.port.close()
-            self.port = None
+            loops.append(("mppt-replay-pub", self._publish()))
+        return loops
 
     async def _requests(self, port: PtyPort) -> None:
         buf = b""
@@ -188,10 +168,5 @@ async def serve_replay(
 ) -> None:
     """``benchgui sim mppt --replay``: serve until cancelled."""
     book = MpptReplayBook.from_trace(trace, device)
-    sim = MpptReplaySimulator(book, link)
-    await sim.start()
-    ready(f"{sim.path} (replaying {trace.path}: {book.pairs} answers, {len(book.publications)} publications)")
-    try:
-        await asyncio.Event().wait()
-    finally:
-        await sim.stop()
+    what = f"replaying {trace.path}: {book.pairs} answers, {len(book.publications)} publications"
+    await serve_pty(MpptReplaySimulator(book, link), ready, what)

@@ -38,6 +38,7 @@ from benchgui.instruments.mppt.protocol import DeviceCodec
 from benchgui.instruments.mppt.sim_model import BOOT_BANNER, MpptModel
 from benchgui.instruments.mppt.sim_tree import SimOptions
 from benchgui.simbench.pty import PtyPort, trace_sent
+from benchgui.simbench.serving import cancel_and_wait
 from benchgui.simbench.world import SimWorld
 
 log = logging.getLogger(__name__)
@@ -103,10 +104,7 @@ class MpptSimServer:
         """Unplug: the pty closes and the link disappears. The device keeps charging."""
         port, self.port = self.port, None
         reader, self._reader = self._reader, None
-        if reader is not None:
-            reader.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await reader
+        await cancel_and_wait(reader)
         if port is not None:
             port.close()
         while not self._out.empty():
@@ -114,11 +112,7 @@ class MpptSimServer:
 
     async def aclose(self) -> None:
         await self.vanish()
-        for task in (self._control, self._writer):
-            if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+        await cancel_and_wait(self._control, self._writer)
         self._control = self._writer = None
 
     async def __aenter__(self) -> MpptSimServer:

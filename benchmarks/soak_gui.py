@@ -38,6 +38,8 @@ class Row:
     t_s: float  # wall time since the child started
     rss_mb: float
     cpu_pct: float  # of one core, over the period before this row
+    heap_mb: float = 0.0  # of the RSS: the main thread's malloc heap ([heap] in smaps)
+    anon_mb: float = 0.0  # of the RSS: other anonymous maps (thread arenas, Python's arenas, mmap'd blocks)
 
 
 def read_proc(pid: int) -> tuple[float, float]:
@@ -51,6 +53,28 @@ def read_proc(pid: int) -> tuple[float, float]:
             if line.startswith("VmRSS:"):
                 rss_kb = int(line.split()[1])
     return rss_kb / 1024, cpu_s
+
+
+def read_smaps(pid: int) -> tuple[float, float]:
+    """(RSS of [heap], RSS of the other anonymous maps) in MB: where growth is, when there is some
+    (issue 23 found it on the GUI thread's heap and one worker's arena)."""
+    heap_kb = anon_kb = 0
+    kind = ""
+    with open(f"/proc/{pid}/smaps") as fh:
+        for line in fh:
+            first, _, rest = line.partition(" ")
+            # a mapping's header is "range perms offset dev inode [path]"; other lines are "Key: value"
+            if "-" in first and not first.endswith(":"):
+                fields = rest.split()
+                path = fields[4] if len(fields) > 4 else ""
+                kind = "heap" if path == "[heap]" else "anon" if not path else ""
+            elif first == "Rss:" and kind:
+                kb = int(rest.split()[0])
+                if kind == "heap":
+                    heap_kb += kb
+                else:
+                    anon_kb += kb
+    return heap_kb / 1024, anon_kb / 1024
 
 
 def start_xvfb(size: str) -> tuple[subprocess.Popen[bytes], str]:
@@ -161,7 +185,7 @@ def soak(
             f"{wall_s:g} s, a row every {period_s:g} s, warm-up {warmup_s:g} s",
             flush=True,
         )
-        print(f"{'min':>7} {'RSS MB':>8} {'CPU %':>7}", flush=True)
+        print(f"{'min':>7} {'RSS MB':>8} {'CPU %':>7} {'heap MB':>8} {'anon MB':>8}", flush=True)
         try:
             _, cpu_prev = read_proc(child.pid)
             t_prev = t0
@@ -173,10 +197,14 @@ def soak(
                     pass
                 now = time.monotonic()
                 rss, cpu = read_proc(child.pid)
-                row = Row(now - t0, rss, 100.0 * (cpu - cpu_prev) / max(now - t_prev, 1e-9))
+                heap, anon = read_smaps(child.pid)
+                row = Row(now - t0, rss, 100.0 * (cpu - cpu_prev) / max(now - t_prev, 1e-9), heap, anon)
                 rows.append(row)
                 cpu_prev, t_prev = cpu, now
-                print(f"{row.t_s / 60:7.2f} {row.rss_mb:8.1f} {row.cpu_pct:7.1f}", flush=True)
+                print(
+                    f"{row.t_s / 60:7.2f} {row.rss_mb:8.1f} {row.cpu_pct:7.1f} {heap:8.1f} {anon:8.1f}",
+                    flush=True,
+                )
         except (FileNotFoundError, ProcessLookupError):
             pass  # the child is gone; its exit code says why
         finally:

@@ -97,7 +97,7 @@ def start_xvfb(size: str) -> tuple[subprocess.Popen[bytes], str]:
     return proc, f":{number}"
 
 
-def run_child(speed: float, ready: Path) -> int:
+def run_child(speed: float, ready: Path, config: str | None = None) -> int:
     """In the child: the GUI as ``benchgui --demo`` would run it, every dock visible. ``ready``
     is written once the bench records (its signal handlers are in place by then), so the parent
     counts wall time from a running window, however long the start took on this machine."""
@@ -122,7 +122,7 @@ def run_child(speed: float, ready: Path) -> int:
         poll.start(100)
 
     app.add_panels = add_all  # the soak's only change to the app: all docks visible
-    return main(["--demo", "--speed", str(speed)])
+    return main([*(["--config", config] if config else []), "--demo", "--speed", str(speed)])
 
 
 def summarise(rows: list[Row], warmup_s: float) -> list[str]:
@@ -158,7 +158,13 @@ def wait_ready(child: subprocess.Popen[bytes], ready: Path, timeout_s: float) ->
 
 
 def soak(
-    wall_s: float, period_s: float, warmup_s: float, speed: float, screen: str, start_timeout_s: float
+    wall_s: float,
+    period_s: float,
+    warmup_s: float,
+    speed: float,
+    screen: str,
+    start_timeout_s: float,
+    config: str | None = None,
 ) -> int:
     xvfb, display = start_xvfb(screen)
     tmp = Path(tempfile.mkdtemp(prefix="benchgui-soak-gui-"))
@@ -167,6 +173,8 @@ def soak(
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH", "")) if p)
     ready = tmp / "ready"
     cmd = [sys.executable, str(Path(__file__).resolve()), "--child", str(ready), "--speed", str(speed)]
+    if config:
+        cmd += ["--config", str(Path(config).resolve())]
     log_path = tmp / "child.log"
     rows: list[Row] = []
     with open(log_path, "wb") as log_fh:
@@ -242,13 +250,16 @@ def main() -> int:
     p.add_argument(
         "--start-timeout-s", type=float, default=600.0, help="give up if the window is not up by then"
     )
+    p.add_argument("--config", metavar="PATH", help="the child's configuration file (an A/B of a setting)")
     p.add_argument("--child", metavar="READY_FILE", help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.child:
-        return run_child(args.speed, Path(args.child))
+        return run_child(args.speed, Path(args.child), args.config)
     if not (args.wall_s > 0 and args.period_s > 0 and args.warmup_s >= 0 and args.speed > 0):
         p.error("--wall-s, --period-s and --speed must be > 0, --warmup-s >= 0")
-    return soak(args.wall_s, args.period_s, args.warmup_s, args.speed, args.screen, args.start_timeout_s)
+    return soak(
+        args.wall_s, args.period_s, args.warmup_s, args.speed, args.screen, args.start_timeout_s, args.config
+    )
 
 
 if __name__ == "__main__":

@@ -38,6 +38,8 @@ class Row:
     t_s: float  # wall time since the child started
     rss_mb: float
     cpu_pct: float  # of one core, over the period before this row
+    heap_mb: float = 0.0  # of the RSS: the main thread's malloc heap ([heap] in smaps)
+    anon_mb: float = 0.0  # of the RSS: other anonymous maps (thread arenas, Python's arenas, mmap'd blocks)
 
 
 def read_proc(pid: int) -> tuple[float, float]:
@@ -51,6 +53,28 @@ def read_proc(pid: int) -> tuple[float, float]:
             if line.startswith("VmRSS:"):
                 rss_kb = int(line.split()[1])
     return rss_kb / 1024, cpu_s
+
+
+def read_smaps(pid: int) -> tuple[float, float]:
+    """(RSS of [heap], RSS of the other anonymous maps) in MB: where growth is, when there is some
+    (issue 23 found it on the GUI thread's heap and one worker's arena)."""
+    heap_kb = anon_kb = 0
+    kind = ""
+    with open(f"/proc/{pid}/smaps") as fh:
+        for line in fh:
+            first, _, rest = line.partition(" ")
+            # a mapping's header is "range perms offset dev inode [path]"; other lines are "Key: value"
+            if "-" in first and not first.endswith(":"):
+                fields = rest.split()
+                path = fields[4] if len(fields) > 4 else ""
+                kind = "heap" if path == "[heap]" else "anon" if not path else ""
+            elif first == "Rss:" and kind:
+                kb = int(rest.split()[0])
+                if kind == "heap":
+                    heap_kb += kb
+                else:
+                    anon_kb += kb
+    return heap_kb / 1024, anon_kb / 1024
 
 
 def start_xvfb(size: str) -> tuple[subprocess.Popen[bytes], str]:
@@ -73,7 +97,7 @@ def start_xvfb(size: str) -> tuple[subprocess.Popen[bytes], str]:
     return proc, f":{number}"
 
 
-def run_child(speed: float, ready: Path) -> int:
+def run_child(speed: float, ready: Path, config: str | None = None) -> int:
     """In the child: the GUI as ``benchgui --demo`` would run it, every dock visible. ``ready``
     is written once the bench records (its signal handlers are in place by then), so the parent
     counts wall time from a running window, however long the start took on this machine."""
@@ -98,7 +122,7 @@ def run_child(speed: float, ready: Path) -> int:
         poll.start(100)
 
     app.add_panels = add_all  # the soak's only change to the app: all docks visible
-    return main(["--demo", "--speed", str(speed)])
+    return main([*(["--config", config] if config else []), "--demo", "--speed", str(speed)])
 
 
 def summarise(rows: list[Row], warmup_s: float) -> list[str]:
@@ -134,7 +158,13 @@ def wait_ready(child: subprocess.Popen[bytes], ready: Path, timeout_s: float) ->
 
 
 def soak(
-    wall_s: float, period_s: float, warmup_s: float, speed: float, screen: str, start_timeout_s: float
+    wall_s: float,
+    period_s: float,
+    warmup_s: float,
+    speed: float,
+    screen: str,
+    start_timeout_s: float,
+    config: str | None = None,
 ) -> int:
     xvfb, display = start_xvfb(screen)
     tmp = Path(tempfile.mkdtemp(prefix="benchgui-soak-gui-"))
@@ -143,6 +173,8 @@ def soak(
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH", "")) if p)
     ready = tmp / "ready"
     cmd = [sys.executable, str(Path(__file__).resolve()), "--child", str(ready), "--speed", str(speed)]
+    if config:
+        cmd += ["--config", str(Path(config).resolve())]
     log_path = tmp / "child.log"
     rows: list[Row] = []
     with open(log_path, "wb") as log_fh:
@@ -161,7 +193,7 @@ def soak(
             f"{wall_s:g} s, a row every {period_s:g} s, warm-up {warmup_s:g} s",
             flush=True,
         )
-        print(f"{'min':>7} {'RSS MB':>8} {'CPU %':>7}", flush=True)
+        print(f"{'min':>7} {'RSS MB':>8} {'CPU %':>7} {'heap MB':>8} {'anon MB':>8}", flush=True)
         try:
             _, cpu_prev = read_proc(child.pid)
             t_prev = t0
@@ -173,10 +205,14 @@ def soak(
                     pass
                 now = time.monotonic()
                 rss, cpu = read_proc(child.pid)
-                row = Row(now - t0, rss, 100.0 * (cpu - cpu_prev) / max(now - t_prev, 1e-9))
+                heap, anon = read_smaps(child.pid)
+                row = Row(now - t0, rss, 100.0 * (cpu - cpu_prev) / max(now - t_prev, 1e-9), heap, anon)
                 rows.append(row)
                 cpu_prev, t_prev = cpu, now
-                print(f"{row.t_s / 60:7.2f} {row.rss_mb:8.1f} {row.cpu_pct:7.1f}", flush=True)
+                print(
+                    f"{row.t_s / 60:7.2f} {row.rss_mb:8.1f} {row.cpu_pct:7.1f} {heap:8.1f} {anon:8.1f}",
+                    flush=True,
+                )
         except (FileNotFoundError, ProcessLookupError):
             pass  # the child is gone; its exit code says why
         finally:
@@ -214,13 +250,16 @@ def main() -> int:
     p.add_argument(
         "--start-timeout-s", type=float, default=600.0, help="give up if the window is not up by then"
     )
+    p.add_argument("--config", metavar="PATH", help="the child's configuration file (an A/B of a setting)")
     p.add_argument("--child", metavar="READY_FILE", help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.child:
-        return run_child(args.speed, Path(args.child))
+        return run_child(args.speed, Path(args.child), args.config)
     if not (args.wall_s > 0 and args.period_s > 0 and args.warmup_s >= 0 and args.speed > 0):
         p.error("--wall-s, --period-s and --speed must be > 0, --warmup-s >= 0")
-    return soak(args.wall_s, args.period_s, args.warmup_s, args.speed, args.screen, args.start_timeout_s)
+    return soak(
+        args.wall_s, args.period_s, args.warmup_s, args.speed, args.screen, args.start_timeout_s, args.config
+    )
 
 
 if __name__ == "__main__":

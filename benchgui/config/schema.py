@@ -427,6 +427,8 @@ class VerifySection:
     confidence: float = field(default=0.95, metadata={"min": 0.5, "max": 0.9999})
     live_interval_s: float = field(default=5.0, metadata={"min": 0.2, "max": 3600})
     live_max_points: int = field(default=2_000_000, metadata={"min": 1000, "max": 100_000_000})
+    # the live view covers the last this many seconds of bench time (its memory and CPU follow)
+    live_window_s: float = field(default=7200.0, metadata={"min": 60.0, "max": 30 * 86400.0})
     tolerance: ToleranceSection = field(default_factory=ToleranceSection)
 
     def parsed_comparisons(self, key: str = "verify") -> list[tuple[str, str]]:

@@ -29,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
+from benchgui.clock import s_to_ns
 from benchgui.config.schema import VerifySection
 from benchgui.core.bench import Bench
 from benchgui.core.readings import NOT_A_VALUE
@@ -143,7 +144,16 @@ def write_report(
 
 
 class _LiveChannel:
-    """One channel's readings since the session started: numpy chunks plus a list being filled."""
+    """One channel's recent readings: numpy chunks plus a list being filled.
+
+    Bounded by bench time (``live_window_s``) as well as by count (``live_max_points``): every
+    live computation re-reads all that is kept, so what is kept sets the memory and the CPU of
+    the live view. Kept since the session started, a 20-hour session (2 wall hours of the GUI soak
+    at speed 10) held ~30 MB of readings plus a ~25 MB result, and each recomputation allocated
+    ~65 MB of temporaries and took seconds of CPU every 5 s: the soak's RSS growth of ~1 MB/min
+    and its CPU creep (issue 23; measured with ``analyse`` on synthetic channels at the demo's
+    rates, see README "GUI soak"). The store keeps everything; a stored session's report uses it.
+    """
 
     def __init__(self) -> None:
         self.t: list[int] = []
@@ -151,7 +161,7 @@ class _LiveChannel:
         self.chunks: list[tuple[np.ndarray, np.ndarray]] = []
         self.size = 0
 
-    def seal(self, max_points: int) -> None:
+    def seal(self, max_points: int, window_ns: int | None = None) -> None:
         if self.t:
             self.chunks.append((np.array(self.t, dtype=np.int64), np.array(self.v, dtype=np.float64)))
             self.size += len(self.t)
@@ -159,6 +169,16 @@ class _LiveChannel:
         while self.size > max_points and len(self.chunks) > 1:  # oldest first; the store keeps all
             dropped = self.chunks.pop(0)
             self.size -= len(dropped[0])
+        if window_ns is None or not self.chunks:
+            return
+        cutoff = int(self.chunks[-1][0].max()) - window_ns  # the newest reading's bench time
+        while len(self.chunks) > 1 and int(self.chunks[0][0].max()) < cutoff:  # wholly too old
+            self.size -= len(self.chunks.pop(0)[0])
+        t, v = self.chunks[0]
+        keep = t >= cutoff
+        if not keep.all():  # part of the oldest chunk is too old: copy the rest, free the chunk
+            self.chunks[0] = (t[keep], v[keep])
+            self.size -= len(t) - len(self.chunks[0][0])
 
 
 class VerificationService:
@@ -292,7 +312,7 @@ class VerificationService:
             snapshot: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {}
             with self._data_lock:
                 for name, ch in self._live.items():
-                    ch.seal(self.settings.live_max_points)
+                    ch.seal(self.settings.live_max_points, s_to_ns(self.settings.live_window_s))
                     snapshot[name] = list(ch.chunks)
                 self._computed_version = self._data_version
                 flagged = dict(self.flagged)

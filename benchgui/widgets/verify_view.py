@@ -38,6 +38,7 @@ from benchgui.verify.report import BAD, OK, UNCHECKED, UNDETERMINED, pm, summary
 from benchgui.verify.stats import ErrorStats
 from benchgui.widgets.bridge import Bridge
 from benchgui.widgets.host import ViewHost
+from benchgui.widgets.text import hms
 from benchgui.widgets.verify_plots import VerifyPlots
 
 GREEN, RED, GREY = QColor(216, 240, 216), QColor(246, 208, 208), QColor(232, 232, 232)
@@ -194,6 +195,8 @@ class VerifyView(QWidget):
         res = v.result
         color = {PASS: "#2ca02c", FAIL: "#d62728"}.get(res.verdict, "#888")
         what = "live session " + (v.meta.session_id or "(not recording)") if v.live else f"session {v.origin}"
+        if v.live:  # the service keeps only the last window (its memory and CPU follow it)
+            what += f", its last {hms(self.service.settings.live_window_s)} (h:mm:ss)"
         stamp = time.strftime("%H:%M:%S", time.localtime(v.computed_at))
         missing = f" — not compared: {len(res.missing)}" if res.missing else ""
         self.status.setText(

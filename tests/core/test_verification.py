@@ -128,6 +128,31 @@ def test_live_memory_is_bounded(bench: Bench) -> None:
         svc.close()
 
 
+def test_live_readings_are_bounded_by_the_window_of_bench_time(bench: Bench) -> None:
+    """Issue 23: every live computation re-reads what is kept, so kept since the session started
+    it grew without end (the GUI soak's memory growth and CPU creep); now the last
+    ``live_window_s`` of bench time, counted from the newest reading."""
+    settings = dataclasses.replace(VerifySection(), live_interval_s=3600, live_window_s=60.0)
+    svc = VerificationService(bench, settings)
+    try:
+        t0 = 1_700_000_000 * 10**9
+        for minute in range(10):  # one reading a second, sealed a minute at a time
+            base = t0 + minute * 60 * 10**9
+            bench.publish([Sample("battery.current.labjack", base + i * 10**9, float(i)) for i in range(60)])
+            svc.refresh_live().result(timeout=30)
+        live = svc._live["battery.current.labjack"]
+        t = np.concatenate([c[0] for c in live.chunks])
+        newest = t0 + (9 * 60 + 59) * 10**9
+        assert t.max() == newest
+        assert t.min() == newest - 60 * 10**9  # exactly the window, the older part of a chunk cut
+        assert live.size == len(t) == 61
+        # a session longer than the window verifies its last part only
+        v = svc.refresh_live().result(timeout=30)
+        assert v is not None
+    finally:
+        svc.close()
+
+
 def test_stored_session_is_verified_on_the_worker_thread(bench: Bench, tmp_path: Path) -> None:
     store = tmp_path / "s.sqlite3"
     sid = synth.store_session(store, synth.session(seed=23, ref_period_s=0.5))

@@ -37,9 +37,11 @@ def test_soak_gui_smoke_prints_rows(tmp_path: Path) -> None:
         timeout=280,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    rows = [ln for ln in proc.stdout.splitlines() if re.fullmatch(r"\s*\d+\.\d\d\s+\d+\.\d\s+\d+\.\d", ln)]
+    row = r"\s*\d+\.\d\d" + r"\s+\d+\.\d" * 4  # minute, RSS, CPU, heap, other anonymous
+    rows = [ln.split() for ln in proc.stdout.splitlines() if re.fullmatch(row, ln)]
     assert len(rows) >= 2, proc.stdout
-    assert all(float(r.split()[1]) > 10 for r in rows), rows  # an RSS in MB, not a zero
+    assert all(float(r[1]) > 10 for r in rows), rows  # an RSS in MB, not a zero
+    assert all(0 < float(r[3]) + float(r[4]) < float(r[1]) for r in rows), rows  # parts of the RSS
     assert re.search(r"^RSS: after warm-up \d+ MB, end \d+ MB \(growth [+-]\d+\.\d MB", proc.stdout, re.M)
     assert re.search(r"^CPU: mean \d+\.\d % of a core", proc.stdout, re.M)
     assert "child exit code 0;" in proc.stdout

@@ -91,10 +91,11 @@ class PlotPanel(QWidget):
         self._last_range: tuple[float, float] | None = None
         self.over_range: dict[int, str] = {}  # plot index → channels shown as over range
         self.overlay: SessionOverlay | None = None  # a second session, for comparison
-        self._setup_ui()
+        self._y_ranges: dict[int, tuple[float, float]] = {}  # plot index → y range last set
+        self._setup_ui(redraw_mode)
         self.markers = MarkerSet(self.plots)  # operator annotations
 
-    def _setup_ui(self) -> None:
+    def _setup_ui(self, redraw_mode: RedrawMode) -> None:
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         self.view = pg.GraphicsLayoutWidget()
@@ -128,7 +129,13 @@ class PlotPanel(QWidget):
             # no pyqtgraph clipping or downsampling: History hands over <= 2 points per pixel
             # column of exactly the visible window already
             p.getViewBox().setMouseEnabled(x=True, y=False)
-            p.enableAutoRange(axis="y")  # follows the data; y cannot be zoomed, so it stays on
+            if redraw_mode is RedrawMode.FIXED:  # the baseline, as before: pyqtgraph's auto-range
+                p.enableAutoRange(axis="y")
+            else:
+                # the y range follows the data, fitted by :meth:`_fit_y` from the points handed
+                # over: pyqtgraph's auto-range scans every curve of the plot again at each frame
+                # (a sixth of a frame's CPU, measured) and y cannot be zoomed anyway
+                p.disableAutoRange(axis="y")
             if i > 0:
                 p.setXLink(self.plots[0])
             if i < len(self.specs) - 1:
@@ -162,6 +169,7 @@ class PlotPanel(QWidget):
             self.curves[ch.name] = curve
             self.channels[ch.name] = ch
             self._curve_plot[ch.name] = idx
+            curve.visibleChanged.connect(self.scheduler.invalidate)  # the legend hides a trace
             cache_legend_text(self.plots[idx])
             self.scheduler.invalidate()
 
@@ -171,6 +179,7 @@ class PlotPanel(QWidget):
             c.setData([], [])
         self._curve_keys.clear()
         self._curve_data.clear()
+        self._y_ranges.clear()
         self.scheduler.invalidate()
 
     # -- drawing ---------------------------------------------------------------------------------
@@ -250,6 +259,8 @@ class PlotPanel(QWidget):
             self._last_range = rng
             changed = True
         changed = self._mark_over_range() or changed
+        if not fixed:
+            changed = self._fit_y() or changed
         if changed and not fixed:
             # settle the y auto-range now rather than in pyqtgraph's paint preparation: a range
             # changed there schedules a second paint of every plot (measured: 2 paints a frame)
@@ -258,6 +269,38 @@ class PlotPanel(QWidget):
         if changed:
             self.frames += 1
             self.last_frame_ms = (time.perf_counter() - start) * 1000
+        return changed
+
+    def _fit_y(self) -> bool:
+        """Set each plot's y range to what its visible traces span (pyqtgraph's padding), only
+        where that changed, so a y axis is re-rendered only when its range moved; True then."""
+        bounds: dict[int, tuple[float, float]] = {}
+
+        def widen(idx: int, v: np.ndarray | None) -> None:
+            if v is None or len(v) == 0:
+                return
+            v = np.asarray(v, dtype=float)
+            lo, hi = float(np.fmin.reduce(v)), float(np.fmax.reduce(v))  # NaN (a gap) ignored
+            if math.isfinite(lo) and math.isfinite(hi):
+                old = bounds.get(idx)
+                bounds[idx] = (lo, hi) if old is None else (min(old[0], lo), max(old[1], hi))
+
+        for name, idx in self._curve_plot.items():
+            data = self._curve_data.get(name)
+            if data is not None and self.curves[name].isVisible():
+                widen(idx, data[1])
+        if self.overlay is not None:
+            for name, curve in self.overlay.curves.items():
+                idx = self.plot_index_for(name)
+                if idx is not None and curve.isVisible():
+                    widen(idx, curve.getData()[1])
+        changed = False
+        for idx, rng in bounds.items():
+            if self._y_ranges.get(idx) != rng:
+                self._y_ranges[idx] = rng
+                vb = self.plots[idx].getViewBox()
+                vb.setYRange(rng[0], rng[1], padding=vb.suggestPadding(1))
+                changed = True
         return changed
 
     def _mark_over_range(self) -> bool:

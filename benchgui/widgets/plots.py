@@ -291,9 +291,9 @@ class PlotPanel(QWidget):
                 widen(idx, data[1])
         if self.overlay is not None:
             for name, curve in self.overlay.curves.items():
-                idx = self.plot_index_for(name)
-                if idx is not None and curve.isVisible():
-                    widen(idx, curve.getData()[1])
+                where = self.plot_index_for(name)
+                if where is not None and curve.isVisible():
+                    widen(where, curve.getData()[1])
         changed = False
         for idx, rng in bounds.items():
             if self._y_ranges.get(idx) != rng:

@@ -94,3 +94,44 @@ def test_an_unchanged_span_does_not_set_the_range_again(window: MainWindow) -> N
     tick(window)
     assert window.plots.frames >= 2
     assert changes == []
+
+
+def scroll_columns(w: MainWindow, n: float) -> None:
+    t0, t1 = w.visible_range()
+    clock = w.bench.clock
+    assert isinstance(clock, ManualClock)
+    clock.advance(n * (t1 - t0) / w.plots.columns())
+
+
+def test_a_quiet_trace_is_not_handed_over_again_when_the_window_only_scrolls(window: MainWindow) -> None:
+    publish(window, 12.0, 12.2)
+    publish(window, 12.4, 12.3)
+    tick(window)
+    quiet = window.plots.curves["battery.voltage.mppt"]
+    handed = quiet.getData()[0]
+    frames = window.plots.frames
+    scroll_columns(window, 3)
+    w_clock = window.bench.clock
+    assert isinstance(w_clock, ManualClock)
+    window.bench.publish([Sample("battery.voltage.labjack", w_clock.now_ns(), 12.1)])  # the other has news
+    tick(window)
+    assert window.plots.frames == frames + 1  # the window scrolled: a frame
+    assert quiet.getData()[0] is handed  # … without fetching and handing over the quiet trace
+    t0, t1 = window.visible_range()
+    t, v = window.history.series("battery.voltage.mppt", t0, t1, window.plots.columns())
+    shown_t, shown_v = quiet.getData()
+    assert shown_t is not None
+    assert shown_v is not None
+    inside = shown_t >= t0
+    assert list(shown_t[inside]) == list(t)  # what is in view is exactly the window's points
+    assert list(shown_v[inside]) == list(v)
+
+
+def test_a_quiet_trace_is_trimmed_once_a_tenth_of_the_window_scrolled_off(window: MainWindow) -> None:
+    publish(window, 12.0, 12.2)
+    tick(window)
+    quiet = window.plots.curves["battery.voltage.mppt"]
+    handed = quiet.getData()[0]
+    scroll_columns(window, 0.11 * window.plots.columns())
+    tick(window)
+    assert quiet.getData()[0] is not handed

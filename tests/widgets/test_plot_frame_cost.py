@@ -8,12 +8,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QSettings
+from PySide6.QtCore import QEvent, QObject, QSettings
+from PySide6.QtWidgets import QApplication
 
 from benchgui.core.bench import Bench
 from benchgui.model import Channel, Sample
 from benchgui.widgets.frame_scheduler import RedrawMode
 from benchgui.widgets.main_window import MainWindow
+from benchgui.widgets.readouts import Readout, ReadoutSpec
 from tests.widgets.test_frame_scheduler import ManualClock, WallClock
 
 CHANNELS = [
@@ -135,3 +137,32 @@ def test_a_quiet_trace_is_trimmed_once_a_tenth_of_the_window_scrolled_off(window
     scroll_columns(window, 0.11 * window.plots.columns())
     tick(window)
     assert quiet.getData()[0] is not handed
+
+
+class _LayoutRequests(QObject):
+    def __init__(self) -> None:
+        super().__init__()
+        self.count = 0
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.LayoutRequest:
+            self.count += 1
+        return False
+
+
+def test_a_new_readout_text_does_not_lay_out_the_dock_again(qtbot) -> None:  # type: ignore[no-untyped-def]
+    r = Readout(ReadoutSpec("battery.voltage.labjack", "V LabJack", "V", 3))
+    qtbot.addWidget(r)
+    r.show()
+    qtbot.waitExposed(r)
+    r.set_value(12.0)
+    QApplication.processEvents()
+    requests = _LayoutRequests()
+    r.installEventFilter(requests)
+    for v in (12.5, -3.25, 14.125, 9.0):
+        r.set_value(v)
+        QApplication.processEvents()
+    assert r.value.text() == "9.000"
+    assert requests.count == 0  # the label's size is fixed: only the label repaints
+    r.set_value(-123456.789)  # wider than planned for: the label makes room, text shown whole
+    assert r.value.width() >= r.value.fontMetrics().horizontalAdvance("-123456.789")

@@ -17,8 +17,9 @@ hour of simulated data (the in-process demo bench at ``--speed 60`` for a minute
 The first frame is timed over several starts (median), with bytecode cached as pip installs it
 (see :func:`bytecode_env`) and, for comparison, without.
 
-Usage: python benchmarks/bench_gui_cpu.py [--quick]    (also part of ``make bench``)
+Usage: python benchmarks/bench_gui_cpu.py [--quick] [--views 5min,verify] [--no-offscreen] [--no-extras]
        python benchmarks/bench_gui_cpu.py --first-frame N   (only the start, N times each)
+(the full run is part of ``make bench``; the options pick a subset to iterate on)
 """
 
 from __future__ import annotations
@@ -457,16 +458,22 @@ VIEWS = (  # name, view, window (QSettings), what
 )
 
 
-def run(quick: bool = False) -> list[Result]:
+def run(
+    quick: bool = False, views: tuple[str, ...] | None = None, offscreen: bool = True, extras: bool = True
+) -> list[Result]:
+    """Every view (or ``views``), under xcb and offscreen; ``extras``: low power and RSS."""
     warmup, measure = (3.0, 12.0) if quick else (10.0, 60.0)
     results: list[Result] = []
     with tempfile.TemporaryDirectory(prefix="bench-gui-cpu-") as d, xvfb() as display:
         tmp = Path(d)
         store = tmp / "sessions.sqlite3"
-        sid, day_start = seed_day(store)
+        seeded = views is None or "day" in views  # 24 h of samples take a while to write
+        sid, day_start = seed_day(store) if seeded else ("", 0.0)
         base = {k: v for k, v in os.environ.items() if k not in ("BENCHGUI_REDRAW", "DISPLAY")}
         platforms = [("xcb", dict(base, QT_QPA_PLATFORM="xcb", DISPLAY=display))] if display else []
-        platforms.append(("offscreen", dict(base, QT_QPA_PLATFORM="offscreen")))
+        if offscreen or not display:
+            platforms.append(("offscreen", dict(base, QT_QPA_PLATFORM="offscreen")))
+        chosen = tuple(v for v in VIEWS if views is None or v[0] in views)
         with sim_bench(tmp) as cfg:
             text = cfg.read_text()
             headless = run_headless(tmp, cfg, warmup, measure)
@@ -479,8 +486,7 @@ def run(quick: bool = False) -> list[Result]:
                 )
             )
             for plat, env in platforms:
-                views = VIEWS if plat == platforms[0][0] else VIEWS[:1]
-                for name, view, window, what in views:
+                for name, view, window, what in chosen if plat == platforms[0][0] else chosen[:1]:
                     c = tmp / f"{plat}-{name}.toml"
                     auto = "false" if view == "day" else "true"  # the day view shows the seeded session
                     c.write_text(
@@ -527,8 +533,9 @@ def run(quick: bool = False) -> list[Result]:
                             f"vs {100 * (old.cpu - headless):.1f} % fixed",
                         )
                     )
-            results += first_frame_results(tmp, text, tmp / "ff.sqlite3", platforms, 3 if quick else 7)
-            if display:
+            if extras:
+                results += first_frame_results(tmp, text, tmp / "ff.sqlite3", platforms, 3 if quick else 7)
+            if display and extras:
                 c = tmp / "lowpower.toml"
                 c.write_text(f"{text}[display]\nlow_power = true\n")
                 lp = run_gui(
@@ -547,6 +554,8 @@ def run(quick: bool = False) -> list[Result]:
                         note=f"frames/s {lp.frames_per_s:.2f}",
                     )
                 )
+        if not extras:
+            return results
         # one hour of simulated data: the in-process demo bench at 60x (quick: 360x) for a minute
         speed = 360 if quick else 60
         env = platforms[0][1]
@@ -568,11 +577,21 @@ def main() -> int:
     ap.add_argument(
         "--first-frame", type=int, metavar="N", help="only the time to the first frame, N starts each"
     )
+    ap.add_argument("--views", help=f"comma-separated subset of {','.join(v[0] for v in VIEWS)}")
+    ap.add_argument("--no-offscreen", action="store_true", help="xcb under Xvfb only")
+    ap.add_argument(
+        "--no-extras", action="store_true", help="skip the first-frame starts, --low-power and the RSS hour"
+    )
     ap.add_argument("--child", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
         return child(json.loads(args.child))
-    results = run_first_frame(args.first_frame) if args.first_frame else run(args.quick)
+    if args.first_frame:
+        results = run_first_frame(args.first_frame)
+    else:
+        views = tuple(args.views.split(",")) if args.views else None
+        results = run(args.quick, views, offscreen=not args.no_offscreen, extras=not args.no_extras)
+    print(f"load average after the run: {os.getloadavg()}")
     for r in results:
         base = (
             f"  (fixed 20 Hz: {fmt(r.baseline)}, {r.ratio:.1f}x)"

@@ -39,6 +39,9 @@ PALETTE = {
 EXTRA = [(140, 86, 75), (227, 119, 194), (127, 127, 127), (188, 189, 34), (23, 190, 207)]
 
 
+CurveKey = tuple[float, float, int, int, int]  # t0, t1, columns, samples appended, store fetches
+
+
 @dataclass(frozen=True)
 class PlotSpec:
     title: str
@@ -80,7 +83,7 @@ class PlotPanel(QWidget):
         super().__init__(parent)
         self.history = history
         self.scheduler = FrameScheduler(redraw_mode)
-        self._curve_keys: dict[str, tuple[float, float, int, int, int]] = {}
+        self._curve_keys: dict[str, CurveKey] = {}
         self._curve_data: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # what pyqtgraph has
         self.specs = list(specs)
         self.range_fn: Callable[[], tuple[float, float] | None] = lambda: None
@@ -91,10 +94,11 @@ class PlotPanel(QWidget):
         self._last_range: tuple[float, float] | None = None
         self.over_range: dict[int, str] = {}  # plot index → channels shown as over range
         self.overlay: SessionOverlay | None = None  # a second session, for comparison
-        self._setup_ui()
+        self._y_ranges: dict[int, tuple[float, float]] = {}  # plot index → y range last set
+        self._setup_ui(redraw_mode)
         self.markers = MarkerSet(self.plots)  # operator annotations
 
-    def _setup_ui(self) -> None:
+    def _setup_ui(self, redraw_mode: RedrawMode) -> None:
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         self.view = pg.GraphicsLayoutWidget()
@@ -128,7 +132,13 @@ class PlotPanel(QWidget):
             # no pyqtgraph clipping or downsampling: History hands over <= 2 points per pixel
             # column of exactly the visible window already
             p.getViewBox().setMouseEnabled(x=True, y=False)
-            p.enableAutoRange(axis="y")  # follows the data; y cannot be zoomed, so it stays on
+            if redraw_mode is RedrawMode.FIXED:  # the baseline, as before: pyqtgraph's auto-range
+                p.enableAutoRange(axis="y")
+            else:
+                # the y range follows the data, fitted by :meth:`_fit_y` from the points handed
+                # over: pyqtgraph's auto-range scans every curve of the plot again at each frame
+                # (a sixth of a frame's CPU, measured) and y cannot be zoomed anyway
+                p.disableAutoRange(axis="y")
             if i > 0:
                 p.setXLink(self.plots[0])
             if i < len(self.specs) - 1:
@@ -162,6 +172,7 @@ class PlotPanel(QWidget):
             self.curves[ch.name] = curve
             self.channels[ch.name] = ch
             self._curve_plot[ch.name] = idx
+            curve.visibleChanged.connect(self.scheduler.invalidate)  # the legend hides a trace
             cache_legend_text(self.plots[idx])
             self.scheduler.invalidate()
 
@@ -171,6 +182,7 @@ class PlotPanel(QWidget):
             c.setData([], [])
         self._curve_keys.clear()
         self._curve_data.clear()
+        self._y_ranges.clear()
         self.scheduler.invalidate()
 
     # -- drawing ---------------------------------------------------------------------------------
@@ -225,6 +237,8 @@ class PlotPanel(QWidget):
             old_key = self._curve_keys.get(name)
             if not fixed and old_key == key:
                 continue  # same samples, same range: pyqtgraph keeps what it has
+            if not fixed and set_range and self._only_scrolled(old_key, key, name):
+                continue  # no news: the view's move alone shows the same points, shifted
             self._curve_keys[name] = key
             t, v = self.history.series(name, t0, t1, cols)
             old = self._curve_data.get(name)
@@ -250,6 +264,8 @@ class PlotPanel(QWidget):
             self._last_range = rng
             changed = True
         changed = self._mark_over_range() or changed
+        if not fixed:
+            changed = self._fit_y(t0) or changed
         if changed and not fixed:
             # settle the y auto-range now rather than in pyqtgraph's paint preparation: a range
             # changed there schedules a second paint of every plot (measured: 2 paints a frame)
@@ -258,6 +274,56 @@ class PlotPanel(QWidget):
         if changed:
             self.frames += 1
             self.last_frame_ms = (time.perf_counter() - start) * 1000
+        return changed
+
+    def _only_scrolled(self, old_key: CurveKey | None, key: CurveKey, name: str) -> bool:
+        """Whether the points pyqtgraph has for ``name`` still show the new window exactly: no
+        new samples, nothing new from the store, same width and span, the window moved forward
+        (whole columns on the same grid, :func:`~benchgui.widgets.frame_scheduler.snap_range`,
+        so every column left in view holds the same points), and what scrolled off on the left
+        is at most a tenth of the window (then the data is trimmed by one fetch). Saves a fetch
+        and a ``setData`` per quiet trace and frame (inference: about half the traces of the
+        bench — the MPPT's, the SOC and the setpoint publish at 1 Hz or on change — are quiet at
+        the 3 frames a second of the 5-minute window)."""
+        if old_key is None or name not in self._curve_data or old_key[2:] != key[2:]:
+            return False
+        (a0, a1), (t0, t1) = old_key[:2], key[:2]
+        span = t1 - t0
+        return math.isclose(a1 - a0, span) and a1 <= t1 and a0 >= t0 - 0.1 * span
+
+    def _fit_y(self, t0: float) -> bool:
+        """Set each plot's y range to what its visible traces span (pyqtgraph's padding), only
+        where that changed, so a y axis is re-rendered only when its range moved; True then."""
+        bounds: dict[int, tuple[float, float]] = {}
+
+        def widen(idx: int, t: np.ndarray | None, v: np.ndarray | None) -> None:
+            if t is None or v is None or len(v) == 0:
+                return
+            # a trace that only scrolled still holds points left of the window: not counted
+            v = np.asarray(v[int(np.searchsorted(t, t0)) :], dtype=float)
+            if len(v) == 0:
+                return
+            lo, hi = float(np.fmin.reduce(v)), float(np.fmax.reduce(v))  # NaN (a gap) ignored
+            if math.isfinite(lo) and math.isfinite(hi):
+                old = bounds.get(idx)
+                bounds[idx] = (lo, hi) if old is None else (min(old[0], lo), max(old[1], hi))
+
+        for name, idx in self._curve_plot.items():
+            data = self._curve_data.get(name)
+            if data is not None and self.curves[name].isVisible():
+                widen(idx, data[0], data[1])
+        if self.overlay is not None:
+            for name, curve in self.overlay.curves.items():
+                where = self.plot_index_for(name)
+                if where is not None and curve.isVisible():
+                    widen(where, *curve.getData())
+        changed = False
+        for idx, rng in bounds.items():
+            if self._y_ranges.get(idx) != rng:
+                self._y_ranges[idx] = rng
+                vb = self.plots[idx].getViewBox()
+                vb.setYRange(rng[0], rng[1], padding=vb.suggestPadding(1))
+                changed = True
         return changed
 
     def _mark_over_range(self) -> bool:

@@ -416,8 +416,9 @@ def identify(
     dyn = np.abs(r0 * i[ok]) + dr_chg * i_chg + np.abs(d[:, :n_rc]) @ np.abs(coef[:n_rc])
     resting = (np.abs(i[ok]) <= rest_a) & (dyn < 0.002)
     table, by_regime = regime_uncertainty(
-        z[ok], res, dyn, i[ok], rest_a, resting, by_direction=charge_term is not False
-    )
+        z[ok], res, dyn, i[ok], rest_a, resting,
+        by_direction=charge_term is not False, charge_term_v=dr_chg * i_chg,
+    )  # fmt: skip
     if charge_term is False:  # one R0 serves both directions: the SOC-only table, as before
         table = uncertainty_from_residual(z[ok], res, dyn, resting)
     # beyond the SOC the run reached the OCV is extrapolated: the rest σ grows with the distance

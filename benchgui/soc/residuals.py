@@ -16,8 +16,8 @@ Two pieces:
   R⁺/R⁻ of its simple models — cited from memory, not checked against the text here).
 * :func:`regime_uncertainty` — the table, from the residual of the model the filter will run,
   plus a :class:`RegimeErrors` summary for the fit report. With ``by_direction`` the charge
-  rows get their own fraction; without, the worst regime sets the one fraction (the table of a
-  model without ΔR⁺, as before).
+  rows get their own fraction beside the worst regime's (the table of a model without ΔR⁺ has
+  only the latter, as before).
 """
 
 from __future__ import annotations
@@ -100,15 +100,24 @@ def regime_uncertainty(
     bins: int = 20,
     min_rows: int = 5,
     by_direction: bool = False,
+    charge_term_v: np.ndarray | None = None,
 ) -> tuple[ModelUncertainty, RegimeErrors]:
     """The filter's table from the residual ``res`` (V per cell) of the model it will run.
 
     ``dyn`` is that model's dynamic voltage |R0·i| + Σ R_j·|i_Rj| per row, ``resting`` marks
     rows where it has relaxed (the rest column). The dynamic fraction of a SOC bin is the
-    largest over the regimes of √(Σres²/Σdyn²) on rows that move (dyn ≥ 5 mV): without
-    ``by_direction`` the table has no direction, so the worst regime sets it (conservative under
-    load in the better one); with it, rest and discharge set ``dynamic_fraction`` and the charge
-    rows ``charge_fraction`` (the filter picks by the sign of the current).
+    largest over the regimes of √(Σres²/Σdyn²) on rows that move (dyn ≥ 5 mV), the worst
+    regime's. With ``by_direction`` the charge rows get their own ``charge_fraction`` as well
+    (the filter picks it while charging), while ``dynamic_fraction`` stays the worst regime's:
+    measured on the lead-acid matrix, a discharge row from the discharges alone (mostly C/10
+    in a characterisation) let 1C/2C pulses pull the SOC (pulsed drive RMS 6.5 % against 3.6 %),
+    so its evidence is no better than the charge's (docs/soc-accuracy.md; inference).
+
+    ``charge_term_v``: the ΔR⁺·max(i, 0) voltage of each row. It is counted in the charge
+    rows' error as if wholly uncertain (√(res² + term²)): a characterisation charges at one
+    rate, so it shows ΔR⁺ at that rate only, and cannot tell a resistance from an overvoltage
+    that grows more slowly with current (a lead-acid block's gassing, Tafel-like; inference).
+    The mean prediction gains from ΔR⁺, the band does not shrink on its account.
     """
     z = np.asarray(z, np.float64)
     centres = (np.arange(bins) + 0.5) / bins
@@ -120,14 +129,16 @@ def regime_uncertainty(
     chg = np.full(bins, np.nan)
     for name, mask in masks.items():
         m = mask & moving
-        num = _bin_rms(k, m, res, bins, min_rows)
+        x = res
+        if by_direction and name == "charge" and charge_term_v is not None:
+            x = np.hypot(res, charge_term_v)
+        num = _bin_rms(k, m, x, bins, min_rows)
         den = _bin_rms(k, m, dyn, bins, min_rows)
         with np.errstate(invalid="ignore", divide="ignore"):
             f = num / den
         if by_direction and name == "charge":
             chg = f
-        else:
-            frac = np.fmax(frac, f)  # NaN where neither has data
+        frac = np.fmax(frac, f)  # NaN where neither has data
     table = ModelUncertainty(
         centres,
         _fill(rest_v, centres, REST_FLOOR_V, 0.005),

@@ -74,7 +74,7 @@ class FitReport:
     ocv_vs_slow_average_mv: float
     seconds: float
     notes: list[str] = field(default_factory=list)
-    #: the fit-only charge resistance ΔR⁺ (Ω per cell; not in the model: residuals.py)
+    #: the charge resistance ΔR⁺ (Ω per cell; in the model as r0_charge_extra_ohm)
     charge_extra_ohm: float = 0.0
     regimes: RegimeErrors | None = None
 
@@ -104,8 +104,8 @@ class FitReport:
         ]
         if self.charge_extra_ohm > 0:
             out.append(
-                f"charge            R0 + {1000 * self.charge_extra_ohm:.2f} mΩ per cell on charge in the fit "
-                "(the filter's model has one R0: left in the charge residual)"
+                f"charge            R0 + {1000 * self.charge_extra_ohm:.2f} mΩ per cell on charge "
+                "(ΔR⁺; the filter's uncertainty has a charge row)"
             )
         if self.regimes is not None:
             out += [f"residual          {line}" for line in self.regimes.lines()]
@@ -316,8 +316,9 @@ def identify(
     """Fit an ESC model of one cell to a pack run of ``cells`` cells in series.
 
     ``charge_term``: fit a charge-only resistance ΔR⁺ alongside, with R0 from steps without
-    charge (ΔR⁺ is dropped from the model; it keeps a charge overvoltage out of R0 and the OCV
-    table — :mod:`benchgui.soc.residuals`). None: only where the charge needs it, ΔR⁺ ≥ R0
+    charge (ΔR⁺ goes into the model as ``r0_charge_extra_ohm`` and the uncertainty gets a
+    charge row; it keeps a charge overvoltage out of R0 and the OCV table —
+    :mod:`benchgui.soc.residuals`). None: only where the charge needs it, ΔR⁺ ≥ R0
     (lead-acid blocks: 5–6 × R0; lithium cells here 0.3 ×, where one R0 serves both
     directions better — inference from the matrix, docs/soc-accuracy.md); otherwise the fit
     is redone without it."""
@@ -395,8 +396,8 @@ def identify(
         )
         report.seconds = time.perf_counter() - started  # both fits
         return model, report
-    # the residual of the model the filter runs: without the fit-only charge resistance
-    res = prob.residual(beta, d) + dr_chg * i_chg
+    # the residual of the model the filter runs: with ΔR⁺ (0 without the charge term)
+    res = prob.residual(beta, d)
     model = CellModel(
         name=name,
         chemistry=chemistry,
@@ -409,10 +410,15 @@ def identify(
         hysteresis_m_v=float(coef[n_rc]),
         hysteresis_m0_v=float(coef[n_rc + 1]),
         ocv=OcvTable(grid, np.array([25.0]), ocv_table[None, :]),
+        r0_charge_extra_ohm=dr_chg,
     )
-    dyn = np.abs(r0 * i[ok]) + np.abs(d[:, :n_rc]) @ np.abs(coef[:n_rc])
+    # the filter's dynamic voltage: |R0·i| + ΔR⁺·max(i, 0) + Σ R_j·|i_Rj|
+    dyn = np.abs(r0 * i[ok]) + dr_chg * i_chg + np.abs(d[:, :n_rc]) @ np.abs(coef[:n_rc])
     resting = (np.abs(i[ok]) <= rest_a) & (dyn < 0.002)
-    table, by_regime = regime_uncertainty(z[ok], res, dyn, i[ok], rest_a, resting)
+    table, by_regime = regime_uncertainty(
+        z[ok], res, dyn, i[ok], rest_a, resting,
+        by_direction=charge_term is not False, charge_term_v=dr_chg * i_chg,
+    )  # fmt: skip
     if charge_term is False:  # one R0 serves both directions: the SOC-only table, as before
         table = uncertainty_from_residual(z[ok], res, dyn, resting)
     # beyond the SOC the run reached the OCV is extrapolated: the rest σ grows with the distance

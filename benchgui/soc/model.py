@@ -11,9 +11,16 @@ length Δt during which the current ``i`` is held::
     z      ← z + η(i)·i·Δt / (3600·Q)                     SOC, η = charge efficiency when i > 0
     i_Rj   ← a_j·i_Rj + (1 − a_j)·i,   a_j = exp(−Δt/τ_j)   current in branch j's resistor
     h      ← a_h·h + (1 − a_h)·sgn(i), a_h = exp(−|η·i·γ·Δt / (3600·Q)|)   dynamic hysteresis
-    v      = OCV(z, T) + M0·s + M·h + Σ R_j·i_Rj + R0·i      s = sgn(i) of the last non-zero current
+    v      = OCV(z, T) + M0·s + M·h + Σ R_j·i_Rj + R0·i + ΔR⁺·max(i, 0)
+             s = sgn(i) of the last non-zero current
 
-so charging drives ``h`` towards +1 and raises the rested voltage by up to ``M``, discharging
+ΔR⁺ is a charge-only resistance (R0 on charge = R0 + ΔR⁺): separate charge and discharge
+resistances as in Plett's simple models (G. L. Plett, J. Power Sources 134 (2004) 262–276, the
+R⁺/R⁻ of its "simple" cell models — cited from memory, not checked against the text here). A
+lead-acid block's charge overvoltage needs it (5–6 × R0; docs/soc-accuracy.md); lithium models
+keep 0, and with 0 every equation is the one-R0 model's.
+
+Charging drives ``h`` towards +1 and raises the rested voltage by up to ``M``, discharging
 lowers it — the same physics as Plett's form with the opposite sign of current.
 
 Every function here takes numpy arrays and works on many states at once (the sigma points of the
@@ -132,22 +139,27 @@ class ModelUncertainty:
 
     ``rest_v[k]`` is the σ of the error at rest, ``dynamic_fraction[k]`` the σ of the error of
     the dynamic voltage ``R0·i + Σ R_j·i_Rj`` as a fraction of it, both at SOC ``soc[k]``
-    (linear in between, held beyond the ends).
+    (linear in between, held beyond the ends). ``charge_fraction`` (optional): the same while
+    charging, when the model's error differs by direction (a lead-acid block's charge); then
+    ``dynamic_fraction`` holds for rest and discharge. None: one fraction for both directions.
     """
 
     soc: np.ndarray
     rest_v: np.ndarray
     dynamic_fraction: np.ndarray
+    charge_fraction: np.ndarray | None = None
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, ModelUncertainty) and all(
-            np.array_equal(a, b)
-            for a, b in zip(
-                (self.soc, self.rest_v, self.dynamic_fraction),
-                (other.soc, other.rest_v, other.dynamic_fraction),
-                strict=True,
-            )
-        )
+        if not isinstance(other, ModelUncertainty):
+            return False
+        if (self.charge_fraction is None) != (other.charge_fraction is None):
+            return False
+        mine = [self.soc, self.rest_v, self.dynamic_fraction]
+        theirs = [other.soc, other.rest_v, other.dynamic_fraction]
+        if self.charge_fraction is not None and other.charge_fraction is not None:
+            mine.append(self.charge_fraction)
+            theirs.append(other.charge_fraction)
+        return all(np.array_equal(a, b) for a, b in zip(mine, theirs, strict=True))
 
     __hash__ = None  # type: ignore[assignment]
 
@@ -161,6 +173,13 @@ class ModelUncertainty:
         rest = np.interp(z, self.soc, self.rest_v)
         dyn = np.interp(z, self.soc, self.dynamic_fraction)
         return rest.tolist(), dyn.tolist()
+
+    def charge_table(self, points: int = 101) -> list[float] | None:
+        """The charge fraction on the same 1 % grid, or None when one fraction serves both."""
+        if self.charge_fraction is None:
+            return None
+        z = np.linspace(0.0, 1.0, points)
+        return np.interp(z, self.soc, self.charge_fraction).tolist()
 
     def rest_at(self, z: float) -> float:
         return float(np.interp(z, self.soc, self.rest_v))
@@ -182,6 +201,8 @@ class CellModel:
     hysteresis_m0_v: float  # instantaneous hysteresis voltage (per cell)
     ocv: OcvTable
     uncertainty: ModelUncertainty = field(default_factory=ModelUncertainty.constant)
+    #: ΔR⁺: the extra resistance on charge (per cell; R0 + ΔR⁺ while charging), 0: none
+    r0_charge_extra_ohm: float = 0.0
     info: dict[str, float | str] = field(default_factory=dict, compare=False)
 
     @property
@@ -206,6 +227,7 @@ class CellModel:
             self,
             capacity_ah=capacity_ah,
             r0_ohm=self.r0_ohm * k,
+            r0_charge_extra_ohm=self.r0_charge_extra_ohm * k,
             rc=tuple(RcBranch(b.r_ohm * k, b.tau_s) for b in self.rc),
         )
 
@@ -251,6 +273,8 @@ def simulate(
     h, s = hysteresis_states(model, t, i, h0)
     curve = model.curve(temperature_c)
     v = curve.ocv(z) + model.hysteresis_m0_v * s + model.hysteresis_m_v * h + model.r0_ohm * i
+    if model.r0_charge_extra_ohm:
+        v = v + model.r0_charge_extra_ohm * np.maximum(i, 0.0)
     for j, b in enumerate(model.rc):
         v = v + b.r_ohm * i_r[j]
     return model.cells_in_series * v, z

@@ -9,6 +9,7 @@ A model file describes one cell and how many are in series; units are in the key
     capacity_ah = 7.2
     coulombic_efficiency = 0.995      # charge efficiency, 0.5…1
     r0_ohm = 0.004                    # per cell
+    r0_charge_extra_ohm = 0.02        # optional: ΔR⁺, R0 + ΔR⁺ while charging (default 0)
     hysteresis_gamma = 30.0           # dimensionless
     hysteresis_m_v = 0.010            # per cell
     hysteresis_m0_v = 0.002           # per cell
@@ -26,6 +27,8 @@ A model file describes one cell and how many are in series; units are in the key
     soc_pct = [5.0, 15.0, …, 95.0]
     rest_v = [0.004, …]               # σ of the cell voltage error at rest
     dynamic_fraction = [0.3, …]       # σ of the error of R0·i + Σ R_j·i_Rj, as a fraction
+    charge_fraction = [0.5, …]        # optional: the same while charging (then
+                                      # dynamic_fraction holds for rest and discharge)
 
 An optional ``[fit]`` table holds what identification reports (informational). Parsing takes
 text; :func:`load_model` is the one place that touches the file system, and
@@ -64,6 +67,7 @@ _RANGES: dict[str, tuple[float, float]] = {
     "capacity_ah": (1e-3, 1e5),
     "coulombic_efficiency": (0.5, 1.0),
     "r0_ohm": (0.0, math.inf),  # and the 1C rule below
+    "r0_charge_extra_ohm": (0.0, math.inf),  # ΔR⁺ (charge only): the same 1C rule
     "hysteresis_gamma": (0.0, 1e5),
     "hysteresis_m_v": (0.0, 1.0),
     "hysteresis_m0_v": (0.0, 1.0),
@@ -167,19 +171,26 @@ def _parse_uncertainty(data: Any, path: str | None) -> ModelUncertainty:
     if not isinstance(data, dict):
         raise ModelFileError("uncertainty", "must be a table with soc_pct, rest_v and dynamic_fraction", path)
     keys = ("soc_pct", "rest_v", "dynamic_fraction")
-    unknown = sorted(set(data) - set(keys))
+    unknown = sorted(set(data) - {*keys, "charge_fraction"})
     if unknown:
         raise ModelFileError(f"uncertainty.{unknown[0]}", "unknown key", path)
     soc, rest, dyn = (_vector(data, k, "uncertainty.", path) for k in keys)
     if not len(soc) == len(rest) == len(dyn):
         raise ModelFileError("uncertainty", "soc_pct, rest_v and dynamic_fraction need equal lengths", path)
+    chg = None
+    if "charge_fraction" in data:
+        chg = _vector(data, "charge_fraction", "uncertainty.", path)
+        if len(chg) != len(soc):
+            raise ModelFileError("uncertainty.charge_fraction", "needs as many values as soc_pct", path)
+        if np.any(chg < 0) or np.any(chg > 10):
+            raise ModelFileError("uncertainty.charge_fraction", "must be within 0…10", path)
     if np.any(np.diff(soc) <= 0) or soc[0] < 0 or soc[-1] > 100:
         raise ModelFileError("uncertainty.soc_pct", "must increase strictly within 0…100", path)
     if np.any(rest <= 0) or np.any(rest > 1):
         raise ModelFileError("uncertainty.rest_v", "must be within 0…1 V (exclusive of 0)", path)
     if np.any(dyn < 0) or np.any(dyn > 10):
         raise ModelFileError("uncertainty.dynamic_fraction", "must be within 0…10", path)
-    return ModelUncertainty(soc / 100.0, rest, dyn)
+    return ModelUncertainty(soc / 100.0, rest, dyn, chg)
 
 
 def parse_model(text: str, path: str | None = None) -> CellModel:
@@ -203,6 +214,8 @@ def parse_model(text: str, path: str | None = None) -> CellModel:
     capacity = _ranged(data, "capacity_ah", None, path)
     r0 = _ranged(data, "r0_ohm", None, path)
     _check_resistance("r0_ohm", r0, capacity, path)
+    dr_chg = _ranged(data, "r0_charge_extra_ohm", 0.0, path)
+    _check_resistance("r0_charge_extra_ohm", dr_chg, capacity, path)
     rc_data = data.get("rc", [])
     if not isinstance(rc_data, list) or not all(isinstance(b, dict) for b in rc_data):
         raise ModelFileError("rc", "must be an array of tables ([[rc]] with r_ohm and tau_s)", path)
@@ -237,6 +250,7 @@ def parse_model(text: str, path: str | None = None) -> CellModel:
         hysteresis_m0_v=_ranged(data, "hysteresis_m0_v", 0.0, path),
         ocv=_parse_ocv(data["ocv"], path),
         uncertainty=_parse_uncertainty(data.get("uncertainty"), path),
+        r0_charge_extra_ohm=dr_chg,
         info={str(k): v for k, v in fit.items() if isinstance(v, int | float | str)},
     )
 
@@ -265,6 +279,8 @@ def dump_model(model: CellModel, header: str = "") -> str:
         f"hysteresis_m_v = {_fmt(model.hysteresis_m_v)}",
         f"hysteresis_m0_v = {_fmt(model.hysteresis_m0_v)}",
     ]
+    if model.r0_charge_extra_ohm:  # only where there is one: a file without it means 0
+        lines.append(f"r0_charge_extra_ohm = {_fmt(model.r0_charge_extra_ohm)}")
     for b in model.rc:
         lines += ["", "[[rc]]", f"r_ohm = {_fmt(b.r_ohm)}", f"tau_s = {_fmt(b.tau_s)}"]
     o = model.ocv
@@ -285,6 +301,8 @@ def dump_model(model: CellModel, header: str = "") -> str:
         f"rest_v = {_fmt_list(u.rest_v)}",
         f"dynamic_fraction = {_fmt_list(u.dynamic_fraction)}",
     ]
+    if u.charge_fraction is not None:
+        lines.append(f"charge_fraction = {_fmt_list(u.charge_fraction)}")
     if model.info:
         lines += ["", "[fit]"]
         for k, v in model.info.items():

@@ -1,27 +1,23 @@
 """The identified model's demonstrated error, per SOC and per regime (rest / discharge / charge).
 
-Why: a filter must never be pulled by a model that cannot predict the voltage. The ESC model
-(:mod:`benchgui.soc.model`) has one R0 for both directions; a lead-acid block's charge
-overvoltage (gassing towards full) is far larger than its discharge polarisation, so an ESC
-model fitted to a whole characterisation run misses the charge by 50–120 mV per cell while it
-fits rests and discharges to 20–35 mV (docs/soc-accuracy.md, "Lead-acid in the matrix"). The
-filter's uncertainty table (:class:`~benchgui.soc.model.ModelUncertainty`) has one dynamic
-fraction per SOC for both directions, so the honest entry is the worst regime's: under load the
-filter then leans on coulomb counting wherever either direction is poorly predicted, and the
-rest column (rested rows only) keeps the rested voltage usable where it is good.
+Why: a filter must never be pulled by a model that cannot predict the voltage. A lead-acid
+block's charge overvoltage (gassing towards full) is far larger than its discharge polarisation:
+an ESC model with one R0 fitted to a whole characterisation run misses the charge by 50–120 mV
+per cell while it fits rests and discharges to 20–35 mV (docs/soc-accuracy.md, "Lead-acid in the
+matrix"). So the model may carry a charge-only resistance ΔR⁺ (R0 + ΔR⁺ while charging,
+:attr:`~benchgui.soc.model.CellModel.r0_charge_extra_ohm`), and its uncertainty table a charge
+row beside the rest/discharge one, which the filter picks by the sign of the current.
 
 Two pieces:
 
-* :func:`charge_column` — the regressor of a charge-only resistance ΔR⁺ (R0 on charge = R0 + ΔR⁺),
-  used *during the fit only* so a charge overvoltage the filter's model cannot represent does
-  not lift the OCV table above the rested voltages. Separate charge and discharge resistances
-  are Plett's (G. L. Plett, "Extended Kalman filtering for battery management systems of
-  LiPB-based HEV battery packs, Part 2", J. Power Sources 134 (2004) 262–276, the R⁺/R⁻ of its
-  simple models — cited from memory, not checked against the text here); the filter keeps one
-  R0, so the term is dropped from the model and its effect stays in the residual that the
-  uncertainty table is built from.
+* :func:`charge_column` — the regressor of ΔR⁺ in the fit. Separate charge and discharge
+  resistances are Plett's (G. L. Plett, "Extended Kalman filtering for battery management
+  systems of LiPB-based HEV battery packs, Part 2", J. Power Sources 134 (2004) 262–276, the
+  R⁺/R⁻ of its simple models — cited from memory, not checked against the text here).
 * :func:`regime_uncertainty` — the table, from the residual of the model the filter will run,
-  plus a :class:`RegimeErrors` summary for the fit report.
+  plus a :class:`RegimeErrors` summary for the fit report. With ``by_direction`` the charge
+  rows get their own fraction beside the worst regime's (the table of a model without ΔR⁺ has
+  only the latter, as before).
 """
 
 from __future__ import annotations
@@ -103,13 +99,25 @@ def regime_uncertainty(
     resting: np.ndarray,
     bins: int = 20,
     min_rows: int = 5,
+    by_direction: bool = False,
+    charge_term_v: np.ndarray | None = None,
 ) -> tuple[ModelUncertainty, RegimeErrors]:
     """The filter's table from the residual ``res`` (V per cell) of the model it will run.
 
     ``dyn`` is that model's dynamic voltage |R0·i| + Σ R_j·|i_Rj| per row, ``resting`` marks
     rows where it has relaxed (the rest column). The dynamic fraction of a SOC bin is the
-    largest over the regimes of √(Σres²/Σdyn²) on rows that move (dyn ≥ 5 mV): the table has no
-    direction, so the worst regime sets it (conservative under load in the better one).
+    largest over the regimes of √(Σres²/Σdyn²) on rows that move (dyn ≥ 5 mV), the worst
+    regime's. With ``by_direction`` the charge rows get their own ``charge_fraction`` as well
+    (the filter picks it while charging), while ``dynamic_fraction`` stays the worst regime's:
+    measured on the lead-acid matrix, a discharge row from the discharges alone (mostly C/10
+    in a characterisation) let 1C/2C pulses pull the SOC (pulsed drive RMS 6.5 % against 3.6 %),
+    so its evidence is no better than the charge's (docs/soc-accuracy.md; inference).
+
+    ``charge_term_v``: the ΔR⁺·max(i, 0) voltage of each row. It is counted in the charge
+    rows' error as if wholly uncertain (√(res² + term²)): a characterisation charges at one
+    rate, so it shows ΔR⁺ at that rate only, and cannot tell a resistance from an overvoltage
+    that grows more slowly with current (a lead-acid block's gassing, Tafel-like; inference).
+    The mean prediction gains from ΔR⁺, the band does not shrink on its account.
     """
     z = np.asarray(z, np.float64)
     centres = (np.arange(bins) + 0.5) / bins
@@ -118,17 +126,24 @@ def regime_uncertainty(
     moving = dyn >= MOVING_V
     rest_v = _bin_rms(k, resting, res, bins, min_rows)
     frac = np.full(bins, np.nan)
-    for mask in masks.values():
+    chg = np.full(bins, np.nan)
+    for name, mask in masks.items():
         m = mask & moving
-        num = _bin_rms(k, m, res, bins, min_rows)
+        x = res
+        if by_direction and name == "charge" and charge_term_v is not None:
+            x = np.hypot(res, charge_term_v)
+        num = _bin_rms(k, m, x, bins, min_rows)
         den = _bin_rms(k, m, dyn, bins, min_rows)
         with np.errstate(invalid="ignore", divide="ignore"):
             f = num / den
+        if by_direction and name == "charge":
+            chg = f
         frac = np.fmax(frac, f)  # NaN where neither has data
     table = ModelUncertainty(
         centres,
         _fill(rest_v, centres, REST_FLOOR_V, 0.005),
         np.minimum(_fill(frac, centres, FRACTION_FLOOR, 0.25), FRACTION_CEILING),
+        np.minimum(_fill(chg, centres, FRACTION_FLOOR, 0.25), FRACTION_CEILING) if by_direction else None,
     )
     rms = {n: _bin_rms(k, m, res, bins, min_rows) for n, m in masks.items()}
     mean = {}

@@ -115,10 +115,13 @@ class Spkf:
         self._r = np.array([b.r_ohm for b in model.rc])
         self._hg = model.hysteresis_gamma
         self._m, self._m0, self._r0 = model.hysteresis_m_v, model.hysteresis_m0_v, model.r0_ohm
+        # R0 + ΔR⁺ while charging (Plett's separate charge resistance; == R0 when ΔR⁺ = 0)
+        self._r0_chg = model.r0_ohm + model.r0_charge_extra_ohm
         self._deadband = model.rest_current_a()
         noise = VoltageNoise(model, t, temperature_c)
         self._var_sensor, self._var_rest, self._var_dyn = noise.sensor, noise.rest, noise.dyn
         self._var_rest_i, self._var_dyn_i = noise.rest_inst, noise.dyn_inst
+        self._var_dyn_c, self._var_dyn_ci = noise.dyn_chg, noise.dyn_inst_chg  # charge row
         self._r_abs = noise.r_abs
         # how precisely a rested voltage pins SOC, on the 1 % grid: σ_v / |dOCV/dSOC| (pack)
         self._soc_resolution = noise.soc_resolution
@@ -170,8 +173,12 @@ class Spkf:
         self._c_lin = np.zeros(nx)
         self._c_lin[: self.n_rc] = [n * b.r_ohm for b in model.rc]
         self._c_lin[self._hi] = n * model.hysteresis_m_v
+        self._c_lin_chg = self._c_lin  # on charge the offset column has R0 + ΔR⁺
         if self.has_bias:
             self._c_lin[self._bi] = -n * model.r0_ohm
+            if self._r0_chg != self._r0:
+                self._c_lin_chg = self._c_lin.copy()
+                self._c_lin_chg[self._bi] = -n * self._r0_chg
         self._dt_cache = self._eta_cache = -1.0
         self._factors: dict[tuple[float, float], tuple[np.ndarray, np.ndarray]] = {}
         self._a_col = self._b_col = np.ones((nx, 1))
@@ -323,25 +330,31 @@ class Spkf:
             x0 = xs[:, 0]
             zk = x0[zi]
             idx = 0 if zk <= 0.0 else (100 if zk >= 1.0 else int(zk * 100.0 + 0.5))
-            dyn = abs(self._r0 * i_now)
+            # charging: R0 + ΔR⁺ in the output and the model error's charge row
+            r0 = self._r0_chg if i_now > 0.0 else self._r0
+            if i_now > self._deadband:
+                var_dyn, var_dyn_i = self._var_dyn_c, self._var_dyn_ci
+            else:
+                var_dyn, var_dyn_i = self._var_dyn, self._var_dyn_i
+            dyn = abs(r0 * i_now)
             for j in range(n_rc):
                 dyn += self._r_abs[j] * abs(x0[j])
             dyn2 = dyn * dyn
-            var_v = self._var_rest[idx] + self._var_dyn[idx] * dyn2
+            var_v = self._var_rest[idx] + var_dyn[idx] * dyn2
             # model error is correlated over minutes: what the readings tell is per second of
             # data, not per sample (variance ∝ correlation time / Δt)
             per_s = 1.0 if dt <= 0.0 else (0.1 if dt < 0.1 else (60.0 if dt > 60.0 else dt))
             var_v = var_v / per_s
             var_v += self._var_sensor
             # what one reading may deviate by: for telling a glitch from a model error
-            var_inst = self._var_rest_i[idx] + self._var_dyn_i[idx] * dyn2 + self._var_sensor
+            var_inst = self._var_rest_i[idx] + var_dyn_i[idx] * dyn2 + self._var_sensor
             # pack voltage of every sigma point: OCV + the linear terms (M·h, R_j·i_Rj) + R0·i,
             # into the row below the states, so one pass gives means and all covariances
             m = self._mx
             m[nx] = _interp(xs[zi], self._ocv_soc, self._ocv_pack)
             ys = m[nx]
-            ys += self._c_lin @ xs
-            ys += self._n * (self._m0 * self._s + self._r0 * i_now)
+            ys += (self._c_lin_chg if i_now > 0.0 else self._c_lin) @ xs
+            ys += self._n * (self._m0 * self._s + r0 * i_now)
             gsv = self.gamma * math.sqrt(var_v)
             ys[self._v_col] += gsv  # the sensor-noise sigma points (v enters additively)
             ys[self._v_col_neg] -= gsv

@@ -43,7 +43,8 @@ def soc_under_current(
     sign = 1.0 if i > 0 else -1.0 if i < 0 else 0.0
     r_rc = sum(b.r_ohm for b in model.rc)
     v_cell = voltage_v / n
-    ocv = v_cell - model.r0_ohm * i - model.hysteresis_m0_v * sign
+    r0 = model.r0_ohm + (model.r0_charge_extra_ohm if i > 0 else 0.0)  # R0 + ΔR⁺ on charge
+    ocv = v_cell - r0 * i - model.hysteresis_m0_v * sign
     lo, hi = model.pack_voltage_range()
     if not lo / n - 0.5 <= ocv <= hi / n + 0.5:
         return None  # no OCV of this model is anywhere near: a wrong channel or a fault
@@ -54,7 +55,7 @@ def soc_under_current(
         + model.uncertainty.rest_at(z) ** 2
         + (0.5 * r_rc * i) ** 2  # the RC drop, 0 (just switched on) … ΣR·I (settled), as 2σ
         + model.hysteresis_m_v**2  # the dynamic hysteresis state, unknown within ±M
-        + (float(model.uncertainty.dynamic_fraction.mean()) * model.r0_ohm * i) ** 2
+        + (float(model.uncertainty.dynamic_fraction.mean()) * r0 * i) ** 2
     )
     z_lo = float(curve.soc_from_ocv(ocv - 2 * delta))
     z_hi = float(curve.soc_from_ocv(ocv + 2 * delta))

@@ -114,8 +114,10 @@ class VoltageNoise:
     """Variance of a pack-voltage reading as the filter sees it: sensor noise + model error.
 
     The model error comes from the model's uncertainty table at the present SOC: a rest part
-    and a part proportional to the dynamic voltage |R0·i| + Σ R_j·|i_Rj|, each counted per
-    second of data (× correlation time / Δt). The filter inlines the same arithmetic.
+    and a part proportional to the dynamic voltage |R0·i| + ΔR⁺·max(i, 0) + Σ R_j·|i_Rj|, each
+    counted per second of data (× correlation time / Δt); while charging (i above the model's
+    rest current) the dynamic part is the table's charge row where it has one. The filter
+    inlines the same arithmetic.
     """
 
     def __init__(self, model: CellModel, tuning: SpkfTuning, temperature_c: float = 25.0) -> None:
@@ -133,6 +135,14 @@ class VoltageNoise:
         self.dyn_inst = [(k * x) ** 2 for x in dyn]
         self.rest = [tuning.rest_error_correlation_s * x for x in self.rest_inst]
         self.dyn = [tuning.dynamic_error_correlation_s * x for x in self.dyn_inst]
+        chg = model.uncertainty.charge_table()
+        # on charge: the charge row, or the same lists when one fraction serves both directions
+        self.dyn_inst_chg = self.dyn_inst if chg is None else [(k * x) ** 2 for x in chg]
+        self.dyn_chg = (
+            self.dyn if chg is None else [tuning.dynamic_error_correlation_s * x for x in self.dyn_inst_chg]
+        )
+        self.r0_chg = model.r0_ohm + model.r0_charge_extra_ohm
+        self.deadband = model.rest_current_a()
         self.sensor = tuning.sensor_sigma_v**2
         self.r0 = model.r0_ohm
         self.r_abs = [abs(b.r_ohm) for b in model.rc]
@@ -142,10 +152,11 @@ class VoltageNoise:
 
     def variance(self, z: float, i_now: float, i_rc: Sequence[float], dt: float) -> float:
         idx = 0 if z <= 0.0 else (100 if z >= 1.0 else int(z * 100.0 + 0.5))
-        dyn = abs(self.r0 * i_now)
+        dyn = abs((self.r0_chg if i_now > 0.0 else self.r0) * i_now)
         for r, x in zip(self.r_abs, i_rc, strict=False):
             dyn += r * abs(x)
-        var = self.rest[idx] + self.dyn[idx] * dyn * dyn
+        table = self.dyn_chg if i_now > self.deadband else self.dyn
+        var = self.rest[idx] + table[idx] * dyn * dyn
         return var / (1.0 if dt <= 0.0 else min(max(dt, 0.1), 60.0)) + self.sensor
 
 

@@ -138,3 +138,38 @@ def test_identification_of_a_small_cell_writes_a_file_its_loader_accepts(tmp_pat
     model = load_model(out)  # was: "r0_ohm: must be within 0…10, got 20.…"
     assert model.capacity_ah == pytest.approx(0.005, rel=0.03)
     assert model.r0_ohm + sum(b.r_ohm for b in model.rc) > 10.0
+
+
+def test_an_old_file_loads_without_a_charge_resistance() -> None:
+    # files written before ΔR⁺ existed (and the shipped ones) have neither key: one R0, one fraction
+    for m in (parse_model(GOOD), load_model("lead-acid-6s"), load_model("lifepo4-4s")):
+        assert m.r0_charge_extra_ohm == 0.0
+        assert m.uncertainty.charge_fraction is None
+        assert m.uncertainty.charge_table() is None
+    # and a model without them is written without them (files of lithium models do not change)
+    text = dump_model(load_model("lifepo4-4s"))
+    assert "r0_charge_extra_ohm" not in text
+    assert "charge_fraction" not in text
+
+
+def test_charge_resistance_and_charge_row_round_trip_and_follow_the_cell() -> None:
+    extra = (
+        "\n[uncertainty]\nsoc_pct = [10, 90]\nrest_v = [0.002, 0.003]\n"
+        "dynamic_fraction = [0.2, 0.3]\ncharge_fraction = [1.5, 2.5]\n"
+    )
+    text = GOOD.replace("r0_ohm = 0.01", "r0_ohm = 0.01\nr0_charge_extra_ohm = 0.05") + extra
+    m = parse_model(text)
+    assert m.r0_charge_extra_ohm == pytest.approx(0.05)
+    chg = m.uncertainty.charge_table()
+    assert chg is not None
+    assert chg[50] == pytest.approx(2.0)
+    assert parse_model(dump_model(m)) == m
+    # ΔR⁺ follows the cell like R0: 10 V at 1C is the limit, for a 2 Ah cell 5 Ω
+    with pytest.raises(ModelFileError, match=r"r0_charge_extra_ohm: must be within 0…5 Ω for a 2 Ah cell"):
+        parse_model(text.replace("r0_charge_extra_ohm = 0.05", "r0_charge_extra_ohm = 6.0"))
+    small = text.replace("capacity_ah = 2.0", "capacity_ah = 0.005").replace("0.05\n", "300.0\n", 1)
+    assert parse_model(small).r0_charge_extra_ohm == pytest.approx(300.0)
+    with pytest.raises(ModelFileError, match="charge_fraction"):
+        parse_model(text.replace("[1.5, 2.5]", "[1.5]"))
+    with pytest.raises(ModelFileError, match="charge_fraction"):
+        parse_model(text.replace("[1.5, 2.5]", "[1.5, 12.0]"))

@@ -1,5 +1,7 @@
 """The model's error by regime: a charge the model cannot predict must not pull the filter."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -57,10 +59,35 @@ def test_the_charge_overvoltage_stays_out_of_r0_and_the_ocv(block) -> None:  # t
     assert model.r0_ohm == pytest.approx(truth.r0_ohm, rel=0.15)
     z = np.linspace(0.1, 0.9, 9)
     assert np.max(np.abs(model.curve().ocv(z) - truth.curve().ocv(z))) < 0.006
-    # the filter's model has no ΔR⁺: its charge error is in the table, its rests are not
-    assert float(np.median(model.uncertainty.dynamic_fraction)) > 1.0
+    # the model carries ΔR⁺ and its uncertainty a charge row: the charge is predicted, so
+    # neither direction's fraction is the 50 mV-over-20 mV of a model without it
+    assert model.r0_charge_extra_ohm == report.charge_extra_ohm
+    assert model.uncertainty.charge_fraction is not None
+    assert float(np.median(model.uncertainty.dynamic_fraction)) < 1.0
+    assert float(np.median(model.uncertainty.charge_fraction)) < 1.0
     assert float(np.median(model.uncertainty.rest_v)) < 0.005
     assert any("charge" in line for line in report.lines(model))
+
+
+def test_identify_write_load_round_trip_keeps_the_charge_term(block, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from benchgui.soc.modelfile import dump_model, load_model
+
+    _, fits = block
+    model, _ = fits[True]
+    path = tmp_path / "block.toml"
+    path.write_text(dump_model(model), encoding="utf-8")
+    back = load_model(path)
+    assert back.r0_charge_extra_ohm == pytest.approx(model.r0_charge_extra_ohm, rel=1e-5)
+    assert back.uncertainty.charge_fraction is not None
+    assert model.uncertainty.charge_fraction is not None
+    assert back.uncertainty.charge_fraction == pytest.approx(model.uncertainty.charge_fraction, rel=1e-5)
+    # with ΔR⁺ the model predicts the block's charge voltage as well as its discharge
+    t = np.arange(0.0, 3600.0, 1.0)
+    i = np.full_like(t, 0.1 * back.capacity_ah)
+    v_truth = simulate(block[0], t, i, 0.3)[0] + 4 * EXTRA_CHARGE_OHM * i
+    v_back = simulate(back, t, i, 0.3)[0]
+    v_one_r0 = simulate(replace(back, r0_charge_extra_ohm=0.0), t, i, 0.3)[0]
+    assert np.median(np.abs(v_back - v_truth)) < 0.5 * np.median(np.abs(v_one_r0 - v_truth))
 
 
 def test_a_charge_the_model_misses_does_not_pull_a_right_start(block) -> None:  # type: ignore[no-untyped-def]
@@ -71,12 +98,22 @@ def test_a_charge_the_model_misses_does_not_pull_a_right_start(block) -> None:  
     v, z = simulate(truth, t, i, 0.3)
     run = with_charge_overvoltage(truth, RunData(t, i, v))
     model, _ = fits[True]
+    assert model.r0_charge_extra_ohm > 0.0
     res = replay(model, run, soc0=0.3, soc0_sigma=0.02)
     err = np.abs(res.soc - z)
-    # 3.5 h of charge whose voltage the model misses by 30 mV per cell (≈ 2.5 % of SOC on
-    # this OCV): the estimate may lean a little, within its band, never far
-    assert float(np.max(err)) < 0.03
+    # 3.5 h of charge with a 30 mV-per-cell overvoltage (≈ 2.5 % of SOC on this OCV) that the
+    # model now predicts with R0 + ΔR⁺: a right start stays right, inside its band
+    assert float(np.max(err)) < 0.02
     assert float(np.mean(err <= 3 * res.soc_sigma + 1e-9)) >= 0.95
+    # the same model with its ΔR⁺ and charge row taken away: the filter reads the charge
+    # overvoltage as SOC (what the charge row and ΔR⁺ are for)
+    one_r0 = replace(
+        model,
+        r0_charge_extra_ohm=0.0,
+        uncertainty=replace(model.uncertainty, charge_fraction=None),
+    )
+    res0 = replay(one_r0, run, soc0=0.3, soc0_sigma=0.02)
+    assert float(np.max(err)) < float(np.max(np.abs(res0.soc - z)))
 
 
 def test_the_charge_term_is_kept_only_where_the_charge_needs_it(block) -> None:  # type: ignore[no-untyped-def]

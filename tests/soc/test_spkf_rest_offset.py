@@ -95,7 +95,6 @@ def test_a_wrong_capacity_stays_inside_the_band_across_the_plateau() -> None:
             assert 300 * (res.soc_sigma[b] - res.soc_sigma[a]) >= abs(err[b]) - abs(err[a])
 
 
-
 def test_a_learned_offset_does_not_drive_the_hysteresis_at_a_rest() -> None:
     # identification can return a fast hysteresis (γ 10⁴ on the C/20+CV LFP runs of
     # docs/soc-accuracy.md). Driven by the raw reading, a +20 mA offset alone swings h to the

@@ -269,9 +269,17 @@ class Spkf:
         if not (math.isfinite(current_a) and math.isfinite(i_now) and math.isfinite(dt_s)):
             self.skipped += 1  # a broken input must not poison the state
             return float(self._x[-1])
-        if i_now > self._deadband:
+        # the cell sees the measured current minus the sensor's offset: the hysteresis (its sign,
+        # rate and the charge efficiency) follows that, not a phantom current a resting cell
+        # never carried (with an identified γ of 10⁴ a 20 mA offset alone would drive h to ±1
+        # within a minute of every rest, an M-sized voltage error that moves SOC by several %
+        # on a flat OCV)
+        b_hat = float(self._x[self._bi]) if self.has_bias else 0.0
+        i_cell = current_a - b_hat
+        i_now_cell = i_now - b_hat
+        if i_now_cell > self._deadband:
             self._s = 1.0
-        elif i_now < -self._deadband:
+        elif i_now_cell < -self._deadband:
             self._s = -1.0
         nx, n_rc, zi = self.nx, self.n_rc, self.nx - 1
         self.steps += 1
@@ -291,15 +299,15 @@ class Spkf:
         dt = dt_s if dt_s > 0.0 else 0.0
         if dt > 0.0:
             ik = self._w_pattern + current_a  # the current seen by each sigma point
-            eta = self._eta if current_a > 0.0 else 1.0
+            eta = self._eta if i_cell > 0.0 else 1.0
             if dt != self._dt_cache or eta != self._eta_cache:
                 self._linear_factors(dt, eta)
             if self._hg > 0.0:
                 # h ← a_h·h + (1 − a_h)·sgn(i) is linear too once the rate a_h and the sign are
                 # taken at the measured current (the ±γσ_w current noise of two sigma points
                 # would change them by a few % of a small step: neglected)
-                sg = 1.0 if current_a > 0.0 else (-1.0 if current_a < 0.0 else 0.0)
-                ah = math.exp(-abs(current_a) * self._hg * eta * dt / self._q_as)
+                sg = 1.0 if i_cell > 0.0 else (-1.0 if i_cell < 0.0 else 0.0)
+                ah = math.exp(-abs(i_cell) * self._hg * eta * dt / self._q_as)
                 self._a_col[n_rc, 0] = ah
                 xs *= self._a_col
                 self._advance(xs, ik)

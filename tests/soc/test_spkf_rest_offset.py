@@ -5,6 +5,8 @@ an offset from a SOC error (the filter does not learn b from the voltage there):
 only place the offset is observable, and there it is observed directly.
 """
 
+from dataclasses import replace
+
 import numpy as np
 
 from benchgui.soc.model import CellModel, simulate
@@ -91,3 +93,26 @@ def test_a_wrong_capacity_stays_inside_the_band_across_the_plateau() -> None:
         if tuning.gain_state:
             # a persistent scale error: the band grows at least as the error does (σ_g·ΔSOC)
             assert 300 * (res.soc_sigma[b] - res.soc_sigma[a]) >= abs(err[b]) - abs(err[a])
+
+
+def test_a_learned_offset_does_not_drive_the_hysteresis_at_a_rest() -> None:
+    # identification can return a fast hysteresis (γ 10⁴ on the C/20+CV LFP runs of
+    # docs/soc-accuracy.md). Driven by the raw reading, a +20 mA offset alone swings h to the
+    # charge side within a minute of every rest, an M-sized voltage error that moves SOC by
+    # percent on the plateau. The cell carries measured − b: once the rest has shown b, the run
+    # must come out as it does with a perfect sensor (same noise)
+    m = replace(load_model("lifepo4-4s"), hysteresis_gamma=1.0e4, hysteresis_m_v=0.005)
+    q = m.capacity_ah
+    i = np.concatenate([np.zeros(600), np.full(1800, -0.2 * q), np.zeros(7200)])
+    hi = m.n_rc  # the hysteresis state follows the RC currents
+    ends = []
+    for offset in (0.0, 0.020):
+        run, z = logged(m, i, 0.70, offset_a=offset)
+        f = Spkf(m, 0.70, 0.02)
+        for k in range(1, len(i)):
+            f.step(1.0, float(run.current_a[k - 1]), float(run.voltage_v[k]), float(run.current_a[k]))
+        ends.append((float(f.state[hi]), 100 * (f.soc - z[-1]), f.current_bias_a))
+    (h_clean, err_clean, _), (h_off, err_off, b_off) = ends
+    assert abs(b_off - 0.020) < 0.004
+    assert abs(h_off - h_clean) < 0.2
+    assert abs(err_off - err_clean) < 0.5

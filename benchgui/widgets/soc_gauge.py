@@ -10,6 +10,10 @@ SOC is shown within 0…100 % (the filter may run past the ends for a while; the
 so) and the band is clipped there too. The trend keeps its own hour, one point per
 ``TREND_STEP_S`` of bench time, taken from the display buffers as they fill: those hold a fixed
 number of samples, at the estimator's rate only minutes, not the hour the plot promises.
+
+What it costs (issue 19): the dock refreshes its texts every 0.5 s, but the trend plot is redrawn
+only when its history gained or changed a point and at most once per pixel column of its hour
+(:meth:`SocGauge.trend_column_s`, bench time), and the bar repaints only when what it shows moved.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from benchgui.widgets.host import PanelHost
 
 TREND_S = 3600.0
 TREND_STEP_S = 5.0  # one trend point per 5 s of bench time: 720 points for the hour
+TREND_MAX_COLUMN_S = 60.0  # the history is read at least this often: the display buffers hold minutes
 TREND_CHANNELS = ("soc.spkf", "soc.spkf.sigma3", "soc.mppt", "soc.coulomb")
 HOW = {  # how the estimator started, in words
     "configured": "started from the configured guess ([soc] initial_soc_pct): the battery was not at rest",
@@ -48,7 +53,9 @@ class TrendHistory:
         self.span_s, self.step_s = span_s, step_s
         self.points: dict[str, deque[tuple[float, float]]] = {n: deque() for n in names}
 
-    def update(self, bench: Bench) -> None:
+    def update(self, bench: Bench) -> bool:
+        """Take the new samples in; True when a point was added or changed (worth a redraw)."""
+        changed = False
         for name, points in self.points.items():
             buf = bench.display.get(name)
             if buf is None:
@@ -65,8 +72,10 @@ class TrendHistory:
             if points and math.floor(points[-1][0] / self.step_s) == step[0]:
                 points.pop()  # its step goes on: the newer sample stands for it
             points.extend(zip(t[last_of_step].tolist(), v[last_of_step].tolist(), strict=True))
+            changed = True
             while points and points[0][0] < points[-1][0] - self.span_s:
                 points.popleft()
+        return changed
 
     def series(self, name: str) -> tuple[np.ndarray, np.ndarray]:
         pts = self.points[name]
@@ -105,11 +114,29 @@ class SocBar(QWidget):
         self.soc: float | None = None
         self.sigma3 = 0.0
         self.marks: dict[str, tuple[float, QColor]] = {}
+        self._painted: tuple[object, ...] = ()
         self.setMinimumHeight(34)
 
     def set_values(self, soc: float | None, sigma3: float, marks: dict[str, tuple[float, QColor]]) -> None:
+        """Repaints only when something moved by a pixel (the dock refreshes every 0.5 s; most
+        refreshes change nothing the bar can show)."""
+        shown = self._shown(soc, sigma3, marks)
         self.soc, self.sigma3, self.marks = soc, sigma3, marks
-        self.update()
+        if shown != self._painted:
+            self._painted = shown
+            self.update()
+
+    def _shown(
+        self, soc: float | None, sigma3: float, marks: dict[str, tuple[float, QColor]]
+    ) -> tuple[object, ...]:
+        """What the bar would draw, in whole pixels of its present width."""
+        px = max(self.width(), 1) / 100.0
+
+        def col(pct: float) -> int:
+            return round(min(max(pct, 0.0), 100.0) * px)
+
+        band = None if soc is None else (col(soc), col(soc - sigma3), col(soc + sigma3))
+        return (self.width(), band, tuple((k, col(v), c.rgba()) for k, (v, c) in sorted(marks.items())))
 
     def paintEvent(self, event: QPaintEvent) -> None:
         p = QPainter(self)
@@ -146,6 +173,8 @@ class SocGauge(QWidget):
         self.bench = bench
         self.service = service
         self.history = TrendHistory(TREND_CHANNELS)
+        self._next_trend_t = -math.inf  # bench time of the next trend update (one pixel column on)
+        self.trend_draws = 0  # how often the trend plot was handed new data
         self._setup_ui()
         self.timer = QTimer(self)
         self.timer.timeout.connect(self._tick)
@@ -279,8 +308,23 @@ class SocGauge(QWidget):
         )
         self._plot()
 
+    def trend_column_s(self) -> float:
+        """Bench seconds per pixel column of the trend plot: redrawing more often moves nothing
+        on the screen. At least one history step, at most :data:`TREND_MAX_COLUMN_S`."""
+        width = self.trend_plot.getViewBox().width()
+        column = TREND_S / width if width >= 1 else TREND_STEP_S
+        return min(max(column, TREND_STEP_S), TREND_MAX_COLUMN_S)
+
     def _plot(self) -> None:
-        self.history.update(self.bench)
+        latest = self.bench.display.latest("soc.spkf")
+        now = None if latest is None else float(latest[0])
+        if now is not None and self._next_trend_t - TREND_MAX_COLUMN_S <= now < self._next_trend_t:
+            return  # not one pixel column further since the last redraw (earlier: time went back)
+        if now is not None:
+            self._next_trend_t = now + self.trend_column_s()
+        if not self.history.update(self.bench):
+            return
+        self.trend_draws += 1
         t, v = self.history.series("soc.spkf")
         ts, s3 = self.history.series("soc.spkf.sigma3")
         self.soc_curve.setData(t, np.clip(v, 0.0, 100.0))

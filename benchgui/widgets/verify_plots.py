@@ -4,6 +4,12 @@ Draws one :class:`~benchgui.verify.analysis.ComparisonResult` (computed by the c
 arithmetic beyond a histogram happens here). Points are coloured by operating region, as in the
 HTML report. Each plot exports as SVG, PNG and CSV through pyqtgraph's exporters (also from the
 right-click menu), for a thesis or a paper.
+
+What is drawn is bounded (issue 19): a stored 20-h session holds ~144 k aligned pairs, more points
+than the plots have pixels. The scatter and the error-over-time plot keep one pair per cell of a
+grid about as fine as the screen (:func:`thin`), per region, so outliers and the envelope stay
+while the point count does not grow with the session; the histogram, the ideal and fit lines and
+every statistic use all pairs. The CSV export writes every pair, not the thinned ones.
 """
 
 from __future__ import annotations
@@ -31,6 +37,8 @@ REGION_COLORS = {
 }
 ORDER = (rg.REST, rg.ZERO, rg.CHARGE, rg.DISCHARGE, rg.UNKNOWN)
 EXPORT_FORMATS = ("svg", "png", "csv")
+GRID = (640, 400)  # cells of the thinning grid (x, y): about the pixels of a plot on a full screen
+MAX_DRAWN = 4000  # points per plot at most: a coarser grid when the data still fill more cells
 
 pg.setConfigOptions(antialias=False, background="w", foreground="k")  # as the live plots
 pg_compat.install()  # SVG export with Qt >= 6.10
@@ -40,10 +48,38 @@ def _safe(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", text).strip("_")
 
 
+def thin(
+    x: np.ndarray, y: np.ndarray, groups: np.ndarray, grid: tuple[int, int] = GRID, limit: int = MAX_DRAWN
+) -> np.ndarray:
+    """Indices of the points to draw: the first pair of each occupied (group, cell) of a
+    ``grid`` over the data's range, halving the grid until at most ``limit`` remain.
+
+    Every occupied cell keeps a real pair (not a cell centre), so the shape, the spread and the
+    outliers look as with all points at screen resolution; order is kept (time stays sorted).
+    """
+    n = len(x)
+    if n <= limit:
+        return np.arange(n)
+    xf, yf = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    _, g = np.unique(groups, return_inverse=True)
+    x0, y0 = float(np.min(xf)), float(np.min(yf))
+    xs, ys = float(np.ptp(xf)) or 1.0, float(np.ptp(yf)) or 1.0
+    cols, rows = grid
+    while True:
+        cx = np.minimum((xf - x0) * (cols / xs), cols - 1).astype(np.int64)
+        cy = np.minimum((yf - y0) * (rows / ys), rows - 1).astype(np.int64)
+        _, first = np.unique((g.astype(np.int64) * rows + cy) * cols + cx, return_index=True)
+        if len(first) <= limit or (cols <= 2 and rows <= 2):
+            return np.sort(first)
+        cols, rows = max(cols // 2, 2), max(rows // 2, 2)
+
+
 class VerifyPlots(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.comparison: ComparisonResult | None = None
+        self.drawn_scatter = self.drawn_residual = 0  # points handed to the plots (all regions)
+        self.draws = 0  # comparisons drawn (a redraw costs; the view asks only when needed)
         self._setup_ui()
 
     def _setup_ui(self) -> None:
@@ -82,6 +118,7 @@ class VerifyPlots(QWidget):
 
     def clear(self) -> None:
         self.comparison = None
+        self.drawn_scatter = self.drawn_residual = 0
         for item in (*self.scatter_items.values(), *self.residual_items.values(), self.ideal, self.fit):
             item.setData([], [])
         self.bars.setData([0, 1], [0])
@@ -91,6 +128,7 @@ class VerifyPlots(QWidget):
             self.clear()
             return
         self.comparison = c
+        self.draws += 1
         a = c.aligned
         u = c.unit
         self.scatter.setTitle(f"{c.device} vs {c.reference}")
@@ -99,10 +137,7 @@ class VerifyPlots(QWidget):
         self.residual.setTitle(f"error {c.device} − {c.reference}")
         self.residual.setLabel("left", "error", units=u)
         self.histogram.setLabel("bottom", "error", units=u)
-        for region in ORDER:
-            m = c.labels == region
-            self.scatter_items[region].setData(a.ref[m], a.dev[m])
-            self.residual_items[region].setData(a.t[m], a.error[m])
+        self._draw_points(c, full=False)
         if len(a):
             lo, hi = float(np.min(a.ref)), float(np.max(a.ref))
             self.ideal.setData([lo, hi], [lo, hi])
@@ -121,6 +156,20 @@ class VerifyPlots(QWidget):
             self.bars.setData([0, 1], [0])
         for p in self.plots().values():
             p.enableAutoRange()
+
+    def _draw_points(self, c: ComparisonResult, full: bool) -> None:
+        """Hand the scatter and error plots their points: thinned (:func:`thin`), or all pairs."""
+        a = c.aligned
+        keep_s = slice(None) if full else thin(a.ref, a.dev, c.labels)
+        keep_r = slice(None) if full else thin(a.t, a.error, c.labels)
+        labels_s, labels_r = c.labels[keep_s], c.labels[keep_r]
+        ref, dev, t, err = a.ref[keep_s], a.dev[keep_s], a.t[keep_r], a.error[keep_r]
+        for region in ORDER:
+            ms, mr = labels_s == region, labels_r == region
+            self.scatter_items[region].setData(ref[ms], dev[ms])
+            self.residual_items[region].setData(t[mr], err[mr])
+        self.drawn_scatter = len(ref)
+        self.drawn_residual = len(t)
 
     def export(self, directory: str | Path, stem: str = "") -> list[Path]:
         """Write every plot as SVG, PNG and CSV into ``directory``; returns the files written."""
@@ -141,6 +190,13 @@ class VerifyPlots(QWidget):
                     exporter.parameters()["width"] = 1200
                 else:
                     exporter = pg_exporters.CSVExporter(plot)
-                exporter.export(str(path))
+                if fmt == "csv" and c is not None and name != "histogram":
+                    self._draw_points(c, full=True)  # the numbers: every pair, as the report
+                    try:
+                        exporter.export(str(path))
+                    finally:
+                        self._draw_points(c, full=False)
+                else:
+                    exporter.export(str(path))
                 written.append(path)
         return written

@@ -6,6 +6,10 @@ picked in the list (the service loads it on its worker thread). A statistics tab
 green or red against the configured tolerances, the per-region table of the selected comparison,
 and three plots (:mod:`benchgui.widgets.verify_plots`). "Report…" asks the service to write the
 same HTML/JSON report as ``benchgui verify``; "Export plots…" writes SVG/PNG/CSV of the plots.
+
+What it costs (issue 19): the service recomputes the live statistics only while this view is
+shown (hidden behind a tab nobody reads them), and the plots are redrawn only when the shown
+comparison changed and the view is visible — a result arriving while hidden is drawn on show.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ import time
 from pathlib import Path
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QBrush, QColor, QShowEvent
+from PySide6.QtGui import QBrush, QColor, QHideEvent, QShowEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
@@ -79,7 +83,6 @@ class VerifyView(QWidget):
         self.current: Verification | None = None
         self.shown_origin = LIVE
         self.bridge = Bridge(self)  # the service's signals fire on its worker thread
-        service.live_enabled = True  # someone is watching: keep the live statistics fresh
         self.bridge.listen(service.result_ready, self.on_result)
         self.bridge.listen(service.report_written, self._report_done)
         self._setup_ui()
@@ -148,8 +151,18 @@ class VerifyView(QWidget):
         return self._plots
 
     def showEvent(self, event: QShowEvent) -> None:
-        _ = self.plots  # built now, before the view's first paint
+        plots = self.plots  # built now, before the view's first paint
+        if plots.comparison is not self.selected():
+            plots.show_comparison(self.selected())  # a result arrived while hidden
+        if not self.service.live_enabled:  # someone is watching: keep the live statistics fresh
+            self.service.live_enabled = True
+            if self.shown_origin == LIVE:
+                self.service.refresh_live()  # now, not one interval later
         super().showEvent(event)
+
+    def hideEvent(self, event: QHideEvent) -> None:
+        self.service.live_enabled = False  # behind a tab or minimised: nobody reads them
+        super().hideEvent(event)
 
     # -- choosing what to show ---------------------------------------------------------------------
     def fill_sessions(self) -> None:
@@ -226,8 +239,8 @@ class VerifyView(QWidget):
 
     def _comparison_chosen(self, _index: int) -> None:
         c = self.selected()
-        if self._plots is not None:  # else drawn when built
-            self._plots.show_comparison(c)
+        if self._plots is not None and self.isVisible() and self._plots.comparison is not c:
+            self._plots.show_comparison(c)  # hidden: drawn on show; not built: drawn when built
         self._fill_regions(c)
 
     # -- tables ------------------------------------------------------------------------------------

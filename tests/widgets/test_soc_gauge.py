@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import numpy as np
+import pytest
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QDockWidget
 
@@ -192,3 +193,63 @@ def test_soc_is_shown_within_0_to_100_with_the_band_clipped(qtbot) -> None:  # t
     assert y0 >= -3
     assert y1 <= 103
     assert "the battery was not at rest" in g.status.text()  # "started configured", explained
+
+
+def test_trend_is_redrawn_once_per_pixel_column_and_the_bar_only_when_it_moves(qtbot) -> None:  # type: ignore[no-untyped-def]
+    """Issue 19: the SOC dock cost +3.5 points of a core by redrawing its trend and bar at every
+    0.5-s refresh; the hour's plot moves by one pixel column every few seconds of bench time."""
+    bench, svc = bench_with_soc()
+    g = SocGauge(bench, svc)
+    qtbot.addWidget(g)
+    g.resize(420, 640)
+    g.show()
+    qtbot.waitExposed(g)
+    g.timer.stop()  # the test refreshes by hand
+    feed(bench, current=-5.0, seconds=600.0)
+    g.refresh()
+    column = g.trend_column_s()
+    assert soc_gauge.TREND_STEP_S <= column <= soc_gauge.TREND_MAX_COLUMN_S
+    assert column == pytest.approx(
+        max(soc_gauge.TREND_S / g.trend_plot.getViewBox().width(), soc_gauge.TREND_STEP_S)
+    )
+    draws = g.trend_draws
+    assert draws == 1
+    painted = []
+    g.bar.update = lambda: painted.append(1)  # type: ignore[method-assign]
+    for _ in range(5):
+        g.refresh()  # nothing new: neither the trend nor the bar is redrawn
+    assert g.trend_draws == draws
+    assert painted == []
+    last_t = float(bench.display.latest("soc.spkf")[0])  # type: ignore[index]
+    t0 = int(last_t * 1e9)  # the estimate's time follows the samples' own
+    volts = float(bench.display.latest("battery.voltage.labjack")[1])  # type: ignore[index]
+    step_s, fed = 1.0, 0.0
+
+    def publish(tn: int) -> None:
+        v, i = Sample("battery.voltage.labjack", tn, volts), Sample("battery.current.labjack", tn, -5.0)
+        bench.publish([v, i])
+
+    while fed + step_s < column:  # less than one column of new samples: no redraw
+        fed += step_s
+        tn = t0 + int(fed * 1e9)
+        bench.publish(
+            [Sample("battery.voltage.labjack", tn, volts), Sample("battery.current.labjack", tn, -5.0)]
+        )
+        g.refresh()
+    assert float(bench.display.latest("soc.spkf")[0]) > last_t  # type: ignore[index]
+    assert g.trend_draws == draws
+    for k in range(int(column) + 2):  # a column further: one redraw
+        tn = t0 + int((fed + 1.0 + k) * 1e9)
+        bench.publish(
+            [Sample("battery.voltage.labjack", tn, volts), Sample("battery.current.labjack", tn, -5.0)]
+        )
+    g.refresh()
+    assert g.trend_draws == draws + 1
+    t, _ = g.soc_curve.getData()
+    assert t is not None
+    assert t[-1] == pytest.approx(float(bench.display.latest("soc.spkf")[0]))  # type: ignore[index]
+    painted.clear()
+    g.bar.set_values(g.bar.soc, g.bar.sigma3, dict(g.bar.marks))  # the same again: not repainted
+    assert painted == []
+    g.bar.set_values(g.bar.soc, g.bar.sigma3 + 5.0, g.bar.marks)  # the band widened: repainted
+    assert painted == [1]

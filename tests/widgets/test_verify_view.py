@@ -9,6 +9,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import numpy as np
+import pyqtgraph as pg
 import pytest
 from PySide6.QtGui import QColor
 
@@ -17,8 +18,11 @@ from benchgui.config.schema import CurrentTolerance, ToleranceSection, VerifySec
 from benchgui.core.bench import Bench
 from benchgui.core.verification import LIVE, VerificationService, verify_session
 from benchgui.model import SessionMeta
+from benchgui.verify import regions as rg
+from benchgui.verify.align import Aligned
+from benchgui.verify.analysis import ComparisonResult
 from benchgui.verify.report_json import to_json
-from benchgui.widgets.verify_plots import VerifyPlots
+from benchgui.widgets.verify_plots import MAX_DRAWN, VerifyPlots, thin
 from benchgui.widgets.verify_view import GREEN, RED, VerifyView, create_panel
 from tests.core.test_verification import publish_session
 from tests.verify import synth
@@ -229,3 +233,104 @@ def test_plots_built_on_first_show_draw_what_was_computed_while_hidden(qtbot, se
     n_points = sum(0 if (x := item.getData()[0]) is None else len(x) for item in plots.scatter_items.values())
     assert n_points == c.summary.n
     assert plots.height() > 100  # in the room the placeholder held, not squeezed
+
+
+def big_comparison(base: ComparisonResult, n: int = 100_000) -> ComparisonResult:
+    """``base`` with ``n`` pairs of a current swinging through charge and discharge, plus one outlier."""
+    rng = np.random.default_rng(7)
+    t = 1.7e9 + 0.5 * np.arange(n)
+    ref = 5.0 * np.sin(2 * np.pi * (t - t[0]) / 3600.0) + rng.normal(0.0, 0.01, n)
+    dev = 1.03 * ref + 0.02 + rng.normal(0.0, 0.01, n)
+    dev[n // 3] += 3.0  # one reading far off: it must stay visible
+    labels = np.where(ref > 0.2, rg.CHARGE, np.where(ref < -0.2, rg.DISCHARGE, rg.REST))
+    return dataclasses.replace(base, aligned=Aligned(t, ref, dev, "reference", 0), labels=labels, current=ref)
+
+
+def test_plots_of_100k_pairs_draw_a_bounded_number_of_points(qtbot, service, stored, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Issue 19: a long stored session put every aligned pair into the scatter (144 k for 20 h)."""
+    store, sid = stored
+    base = next(
+        c for c in verify_session(store, sid, SETTINGS).result.comparisons if c.quantity == "battery.current"
+    )
+    c = big_comparison(base)
+    a = c.aligned
+    plots = VerifyPlots()
+    qtbot.addWidget(plots)
+    plots.resize(1200, 700)
+    plots.show()
+    plots.show_comparison(c)
+    assert 0 < plots.drawn_scatter <= MAX_DRAWN
+    assert 0 < plots.drawn_residual <= MAX_DRAWN
+
+    def drawn(items: dict[str, pg.PlotDataItem]) -> tuple[np.ndarray, np.ndarray]:
+        xs, ys = zip(
+            *(item.getData() for item in items.values() if item.getData()[0] is not None), strict=True
+        )
+        return np.concatenate(xs), np.concatenate(ys)
+
+    sx, sy = drawn(plots.scatter_items)
+    assert len(sx) == plots.drawn_scatter
+    assert np.max(sy - sx) == pytest.approx(np.max(a.error))  # the outlier is drawn
+    assert np.min(sx) == pytest.approx(np.min(a.ref), abs=np.ptp(a.ref) / 100)  # the whole range
+    assert np.max(sx) == pytest.approx(np.max(a.ref), abs=np.ptp(a.ref) / 100)
+    rt, re_ = drawn(plots.residual_items)
+    assert np.max(re_) == pytest.approx(np.max(a.error))
+    assert np.min(rt) == pytest.approx(a.t[0], abs=np.ptp(a.t) / 100)
+    assert np.max(rt) == pytest.approx(a.t[-1], abs=np.ptp(a.t) / 100)
+    for region in ("charge", "discharge", "rest"):  # each region keeps its points and colour
+        x, _ = plots.scatter_items[region].getData()
+        assert x is not None
+        assert len(x) > 0
+    # what is computed stays on every pair: the histogram counts them all, the fit spans them all
+    _, counts = plots.bars.getData()
+    assert int(np.sum(counts)) == len(a) == 100_000
+    fx, _ = plots.fit.getData()
+    assert (fx[0], fx[1]) == (float(np.min(a.ref)), float(np.max(a.ref)))
+    files = plots.export(tmp_path)  # the CSV holds every pair, the plots stay thinned after it
+    with next(f for f in files if f.name.endswith("-scatter.csv")).open() as fh:
+        rows = list(csv.reader(fh))
+    xcols = [
+        j for j, h in enumerate(rows[0]) if h.endswith("_x") and h[:-2] in ("rest", "charge", "discharge")
+    ]
+    assert sum(1 for r in rows[1:] for j in xcols if j < len(r) and r[j]) == len(a)
+    assert len(drawn(plots.scatter_items)[0]) == plots.drawn_scatter
+
+
+def test_thin_keeps_every_point_below_the_limit_and_one_per_cell_above() -> None:
+    x = np.arange(10.0)
+    assert list(thin(x, x, np.zeros(10))) == list(range(10))
+    n = 50_000
+    x = np.repeat(np.arange(100.0), n // 100)  # 100 distinct points, each 500 times
+    keep = thin(x, x, np.zeros(n), grid=(100, 100), limit=1000)
+    assert sorted(x[keep]) == list(np.arange(100.0))
+    keep = thin(x, x, np.zeros(n), grid=(100, 100), limit=30)  # too many cells: a coarser grid
+    assert 0 < len(keep) <= 30
+    assert np.all(np.diff(keep) > 0)  # the order is kept
+
+
+def test_plots_redraw_only_when_visible_and_changed(qtbot, service, stored) -> None:  # type: ignore[no-untyped-def]
+    _, sid = stored
+    view = make_view(qtbot, service)
+    assert service.live_enabled  # shown: the live statistics are kept fresh
+    show_stored(qtbot, view, sid)
+    plots = view.plots
+    draws = plots.draws
+    v = view.current
+    view.on_result(v)  # the same result again: nothing new to draw
+    assert plots.draws == draws
+    view.hide()
+    assert not service.live_enabled  # hidden: nobody reads them, none computed
+    fresh = dataclasses.replace(
+        v,
+        result=dataclasses.replace(
+            v.result, comparisons=[dataclasses.replace(c) for c in v.result.comparisons]
+        ),
+    )
+    view.on_result(fresh)  # a new result while hidden: the tables follow, the plots wait
+    assert view.current is fresh
+    assert plots.draws == draws
+    view.show()
+    qtbot.waitExposed(view)
+    assert plots.draws == draws + 1
+    assert plots.comparison is view.selected()
+    assert service.live_enabled

@@ -43,6 +43,34 @@ def test_a_regime_the_model_misses_sets_the_dynamic_fraction() -> None:
     assert masks["charge"].sum() + masks["discharge"].sum() + masks["rest"].sum() == n
 
 
+def rests_after_each_direction(bias_after_charge: float) -> tuple[np.ndarray, ...]:
+    """A run in blocks over the SOC range: discharge, rest, charge, rest (1 mV noise); the
+    model reads ``bias_after_charge`` (V) high in the rests that follow a charge only."""
+    rng = np.random.default_rng(5)
+    block_i = np.concatenate([np.full(50, -1.0), np.zeros(200), np.full(50, 1.0), np.zeros(200)])
+    i = np.tile(block_i, 20)
+    z = np.repeat(np.linspace(0.025, 0.975, 20), len(block_i))
+    res = rng.normal(0.0, 0.001, len(i))
+    after_charge = np.tile(np.r_[np.zeros(300, bool), np.ones(200, bool)], 20)
+    res[after_charge] += bias_after_charge
+    dyn = 0.02 * np.abs(i)
+    return z, res, dyn, i
+
+
+def test_a_rest_bias_after_one_direction_sets_the_rest_column() -> None:
+    """A model that reads every rest after a charge 60 mV high (the lead-acid C/20+CV case) is
+    not trusted at rest by the pooled RMS (≈ 42 mV): the worse history sets the column."""
+    z, res, dyn, i = rests_after_each_direction(0.06)
+    pooled, _ = regime_uncertainty(z, res, dyn, i, 0.1, i == 0)
+    split, _ = regime_uncertainty(z, res, dyn, i, 0.1, i == 0, by_direction=True)
+    assert np.all(pooled.rest_v < 0.05)  # pooled over both histories: below the bias
+    assert np.all(split.rest_v > 0.058)  # the after-charge rests' own RMS
+    # without the bias both histories agree: the column stays at the noise
+    z, res, dyn, i = rests_after_each_direction(0.0)
+    clean, _ = regime_uncertainty(z, res, dyn, i, 0.1, i == 0, by_direction=True)
+    assert np.all(clean.rest_v < 0.002)
+
+
 @pytest.fixture(scope="module")
 def block():  # type: ignore[no-untyped-def]
     truth = nmc_like()

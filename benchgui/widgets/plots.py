@@ -23,7 +23,7 @@ from PySide6.QtWidgets import QGraphicsItem, QGraphicsView, QVBoxLayout, QWidget
 from benchgui.core.history import History
 from benchgui.model import Channel, SampleFlag
 from benchgui.widgets.frame_scheduler import FrameScheduler, RedrawMode
-from benchgui.widgets.plot_overlay import CrossHair, MarkerSet, SessionOverlay, cache_legend_text
+from benchgui.widgets.plot_overlay import CrossHair, MarkerSet, SessionOverlay, bare_curve, cache_legend_text
 
 pg.setConfigOptions(antialias=False, background="w", foreground="k")
 _CACHED = QGraphicsItem.CacheMode.DeviceCoordinateCache
@@ -87,7 +87,7 @@ class PlotPanel(QWidget):
         self._curve_data: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # what pyqtgraph has
         self.specs = list(specs)
         self.range_fn: Callable[[], tuple[float, float] | None] = lambda: None
-        self.curves: dict[str, pg.PlotDataItem] = {}
+        self.curves: dict[str, pg.PlotCurveItem] = {}
         self._curve_plot: dict[str, int] = {}
         self.frames = 0
         self.last_frame_ms = 0.0
@@ -164,11 +164,9 @@ class PlotPanel(QWidget):
             if idx is None or ch.name in self.curves:
                 continue
             n = sum(1 for v in self._curve_plot.values() if v == idx)
-            curve = self.plots[idx].plot(
-                name=ch.label or ch.name,
-                pen=pg.mkPen(color_for(ch, n), width=1),  # wider pens are several times slower to draw
-                connect="finite",
-            )
+            # wider pens are several times slower to draw
+            curve = bare_curve(ch.label or ch.name, pg.mkPen(color_for(ch, n), width=1))
+            self.plots[idx].addItem(curve)  # … and into the legend, by its name
             self.curves[ch.name] = curve
             self.channels[ch.name] = ch
             self._curve_plot[ch.name] = idx
@@ -255,7 +253,7 @@ class PlotPanel(QWidget):
                 # within its column, which no pixel shows
                 continue
             self._curve_data[name] = (t, v)
-            curve.setData(t, v, connect="finite") if len(t) else curve.setData([], [])
+            curve.setData(t, v)
             changed = True
         if self.overlay is not None:
             self.overlay.redraw(t0, t1, cols)

@@ -24,7 +24,14 @@ from benchgui.core.history import History
 from benchgui.model import Channel, SampleFlag
 from benchgui.widgets.frame_scheduler import FrameScheduler, RedrawMode
 from benchgui.widgets.plot_axes import TimeAxis, ValueAxis, grid_under_data
-from benchgui.widgets.plot_overlay import CrossHair, MarkerSet, SessionOverlay, bare_curve, cache_legend_text
+from benchgui.widgets.plot_overlay import (
+    CrossHair,
+    MarkerSet,
+    SessionOverlay,
+    bare_curve,
+    cache_legend_text,
+    hand_over,
+)
 
 pg.setConfigOptions(antialias=False, background="w", foreground="k")
 _CACHED = QGraphicsItem.CacheMode.DeviceCoordinateCache
@@ -260,7 +267,7 @@ class PlotPanel(QWidget):
                 # within its column, which no pixel shows
                 continue
             self._curve_data[name] = (t, v)
-            curve.setData(t, v)
+            hand_over(curve, t, v)
             changed = True
         if self.overlay is not None:
             self.overlay.redraw(t0, t1, cols)

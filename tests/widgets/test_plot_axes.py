@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import time
 
+import numpy as np
 import pyqtgraph as pg
 import pytest
 from PySide6.QtGui import QPainter, QPicture
 
 from benchgui.model import Channel
 from benchgui.widgets.plot_axes import TimeAxis, ValueAxis, grid_under_data
+from benchgui.widgets.plot_overlay import bare_curve, hand_over
 from benchgui.widgets.plots import PlotPanel, PlotSpec
 
 UTC_OFFSET = -time.localtime().tm_gmtoff
@@ -131,3 +133,26 @@ def test_grid_under_data_is_idempotent(qtbot) -> None:  # type: ignore[no-untype
     grid_under_data(p)
     assert p.getViewBox() in view.scene().items()  # (the view held: its items live with it)
     assert p.getAxis("left").zValue() == z < p.getViewBox().zValue()
+
+
+def test_a_gap_in_a_trace_is_still_drawn_as_a_gap(qtbot) -> None:  # type: ignore[no-untyped-def]
+    """Traces without a gap are handed over as one line (cheaper), those with one in pieces."""
+    view = pg.GraphicsLayoutWidget()
+    qtbot.addWidget(view)
+    curve = bare_curve("v", pg.mkPen("k"))
+    view.addPlot().addItem(curve)
+
+    def pieces() -> int:
+        path = curve.getPath()
+        return sum(1 for i in range(path.elementCount()) if path.elementAt(i).isMoveTo())
+
+    t = np.arange(10.0)
+    hand_over(curve, t, np.where(t == 4, np.nan, t))
+    assert pieces() == 2
+    hand_over(curve, t, t * 2)
+    assert pieces() == 1
+    hand_over(curve, t, np.where(t >= 7, np.inf, t))  # not finite either: not drawn
+    assert pieces() == 1
+    assert curve.getPath().boundingRect().right() <= 6
+    hand_over(curve, t[:0], t[:0])
+    assert curve.getPath().elementCount() == 0

@@ -2,7 +2,7 @@
 
 The time axis of the lowest plot is drawn again at every frame of a scrolling window (its
 range moved by one pixel column), with its grid lines across the plot. Measured offscreen with
-the bench's 5 plots and 12 traces (``/tmp``-harness of issue 19, load average 4–7): ~0.9 ms of
+the bench's 5 plots and 12 traces (``benchmarks/plot_frame.py``, load average 4–7): ~0.9 ms of
 Python working out the same ticks and labels again (zoom level, label texts, their sizes) and
 ~0.6 ms replaying the picture, most of it the semi-transparent grid lines — Qt's raster engine
 blends a line with alpha through its thread pool, ~10× the cost of an opaque line of the same

@@ -21,6 +21,7 @@ from collections.abc import Callable, Mapping, Sequence
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QEvent, QObject, QPointF, Qt
+from PySide6.QtGui import QPen
 from PySide6.QtWidgets import QGraphicsItem, QWidget
 
 from benchgui.core.history import History
@@ -36,6 +37,26 @@ def cache_legend_text(plot: pg.PlotItem) -> None:
         for sample, label in plot.legend.items:
             sample.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
             label.item.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+
+
+def bare_curve(name: str, pen: QPen) -> pg.PlotCurveItem:
+    """A trace as a bare ``PlotCurveItem``, not a ``PlotDataItem``: History already hands over
+    at most two finite-or-gap points per pixel column of exactly the visible window, so the data
+    item's machinery (clipping, downsampling, log/FFT modes, a second set of arrays, its signals)
+    only costs Python at every ``setData`` (measured ~0.1 ms per trace and frame, issue 19).
+    NaN marks a gap (:func:`hand_over` says where to look for them); pyqtgraph's own finite
+    check of every point is skipped."""
+    return pg.PlotCurveItem(name=name, pen=pen, connect="finite", skipFiniteCheck=True)
+
+
+def hand_over(curve: pg.PlotCurveItem, t: np.ndarray, v: np.ndarray) -> None:
+    """Give ``curve`` its points. Only a trace with a gap (a value that is not finite: NaN marks
+    a gap; the time stamps always are finite) is drawn in pieces between the gaps
+    (``connect="finite"``, which splits the arrays in Python even when there is nothing to split:
+    14 % of the paint's py-spy samples); the rest as one line (``connect="all"``): measured
+    0.083 → 0.070 ms per trace painted."""
+    gaps = not bool(np.isfinite(v).all())
+    curve.setData(t, v, connect="finite" if gaps else "all")
 
 
 def value_text(value: float, unit: str) -> str:
@@ -54,7 +75,7 @@ class CrossHair(QObject):
         self,
         view: QWidget,
         plots: Sequence[pg.PlotItem],
-        curves: Mapping[str, pg.PlotDataItem],
+        curves: Mapping[str, pg.PlotCurveItem],
         channels: Mapping[str, Channel],
     ) -> None:
         super().__init__(view)
@@ -147,7 +168,7 @@ class SessionOverlay:
         self.history = history
         self.offset_s = offset_s
         self.label = label
-        self.curves: dict[str, pg.PlotDataItem] = {}
+        self.curves: dict[str, pg.PlotCurveItem] = {}
         self._plots = list(plots)
         per_plot: dict[int, int] = {}
         for ch in channels:
@@ -157,11 +178,10 @@ class SessionOverlay:
             n = per_plot.get(idx, 0)
             per_plot[idx] = n + 1
             color = (*color_for(ch, n), OVERLAY_ALPHA)
-            curve = self._plots[idx].plot(
-                name=f"{label}: {ch.label or ch.name}",
-                pen=pg.mkPen(color, width=1, style=Qt.PenStyle.DashLine),
-                connect="finite",
+            curve = bare_curve(
+                f"{label}: {ch.label or ch.name}", pg.mkPen(color, width=1, style=Qt.PenStyle.DashLine)
             )
+            self._plots[idx].addItem(curve)
             self.curves[ch.name] = curve  # already reduced to pixel columns by History
             cache_legend_text(self._plots[idx])
 
@@ -169,10 +189,7 @@ class SessionOverlay:
         """Draw [t0, t1] of the primary axis: the overlay's [t0 - offset, t1 - offset]."""
         for name, curve in self.curves.items():
             t, v = self.history.series(name, t0 - self.offset_s, t1 - self.offset_s, columns)
-            if len(t):
-                curve.setData(np.asarray(t) + self.offset_s, v, connect="finite")
-            else:
-                curve.setData([], [])
+            hand_over(curve, np.asarray(t, dtype=float) + self.offset_s, np.asarray(v, dtype=float))
 
     def remove(self) -> None:
         for curve in self.curves.values():

@@ -23,7 +23,15 @@ from PySide6.QtWidgets import QGraphicsItem, QGraphicsView, QVBoxLayout, QWidget
 from benchgui.core.history import History
 from benchgui.model import Channel, SampleFlag
 from benchgui.widgets.frame_scheduler import FrameScheduler, RedrawMode
-from benchgui.widgets.plot_overlay import CrossHair, MarkerSet, SessionOverlay, cache_legend_text
+from benchgui.widgets.plot_axes import TimeAxis, ValueAxis, grid_under_data
+from benchgui.widgets.plot_overlay import (
+    CrossHair,
+    MarkerSet,
+    SessionOverlay,
+    bare_curve,
+    cache_legend_text,
+    hand_over,
+)
 
 pg.setConfigOptions(antialias=False, background="w", foreground="k")
 _CACHED = QGraphicsItem.CacheMode.DeviceCoordinateCache
@@ -87,7 +95,7 @@ class PlotPanel(QWidget):
         self._curve_data: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # what pyqtgraph has
         self.specs = list(specs)
         self.range_fn: Callable[[], tuple[float, float] | None] = lambda: None
-        self.curves: dict[str, pg.PlotDataItem] = {}
+        self.curves: dict[str, pg.PlotCurveItem] = {}
         self._curve_plot: dict[str, int] = {}
         self.frames = 0
         self.last_frame_ms = 0.0
@@ -108,8 +116,13 @@ class PlotPanel(QWidget):
         layout.addWidget(self.view)
         self.plots: list[pg.PlotItem] = []
         for i, spec in enumerate(self.specs):
-            axis = pg.DateAxisItem(orientation="bottom", utcOffset=-time.localtime().tm_gmtoff)
-            p = self.view.addPlot(row=i, col=0, axisItems={"bottom": axis})
+            # axes cheaper to draw again at each scroll, opaque grid under the data (plot_axes)
+            axes = {
+                "bottom": TimeAxis(orientation="bottom", utcOffset=-time.localtime().tm_gmtoff),
+                "left": ValueAxis(orientation="left"),
+            }
+            p = self.view.addPlot(row=i, col=0, axisItems=axes)
+            grid_under_data(p)
             p.setLabel("left", spec.title, units=spec.unit)
             p.getAxis("left").setWidth(72)  # equal widths keep the stacked time axes aligned
             p.showGrid(x=True, y=True, alpha=0.25)
@@ -126,8 +139,9 @@ class PlotPanel(QWidget):
             p.layout.setRowFixedHeight(0, LEGEND_STRIP_PX)
             # axes (with their grid) and legends change far less often than the traces: paint
             # them from a pixmap until they change, instead of replaying their text every frame
-            p.getAxis("left").setCacheMode(_CACHED)
-            p.getAxis("bottom").setCacheMode(_CACHED)
+            for side in ("left", "bottom"):
+                p.getAxis(side).setCacheMode(_CACHED)
+                p.getAxis(side).label.setCacheMode(_CACHED)  # its title: laid out again at each paint
             legend.setCacheMode(_CACHED)
             # no pyqtgraph clipping or downsampling: History hands over <= 2 points per pixel
             # column of exactly the visible window already
@@ -164,11 +178,9 @@ class PlotPanel(QWidget):
             if idx is None or ch.name in self.curves:
                 continue
             n = sum(1 for v in self._curve_plot.values() if v == idx)
-            curve = self.plots[idx].plot(
-                name=ch.label or ch.name,
-                pen=pg.mkPen(color_for(ch, n), width=1),  # wider pens are several times slower to draw
-                connect="finite",
-            )
+            # wider pens are several times slower to draw
+            curve = bare_curve(ch.label or ch.name, pg.mkPen(color_for(ch, n), width=1))
+            self.plots[idx].addItem(curve)  # … and into the legend, by its name
             self.curves[ch.name] = curve
             self.channels[ch.name] = ch
             self._curve_plot[ch.name] = idx
@@ -255,7 +267,7 @@ class PlotPanel(QWidget):
                 # within its column, which no pixel shows
                 continue
             self._curve_data[name] = (t, v)
-            curve.setData(t, v, connect="finite") if len(t) else curve.setData([], [])
+            hand_over(curve, t, v)
             changed = True
         if self.overlay is not None:
             self.overlay.redraw(t0, t1, cols)

@@ -123,6 +123,11 @@ class PlotPanel(QWidget):
             }
             p = self.view.addPlot(row=i, col=0, axisItems=axes)
             grid_under_data(p)
+            # pyqtgraph's "Plot Options" (FFT, log, downsample, alpha, average…) act only on
+            # PlotDataItems; the traces here are bare PlotCurveItems fed benchgui's own per-column
+            # min/max, so those entries would do nothing. The view's own menu (View All, axes,
+            # mouse mode, Export…) stays.
+            p.setMenuEnabled(False, enableViewBoxMenu=None)
             p.setLabel("left", spec.title, units=spec.unit)
             p.getAxis("left").setWidth(72)  # equal widths keep the stacked time axes aligned
             p.showGrid(x=True, y=True, alpha=0.25)

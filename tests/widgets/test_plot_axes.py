@@ -156,3 +156,14 @@ def test_a_gap_in_a_trace_is_still_drawn_as_a_gap(qtbot) -> None:  # type: ignor
     assert curve.getPath().boundingRect().right() <= 6
     hand_over(curve, t[:0], t[:0])
     assert curve.getPath().elementCount() == 0
+
+
+def test_the_live_plots_offer_no_plot_options_that_would_do_nothing(qtbot) -> None:  # type: ignore[no-untyped-def]
+    """pyqtgraph's per-curve options (FFT, log, downsample…) only act on PlotDataItems: the
+    live plots' bare curves would ignore them, so the menu does not offer them; the view's
+    own menu (View All, axes, Export) stays."""
+    panel = PlotPanel(history=None, specs=[PlotSpec("Battery voltage", "V", ("battery.voltage.*",))])  # type: ignore[arg-type]
+    qtbot.addWidget(panel)
+    plot = panel.plots[0]
+    assert plot.getContextMenus(None) is None
+    assert plot.getViewBox().menuEnabled()

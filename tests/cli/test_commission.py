@@ -112,7 +112,11 @@ async def test_a_failing_step_names_what_was_sent_and_what_came_back(
     assert all(s["instrument"] == "load" for s in failed)
     first = failed[0]
     assert first["name"] == "read U, I, P"
-    assert "75 00 47 00 bc" in " ".join(first["exchange"])  # the query of object 71 went out…
+    # A query went out — the step's own (object 71) or, on a busy machine, the source's status
+    # poll (object 70), whose unanswered 0.5 s closes the link before the step's query is sent
+    # (seen under stress-ng) — …
+    sent = " ".join(first["exchange"])
+    assert "75 00 47 00 bc" in sent or "71 00 46 00 b7" in sent, sent
     assert first["exchange"][-1] == "nothing came back"  # …and nothing answered
     assert first["exchange"][-2].startswith("sent ")  # the last request is the unanswered one
     assert "nothing came back" in paths[0].read_text()

@@ -10,7 +10,7 @@ import pytest
 
 from benchgui.model import Channel, Event, SessionMeta
 from benchgui.recording.store import Store
-from benchgui.testing import influxd
+from benchgui.testing import influxd, victoriametrics
 from tests.recording.httpstub import WriteStub
 
 _db_numbers = itertools.count(1)
@@ -21,6 +21,17 @@ def influx_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[influxd.
     if not influxd.available():
         pytest.fail("influxd is not installed: run `scripts/system-deps.sh test` (Debian package influxdb)")
     srv = influxd.InfluxServer(tmp_path_factory.mktemp("influxd"))
+    srv.start()
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture(scope="module")
+def victoria(tmp_path_factory: pytest.TempPathFactory) -> Iterator[victoriametrics.VictoriaServer]:
+    """A real VictoriaMetrics on a free loopback port, one per test module."""
+    if not victoriametrics.available():
+        pytest.fail("victoria-metrics is not installed: run `scripts/system-deps.sh test`")
+    srv = victoriametrics.VictoriaServer(tmp_path_factory.mktemp("vm"))
     srv.start()
     yield srv
     srv.stop()

@@ -41,16 +41,6 @@ FAULTS = (
 )
 
 
-@pytest.fixture(scope="module")
-def victoria(tmp_path_factory: pytest.TempPathFactory) -> Iterator[victoriametrics.VictoriaServer]:
-    if not victoriametrics.available():
-        pytest.fail("victoria-metrics is not installed: run `scripts/system-deps.sh test`")
-    srv = victoriametrics.VictoriaServer(tmp_path_factory.mktemp("vm"))
-    srv.start()
-    yield srv
-    srv.stop()
-
-
 @pytest.fixture
 def proxy(victoria: victoriametrics.VictoriaServer) -> Iterator[FaultProxy]:
     p = FaultProxy(victoria.port, retry_after="3")

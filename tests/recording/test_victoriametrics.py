@@ -10,7 +10,6 @@ becomes the metric ``<measurement>_<field>`` with the tags as labels; string fie
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -26,16 +25,6 @@ from tests.recording.conftest import fill_store
 pytestmark = pytest.mark.victoriametrics
 
 T0_NS = 1_700_000_000_000_000_000
-
-
-@pytest.fixture(scope="module")
-def victoria(tmp_path_factory: pytest.TempPathFactory) -> Iterator[victoriametrics.VictoriaServer]:
-    if not victoriametrics.available():
-        pytest.fail("victoria-metrics is not installed: run `scripts/system-deps.sh test`")
-    srv = victoriametrics.VictoriaServer(tmp_path_factory.mktemp("vm"))
-    srv.start()
-    yield srv
-    srv.stop()
 
 
 def v2_target(url: str) -> InfluxTarget:

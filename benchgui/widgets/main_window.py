@@ -145,7 +145,7 @@ class MainWindow(QMainWindow):
         side = QWidget()
         lay = QVBoxLayout(side)
         lay.setContentsMargins(0, 0, 0, 0)
-        self.readouts = ReadoutPanel(self.bench.display.latest)
+        self.readouts = ReadoutPanel(self.bench.display.latest, clock=lambda: self.plots.scheduler.clock())
         self.status_panel = StatusPanel()
         for st in self.bench.status.values():
             self.status_panel.set_status(st)
@@ -286,9 +286,13 @@ class MainWindow(QMainWindow):
         self.plots.redraw()
         self._refresh_readouts()
 
-    def _refresh_readouts(self) -> None:
+    def _refresh_readouts(self, if_due: bool = False) -> None:
         # grey after 5 s without news — at least 2 s of real time when the bench runs faster
-        self.readouts.refresh(self.latest_time(), stale_after_s=max(5.0, 2.0 * self.bench.clock.speed))
+        stale_after_s = max(5.0, 2.0 * self.bench.clock.speed)
+        if if_due:  # the timer's tick: at most every READOUT_PERIOD_S
+            self.readouts.refresh_if_due(self.latest_time(), stale_after_s)
+        else:
+            self.readouts.refresh(self.latest_time(), stale_after_s)
 
     def data_interval_s(self) -> float:
         """How long new samples alone wait after a frame: one pixel column of the window in
@@ -313,7 +317,8 @@ class MainWindow(QMainWindow):
             if self.views.currentWidget() is self.plots and on_screen(self.plots):
                 self.plots.redraw_if_changed(self.data_interval_s())
             if on_screen(self.readouts):
-                self._refresh_readouts()  # a readout repaints only when its text changes
+                # a few times a second, and a readout repaints only when its text changes
+                self._refresh_readouts(if_due=True)
         finally:
             self.last_frame_s = time.perf_counter() - t0
             self.timer.start(int(1000 * max(self.frame_period_s, 2.0 * self.last_frame_s)))

@@ -66,6 +66,22 @@ DEFAULT_PLOTS = (
 )
 
 
+# The y range of a plot follows its traces like a strip-chart recorder's: fitted with headroom
+# above and below, and kept while the traces stay inside and span most of it. Fitted exactly at
+# every frame, a new extreme or one scrolling off moved the range of a noisy trace at almost
+# every frame, and with it the axis and the grid had to be rendered again: with this rule the
+# default 5-minute view used ~0.7 % of a core less (benchmarks/bench_gui_cpu.py; README).
+Y_HEADROOM = 0.1  # of the traces' span, added above and below when the range is fitted
+Y_REFIT_BELOW = 0.6  # the traces' span under this share of the range: fit again (zoom in)
+
+
+def holds(rng: tuple[float, float], lo: float, hi: float) -> bool:
+    """Whether the y range ``rng`` still shows traces spanning ``lo``…``hi`` well: all of it
+    inside, and over at least :data:`Y_REFIT_BELOW` of the range's height."""
+    r0, r1 = rng
+    return r0 <= lo and hi <= r1 and (hi - lo) >= Y_REFIT_BELOW * (r1 - r0)
+
+
 def color_for(channel: Channel, index: int) -> tuple[int, int, int]:
     return (
         PALETTE.get(channel.source)
@@ -309,8 +325,9 @@ class PlotPanel(QWidget):
         return math.isclose(a1 - a0, span) and a1 <= t1 and a0 >= t0 - 0.1 * span
 
     def _fit_y(self, t0: float) -> bool:
-        """Set each plot's y range to what its visible traces span (pyqtgraph's padding), only
-        where that changed, so a y axis is re-rendered only when its range moved; True then."""
+        """Fit each plot's y range to what its visible traces span, with headroom, and keep it
+        while the traces stay inside and fill most of it (:func:`holds`), so a y axis is
+        re-rendered only when its range must move; True then."""
         bounds: dict[int, tuple[float, float]] = {}
 
         def widen(idx: int, t: np.ndarray | None, v: np.ndarray | None) -> None:
@@ -335,8 +352,12 @@ class PlotPanel(QWidget):
                 if where is not None and curve.isVisible():
                     widen(where, *curve.getData())
         changed = False
-        for idx, rng in bounds.items():
-            if self._y_ranges.get(idx) != rng:
+        for idx, (lo, hi) in bounds.items():
+            held = self._y_ranges.get(idx)
+            if held is not None and holds(held, lo, hi):
+                continue
+            rng = (lo - Y_HEADROOM * (hi - lo), hi + Y_HEADROOM * (hi - lo))
+            if held != rng:
                 self._y_ranges[idx] = rng
                 vb = self.plots[idx].getViewBox()
                 vb.setYRange(rng[0], rng[1], padding=vb.suggestPadding(1))

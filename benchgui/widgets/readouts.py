@@ -1,8 +1,15 @@
-"""Big numeric readouts, readable from two metres away."""
+"""Big numeric readouts, readable from two metres away.
+
+They show at most :data:`READOUT_PERIOD_S` apart: the LabJack publishes at 10 Hz, and a number
+that changes ten times a second cannot be read (a bench multimeter shows 2–5 readings a second).
+Each new text is a repaint of its label and a copy of the window to the screen: at the
+instruments' rates the readouts cost ~0.6 % of a core more than at 4 Hz (issue 19, README).
+"""
 
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -31,6 +38,7 @@ DEFAULT_READOUTS = (  # two columns: the reference and the charger side by side,
     ReadoutSpec("battery.power.load", "P Load", "W", 1),
     ReadoutSpec("soc.mppt", "SOC MPPT", "%", 0),
 )
+READOUT_PERIOD_S = 0.25  # wall time between two showings of the readouts (see the module text)
 
 
 class Readout(QFrame):
@@ -79,16 +87,20 @@ class Readout(QFrame):
 
 
 class ReadoutPanel(QWidget):
-    """A column of readouts; ``latest(channel)`` supplies (t, value) or None."""
+    """A column of readouts; ``latest(channel)`` supplies (t, value) or None; ``clock`` is the
+    wall clock that paces :meth:`refresh_if_due`."""
 
     def __init__(
         self,
         latest: Callable[[str], tuple[float, float] | None],
         specs: Sequence[ReadoutSpec] = DEFAULT_READOUTS,
         parent: QWidget | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         super().__init__(parent)
         self.latest = latest
+        self.clock = clock
+        self._shown_at = -math.inf
         lay = QGridLayout(self)
         lay.setContentsMargins(2, 2, 2, 2)
         self.readouts = {s.channel: Readout(s) for s in specs}
@@ -96,7 +108,16 @@ class ReadoutPanel(QWidget):
             lay.addWidget(r, i // 2, i % 2)
         lay.setRowStretch(len(self.readouts), 1)
 
+    def refresh_if_due(self, now_s: float, stale_after_s: float = 5.0) -> bool:
+        """:meth:`refresh` when :data:`READOUT_PERIOD_S` has passed since the last; True then."""
+        if self.clock() - self._shown_at < READOUT_PERIOD_S:
+            return False
+        self.refresh(now_s, stale_after_s)
+        return True
+
     def refresh(self, now_s: float, stale_after_s: float = 5.0) -> None:
+        """Show every channel's latest value now (grey when older than ``stale_after_s``)."""
+        self._shown_at = self.clock()
         for name, r in self.readouts.items():
             last = self.latest(name)
             if last is None:

@@ -20,6 +20,7 @@ from benchgui.core.bench import Bench
 from benchgui.model import Channel, Sample
 from benchgui.widgets.frame_scheduler import RedrawMode, on_screen, snap_range
 from benchgui.widgets.main_window import MainWindow
+from benchgui.widgets.readouts import READOUT_PERIOD_S
 
 CHANNELS = [
     Channel.of("battery.voltage", "labjack", "V", rate_hz=10),
@@ -199,9 +200,32 @@ def test_a_readout_repaints_only_when_its_text_changes(window: MainWindow, bench
     assert label.text() == "12.000"
     assert paints.count == 0
     publish(bench, 12.5)
+    window.plots.scheduler.clock.t += READOUT_PERIOD_S  # type: ignore[attr-defined]
     window._frame()
     qtbot.waitUntil(lambda: paints.count > 0)  # the new text is painted
     assert label.text() == "12.500"
+
+
+def test_readouts_show_at_most_every_readout_period(window: MainWindow, bench: Bench) -> None:
+    """The LabJack publishes at 10 Hz and the timer ticks at 20 Hz; the readouts show a few
+    times a second (a number changing ten times a second cannot be read)."""
+    label = window.readouts.readouts["battery.voltage.labjack"].value
+    wall = window.plots.scheduler.clock
+    texts: list[str] = []
+    for i in range(40):  # two seconds of 20 Hz ticks, a new value at every other one
+        if i % 2 == 0:
+            publish(bench, 12.0 + 0.01 * i)
+        wall.t += 0.05  # type: ignore[attr-defined]
+        window._frame()
+        if not texts or texts[-1] != label.text():
+            texts.append(label.text())
+    assert 2 / READOUT_PERIOD_S - 1 <= len(texts) <= 2 / READOUT_PERIOD_S + 1
+    wall.t += READOUT_PERIOD_S  # type: ignore[attr-defined]
+    window._frame()
+    assert label.text() == "12.380"  # the latest value, once the period has passed
+    publish(bench, 13.0)
+    window.redraw()  # an explicit redraw shows now, whatever the period
+    assert label.text() == "13.000"
 
 
 def test_snap_range_moves_in_whole_columns() -> None:

@@ -166,3 +166,37 @@ def test_a_new_readout_text_does_not_lay_out_the_dock_again(qtbot) -> None:  # t
     assert requests.count == 0  # the label's size is fixed: only the label repaints
     r.set_value(-123456.789)  # wider than planned for: the label makes room, text shown whole
     assert r.value.width() >= r.value.fontMetrics().horizontalAdvance("-123456.789")
+
+
+def test_the_y_range_holds_while_noise_stays_inside_and_follows_a_real_change(window: MainWindow) -> None:
+    """A strip chart's y range: fitted with headroom, kept while the traces stay inside and
+    fill most of it; a noisy trace no longer re-renders its axis at every frame."""
+    publish(window, 12.0, 12.5)
+    tick(window)
+    lo, hi = y_range(window)
+    span = 0.5
+    assert lo < 12.0 - 0.05 * span  # headroom below …
+    assert hi > 12.5 + 0.05 * span  # … and above the traces
+    vb = window.plots.plots[0].getViewBox()
+    changes: list[object] = []
+    vb.sigYRangeChanged.connect(lambda *a: changes.append(a))
+    for v in (12.52, 11.98, 12.53, 11.97):  # new extremes, but inside the headroom
+        publish(window, v, 12.3)
+        tick(window)
+    assert changes == []
+    publish(window, 13.5, 12.3)  # out of the range: fitted again, with headroom
+    tick(window)
+    assert len(changes) == 1
+    lo2, hi2 = y_range(window)
+    assert lo2 < 11.97 < 13.5 < hi2
+
+
+def test_the_y_range_zooms_in_when_the_traces_shrink_to_a_small_part_of_it(window: MainWindow) -> None:
+    publish(window, 12.0, 20.0)
+    tick(window)
+    window.plots.curves["battery.voltage.mppt"].setVisible(False)  # 12.0 alone is left
+    publish(window, 12.4, 20.0)
+    tick(window)
+    lo, hi = y_range(window)
+    assert lo < 12.0
+    assert 12.4 < hi < 13.0

@@ -91,7 +91,9 @@ def atheris_child(name: str, n: int, seed: int) -> None:
         import benchgui.instruments.ea.protocol
         import benchgui.instruments.ea.values
         import benchgui.instruments.labjack.registers
+        import benchgui.instruments.mppt.firmware_json
         import benchgui.instruments.mppt.lines
+        import benchgui.instruments.mppt.messages
         import benchgui.instruments.mppt.protocol  # noqa: F401
 
         with contextlib.suppress(ModuleNotFoundError):  # the recording feature's importer

@@ -174,6 +174,10 @@ class PlotPanel(QWidget):
                 # over: pyqtgraph's auto-range scans every curve of the plot again at each frame
                 # (a sixth of a frame's CPU, measured) and y cannot be zoomed anyway
                 p.disableAutoRange(axis="y")
+            for side in ("top", "right"):
+                # hidden, but linked to the view: with their automatic SI prefix on, each scroll
+                # set their (empty) title's HTML again and re-laid it out (py-spy, ~3 % of the GUI)
+                p.getAxis(side).enableAutoSIPrefix(False)
             if i > 0:
                 p.setXLink(self.plots[0])
             if i < len(self.specs) - 1:

@@ -200,3 +200,22 @@ def test_the_y_range_zooms_in_when_the_traces_shrink_to_a_small_part_of_it(windo
     lo, hi = y_range(window)
     assert lo < 12.0
     assert 12.4 < hi < 13.0
+
+
+def test_a_flat_trace_is_still_painted(window: MainWindow) -> None:
+    """The traces' bounding rect has no room for the pen (``BareCurve``): a trace that does not
+    move at all must still have a rect the scene paints."""
+    for _ in range(5):
+        publish(window, 12.0, 12.0)
+    tick(window)
+    curve = window.plots.curves["battery.voltage.labjack"]
+    rect = curve.boundingRect()
+    assert rect.height() > 0
+    image = window.plots.view.grab().toImage()
+    blue = (31, 119, 180)  # the LabJack's colour
+    found = any(
+        image.pixelColor(x, y).getRgb()[:3] == blue
+        for x in range(0, image.width(), 2)
+        for y in range(image.height() // 5)  # the first plot
+    )
+    assert found

@@ -37,7 +37,7 @@ from benchgui.soc.model import SECONDS_PER_HOUR, CellModel, OcvTable, RcBranch, 
 from benchgui.soc.modelfile import ModelFileError, dump_model, parse_model
 from benchgui.soc.recursions import hysteresis_for, intervals, rc_currents_for, sign_held
 from benchgui.soc.replay import RunData
-from benchgui.soc.residuals import RegimeErrors, charge_column, regime_uncertainty
+from benchgui.soc.residuals import RegimeErrors, charge_column, regime_uncertainty, rest_weights
 from benchgui.soc.uncertainty import uncertainty_from_residual, widen_beyond_data
 
 log = logging.getLogger(__name__)
@@ -344,6 +344,11 @@ def identify(
     # the problem is solved on rows with a voltage; the recursions need every row, so the
     # dynamic columns are computed on all rows and then masked
     prob = _JointProblem(v[ok] - r0 * i[ok], z[ok], grid, ocv0, prior_weight)
+    # with a charge term the rows under current carry an overvoltage the model approximates:
+    # the relaxed rests anchor the OCV (residuals.rest_weights); a one-R0 fit weighs rows alike
+    # (measured: anchoring the lithium fits made NMC's worst RMS 0.29 → 0.80 %)
+    base_w = rest_weights(t, i, rest_a)[ok] if charge_term is not False else np.ones(int(ok.sum()))
+    prob.set_weights(base_w)
     s_held = sign_held(i, rest_a)
     i_chg = charge_column(i)[ok]
 
@@ -376,7 +381,7 @@ def identify(
         r = prob.residual(prob.solve(d), d)
         scale = 1.4826 * float(np.median(np.abs(r))) or 1e-3
         huber = np.minimum(1.0, 1.5 * scale / np.maximum(np.abs(r), 1e-12))
-        prob.set_weights(huber)
+        prob.set_weights(base_w * huber)
     d = columns(theta)
     beta = prob.solve_monotonic(d)
     ng = len(grid)

@@ -37,7 +37,14 @@ from benchgui.soc.model import SECONDS_PER_HOUR, CellModel, OcvTable, RcBranch, 
 from benchgui.soc.modelfile import ModelFileError, dump_model, parse_model
 from benchgui.soc.recursions import hysteresis_for, intervals, rc_currents_for, sign_held
 from benchgui.soc.replay import RunData
-from benchgui.soc.residuals import RegimeErrors, charge_column, regime_uncertainty, rest_weights
+from benchgui.soc.residuals import (
+    RegimeErrors,
+    charge_column,
+    hysteresis_bound,
+    longest_rest_s,
+    regime_uncertainty,
+    rest_weights,
+)
 from benchgui.soc.uncertainty import uncertainty_from_residual, widen_beyond_data
 
 log = logging.getLogger(__name__)
@@ -248,6 +255,8 @@ class _JointProblem:
         lam = prior_weight * len(y) / ng
         self.reg = lam * np.eye(ng) + 10 * lam * d2.T @ d2
         self.reg_rhs = lam * ocv_prior
+        #: upper bounds on dynamic coefficients (index among them → bound), e.g. M from the rests
+        self.upper: dict[int, float] = {}
 
     def set_weights(self, w: np.ndarray) -> None:
         """Row weights (robust reweighting): every normal-equation product uses them."""
@@ -268,18 +277,34 @@ class _JointProblem:
     def solve(self, d: np.ndarray) -> np.ndarray:
         g, rhs = self.normal(d)
         nd = d.shape[1]
+        cap = self._caps(nd)
         free = np.ones(len(rhs), bool)
+        fixed = np.zeros(len(rhs))  # the value of each coefficient taken out of the solve
         beta = np.zeros(len(rhs))
-        for _ in range(nd):  # small active set: dynamic coefficients must be ≥ 0
-            beta[:] = 0
-            beta[free] = np.linalg.solve(g[np.ix_(free, free)], rhs[free])
-            neg = np.nonzero(beta[self.ng :] < 0)[0]
-            if not len(neg):
+        for _ in range(nd + len(self.upper)):  # small active set: dynamic coefficients in [0, cap]
+            beta[:] = fixed
+            rhs_f = rhs[free] - g[np.ix_(free, ~free)] @ fixed[~free]
+            beta[free] = np.linalg.solve(g[np.ix_(free, free)], rhs_f)
+            dyn = beta[self.ng :]
+            low = np.nonzero(free[self.ng :] & (dyn < 0))[0]
+            high = np.nonzero(free[self.ng :] & (dyn > cap))[0]
+            if not len(low) and not len(high):
                 break
-            worst = self.ng + neg[np.argmin(beta[self.ng :][neg])]
+            if len(low):
+                worst = self.ng + low[np.argmin(dyn[low])]
+                fixed[worst] = 0.0
+            else:
+                worst = self.ng + high[np.argmax(dyn[high] - cap[high])]
+                fixed[worst] = cap[worst - self.ng]
             free[worst] = False
-        beta[~free] = 0.0
+        beta[~free] = fixed[~free]
         return beta
+
+    def _caps(self, nd: int) -> np.ndarray:
+        cap = np.full(nd, np.inf)
+        for k, value in self.upper.items():
+            cap[k] = value
+        return cap
 
     def residual(self, beta: np.ndarray, d: np.ndarray) -> np.ndarray:
         return self.y - self.b @ beta[: self.ng] - d @ beta[self.ng :]
@@ -297,7 +322,9 @@ class _JointProblem:
         lo = np.full(n, 0.0)
         lo[0] = -np.inf
         lo[1 : self.ng] = min_step_v
-        res = optimize.lsq_linear(chol.T, target, bounds=(lo, np.full(n, np.inf)), method="bvls")
+        hi = np.full(n, np.inf)
+        hi[self.ng :] = self._caps(n - self.ng)
+        res = optimize.lsq_linear(chol.T, target, bounds=(lo, hi), method="bvls")
         return tmat @ res.x
 
 
@@ -349,6 +376,9 @@ def identify(
     # (measured: anchoring the lithium fits made NMC's worst RMS 0.29 → 0.80 %)
     base_w = rest_weights(t, i, rest_a)[ok] if charge_term is not False else np.ones(int(ok.sum()))
     prob.set_weights(base_w)
+    m_cap = hysteresis_bound(*rests) if charge_term is not False else None
+    if m_cap is not None:  # M and M0 (columns n_rc, n_rc + 1) no larger than the rests show
+        prob.upper = {n_rc: m_cap, n_rc + 1: m_cap}
     s_held = sign_held(i, rest_a)
     i_chg = charge_column(i)[ok]
 
@@ -367,7 +397,12 @@ def identify(
         taus0 = np.geomspace(fast, min(3000.0, span / 5), n_rc) if n_rc else np.empty(0)
         starts.append(np.concatenate([np.log(taus0), [np.log(50.0)]]))
     lo = np.concatenate([np.full(n_rc, np.log(0.5)), [np.log(1e-2)]])
-    hi = np.concatenate([np.full(n_rc, np.log(min(max(span, 100.0), 1e6))), [np.log(1e4)]])
+    tau_max = min(max(span, 100.0), 1e6)
+    if charge_term is not False:  # no relaxation slower than the run ever shows finishing
+        tau_max = min(tau_max, max(longest_rest_s(t, i, rest_a), 100.0))
+        for x0 in starts:
+            x0[:n_rc] = np.minimum(x0[:n_rc], np.log(tau_max) - 1e-6)
+    hi = np.concatenate([np.full(n_rc, np.log(tau_max)), [np.log(1e4)]])
     theta = starts[0]
     for rnd in range(3):  # Huber reweighting: a few wild regions (LFP's knee) must not rule
         best = None

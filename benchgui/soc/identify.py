@@ -323,7 +323,7 @@ class _JointProblem:
         lo[0] = -np.inf
         lo[1 : self.ng] = min_step_v
         hi = np.full(n, np.inf)
-        hi[self.ng :] = self._caps(n - self.ng)
+        hi[self.ng :] = np.maximum(self._caps(n - self.ng), 1e-12)  # bvls: lo < hi (a cap of 0)
         res = optimize.lsq_linear(chol.T, target, bounds=(lo, hi), method="bvls")
         return tmat @ res.x
 

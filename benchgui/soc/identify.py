@@ -43,6 +43,7 @@ from benchgui.soc.residuals import (
     hysteresis_bound,
     longest_rest_s,
     regime_uncertainty,
+    relaxed_rows,
     rest_weights,
 )
 from benchgui.soc.uncertainty import uncertainty_from_residual, widen_beyond_data
@@ -455,6 +456,11 @@ def identify(
     # the filter's dynamic voltage: |R0·i| + ΔR⁺·max(i, 0) + Σ R_j·|i_Rj|
     dyn = np.abs(r0 * i[ok]) + dr_chg * i_chg + np.abs(d[:, :n_rc]) @ np.abs(coef[:n_rc])
     resting = (np.abs(i[ok]) <= rest_a) & (dyn < 0.002)
+    if charge_term is not False:
+        # and every rest row 10 minutes on: with a slow branch (τ up to the longest rest) the
+        # model "relaxes" in few rows, and the column was one SOC bin's, held across all SOC
+        # (lead-acid C/20+CV: 30 mV per cell everywhere, from its rests near full)
+        resting |= relaxed_rows(t, i, rest_a)[ok]
     table, by_regime = regime_uncertainty(
         z[ok], res, dyn, i[ok], rest_a, resting,
         by_direction=charge_term is not False, charge_term_v=dr_chg * i_chg,

@@ -63,18 +63,23 @@ def rest_weights(t: np.ndarray, i: np.ndarray, rest_a: float, min_s: float = 600
     capacities) to make up the difference — a state the filter cannot learn in a drive, so a
     20-point wrong start was explained away by it (docs/soc-accuracy.md; socle17 report).
     """
+    relaxed = relaxed_rows(t, i, rest_a, min_s)
+    w = np.ones(len(relaxed))
+    n_rel = int(relaxed.sum())
+    if 0 < n_rel < len(w):
+        w[relaxed] = max(1.0, (len(w) - n_rel) / n_rel)
+    return w
+
+
+def relaxed_rows(t: np.ndarray, i: np.ndarray, rest_a: float, min_s: float = 600.0) -> np.ndarray:
+    """Rows at rest (|i| ≤ ``rest_a``) for at least ``min_s`` since the current stopped."""
     t = np.asarray(t, np.float64)
     resting = np.abs(np.asarray(i, np.float64)) <= rest_a
     if not len(t):
-        return np.ones(0)
+        return resting
     first = resting & ~np.concatenate([[False], resting[:-1]])
     started = np.maximum.accumulate(np.where(first, t, -np.inf))
-    relaxed = resting & (t - started >= min_s)
-    w = np.ones(len(t))
-    n_rel = int(relaxed.sum())
-    if 0 < n_rel < len(t):
-        w[relaxed] = max(1.0, (len(t) - n_rel) / n_rel)
-    return w
+    return resting & (t - started >= min_s)
 
 
 def longest_rest_s(t: np.ndarray, i: np.ndarray, rest_a: float) -> float:

@@ -241,7 +241,11 @@ def identify(
     :mod:`benchgui.soc.residuals`). None: only where the charge needs it, ΔR⁺ ≥ R0
     (lead-acid blocks: 5–6 × R0; lithium cells here 0.3 ×, where one R0 serves both
     directions better — inference from the matrix, docs/soc-accuracy.md); otherwise the fit
-    is redone without it."""
+    is redone without it. A fit with the charge term also trusts the rests over the rows under
+    current, whose overvoltage it only approximates: the relaxed rests weigh as much as all
+    other rows, the hysteresis is no larger than the rests after each direction show, no time
+    constant is longer than the longest rest, and the rest column counts every row 10 minutes
+    into a rest (:mod:`benchgui.soc.residuals`; lithium fits are unchanged)."""
     started = time.perf_counter()
     if len(run) < 50:
         raise IdentificationError(f"only {len(run)} rows: a characterisation run needs thousands")

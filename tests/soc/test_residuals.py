@@ -8,7 +8,13 @@ import pytest
 from benchgui.soc.identify import identify
 from benchgui.soc.model import CellModel, simulate
 from benchgui.soc.replay import RunData, replay
-from benchgui.soc.residuals import regime_uncertainty, regimes
+from benchgui.soc.residuals import (
+    hysteresis_bound,
+    longest_rest_s,
+    regime_uncertainty,
+    regimes,
+    relaxed_rows,
+)
 from tests.soc.synthetic import characterisation, nmc_like
 
 #: charge overvoltage of the synthetic "block" beyond its R0 (Ω per cell; R0 is 20 mΩ): a
@@ -155,3 +161,31 @@ def test_the_charge_term_is_kept_only_where_the_charge_needs_it(block) -> None: 
     assert report.regimes is not None
     assert any("one R0 for both directions" in n for n in report.notes)
     assert model.r0_ohm == pytest.approx(truth.r0_ohm, rel=0.1)
+
+
+def test_the_hysteresis_bound_is_half_the_gap_between_rests_of_each_history() -> None:
+    z = np.linspace(0.1, 0.9, 9)
+    ocv = 1.95 + 0.2 * z
+    after_charge = ocv + 0.020  # rests after a charge read 20 mV above those after a discharge
+    rest_z = np.concatenate([z, z + 0.03])
+    rest_v = np.concatenate([ocv, np.interp(z + 0.03, z, after_charge)])
+    direction = np.concatenate([np.full(9, -1.0), np.full(9, 1.0)])
+    assert hysteresis_bound(rest_z, rest_v, direction) == pytest.approx(0.010, abs=5e-4)
+    # rests after one direction only: nothing to compare, no bound
+    assert hysteresis_bound(z, ocv, np.full(9, -1.0)) is None
+    # both histories agree: no hysteresis allowed (and never a negative bound)
+    assert (
+        hysteresis_bound(rest_z, np.concatenate([ocv, np.interp(z + 0.03, z, ocv - 0.004)]), direction) == 0.0
+    )
+
+
+def test_the_longest_rest_and_the_relaxed_rows() -> None:
+    t = np.arange(0.0, 10000.0, 10.0)
+    i = np.where((t >= 2000.0) & (t < 3000.0), 0.0, -1.0)  # a 1000 s rest
+    i[t >= 6000.0] = 0.0  # and one to the end (3990 s)
+    assert longest_rest_s(t, i, 0.1) == pytest.approx(3990.0)
+    relaxed = relaxed_rows(t, i, 0.1, 600.0)
+    assert relaxed[(t >= 2600.0) & (t < 3000.0)].all()
+    assert not relaxed[(t >= 2000.0) & (t < 2600.0)].any()
+    assert not relaxed[i != 0.0].any()
+    assert longest_rest_s(t, np.full_like(t, -1.0), 0.1) == 0.0

@@ -286,11 +286,11 @@ class MainWindow(QMainWindow):
         self.plots.redraw()
         self._refresh_readouts()
 
-    def _refresh_readouts(self, if_due: bool = False) -> None:
+    def _refresh_readouts(self, if_due: bool = False, with_frame: bool = False) -> None:
         # grey after 5 s without news — at least 2 s of real time when the bench runs faster
         stale_after_s = max(5.0, 2.0 * self.bench.clock.speed)
-        if if_due:  # the timer's tick: at most every READOUT_PERIOD_S
-            self.readouts.refresh_if_due(self.latest_time(), stale_after_s)
+        if if_due:  # the timer's tick: a few times a second, with the plots' frames if any
+            self.readouts.refresh_if_due(self.latest_time(), stale_after_s, with_frame)
         else:
             self.readouts.refresh(self.latest_time(), stale_after_s)
 
@@ -314,11 +314,13 @@ class MainWindow(QMainWindow):
                 return
             # the items changed schedule one paint of the view (an explicit repaint here would
             # paint twice: the scene's own update arrives after it)
+            drew = False
             if self.views.currentWidget() is self.plots and on_screen(self.plots):
-                self.plots.redraw_if_changed(self.data_interval_s())
+                drew = self.plots.redraw_if_changed(self.data_interval_s())
             if on_screen(self.readouts):
-                # a few times a second, and a readout repaints only when its text changes
-                self._refresh_readouts(if_due=True)
+                # a few times a second, with a frame when there is one (one paint of the window);
+                # a readout repaints only when its text changes
+                self._refresh_readouts(if_due=True, with_frame=drew)
         finally:
             self.last_frame_s = time.perf_counter() - t0
             self.timer.start(int(1000 * max(self.frame_period_s, 2.0 * self.last_frame_s)))

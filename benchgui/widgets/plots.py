@@ -224,7 +224,9 @@ class PlotPanel(QWidget):
 
     # -- drawing ---------------------------------------------------------------------------------
     def columns(self) -> int:
-        return max(100, int(self.view.width()))
+        """The plots' pixel columns: the width of their data area (the view box), not of the
+        widget with its axis strip (~8 % more columns, so more frames and points than pixels)."""
+        return max(100, int(self.plots[0].getViewBox().width()))
 
     def _range(self) -> tuple[tuple[float, float], bool]:
         """The range to show, and whether it is ours to set (False: paused or zoomed)."""

@@ -1,9 +1,12 @@
 """Big numeric readouts, readable from two metres away.
 
-They show at most :data:`READOUT_PERIOD_S` apart: the LabJack publishes at 10 Hz, and a number
+They show a few times a second, not at every sample: the LabJack publishes at 10 Hz, and a number
 that changes ten times a second cannot be read (a bench multimeter shows 2–5 readings a second).
 Each new text is a repaint of its label and a copy of the window to the screen: at the
-instruments' rates the readouts cost ~0.6 % of a core more than at 4 Hz (issue 19, README).
+instruments' rates the readouts cost ~0.6 % of a core more than at 4 Hz (issue 19, README). So
+they show together with a frame of the plots, at least :data:`READOUT_WITH_FRAME_S` apart (the
+repaint and the copy to the screen are then shared), and otherwise every
+:data:`READOUT_PERIOD_S` (no frame drawn: a long window, the plots behind another tab).
 """
 
 from __future__ import annotations
@@ -38,7 +41,8 @@ DEFAULT_READOUTS = (  # two columns: the reference and the charger side by side,
     ReadoutSpec("battery.power.load", "P Load", "W", 1),
     ReadoutSpec("soc.mppt", "SOC MPPT", "%", 0),
 )
-READOUT_PERIOD_S = 0.25  # wall time between two showings of the readouts (see the module text)
+READOUT_WITH_FRAME_S = 0.2  # wall time: the shortest gap between two showings (with frames)
+READOUT_PERIOD_S = 0.5  # wall time: the longest gap while values change (without frames)
 
 
 class Readout(QFrame):
@@ -108,9 +112,11 @@ class ReadoutPanel(QWidget):
             lay.addWidget(r, i // 2, i % 2)
         lay.setRowStretch(len(self.readouts), 1)
 
-    def refresh_if_due(self, now_s: float, stale_after_s: float = 5.0) -> bool:
-        """:meth:`refresh` when :data:`READOUT_PERIOD_S` has passed since the last; True then."""
-        if self.clock() - self._shown_at < READOUT_PERIOD_S:
+    def refresh_if_due(self, now_s: float, stale_after_s: float = 5.0, with_frame: bool = False) -> bool:
+        """:meth:`refresh` when it is due (module text): ``with_frame`` says that the plots drew a
+        frame in this tick; True when refreshed."""
+        wait = READOUT_WITH_FRAME_S if with_frame else READOUT_PERIOD_S
+        if self.clock() - self._shown_at < wait:
             return False
         self.refresh(now_s, stale_after_s)
         return True

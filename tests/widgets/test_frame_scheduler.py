@@ -20,7 +20,7 @@ from benchgui.core.bench import Bench
 from benchgui.model import Channel, Sample
 from benchgui.widgets.frame_scheduler import RedrawMode, on_screen, snap_range
 from benchgui.widgets.main_window import MainWindow
-from benchgui.widgets.readouts import READOUT_PERIOD_S
+from benchgui.widgets.readouts import READOUT_PERIOD_S, READOUT_WITH_FRAME_S
 
 CHANNELS = [
     Channel.of("battery.voltage", "labjack", "V", rate_hz=10),
@@ -208,7 +208,7 @@ def test_a_readout_repaints_only_when_its_text_changes(window: MainWindow, bench
 
 def test_readouts_show_at_most_every_readout_period(window: MainWindow, bench: Bench) -> None:
     """The LabJack publishes at 10 Hz and the timer ticks at 20 Hz; the readouts show a few
-    times a second (a number changing ten times a second cannot be read)."""
+    times a second (a number changing ten times a second cannot be read), with the frames."""
     label = window.readouts.readouts["battery.voltage.labjack"].value
     wall = window.plots.scheduler.clock
     texts: list[str] = []
@@ -219,7 +219,7 @@ def test_readouts_show_at_most_every_readout_period(window: MainWindow, bench: B
         window._frame()
         if not texts or texts[-1] != label.text():
             texts.append(label.text())
-    assert 2 / READOUT_PERIOD_S - 1 <= len(texts) <= 2 / READOUT_PERIOD_S + 1
+    assert 2 / READOUT_PERIOD_S - 1 <= len(texts) <= 2 / READOUT_WITH_FRAME_S + 1
     wall.t += READOUT_PERIOD_S  # type: ignore[attr-defined]
     window._frame()
     assert label.text() == "12.380"  # the latest value, once the period has passed
@@ -279,3 +279,31 @@ def test_a_panel_that_does_not_opt_in_keeps_its_timer(window: MainWindow, qtbot)
     window.show_panel("Readouts")
     qtbot.waitUntil(lambda: not on_screen(panel))
     assert timer.isActive()
+
+
+def test_readouts_show_with_a_frame_and_without_one_after_the_longer_period(
+    window: MainWindow, bench: Bench
+) -> None:
+    """Shown in the same tick as a frame (one paint of the window for both) once
+    READOUT_WITH_FRAME_S has passed; with no frame (plots behind a tab) every READOUT_PERIOD_S."""
+    label = window.readouts.readouts["battery.voltage.labjack"].value
+    wall = window.plots.scheduler.clock
+    publish(bench, 12.0)
+    window.redraw()
+    frames = window.plots.frames
+    publish(bench, 12.5)
+    wall.t += READOUT_WITH_FRAME_S  # type: ignore[attr-defined]  # also past new samples' wait
+    wall.t += 1.0  # type: ignore[attr-defined]
+    window._frame()
+    assert window.plots.frames == frames + 1  # a frame …
+    assert label.text() == "12.500"  # … and the readouts with it
+    window.add_view("Other", QLabel("another view"))
+    window.views.setCurrentIndex(window.views.count() - 1)  # another tab: no frames
+    assert window.views.currentWidget() is not window.plots
+    publish(bench, 13.0)
+    wall.t += READOUT_WITH_FRAME_S  # type: ignore[attr-defined]
+    window._frame()
+    assert label.text() == "12.500"  # no frame: not yet
+    wall.t += READOUT_PERIOD_S - READOUT_WITH_FRAME_S  # type: ignore[attr-defined]
+    window._frame()
+    assert label.text() == "13.000"

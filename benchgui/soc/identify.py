@@ -256,7 +256,8 @@ def identify(
     v = np.asarray(run.voltage_v, np.float64) / cells
     cap, z, notes = capacity_and_soc(t, i, v, capacity_ah, ocv_limits)
     q, eta = cap.capacity_ah, cap.efficiency
-    r0, n_steps = r0_from_steps(t, i, v, q, without_charge=charge_term is not False)
+    with_charge = charge_term is not False  # tried (None) or asked for (True)
+    r0, n_steps = r0_from_steps(t, i, v, q, without_charge=with_charge)
     if not math.isfinite(r0):
         r0 = 0.0
         notes.append("no clear current steps: R0 is folded into the fastest RC branch")
@@ -271,9 +272,9 @@ def identify(
     # with a charge term the rows under current carry an overvoltage the model approximates:
     # the relaxed rests anchor the OCV (residuals.rest_weights); a one-R0 fit weighs rows alike
     # (measured: anchoring the lithium fits made NMC's worst RMS 0.29 → 0.80 %)
-    base_w = rest_weights(t, i, rest_a)[ok] if charge_term is not False else np.ones(int(ok.sum()))
+    base_w = rest_weights(t, i, rest_a)[ok] if with_charge else np.ones(int(ok.sum()))
     prob.set_weights(base_w)
-    m_cap = hysteresis_bound(*rests) if charge_term is not False else None
+    m_cap = hysteresis_bound(*rests) if with_charge else None
     if m_cap is not None:  # M and M0 (columns n_rc, n_rc + 1) no larger than the rests show
         prob.upper = {n_rc: m_cap, n_rc + 1: m_cap}
     s_held = sign_held(i, rest_a)
@@ -282,7 +283,7 @@ def identify(
     def columns(theta: np.ndarray) -> np.ndarray:
         taus = np.exp(theta[:n_rc])
         d = dynamic_columns(t, i, q, eta, s_held, taus, float(np.exp(theta[n_rc])))[ok]
-        return np.column_stack([d, i_chg]) if charge_term is not False else d
+        return np.column_stack([d, i_chg]) if with_charge else d
 
     def resid(theta: np.ndarray) -> np.ndarray:
         d = columns(theta)
@@ -295,7 +296,7 @@ def identify(
         starts.append(np.concatenate([np.log(taus0), [np.log(50.0)]]))
     lo = np.concatenate([np.full(n_rc, np.log(0.5)), [np.log(1e-2)]])
     tau_max = min(max(span, 100.0), 1e6)
-    if charge_term is not False:  # no relaxation slower than the run ever shows finishing
+    if with_charge:  # no relaxation slower than the run ever shows finishing
         tau_max = min(tau_max, max(longest_rest_s(t, i, rest_a), 100.0))
         for x0 in starts:
             x0[:n_rc] = np.minimum(x0[:n_rc], np.log(tau_max) - 1e-6)
@@ -322,7 +323,7 @@ def identify(
     taus = np.exp(theta[:n_rc])
     order = np.argsort(taus)
     rc = tuple(RcBranch(float(coef[j]), float(taus[j])) for j in order)
-    dr_chg = float(coef[n_rc + 2]) if charge_term is not False else 0.0
+    dr_chg = float(coef[n_rc + 2]) if with_charge else 0.0
     if charge_term is None and (dr_chg <= 0.0 or dr_chg < r0):
         model, report = identify(
             run, cells, n_rc=n_rc, name=name, chemistry=chemistry, capacity_ah=capacity_ah,
@@ -352,14 +353,14 @@ def identify(
     # the filter's dynamic voltage: |R0·i| + ΔR⁺·max(i, 0) + Σ R_j·|i_Rj|
     dyn = np.abs(r0 * i[ok]) + dr_chg * i_chg + np.abs(d[:, :n_rc]) @ np.abs(coef[:n_rc])
     resting = (np.abs(i[ok]) <= rest_a) & (dyn < 0.002)
-    if charge_term is not False:
+    if with_charge:
         # and every rest row 10 minutes on: with a slow branch (τ up to the longest rest) the
         # model "relaxes" in few rows, and the column was one SOC bin's, held across all SOC
         # (lead-acid C/20+CV: 30 mV per cell everywhere, from its rests near full)
         resting |= relaxed_rows(t, i, rest_a)[ok]
     table, by_regime = regime_uncertainty(
         z[ok], res, dyn, i[ok], rest_a, resting,
-        by_direction=charge_term is not False, charge_term_v=dr_chg * i_chg,
+        by_direction=with_charge, charge_term_v=dr_chg * i_chg,
     )  # fmt: skip
     if charge_term is False:  # one R0 serves both directions: the SOC-only table, as before
         table = uncertainty_from_residual(z[ok], res, dyn, resting)

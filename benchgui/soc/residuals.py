@@ -71,15 +71,20 @@ def rest_weights(t: np.ndarray, i: np.ndarray, rest_a: float, min_s: float = 600
     return w
 
 
-def relaxed_rows(t: np.ndarray, i: np.ndarray, rest_a: float, min_s: float = 600.0) -> np.ndarray:
-    """Rows at rest (|i| ≤ ``rest_a``) for at least ``min_s`` since the current stopped."""
+def rest_age_s(t: np.ndarray, i: np.ndarray, rest_a: float) -> np.ndarray:
+    """Per row, the time (s) since the current stopped (|i| ≤ ``rest_a``); −inf under current."""
     t = np.asarray(t, np.float64)
     resting = np.abs(np.asarray(i, np.float64)) <= rest_a
     if not len(t):
-        return resting
+        return t.copy()
     first = resting & ~np.concatenate([[False], resting[:-1]])
     started = np.maximum.accumulate(np.where(first, t, -np.inf))
-    return resting & (t - started >= min_s)
+    return np.where(resting, t - started, -np.inf)
+
+
+def relaxed_rows(t: np.ndarray, i: np.ndarray, rest_a: float, min_s: float = 600.0) -> np.ndarray:
+    """Rows at rest (|i| ≤ ``rest_a``) for at least ``min_s`` since the current stopped."""
+    return rest_age_s(t, i, rest_a) >= min_s
 
 
 def longest_rest_s(t: np.ndarray, i: np.ndarray, rest_a: float) -> float:
@@ -91,13 +96,8 @@ def longest_rest_s(t: np.ndarray, i: np.ndarray, rest_a: float) -> float:
     run with the hysteresis bounded by its rests: a branch of 205 mΩ at τ = 8.5 h took its
     place, and a 20-point wrong start never converged (docs/soc-accuracy.md).
     """
-    t = np.asarray(t, np.float64)
-    resting = np.abs(np.asarray(i, np.float64)) <= rest_a
-    if not len(t) or not resting.any():
-        return 0.0
-    first = resting & ~np.concatenate([[False], resting[:-1]])
-    started = np.maximum.accumulate(np.where(first, t, -np.inf))
-    return float(np.max(np.where(resting, t - started, 0.0)))
+    age = rest_age_s(t, i, rest_a)
+    return float(max(age.max(), 0.0)) if len(age) else 0.0
 
 
 def hysteresis_bound(rest_z: np.ndarray, rest_v: np.ndarray, direction: np.ndarray) -> float | None:

@@ -286,13 +286,9 @@ class MainWindow(QMainWindow):
         self.plots.redraw()
         self._refresh_readouts()
 
-    def _refresh_readouts(self, if_due: bool = False, with_frame: bool = False) -> None:
+    def _refresh_readouts(self) -> None:
         # grey after 5 s without news — at least 2 s of real time when the bench runs faster
-        stale_after_s = max(5.0, 2.0 * self.bench.clock.speed)
-        if if_due:  # the timer's tick: a few times a second, with the plots' frames if any
-            self.readouts.refresh_if_due(self.latest_time(), stale_after_s, with_frame)
-        else:
-            self.readouts.refresh(self.latest_time(), stale_after_s)
+        self.readouts.refresh(self.latest_time(), stale_after_s=max(5.0, 2.0 * self.bench.clock.speed))
 
     def data_interval_s(self) -> float:
         """How long new samples alone wait after a frame: one pixel column of the window in
@@ -317,10 +313,10 @@ class MainWindow(QMainWindow):
             drew = False
             if self.views.currentWidget() is self.plots and on_screen(self.plots):
                 drew = self.plots.redraw_if_changed(self.data_interval_s())
-            if on_screen(self.readouts):
+            if self.readouts.due(with_frame=drew) and on_screen(self.readouts):
                 # a few times a second, with a frame when there is one (one paint of the window);
                 # a readout repaints only when its text changes
-                self._refresh_readouts(if_due=True, with_frame=drew)
+                self._refresh_readouts()
         finally:
             self.last_frame_s = time.perf_counter() - t0
             self.timer.start(int(1000 * max(self.frame_period_s, 2.0 * self.last_frame_s)))

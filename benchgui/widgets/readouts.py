@@ -92,7 +92,7 @@ class Readout(QFrame):
 
 class ReadoutPanel(QWidget):
     """A column of readouts; ``latest(channel)`` supplies (t, value) or None; ``clock`` is the
-    wall clock that paces :meth:`refresh_if_due`."""
+    wall clock that paces them (:meth:`due`)."""
 
     def __init__(
         self,
@@ -112,14 +112,11 @@ class ReadoutPanel(QWidget):
             lay.addWidget(r, i // 2, i % 2)
         lay.setRowStretch(len(self.readouts), 1)
 
-    def refresh_if_due(self, now_s: float, stale_after_s: float = 5.0, with_frame: bool = False) -> bool:
-        """:meth:`refresh` when it is due (module text): ``with_frame`` says that the plots drew a
-        frame in this tick; True when refreshed."""
+    def due(self, with_frame: bool) -> bool:
+        """Whether the readouts should show again (module text); ``with_frame``: the plots drew a
+        frame in this tick."""
         wait = READOUT_WITH_FRAME_S if with_frame else READOUT_PERIOD_S
-        if self.clock() - self._shown_at < wait:
-            return False
-        self.refresh(now_s, stale_after_s)
-        return True
+        return self.clock() - self._shown_at >= wait
 
     def refresh(self, now_s: float, stale_after_s: float = 5.0) -> None:
         """Show every channel's latest value now (grey when older than ``stale_after_s``)."""

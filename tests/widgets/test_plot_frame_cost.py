@@ -191,17 +191,6 @@ def test_the_y_range_holds_while_noise_stays_inside_and_follows_a_real_change(wi
     assert lo2 < 11.97 < 13.5 < hi2
 
 
-def test_the_y_range_zooms_in_when_the_traces_shrink_to_a_small_part_of_it(window: MainWindow) -> None:
-    publish(window, 12.0, 20.0)
-    tick(window)
-    window.plots.curves["battery.voltage.mppt"].setVisible(False)  # 12.0 alone is left
-    publish(window, 12.4, 20.0)
-    tick(window)
-    lo, hi = y_range(window)
-    assert lo < 12.0
-    assert 12.4 < hi < 13.0
-
-
 def test_a_flat_trace_is_still_painted(window: MainWindow) -> None:
     """The traces' bounding rect has no room for the pen (``BareCurve``): a trace that does not
     move at all must still have a rect the scene paints."""

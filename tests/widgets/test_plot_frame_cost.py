@@ -208,3 +208,34 @@ def test_a_flat_trace_is_still_painted(window: MainWindow) -> None:
         for y in range(image.height() // 5)  # the first plot
     )
     assert found
+
+
+def test_every_plot_scrolls_to_the_same_time_range_and_the_link_still_works(window: MainWindow) -> None:
+    """The scrolling window is set on every plot directly (not through pyqtgraph's x link);
+    all plots must show the same time range, and a pan by the operator on one plot must still
+    move the others (the links are only blocked while the window sets the range)."""
+    for i in range(5):
+        publish(window, 12.0 + 0.01 * i, 12.1)
+        tick(window)
+    plots = window.plots.plots
+    first = plots[0].getViewBox().viewRange()[0]
+    assert first[1] > first[0]
+    for p in plots[1:]:
+        assert p.getViewBox().viewRange()[0] == pytest.approx(first, abs=1e-6)
+    lowest = plots[-1].getViewBox()
+    lowest.setXRange(first[0] - 100, first[1] - 100, padding=0)  # as a drag on the lowest plot does
+    assert plots[0].getViewBox().viewRange()[0] == pytest.approx([first[0] - 100, first[1] - 100], abs=1e-3)
+
+
+def test_a_traces_rect_covers_its_finite_points_and_skips_gaps() -> None:
+    """The scene's rect of a trace (``BareCurve``) is worked out without pyqtgraph's
+    ``dataBounds``: NaN (a gap) and infinities are left out, all-gap data has no rect."""
+    import numpy as np
+
+    from benchgui.widgets.plot_overlay import _finite_bounds
+
+    t = np.arange(5.0)
+    assert _finite_bounds(t, np.array([1.0, np.nan, 3.0, -2.0, np.nan])) == (0.0, 4.0, -2.0, 3.0)
+    assert _finite_bounds(t, np.array([1.0, np.inf, 3.0, -np.inf, 2.0])) == (0.0, 4.0, 1.0, 3.0)
+    assert _finite_bounds(t, np.full(5, np.nan)) is None
+    assert _finite_bounds(t[:0], t[:0]) is None

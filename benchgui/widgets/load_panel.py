@@ -153,12 +153,16 @@ class LoadPanel(QWidget):
         self.setpoint_spin.editingFinished.connect(self._enter_pressed)
 
     def _lamp(self, name: str, on: bool | None, alarm: bool = False) -> None:
+        """Light a lamp; an unchanged lamp is left alone: the load's state arrives with every
+        poll (its readings change), and a style sheet set again re-polishes the widget even when
+        it is the same (~1 % of the GUI's CPU in py-spy for ten lamps at the poll rate)."""
+        lamp = self.indicators[name]
+        if lamp.property("on") is on and lamp.styleSheet():
+            return
         color = UNKNOWN if on is None else (ALARM if alarm else ON) if on else OFF
         text = "white" if on else "black"
-        self.indicators[name].setStyleSheet(
-            f"background: {color}; color: {text}; border-radius: 4px; padding: 2px 4px;"
-        )
-        self.indicators[name].setProperty("on", on)
+        lamp.setStyleSheet(f"background: {color}; color: {text}; border-radius: 4px; padding: 2px 4px;")
+        lamp.setProperty("on", on)
 
     # -- commands ----------------------------------------------------------------------------------
     def _command(self, what: str, coro: Coroutine[Any, Any, None]) -> None:
@@ -275,7 +279,8 @@ class LoadPanel(QWidget):
             self._lamp(alarm, alarm.lower() in state.alarms if state.connected else None, alarm=True)
         tip = "" if state.status_confirmed else "Read from an object not confirmed for this device"
         for lamp in self.indicators.values():
-            lamp.setToolTip(tip)
+            if lamp.toolTip() != tip:
+                lamp.setToolTip(tip)
         if state.last_error:
             self.error_label.setText(state.last_error)
         self._state = state

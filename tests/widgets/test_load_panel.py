@@ -157,3 +157,49 @@ def test_a_setpoint_being_typed_survives_live_updates(qtbot: Any, qapp: QApplica
                 await close()
 
     run_in_qasync(qapp, scenario)
+
+
+def test_a_state_with_only_new_readings_restyles_no_lamp(qtbot: Any, qapp: QApplication) -> None:
+    """Issue 19: the load's state arrives with every poll because its readings change; the
+    lamps are styled again only when what they show changed (a style sheet set again
+    re-polishes the widget)."""
+    import dataclasses
+
+    from PySide6.QtCore import QEvent, QObject
+
+    async def scenario() -> None:
+        world = SimWorld(WorldParams(sun=False))
+        closers: list[Callable[[], Awaitable[None]]] = []
+        src = await factory.simulated(world, EaSection(poll_interval_s=0.05), closers)
+        bench = Bench(world.clock, [src], None, load=src)
+        panel = load_panel.LoadPanel(bench, src)
+        qtbot.addWidget(panel)
+        panel.show()  # (a hidden widget is not polished: no style change to count)
+        restyled: list[str] = []
+
+        class Count(QObject):
+            def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt's name)
+                if event.type() == QEvent.Type.StyleChange:
+                    restyled.append(obj.objectName())
+                return False
+
+        counter = Count()
+        for name, lamp in panel.indicators.items():
+            lamp.setObjectName(name)
+            lamp.installEventFilter(counter)
+        try:
+            state = dataclasses.replace(src.state, connected=True, remote=True, input_on=False, mode="CC")
+            panel.show_state(state)
+            assert panel.indicators["Remote"].property("on") is True
+            restyled.clear()
+            for i in range(5):  # polls: new readings, same lamps
+                panel.show_state(dataclasses.replace(state, voltage_v=12.0 + i, current_a=0.1 * i))
+            assert restyled == []
+            panel.show_state(dataclasses.replace(state, input_on=True))
+            assert restyled == ["Input"]
+            assert panel.indicators["Input"].property("on") is True
+        finally:
+            for close in closers:
+                await close()
+
+    run_in_qasync(qapp, scenario)

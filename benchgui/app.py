@@ -19,7 +19,6 @@ from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 
-import qasync
 from PySide6.QtWidgets import QApplication
 
 import benchgui.pyside_feature  # noqa: F401 - first: the imports below (pyqtgraph) are checked by it
@@ -33,6 +32,7 @@ from benchgui.core.programs.model import Program
 from benchgui.core.replay import ReplayService, replay_bench
 from benchgui.model import SessionMeta
 from benchgui.outputs import OutputError, output_path
+from benchgui.qt_event_loop import QtAsyncioLoop
 from benchgui.widgets import (
     ain_panel,
     charger_panel,
@@ -73,7 +73,7 @@ def run_app(args: argparse.Namespace, loaded: LoadedConfig) -> int:
     collector = MainThreadGC(parent=app)  # cyclic GC on the GUI thread only (see the module)
     collector.start()
     try:
-        with asyncio.Runner(loop_factory=qasync.QEventLoop) as runner:
+        with asyncio.Runner(loop_factory=QtAsyncioLoop) as runner:
             return runner.run(_main(args, loaded, window_ref))
     finally:
         collector.stop()

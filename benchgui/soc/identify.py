@@ -37,6 +37,7 @@ from benchgui.soc.jointfit import JointProblem, dynamic_columns
 from benchgui.soc.model import SECONDS_PER_HOUR, CellModel, OcvTable, RcBranch, simulate
 from benchgui.soc.modelfile import ModelFileError, dump_model, parse_model
 from benchgui.soc.recursions import intervals, sign_held
+from benchgui.soc.relaxation import SKIP_S, ocv_through_rests, slow_branch
 from benchgui.soc.replay import RunData
 from benchgui.soc.residuals import (
     RegimeErrors,
@@ -245,7 +246,9 @@ def identify(
     current, whose overvoltage it only approximates: the relaxed rests weigh as much as all
     other rows, the hysteresis is no larger than the rests after each direction show, no time
     constant is longer than the longest rest, and the rest column counts every row 10 minutes
-    into a rest (:mod:`benchgui.soc.residuals`; lithium fits are unchanged)."""
+    into a rest (:mod:`benchgui.soc.residuals`; lithium fits are unchanged). Where the rests
+    show a slow relaxation (:mod:`benchgui.soc.relaxation`) it also takes the slowest branch
+    (τ, R) and the OCV table from the rests alone; the other branches stay under 100 s."""
     started = time.perf_counter()
     if len(run) < 50:
         raise IdentificationError(f"only {len(run)} rows: a characterisation run needs thousands")
@@ -263,26 +266,38 @@ def identify(
         notes.append("no clear current steps: R0 is folded into the fastest RC branch")
     rest_a = q / 50
     rests = rest_points(t, i, z, v, rest_a)
+    ok = np.isfinite(v)
+    n_ok = int(ok.sum())
+    # with the charge term the slowest branch is the one the rests show, τ and R, and each long
+    # rest's end value is an OCV point (relaxation.py): rows under current cannot tell them
+    # from R0, the overvoltage and the OCV table
+    found = slow_branch(t, i, v, z, rest_a) if with_charge and n_rc else None
+    slow, v_slow = (found.branch, found.v_slow[ok]) if found else (None, np.zeros(n_ok))
+    if found:
+        notes.append(found.note)
+        rests = found.rests
+    n_free = n_rc - (slow is not None)  # the branches the fit searches
     grid = SOC_GRID_PCT / 100.0
     ocv0 = slow_average_ocv(z, i, v, q, grid, rests)
-    ok = np.isfinite(v)
     # the problem is solved on rows with a voltage; the recursions need every row, so the
     # dynamic columns are computed on all rows and then masked
-    prob = JointProblem(v[ok] - r0 * i[ok], z[ok], grid, ocv0, prior_weight)
+    prob = JointProblem(v[ok] - r0 * i[ok] - v_slow, z[ok], grid, ocv0, prior_weight)
     # with a charge term the rows under current carry an overvoltage the model approximates:
     # the relaxed rests anchor the OCV (residuals.rest_weights); a one-R0 fit weighs rows alike
     # (measured: anchoring the lithium fits made NMC's worst RMS 0.29 → 0.80 %)
-    base_w = rest_weights(t, i, rest_a)[ok] if with_charge else np.ones(int(ok.sum()))
+    base_w = rest_weights(t, i, rest_a)[ok] if with_charge else np.ones(n_ok)
     prob.set_weights(base_w)
+    if slow is not None:  # the OCV is what the rests show, not what the rows under load pull
+        prob.pin(ocv_through_rests(rests[0], rests[1], rests[2], grid))
     m_cap = hysteresis_bound(*rests) if with_charge else None
-    if m_cap is not None:  # M and M0 (columns n_rc, n_rc + 1) no larger than the rests show
-        prob.upper = {n_rc: m_cap, n_rc + 1: m_cap}
+    if m_cap is not None:  # M and M0 (columns n_free, n_free + 1) no larger than the rests show
+        prob.upper = {n_free: m_cap, n_free + 1: m_cap}
     s_held = sign_held(i, rest_a)
     i_chg = charge_column(i)[ok]
 
     def columns(theta: np.ndarray) -> np.ndarray:
-        taus = np.exp(theta[:n_rc])
-        d = dynamic_columns(t, i, q, eta, s_held, taus, float(np.exp(theta[n_rc])))[ok]
+        taus = np.exp(theta[:n_free])
+        d = dynamic_columns(t, i, q, eta, s_held, taus, float(np.exp(theta[n_free])))[ok]
         return np.column_stack([d, i_chg]) if with_charge else d
 
     def resid(theta: np.ndarray) -> np.ndarray:
@@ -292,15 +307,17 @@ def identify(
     span = max(t[-1] - t[0], 10.0)
     starts = []
     for fast in (5.0, 30.0):
-        taus0 = np.geomspace(fast, min(3000.0, span / 5), n_rc) if n_rc else np.empty(0)
+        taus0 = np.geomspace(fast, min(3000.0, span / 5), n_rc)[:n_free] if n_rc else np.empty(0)
         starts.append(np.concatenate([np.log(taus0), [np.log(50.0)]]))
-    lo = np.concatenate([np.full(n_rc, np.log(0.5)), [np.log(1e-2)]])
+    lo = np.concatenate([np.full(n_free, np.log(0.5)), [np.log(1e-2)]])
     tau_max = min(max(span, 100.0), 1e6)
     if with_charge:  # no relaxation slower than the run ever shows finishing
         tau_max = min(tau_max, max(longest_rest_s(t, i, rest_a), 100.0))
+        if slow is not None:  # past SKIP_S the rests show the slow branch alone
+            tau_max = min(tau_max, SKIP_S / 3)
         for x0 in starts:
-            x0[:n_rc] = np.minimum(x0[:n_rc], np.log(tau_max) - 1e-6)
-    hi = np.concatenate([np.full(n_rc, np.log(tau_max)), [np.log(1e4)]])
+            x0[:n_free] = np.minimum(x0[:n_free], np.log(tau_max) - 1e-6)
+    hi = np.concatenate([np.full(n_free, np.log(tau_max)), [np.log(1e4)]])
     theta = starts[0]
     for rnd in range(3):  # Huber reweighting: a few wild regions (LFP's knee) must not rule
         best = None
@@ -320,10 +337,10 @@ def identify(
     ng = len(grid)
     ocv_table = beta[:ng]
     coef = np.maximum(beta[ng:], 0.0)  # ≥ 0 by the fit; round-off can leave -1e-18
-    taus = np.exp(theta[:n_rc])
-    order = np.argsort(taus)
-    rc = tuple(RcBranch(float(coef[j]), float(taus[j])) for j in order)
-    dr_chg = float(coef[n_rc + 2]) if with_charge else 0.0
+    taus = np.exp(theta[:n_free])
+    rc = tuple(RcBranch(float(coef[j]), float(taus[j])) for j in np.argsort(taus))
+    rc += (slow,) if slow is not None else ()
+    dr_chg = float(coef[n_free + 2]) if with_charge else 0.0
     if charge_term is None and (dr_chg <= 0.0 or dr_chg < r0):
         model, report = identify(
             run, cells, n_rc=n_rc, name=name, chemistry=chemistry, capacity_ah=capacity_ah,
@@ -344,14 +361,14 @@ def identify(
         coulombic_efficiency=eta,
         r0_ohm=float(r0),
         rc=rc,
-        hysteresis_gamma=float(np.exp(theta[n_rc])),
-        hysteresis_m_v=float(coef[n_rc]),
-        hysteresis_m0_v=float(coef[n_rc + 1]),
+        hysteresis_gamma=float(np.exp(theta[n_free])),
+        hysteresis_m_v=float(coef[n_free]),
+        hysteresis_m0_v=float(coef[n_free + 1]),
         ocv=OcvTable(grid, np.array([25.0]), ocv_table[None, :]),
         r0_charge_extra_ohm=dr_chg,
     )
     # the filter's dynamic voltage: |R0·i| + ΔR⁺·max(i, 0) + Σ R_j·|i_Rj|
-    dyn = np.abs(r0 * i[ok]) + dr_chg * i_chg + np.abs(d[:, :n_rc]) @ np.abs(coef[:n_rc])
+    dyn = np.abs(r0 * i[ok]) + dr_chg * i_chg + np.abs(d[:, :n_free]) @ np.abs(coef[:n_free]) + np.abs(v_slow)
     resting = (np.abs(i[ok]) <= rest_a) & (dyn < 0.002)
     if with_charge:
         # and every rest row 10 minutes on: with a slow branch (τ up to the longest rest) the

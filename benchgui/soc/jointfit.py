@@ -54,6 +54,13 @@ class JointProblem:
         #: upper bounds on dynamic coefficients (index among them → bound), e.g. M from the rests
         self.upper: dict[int, float] = {}
 
+    def pin(self, values: np.ndarray, weight: float = 100.0) -> None:
+        """Hold the OCV table at ``values``: a prior on each grid point ``weight`` times the
+        data's whole weight (set the weights first), so the dynamic terms fit around it."""
+        lam = weight * float(self.w.sum()) / self.ng
+        self.reg = self.reg + lam * np.eye(self.ng)
+        self.reg_rhs = self.reg_rhs + lam * values
+
     def set_weights(self, w: np.ndarray) -> None:
         """Row weights (robust reweighting): every normal-equation product uses them."""
         self.w = w

@@ -142,24 +142,26 @@ class ModelUncertainty:
     (linear in between, held beyond the ends). ``charge_fraction`` (optional): the same while
     charging, when the model's error differs by direction (a lead-acid block's charge); then
     ``dynamic_fraction`` holds for rest and discharge. None: one fraction for both directions.
+    ``rest_fraction`` (optional): the same at rest, for the voltage the RC branches still hold
+    there (a block's slow relaxation, which the rests show far better than the rows under load
+    show their polarisation); None: ``dynamic_fraction`` at rest too.
     """
 
     soc: np.ndarray
     rest_v: np.ndarray
     dynamic_fraction: np.ndarray
     charge_fraction: np.ndarray | None = None
+    rest_fraction: np.ndarray | None = None
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, ModelUncertainty):
             return False
-        if (self.charge_fraction is None) != (other.charge_fraction is None):
-            return False
-        mine = [self.soc, self.rest_v, self.dynamic_fraction]
-        theirs = [other.soc, other.rest_v, other.dynamic_fraction]
-        if self.charge_fraction is not None and other.charge_fraction is not None:
-            mine.append(self.charge_fraction)
-            theirs.append(other.charge_fraction)
-        return all(np.array_equal(a, b) for a, b in zip(mine, theirs, strict=True))
+        mine = [self.soc, self.rest_v, self.dynamic_fraction, self.charge_fraction, self.rest_fraction]
+        theirs = [other.soc, other.rest_v, other.dynamic_fraction, other.charge_fraction, other.rest_fraction]
+        return all(
+            (a is None and b is None) or (a is not None and b is not None and np.array_equal(a, b))
+            for a, b in zip(mine, theirs, strict=True)
+        )
 
     __hash__ = None  # type: ignore[assignment]
 
@@ -180,6 +182,13 @@ class ModelUncertainty:
             return None
         z = np.linspace(0.0, 1.0, points)
         return np.interp(z, self.soc, self.charge_fraction).tolist()
+
+    def rest_fraction_table(self, points: int = 101) -> list[float] | None:
+        """The rest fraction on the same 1 % grid, or None when ``dynamic_fraction`` serves."""
+        if self.rest_fraction is None:
+            return None
+        z = np.linspace(0.0, 1.0, points)
+        return np.interp(z, self.soc, self.rest_fraction).tolist()
 
     def rest_at(self, z: float) -> float:
         return float(np.interp(z, self.soc, self.rest_v))

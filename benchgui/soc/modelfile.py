@@ -29,6 +29,7 @@ A model file describes one cell and how many are in series; units are in the key
     dynamic_fraction = [0.3, …]       # σ of the error of R0·i + Σ R_j·i_Rj, as a fraction
     charge_fraction = [0.5, …]        # optional: the same while charging (then
                                       # dynamic_fraction holds for rest and discharge)
+    rest_fraction = [0.1, …]          # optional: the same at rest (the RC branches' voltage)
 
 An optional ``[fit]`` table holds what identification reports (informational). Parsing takes
 text; :func:`load_model` is the one place that touches the file system, and
@@ -171,26 +172,32 @@ def _parse_uncertainty(data: Any, path: str | None) -> ModelUncertainty:
     if not isinstance(data, dict):
         raise ModelFileError("uncertainty", "must be a table with soc_pct, rest_v and dynamic_fraction", path)
     keys = ("soc_pct", "rest_v", "dynamic_fraction")
-    unknown = sorted(set(data) - {*keys, "charge_fraction"})
+    unknown = sorted(set(data) - {*keys, "charge_fraction", "rest_fraction"})
     if unknown:
         raise ModelFileError(f"uncertainty.{unknown[0]}", "unknown key", path)
     soc, rest, dyn = (_vector(data, k, "uncertainty.", path) for k in keys)
     if not len(soc) == len(rest) == len(dyn):
         raise ModelFileError("uncertainty", "soc_pct, rest_v and dynamic_fraction need equal lengths", path)
-    chg = None
-    if "charge_fraction" in data:
-        chg = _vector(data, "charge_fraction", "uncertainty.", path)
-        if len(chg) != len(soc):
-            raise ModelFileError("uncertainty.charge_fraction", "needs as many values as soc_pct", path)
-        if np.any(chg < 0) or np.any(chg > 10):
-            raise ModelFileError("uncertainty.charge_fraction", "must be within 0…10", path)
+    chg, rst = (_fraction_row(data, key, len(soc), path) for key in ("charge_fraction", "rest_fraction"))
     if np.any(np.diff(soc) <= 0) or soc[0] < 0 or soc[-1] > 100:
         raise ModelFileError("uncertainty.soc_pct", "must increase strictly within 0…100", path)
     if np.any(rest <= 0) or np.any(rest > 1):
         raise ModelFileError("uncertainty.rest_v", "must be within 0…1 V (exclusive of 0)", path)
     if np.any(dyn < 0) or np.any(dyn > 10):
         raise ModelFileError("uncertainty.dynamic_fraction", "must be within 0…10", path)
-    return ModelUncertainty(soc / 100.0, rest, dyn, chg)
+    return ModelUncertainty(soc / 100.0, rest, dyn, chg, rst)
+
+
+def _fraction_row(data: dict, key: str, n: int, path: str | None) -> np.ndarray | None:
+    """An optional fraction row of the uncertainty table (charge_fraction, rest_fraction)."""
+    if key not in data:
+        return None
+    row = _vector(data, key, "uncertainty.", path)
+    if len(row) != n:
+        raise ModelFileError(f"uncertainty.{key}", "needs as many values as soc_pct", path)
+    if np.any(row < 0) or np.any(row > 10):
+        raise ModelFileError(f"uncertainty.{key}", "must be within 0…10", path)
+    return row
 
 
 def parse_model(text: str, path: str | None = None) -> CellModel:
@@ -303,6 +310,8 @@ def dump_model(model: CellModel, header: str = "") -> str:
     ]
     if u.charge_fraction is not None:
         lines.append(f"charge_fraction = {_fmt_list(u.charge_fraction)}")
+    if u.rest_fraction is not None:
+        lines.append(f"rest_fraction = {_fmt_list(u.rest_fraction)}")
     if model.info:
         lines += ["", "[fit]"]
         for k, v in model.info.items():

@@ -183,6 +183,32 @@ def _last_direction(i: np.ndarray, rest_a: float) -> np.ndarray:
     return np.where(last >= 0, np.sign(i[np.maximum(last, 0)]), 0.0)
 
 
+def _rest_fraction(
+    k: np.ndarray,
+    m: np.ndarray,
+    res: np.ndarray,
+    dyn: np.ndarray,
+    i: np.ndarray,
+    rest_a: float,
+    bins: int,
+    min_rows: int,
+) -> np.ndarray | None:
+    """The rest rows' own fraction per SOC bin, the worse of after a charge and after a
+    discharge; None when no rest row holds a relaxation voltage (then the table has no row).
+
+    Why: at rest the dynamic voltage is what the RC branches still hold. With the slow branch
+    the rests show (relaxation.py) the model follows a block's relaxation, while under load it
+    misses the √i-like polarisation: the worst regime's fraction (0.8 on the lead-acid matrix)
+    made a 15-minute rest after a load count for almost nothing (σ ≈ 0.8 × 30 mV per cell)."""
+    after = _last_direction(np.asarray(i, np.float64), rest_a)
+    out = np.full(bins, np.nan)
+    for sign in (-1.0, 1.0):
+        mm = m & (after == sign)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out = np.fmax(out, _bin_rms(k, mm, res, bins, min_rows) / _bin_rms(k, mm, dyn, bins, min_rows))
+    return out if np.isfinite(out).any() else None
+
+
 def regime_uncertainty(
     z: np.ndarray,
     res: np.ndarray,
@@ -244,11 +270,17 @@ def regime_uncertainty(
         if by_direction and name == "charge":
             chg = f
         frac = np.fmax(frac, f)  # NaN where neither has data
+    rst = (
+        _rest_fraction(k, masks["rest"] & moving, res, dyn, i, rest_a, bins, min_rows)
+        if by_direction
+        else None
+    )
     table = ModelUncertainty(
         centres,
         rest_v,
         np.minimum(_fill(frac, centres, FRACTION_FLOOR, 0.25), FRACTION_CEILING),
         np.minimum(_fill(chg, centres, FRACTION_FLOOR, 0.25), FRACTION_CEILING) if by_direction else None,
+        None if rst is None else np.minimum(_fill(rst, centres, FRACTION_FLOOR, 0.25), FRACTION_CEILING),
     )
     rms = {n: _bin_rms(k, m, res, bins, min_rows) for n, m in masks.items()}
     mean = {}

@@ -162,6 +162,8 @@ class Spkf(SpkfState):
             r0 = self._r0_chg if i_now > 0.0 else self._r0
             if i_now > self._deadband:
                 var_dyn, var_dyn_i = self._var_dyn_c, self._var_dyn_ci
+            elif i_now >= -self._deadband:  # at rest: the rest row (the same lists without one)
+                var_dyn, var_dyn_i = self._var_dyn_r, self._var_dyn_ri
             else:
                 var_dyn, var_dyn_i = self._var_dyn, self._var_dyn_i
             dyn = abs(r0 * i_now)

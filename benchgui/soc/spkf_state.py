@@ -72,6 +72,7 @@ class SpkfState:
         self._var_sensor, self._var_rest, self._var_dyn = noise.sensor, noise.rest, noise.dyn
         self._var_rest_i, self._var_dyn_i = noise.rest_inst, noise.dyn_inst
         self._var_dyn_c, self._var_dyn_ci = noise.dyn_chg, noise.dyn_inst_chg  # charge row
+        self._var_dyn_r, self._var_dyn_ri = noise.dyn_rest, noise.dyn_inst_rest  # rest row
         self._r_abs = noise.r_abs
         # how precisely a rested voltage pins SOC, on the 1 % grid: σ_v / |dOCV/dSOC| (pack)
         self._soc_resolution = noise.soc_resolution

@@ -141,6 +141,12 @@ class VoltageNoise:
         self.dyn_chg = (
             self.dyn if chg is None else [tuning.dynamic_error_correlation_s * x for x in self.dyn_inst_chg]
         )
+        rst = model.uncertainty.rest_fraction_table()
+        # at rest: the rest row, or the same lists when dynamic_fraction serves there too
+        self.dyn_inst_rest = self.dyn_inst if rst is None else [(k * x) ** 2 for x in rst]
+        self.dyn_rest = (
+            self.dyn if rst is None else [tuning.dynamic_error_correlation_s * x for x in self.dyn_inst_rest]
+        )
         self.r0_chg = model.r0_ohm + model.r0_charge_extra_ohm
         self.deadband = model.rest_current_a()
         self.sensor = tuning.sensor_sigma_v**2
@@ -155,7 +161,10 @@ class VoltageNoise:
         dyn = abs((self.r0_chg if i_now > 0.0 else self.r0) * i_now)
         for r, x in zip(self.r_abs, i_rc, strict=False):
             dyn += r * abs(x)
-        table = self.dyn_chg if i_now > self.deadband else self.dyn
+        if i_now > self.deadband:
+            table = self.dyn_chg
+        else:
+            table = self.dyn_rest if i_now >= -self.deadband else self.dyn
         var = self.rest[idx] + table[idx] * dyn * dyn
         return var / (1.0 if dt <= 0.0 else min(max(dt, 0.1), 60.0)) + self.sensor
 

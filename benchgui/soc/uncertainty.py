@@ -77,10 +77,11 @@ def widen_beyond_data(
             dyn = float(np.interp(z, unc.soc, unc.dynamic_fraction))
             pts[z] = (min(max(rest, slope * dist), MAX_REST_V), dyn)
     soc = np.array(sorted(pts))
-    chg = unc.charge_fraction
+    chg, rst = unc.charge_fraction, unc.rest_fraction
     return ModelUncertainty(
         soc,
         np.array([pts[z][0] for z in soc]),
         np.array([pts[z][1] for z in soc]),
         None if chg is None else np.interp(soc, unc.soc, chg),  # a fraction: as it was
+        None if rst is None else np.interp(soc, unc.soc, rst),
     )

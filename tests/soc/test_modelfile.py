@@ -173,3 +173,22 @@ def test_charge_resistance_and_charge_row_round_trip_and_follow_the_cell() -> No
         parse_model(text.replace("[1.5, 2.5]", "[1.5]"))
     with pytest.raises(ModelFileError, match="charge_fraction"):
         parse_model(text.replace("[1.5, 2.5]", "[1.5, 12.0]"))
+
+
+def test_the_rest_row_round_trips_and_is_validated() -> None:
+    extra = (
+        "\n[uncertainty]\nsoc_pct = [10, 90]\nrest_v = [0.002, 0.003]\n"
+        "dynamic_fraction = [0.8, 0.8]\nrest_fraction = [0.2, 0.4]\n"
+    )
+    m = parse_model(GOOD + extra)
+    rst = m.uncertainty.rest_fraction_table()
+    assert rst is not None
+    assert rst[50] == pytest.approx(0.3)
+    assert parse_model(dump_model(m)) == m
+    assert m != parse_model(GOOD + extra.replace("rest_fraction = [0.2, 0.4]\n", ""))
+    for bad in ("[0.2]", "[0.2, 11.0]"):
+        with pytest.raises(ModelFileError, match="rest_fraction"):
+            parse_model(GOOD + extra.replace("[0.2, 0.4]", bad))
+    # files without it (every shipped one) load and are written without it
+    assert load_model("lead-acid-6s").uncertainty.rest_fraction_table() is None
+    assert "rest_fraction" not in dump_model(load_model("lifepo4-4s"))

@@ -178,7 +178,7 @@ def test_a_state_with_only_new_readings_restyles_no_lamp(qtbot: Any, qapp: QAppl
         restyled: list[str] = []
 
         class Count(QObject):
-            def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt's name)
+            def eventFilter(self, obj: QObject, event: QEvent) -> bool:
                 if event.type() == QEvent.Type.StyleChange:
                     restyled.append(obj.objectName())
                 return False

@@ -103,13 +103,16 @@ class FrameScheduler:
         """Something outside the state changed (a comparison overlay, a marker, a new trace)."""
         self._dirty = True
 
-    def due(self, view: Hashable, data: Hashable, min_interval_s: float = 0.0) -> bool:
-        """True when a frame must be drawn now (then call :meth:`drawn`)."""
+    def due(self, view: Hashable, data: Hashable, min_interval_s: float | Callable[[], float] = 0.0) -> bool:
+        """True when a frame must be drawn now (then call :meth:`drawn`). ``min_interval_s`` may
+        be a callable, asked only when the data alone changed."""
         self.checks += 1
         if self.mode is RedrawMode.FIXED or self._dirty or view != self._view:
             return True
-        if data != self._data and self.clock() - self._last_s >= min_interval_s:
-            return True
+        if data != self._data:
+            wait = min_interval_s() if callable(min_interval_s) else min_interval_s
+            if self.clock() - self._last_s >= wait:
+                return True
         self.skipped += 1
         return False
 

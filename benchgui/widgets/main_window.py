@@ -312,7 +312,7 @@ class MainWindow(QMainWindow):
             # paint twice: the scene's own update arrives after it)
             drew = False
             if self.views.currentWidget() is self.plots and on_screen(self.plots):
-                drew = self.plots.redraw_if_changed(self.data_interval_s())
+                drew = self.plots.redraw_if_changed(self.data_interval_s)
             if self.readouts.due(with_frame=drew) and on_screen(self.readouts):
                 # a few times a second, with a frame when there is one (one paint of the window);
                 # a readout repaints only when its text changes

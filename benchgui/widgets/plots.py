@@ -119,6 +119,7 @@ class PlotPanel(QWidget):
         self.over_range: dict[int, str] = {}  # plot index → channels shown as over range
         self.overlay: SessionOverlay | None = None  # a second session, for comparison
         self._y_ranges: dict[int, tuple[float, float]] = {}  # plot index → y range last set
+        self._columns: int | None = None  # columns(), until the view box is resized
         self._setup_ui(redraw_mode)
         self.markers = MarkerSet(self.plots)  # operator annotations
 
@@ -183,6 +184,7 @@ class PlotPanel(QWidget):
             if i < len(self.specs) - 1:
                 p.hideAxis("bottom")  # the time axis is on the lowest plot; hidden ones cost no paint
             self.plots.append(p)
+        self.plots[0].getViewBox().sigResized.connect(self._resized)
         # cross-hair (plot_overlay.CrossHair): units, inside the plot, hidden on leave
         self.channels: dict[str, Channel] = {}
         self.crosshair = CrossHair(self.view, self.plots, self.curves, self.channels)
@@ -229,8 +231,16 @@ class PlotPanel(QWidget):
     # -- drawing ---------------------------------------------------------------------------------
     def columns(self) -> int:
         """The plots' pixel columns: the width of their data area (the view box), not of the
-        widget with its axis strip (~8 % more columns, so more frames and points than pixels)."""
-        return max(100, int(self.plots[0].getViewBox().width()))
+        widget with its axis strip (~8 % more columns, so more frames and points than pixels).
+        Asked several times at every tick of the window's timer: kept from the view box's last
+        resize rather than asked of pyqtgraph each time."""
+        if self._columns is None:
+            self._columns = max(100, int(self.plots[0].getViewBox().width()))
+        return self._columns
+
+    def _resized(self, *_: object) -> None:
+        self._columns = None
+        self.scheduler.invalidate()
 
     def _range(self) -> tuple[tuple[float, float], bool]:
         """The range to show, and whether it is ours to set (False: paused or zoomed)."""
@@ -252,10 +262,11 @@ class PlotPanel(QWidget):
         fetched = self.history.fetched + (self.overlay.history.fetched if self.overlay is not None else 0)
         return (rng, self.columns(), fetched), tuple(self._version(n) for n in self.curves)
 
-    def redraw_if_changed(self, min_interval_s: float = 0.0) -> bool:
+    def redraw_if_changed(self, min_interval_s: float | Callable[[], float] = 0.0) -> bool:
         """Draw a frame if the picture changed since the last one (the window's timer calls
-        this at the rate cap); new samples alone wait ``min_interval_s`` after the last frame.
-        True when something on screen changed (then repaint)."""
+        this at the rate cap); new samples alone wait ``min_interval_s`` after the last frame
+        (a callable: worked out only when that is the question). True when something on screen
+        changed (then repaint)."""
         view, data = self.frame_state()
         if not self.scheduler.due(view, data, min_interval_s):
             return False

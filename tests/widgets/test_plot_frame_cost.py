@@ -239,3 +239,18 @@ def test_a_traces_rect_covers_its_finite_points_and_skips_gaps() -> None:
     assert _finite_bounds(t, np.array([1.0, np.inf, 3.0, -np.inf, 2.0])) == (0.0, 4.0, 1.0, 3.0)
     assert _finite_bounds(t, np.full(5, np.nan)) is None
     assert _finite_bounds(t[:0], t[:0]) is None
+
+
+def test_the_columns_follow_the_plots_width(window: MainWindow, qtbot) -> None:  # type: ignore[no-untyped-def]
+    """``columns()`` is kept between resizes of the view box (it is asked at every tick): a
+    wider window must still give more columns, and a frame for them."""
+    publish(window, 12.0, 12.1)
+    tick(window)
+    before = window.plots.columns()
+    assert before == int(window.plots.plots[0].getViewBox().width())
+    frames = window.plots.frames
+    window.resize(1500, 800)
+    qtbot.waitUntil(lambda: int(window.plots.plots[0].getViewBox().width()) > before, timeout=5000)
+    assert window.plots.columns() == int(window.plots.plots[0].getViewBox().width()) > before
+    tick(window)
+    assert window.plots.frames == frames + 1

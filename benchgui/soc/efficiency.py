@@ -1,0 +1,148 @@
+"""Charge efficiency from the relaxed rests: where the rests after a charge sit on the OCV.
+
+Why: a charge pass counts the Ah that went in; only η of them are stored (the rest gasses or
+heats). Counting Ah over a full cycle gives η only where both ends are the same state, and a
+lead-acid charge without absorption stops at 80–90 % — so capacity.py then takes η = 1, and the
+SOC axis of every row after a charge drifts by (1 − η) of the charge (measured on the KiBaM
+block's C/10-steps run: the identified model read 2–4 % low once the voltage counted;
+docs/soc-accuracy.md, "what limits the wrong starts now"). The rests do not need both ends: a
+rested voltage V∞ (relaxation.py) is the OCV at the charge stored there, and the OCV is one
+curve. Rests after a discharge place that curve against the Ah drawn (η plays no part), rests
+after a charge place it against η × the Ah put in; only the right η lays both on one curve.
+
+How: for each η on a grid the stored charge at every rest is x = η·(Ah in) − (Ah out); the OCV is
+fitted as straight lines between knots over x (the acid-gravity argument of
+:func:`benchgui.soc.relaxation.ocv_through_rests`), with one offset ±m for the direction before
+the rest (hysteresis: a constant, where a wrong η shifts the charge rests in proportion to the Ah
+put in). η is the minimum of the residual; its 95 % interval is where the residual grows by
+3.84 σ² (profile likelihood, σ² from the minimum's residual). It needs rests after a charge that
+lie inside the range of the rests after a discharge — otherwise the curve there is set by the
+charge rests alone and η is not determined.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from benchgui.soc.capacity import CapacityEstimate, coulomb
+from benchgui.soc.relaxation import SlowBranch
+
+#: η searched over this range (below 0.8 a cell is failing; above 1.0 a sensor offset is read)
+ETA_RANGE = (0.80, 1.02)
+#: grid step of the search (the interval is read off the same grid)
+ETA_STEP = 0.0005
+#: rests needed after each direction, the charge ones inside the discharge ones' range
+MIN_EACH = 3
+#: the interval (± half-width, 95 %) beyond which η is reported but not used
+MAX_HALF_WIDTH = 0.02
+
+
+@dataclass(frozen=True)
+class EfficiencyFit:
+    """η from the rests, its interval and whether it is used (why not, in ``warning``)."""
+
+    eta: float
+    half_width: float  # 95 %
+    rests_charge: int
+    rests_discharge: int
+    rms_v: float
+    warning: str = ""
+
+    @property
+    def determined(self) -> bool:
+        return not self.warning
+
+    def line(self) -> str:
+        return (
+            f"charge efficiency {self.eta:.3f} ± {self.half_width:.3f} (95 %) from {self.rests_charge} "
+            f"rests after a charge against {self.rests_discharge} after a discharge "
+            f"(OCV fit RMS {1000 * self.rms_v:.2f} mV per cell)"
+            + (f": {self.warning}" if self.warning else "")
+        )
+
+
+def _fit(x: np.ndarray, v: np.ndarray, direction: np.ndarray) -> tuple[float, int]:
+    """(residual, rests used): each rest after a charge against the straight lines through the
+    rests after a discharge at its stored charge, less one offset (the hysteresis, 2m)."""
+    dis, chg = direction < 0, direction > 0
+    order = np.argsort(x[dis])
+    xd, vd = x[dis][order], v[dis][order]
+    inside = chg & (x > xd[0]) & (x < xd[-1])
+    if not inside.any():
+        return math.inf, 0
+    r = v[inside] - np.interp(x[inside], xd, vd)
+    r = r - r.mean()
+    return float(r @ r), int(inside.sum())
+
+
+def efficiency_from_rests(
+    t: np.ndarray, i: np.ndarray, ends: np.ndarray, v_end: np.ndarray, direction: np.ndarray
+) -> EfficiencyFit | None:
+    """η from the rests ending at rows ``ends`` (V∞ ``v_end``, sign of the current before each),
+    or None when the run has no rest after a charge or after a discharge at all."""
+    i = np.asarray(i, np.float64)
+    dt_ah = coulomb(t, np.where(i > 0, i, 0.0))  # Ah put in up to each row
+    out_ah = -coulomb(t, np.where(i < 0, i, 0.0))  # Ah drawn
+    ends = np.asarray(ends, int)
+    chg, dis = direction > 0, direction < 0
+    if not chg.any() or not dis.any():
+        return None
+    a_in, a_out = dt_ah[ends], out_ah[ends]
+    grid = np.arange(ETA_RANGE[0], ETA_RANGE[1] + 1e-9, ETA_STEP)
+    fits = [_fit(e * a_in - a_out, v_end, direction) for e in grid]
+    sse = np.array([f[0] for f in fits])
+    k = int(np.argmin(sse))
+    eta = float(grid[k])
+    inside = fits[k][1]
+    n, p = inside, 2  # the offset and η
+    sigma2 = sse[k] / max(n - p, 1)
+    ok = sse <= sse[k] + 3.84 * sigma2
+    half = 0.5 * float(grid[ok].max() - grid[ok].min()) + 0.5 * ETA_STEP
+    warning = ""
+    if inside <= max(MIN_EACH, p) or int(dis.sum()) < MIN_EACH:
+        warning = (
+            f"{inside} rests after a charge lie among the rests after a discharge ({MIN_EACH} needed): "
+            "the run does not determine the charge efficiency"
+        )
+    elif half > MAX_HALF_WIDTH or k in (0, len(grid) - 1):
+        warning = f"the rests leave the charge efficiency open (±{half:.3f}): not used"
+    rms = math.sqrt(sse[k] / n) if n else math.nan
+    return EfficiencyFit(eta, half, inside, int(dis.sum()), rms, warning)
+
+
+def soc_axis(t: np.ndarray, i: np.ndarray, cap: CapacityEstimate) -> np.ndarray:
+    """SOC per row: Ah counted from the empty turn (charge × η), plus what lies below it, over Q."""
+    ie = np.where(i > 0, cap.efficiency * i, i)
+    ce = coulomb(t, ie)
+    return (ce - ce[cap.k_empty] + cap.missing_empty_ah) / cap.capacity_ah
+
+
+def with_efficiency(cap: CapacityEstimate, fit: EfficiencyFit) -> CapacityEstimate:
+    """The capacity estimate at the rests' η: a capacity counted on a charge pass (and its
+    extrapolation to full, made in the same Ah in) holds η × those Ah; a capacity counted on a
+    discharge, or given, does not change. The interval takes in η's."""
+    if cap.given or not cap.from_charge:
+        return replace(cap, efficiency=fit.eta)
+    charged = cap.counted_ah + cap.missing_full_ah
+    q = fit.eta * charged + cap.missing_empty_ah
+    interval = math.hypot(fit.eta * cap.interval_ah, charged * fit.half_width)
+    return replace(cap, capacity_ah=q, interval_ah=interval, efficiency=fit.eta)
+
+
+def axis_from_rests(
+    t: np.ndarray, i: np.ndarray, cap: CapacityEstimate, slow: SlowBranch, apply: bool = True
+) -> tuple[CapacityEstimate, np.ndarray, str]:
+    """(capacity, SOC per row, note) with η from the slow branch's rests where they determine it,
+    the count did not measure it (capacity.py's η = 1) and ``apply``; otherwise as they were
+    (the note says what the rests show either way)."""
+    fit = efficiency_from_rests(t, i, slow.ends, slow.rests[1], slow.rests[2])
+    if fit is None:
+        why = "no rests after both a charge and a discharge: efficiency not measured"
+        return cap, soc_axis(t, i, cap), why
+    if not fit.determined or cap.efficiency != 1.0 or not apply:
+        return cap, soc_axis(t, i, cap), fit.line() + ("" if apply or not fit.determined else "; not applied")
+    cap = with_efficiency(cap, fit)
+    return cap, soc_axis(t, i, cap), f"{fit.line()}; capacity {cap.line()}"

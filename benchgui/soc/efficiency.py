@@ -15,7 +15,8 @@ fitted as straight lines between knots over x (the acid-gravity argument of
 :func:`benchgui.soc.relaxation.ocv_through_rests`), with one offset ±m for the direction before
 the rest (hysteresis: a constant, where a wrong η shifts the charge rests in proportion to the Ah
 put in). η is the minimum of the residual; its 95 % interval is where the residual grows by
-3.84 σ² (profile likelihood, σ² from the minimum's residual). It needs rests after a charge that
+F(1, n − 2)·σ² (profile likelihood, σ² from the minimum's residual over its n − 2 degrees of
+freedom). It needs rests after a charge that
 lie inside the range of the rests after a discharge — otherwise the curve there is set by the
 charge rests alone and η is not determined.
 """
@@ -26,6 +27,7 @@ import math
 from dataclasses import dataclass, replace
 
 import numpy as np
+from scipy import stats
 
 from benchgui.soc.capacity import CapacityEstimate, coulomb
 from benchgui.soc.relaxation import SlowBranch
@@ -98,11 +100,13 @@ def efficiency_from_rests(
     eta = float(grid[k])
     inside = fits[k][1]
     n, p = inside, 2  # the offset and η
-    sigma2 = sse[k] / max(n - p, 1)
-    ok = sse <= sse[k] + 3.84 * sigma2
+    # profile likelihood with σ² estimated from the same rests: F(1, n − p) rather than χ²(1),
+    # so few rests give a wide interval (with 3 rests F = 161 where χ² gives 3.84)
+    dof = max(n - p, 1)
+    ok = sse <= sse[k] * (1.0 + float(stats.f.ppf(0.95, 1, dof)) / dof)
     half = 0.5 * float(grid[ok].max() - grid[ok].min()) + 0.5 * ETA_STEP
     warning = ""
-    if inside <= max(MIN_EACH, p) or int(dis.sum()) < MIN_EACH:
+    if inside < MIN_EACH or int(dis.sum()) < MIN_EACH:
         warning = (
             f"{inside} rests after a charge lie among the rests after a discharge ({MIN_EACH} needed): "
             "the run does not determine the charge efficiency"

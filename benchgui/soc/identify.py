@@ -248,8 +248,9 @@ def identify(
     show a slow relaxation (:mod:`benchgui.soc.relaxation`) it also takes the slowest branch
     (τ, R) and the OCV table from the rests alone; the other branches stay under 100 s, and the
     charge efficiency the rests show is reported (:mod:`benchgui.soc.efficiency`); it sets the
-    SOC axis only with ``rest_efficiency`` (off: with it the lead-acid matrix got worse, the
-    empty end the runs never reach is then no longer offset — docs/soc-accuracy.md)."""
+    SOC axis only with ``rest_efficiency`` (off by default: on the lead matrix it took the cases
+    meeting every target 6 → 0 of 12 — the 4–5 % of the block's charge below the deepest rest,
+    which no run reaches, had been offset by η = 1)."""
     started = time.perf_counter()
     if len(run) < 50:
         raise IdentificationError(f"only {len(run)} rows: a characterisation run needs thousands")

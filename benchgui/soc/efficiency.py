@@ -11,8 +11,9 @@ curve. Rests after a discharge place that curve against the Ah drawn (η plays n
 after a charge place it against η × the Ah put in; only the right η lays both on one curve.
 
 How: for each η on a grid the stored charge at every rest is x = η·(Ah in) − (Ah out). The rests
-after a discharge trace the OCV against x as straight lines between them (the acid-gravity
-argument of :func:`benchgui.soc.relaxation.ocv_through_rests`; η plays no part in them); each
+after a discharge trace the OCV against x, as a monotone cubic through them (PCHIP: the OCV
+curves near the ends — lead-acid's acid depletion near empty, lithium's electrodes — where
+straight lines between rests cut the corner; η plays no part in them); each
 rest after a charge inside their range is compared with that line at its own x, less one offset
 common to all (hysteresis: a constant, where a wrong η shifts the charge rests in proportion to
 the Ah put in). η is the minimum of the residual; its 95 % interval is where the residual grows
@@ -20,8 +21,10 @@ by the factor 1 + F(1, n − 2)/(n − 2) (profile likelihood, σ² from the min
 its n − 2 degrees of freedom; n the charge rests compared). It needs at least
 :data:`MIN_EACH` rests after a charge inside the range of the rests after a discharge —
 otherwise η is not determined — and an η wholly above 1 is not used (no cell stores more than
-it is given). What the interval leaves out: the rests' own V∞ error, which is systematic (on
-PyBaMM's lithium bench runs, η = 1, the intervals missed 1 by up to 0.6 %; soc_capacity.py).
+it is given). What the interval leaves out: the rests' own V∞ error, which is systematic.
+Measured (``benchmarks/soc_capacity.py``): on the 18 PyBaMM lithium bench runs (η = 1) every
+interval that is used covers 1; with straight lines between the rests instead, three of them
+missed it (by up to 0.6 %).
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ import math
 from dataclasses import dataclass, replace
 
 import numpy as np
-from scipy import stats
+from scipy import interpolate, stats
 
 from benchgui.soc.capacity import CapacityEstimate, coulomb
 from benchgui.soc.relaxation import SlowBranch
@@ -70,7 +73,7 @@ class EfficiencyFit:
 
 
 def _fit(x: np.ndarray, v: np.ndarray, direction: np.ndarray) -> tuple[float, int]:
-    """(residual, rests used): each rest after a charge against the straight lines through the
+    """(residual, rests used): each rest after a charge against the monotone cubic through the
     rests after a discharge at its stored charge, less one offset (the hysteresis, 2m)."""
     dis, chg = direction < 0, direction > 0
     order = np.argsort(x[dis])
@@ -78,7 +81,8 @@ def _fit(x: np.ndarray, v: np.ndarray, direction: np.ndarray) -> tuple[float, in
     inside = chg & (x > xd[0]) & (x < xd[-1])
     if not inside.any():
         return math.inf, 0
-    r = v[inside] - np.interp(x[inside], xd, vd)
+    keep = np.concatenate([[True], np.diff(xd) > 0])
+    r = v[inside] - interpolate.PchipInterpolator(xd[keep], vd[keep])(x[inside])
     r = r - r.mean()
     return float(r @ r), int(inside.sum())
 
@@ -116,8 +120,8 @@ def efficiency_from_rests(
         )
     elif eta - half > 1.0:
         # no cell stores more than it is given: the rests after a charge then sit off the curve
-        # for another reason (measured on PyBaMM's LFP bench runs, η = 1: 1.013–1.015 with
-        # intervals above 1 — a hysteresis that is not one constant, an inference)
+        # for another reason (measured on PyBaMM's LFP bench runs with CV tails at C/5 and C/2,
+        # η = 1: 1.015–1.019 — a hysteresis that is not one constant, an inference)
         warning = f"the rests show η = {eta:.3f} ± {half:.3f}, above 1: not one OCV curve, not used"
     elif half > MAX_HALF_WIDTH or k in (0, len(grid) - 1):
         warning = f"the rests leave the charge efficiency open (±{half:.3f}): not used"

@@ -121,6 +121,10 @@ def read_out(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return d[:, 0], d[:, 1] / 100, d[:, 2] / 300  # time, SOC, σ
 
 
+#: extra options for ``benchgui soc identify`` (set from the command line)
+IDENTIFY_OPTIONS: list[str] = []
+
+
 def identify_model(chem_key: str, fidelity: str, style: str, quick: bool, work: Path) -> tuple[Path, float]:
     """``benchgui soc identify`` on that characterisation run: (model file, capacity error %)."""
     chem = soc_truth.CHEMISTRIES[chem_key]
@@ -130,6 +134,7 @@ def identify_model(chem_key: str, fidelity: str, style: str, quick: bool, work: 
     char.to_csv(char_csv)
     model_path = work / f"{tag}-model.toml"
     args = ["soc", "identify", str(char_csv), "--cells", str(chem.cells), "--output", str(model_path)]
+    args += IDENTIFY_OPTIONS
     with contextlib.redirect_stdout(io.StringIO()):
         rc = benchgui_main([*args, "--name", f"{chem.label} {fidelity} {style}"])
     if rc != 0:
@@ -334,7 +339,12 @@ def main() -> int:
         "--filter", nargs="*", default=list(FILTERS), choices=sorted(FILTERS), help="settings to judge"
     )
     ap.add_argument("--keep", metavar="DIR", help="keep the CSV and model files in DIR")
+    ap.add_argument(
+        "--efficiency-from-rests", action="store_true", help="identify with --efficiency-from-rests"
+    )
     args = ap.parse_args()
+    if args.efficiency_from_rests:
+        IDENTIFY_OPTIONS.append("--efficiency-from-rests")
     logging.basicConfig(level=logging.ERROR)
     rows: list[dict] = []
     ident: list[dict] = []

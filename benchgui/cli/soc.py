@@ -62,6 +62,12 @@ def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser)
         help="per-cell open-circuit voltages at 0 %% and 100 %% (LO HI), 'auto' (default: where the run "
         "turned) or 'none' (capacity counted only)",
     )
+    ip.add_argument(
+        "--efficiency-from-rests",
+        action="store_true",
+        help="set the charge efficiency (and a capacity counted on a charge) from where the rests "
+        "after a charge lie on the OCV, where the run determines it (reported either way)",
+    )
     ip.set_defaults(func=run_identify)
 
     rp = ss.add_parser("replay", parents=[common], help="estimate SOC for a recorded run or session")
@@ -163,6 +169,7 @@ def run_identify(args: argparse.Namespace) -> int:
             chemistry=args.chemistry,
             capacity_ah=args.capacity_ah,
             ocv_limits=limits,
+            rest_efficiency=args.efficiency_from_rests,
         )
     except IdentificationError as exc:
         print(f"benchgui: {args.input}: {exc}", file=sys.stderr)

@@ -60,6 +60,8 @@ class CapacityEstimate:
     warnings: list[str] = field(default_factory=list)
     determined: bool = True  # False: the run does not reach an end; capacity_ah is a lower bound
     given: bool = False  # the caller named the capacity
+    #: the count is a charge pass (Ah in, at efficiency 1): a measured efficiency scales it
+    from_charge: bool = False
 
     def line(self) -> str:
         if self.given:
@@ -243,6 +245,7 @@ def estimate_capacity(
     k_f2 = k_e + int(np.argmax(c[k_e:]))
     q_chg = c[k_f2] - c[k_e]
     eta = 1.0
+    from_charge = False
     vmax = float(np.nanmax(v_cell))
     recharged = q_chg > 0 and np.nanmax(v_cell[k_e:]) > vmax - 0.02 * abs(vmax)
     # the discharge starts from full only if the run was at its top voltage there (a run that
@@ -254,7 +257,7 @@ def estimate_capacity(
     if from_full and recharged and q_chg >= q_dis:
         eta = min(1.0, max(0.5, q_dis / q_chg))
     elif recharged and q_chg > 0 and not (from_full and q_dis >= q_chg):
-        q_dis = q_chg
+        q_dis, from_charge = q_chg, True
         warnings.append(
             "no discharge from full before the deepest point: capacity from the charge, efficiency 1"
         )
@@ -278,7 +281,7 @@ def estimate_capacity(
             )
             eta = 1.0
             if v1 < v2:
-                q_dis = q_chg
+                q_dis, from_charge = q_chg, True
             else:
                 k_f2 = k_f1
     counted = float(q_dis)
@@ -354,5 +357,6 @@ def estimate_capacity(
     if interval > 0.02 * q:
         warnings.append(f"capacity uncertain by ±{100 * interval / q:.1f} %")
     return CapacityEstimate(
-        q, interval, counted, eta, missing["empty"], missing["full"], k_e, warnings, determined
-    )
+        q, interval, counted, eta, missing["empty"], missing["full"], k_e, warnings, determined,
+        from_charge=from_charge,
+    )  # fmt: skip

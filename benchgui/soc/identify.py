@@ -33,10 +33,11 @@ import numpy as np
 from scipy import optimize
 
 from benchgui.soc.capacity import CapacityEstimate, estimate_capacity, rest_points
+from benchgui.soc.efficiency import axis_from_rests, soc_axis
 from benchgui.soc.jointfit import JointProblem, dynamic_columns
-from benchgui.soc.model import SECONDS_PER_HOUR, CellModel, OcvTable, RcBranch, simulate
+from benchgui.soc.model import CellModel, OcvTable, RcBranch, simulate
 from benchgui.soc.modelfile import ModelFileError, dump_model, parse_model
-from benchgui.soc.recursions import intervals, sign_held
+from benchgui.soc.recursions import sign_held
 from benchgui.soc.relaxation import SKIP_S, ocv_through_rests, slow_branch
 from benchgui.soc.replay import RunData
 from benchgui.soc.residuals import (
@@ -143,11 +144,7 @@ def capacity_and_soc(
     q = est.capacity_ah
     if not q or q <= 0:
         raise IdentificationError("the run never discharges or charges: no capacity to measure")
-    dt = intervals(t)
-    ie = np.where(i > 0, est.efficiency * i, i)
-    ce = np.concatenate([[0.0], np.cumsum(ie[:-1] * dt / SECONDS_PER_HOUR)])
-    z = (ce - ce[est.k_empty] + est.missing_empty_ah) / q
-    return est, z, notes
+    return est, soc_axis(t, i, est), notes
 
 
 # -- step 2: R0 ------------------------------------------------------------------------------------
@@ -233,6 +230,7 @@ def identify(
     prior_weight: float = 1e-3,
     ocv_limits: tuple[float, float] | str | None = "auto",
     charge_term: bool | None = None,
+    rest_efficiency: bool = False,
 ) -> tuple[CellModel, FitReport]:
     """Fit an ESC model of one cell to a pack run of ``cells`` cells in series.
 
@@ -248,7 +246,11 @@ def identify(
     constant is longer than the longest rest, and the rest column counts every row 10 minutes
     into a rest (:mod:`benchgui.soc.residuals`; lithium fits are unchanged). Where the rests
     show a slow relaxation (:mod:`benchgui.soc.relaxation`) it also takes the slowest branch
-    (τ, R) and the OCV table from the rests alone; the other branches stay under 100 s."""
+    (τ, R) and the OCV table from the rests alone; the other branches stay under 100 s, and the
+    charge efficiency the rests show is reported (:mod:`benchgui.soc.efficiency`); it sets the
+    SOC axis only with ``rest_efficiency`` (off by default: on the lead matrix it took the cases
+    meeting every target 6 → 0 of 12 — the 4–5 % of the block's charge below the deepest rest,
+    which no run reaches, had been offset by η = 1)."""
     started = time.perf_counter()
     if len(run) < 50:
         raise IdentificationError(f"only {len(run)} rows: a characterisation run needs thousands")
@@ -275,7 +277,10 @@ def identify(
     slow, v_slow = (found.branch, found.v_slow[ok]) if found else (None, np.zeros(n_ok))
     if found:
         notes.append(found.note)
-        rests = found.rests
+        cap, z, note = axis_from_rests(t, i, cap, found, rest_efficiency)
+        notes += [note] if note else []
+        q, eta = cap.capacity_ah, cap.efficiency
+        rests = (z[found.ends], *found.rests[1:])
     n_free = n_rc - (slow is not None)  # the branches the fit searches
     grid = SOC_GRID_PCT / 100.0
     ocv0 = slow_average_ocv(z, i, v, q, grid, rests)

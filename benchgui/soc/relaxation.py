@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import logging
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import optimize
@@ -208,6 +208,8 @@ class SlowBranch:
     v_slow: np.ndarray
     rests: tuple[np.ndarray, np.ndarray, np.ndarray]
     note: str
+    #: the last row of each of those rests (the SOC axis can be redrawn after the fact)
+    ends: np.ndarray = field(default_factory=lambda: np.empty(0, int))
 
 
 def slow_branch(
@@ -222,4 +224,4 @@ def slow_branch(
     v_slow = branch.r_ohm * rc_currents_for(np.array([branch.tau_s]), t, i)[0]
     ends = np.array(relax.ends, int)
     rests = (np.asarray(z)[ends], np.array(relax.v_end), np.array(relax.direction))
-    return SlowBranch(branch, v_slow, rests, relax.line())
+    return SlowBranch(branch, v_slow, rests, relax.line(), ends)

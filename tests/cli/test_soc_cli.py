@@ -199,3 +199,26 @@ def test_replay_estimates_the_current_sensor_offset(
     said = capsys.readouterr().out
     mA = float(said.split("current-sensor offset estimated ")[1].split(" mA")[0])
     assert 15 <= mA <= 60, said  # learned, with the right sign (5 h: not all of it yet)
+
+
+def test_identify_can_take_the_charge_efficiency_from_the_rests(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A lead-acid block's C/10-steps run (KiBaM truth, η = 0.97): the rests' η is always
+    reported; with --efficiency-from-rests it is what the model file holds."""
+    from benchgui.soc.modelfile import load_model
+    from benchmarks import soc_cases, soc_truth
+    from benchmarks.soc_leadacid import LeadAcid, run_steps
+
+    steps, soc0 = soc_cases.step_characterisation_steps(soc_truth.CHEMISTRIES["lead"], quick=False)
+    t, i, v_cell, _ = run_steps(LeadAcid(), steps, soc0)
+    write_run(tmp_path / "block.csv", t, i, 6 * v_cell)
+    effs = []
+    for extra in ([], ["--efficiency-from-rests"]):
+        model = tmp_path / f"m{len(extra)}.toml"
+        args = ["soc", "identify", str(tmp_path / "block.csv"), "--cells", "6", "--output", str(model)]
+        assert main(args + extra) == 0
+        assert "charge efficiency 0.9" in capsys.readouterr().out
+        effs.append(load_model(model).coulombic_efficiency)
+    assert effs[0] == 1.0
+    assert effs[1] == pytest.approx(0.97, abs=0.01)

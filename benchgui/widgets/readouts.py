@@ -68,6 +68,12 @@ class Readout(QFrame):
         self._metrics = QFontMetrics(f)
         widest = "-88" + ("." + "8" * spec.digits if spec.digits > 0 else "")
         self.value.setFixedSize(max(150, self._text_width(widest)), self._metrics.height() + 4)
+        # Opaque: the label fills its own background (the frame's colour), so a new text repaints
+        # the label alone. Transparent, each change also painted the readout's frame, the panel
+        # and the dock's widget under it: four paints instead of one (~7 changes a second on the
+        # demo, counted with an event filter under xcb).
+        self.value.setBackgroundRole(self.backgroundRole())
+        self.value.setAutoFillBackground(True)
         unit = QLabel(spec.unit)
         uf = QFont()
         uf.setPointSize(14)

@@ -61,6 +61,22 @@ class QtAsyncioLoop(qasync.QEventLoop):  # type: ignore[misc]  # qasync is untyp
             raise TypeError(f"callback must be callable: {type(callback).__name__}")
         return self._add_callback(asyncio.Handle(callback, args, self, context=context), delay)  # type: ignore[no-any-return]
 
+    def close(self) -> None:
+        """Close as qasync does, then stop the Qt timers of callbacks not yet due (a cancelled
+        ``asyncio.sleep``, a ``wait_for`` timeout) here, on the loop's thread. qasync leaves them
+        registered; their handles keep the loop in a reference cycle, and when Python's cyclic
+        GC later frees it on another thread, Qt cannot stop them from there ("Timers cannot be
+        stopped from another thread") and the next timer event reaches a deleted object: a
+        segfault, reproduced with qasync's own loop and seen in the test suite."""
+        super().close()
+        self._ready.clear()
+        timer = self._timer
+        pending = getattr(timer, "_SimpleTimer__callbacks", None)  # qasync's private table
+        if pending:
+            for timer_id in list(pending):
+                timer.killTimer(timer_id)
+            pending.clear()
+
     def _schedule_turn(self) -> None:
         if not self._turn_pending:
             self._turn_pending = True

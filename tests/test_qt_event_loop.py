@@ -131,3 +131,46 @@ def test_a_callback_that_is_not_callable_is_refused(loop: QtAsyncioLoop) -> None
         loop.call_soon(42)  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="callable"):
         loop.call_later(1.0, "nope")  # type: ignore[arg-type]
+
+
+def test_a_closed_loop_freed_on_another_thread_leaves_no_timer_behind() -> None:
+    """qasync leaves a Qt timer for every callback not yet due (here a cancelled sleep); freed
+    by Python's cyclic GC on another thread, Qt could not stop them and the next timer event
+    reached a deleted object (a segfault in the suite). Closing stops them. In a subprocess:
+    the failure is a crash."""
+    import subprocess
+    import sys
+
+    from tests.helpers import cli_env
+
+    code = """
+import asyncio, gc, threading, time
+from PySide6.QtWidgets import QApplication
+from benchgui.qt_event_loop import QtAsyncioLoop
+app = QApplication([])
+loop = QtAsyncioLoop(app)
+async def timeout():
+    try:
+        await asyncio.wait_for(asyncio.sleep(1.0), 0.01)
+    except TimeoutError:
+        pass
+loop.run_until_complete(timeout())
+loop.close()
+assert not loop._timer._SimpleTimer__callbacks, "timers left behind"
+del loop
+gc.disable()
+th = threading.Thread(target=gc.collect)
+th.start()
+th.join()
+end = time.monotonic() + 1.5  # past the sleep's due time
+while time.monotonic() < end:
+    app.processEvents()
+    time.sleep(0.02)
+print("survived")
+"""
+    env = dict(cli_env(), QT_QPA_PLATFORM="offscreen")
+    r = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60, check=False
+    )
+    assert r.returncode == 0, (r.returncode, r.stdout[-1000:], r.stderr[-2000:])
+    assert "survived" in r.stdout

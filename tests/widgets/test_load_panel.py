@@ -40,6 +40,19 @@ def run_in_qasync(qapp: QApplication, scenario: Callable[[], Awaitable[None]]) -
         asyncio.set_event_loop(None)
 
 
+async def shown_panel(
+    qtbot: Any, closers: list[Callable[[], Awaitable[None]]]
+) -> tuple[Any, Bench, load_panel.LoadPanel]:
+    """A simulated load polled at 20 Hz (not started), its bench, and the panel for it, shown."""
+    world = SimWorld(WorldParams(sun=False))
+    src = await factory.simulated(world, EaSection(poll_interval_s=0.05), closers)
+    bench = Bench(world.clock, [src], None, load=src)
+    panel = load_panel.LoadPanel(bench, src)
+    qtbot.addWidget(panel)
+    panel.show()  # (a hidden widget is not polished: no style change to count)
+    return src, bench, panel
+
+
 def test_panel_commands_the_load_and_shows_its_state(qtbot: Any, qapp: QApplication) -> None:
     async def scenario() -> None:
         world = SimWorld(WorldParams(sun=False))
@@ -109,13 +122,8 @@ def test_a_setpoint_being_typed_survives_live_updates(qtbot: Any, qapp: QApplica
     marked as not sent, and Set sends 3.000 A (it sent the old 2.000 A before)."""
 
     async def scenario() -> None:
-        world = SimWorld(WorldParams(sun=False))
         closers: list[Callable[[], Awaitable[None]]] = []
-        src = await factory.simulated(world, EaSection(poll_interval_s=0.05), closers)
-        bench = Bench(world.clock, [src], None, load=src)
-        panel = load_panel.LoadPanel(bench, src)
-        qtbot.addWidget(panel)
-        panel.show()
+        src, bench, panel = await shown_panel(qtbot, closers)
         states: list[object] = []
         panel.bridge.listen(src.state_changed, states.append)  # what the panel is shown, in order
         try:
@@ -168,13 +176,8 @@ def test_a_state_with_only_new_readings_restyles_no_lamp(qtbot: Any, qapp: QAppl
     from PySide6.QtCore import QEvent, QObject
 
     async def scenario() -> None:
-        world = SimWorld(WorldParams(sun=False))
         closers: list[Callable[[], Awaitable[None]]] = []
-        src = await factory.simulated(world, EaSection(poll_interval_s=0.05), closers)
-        bench = Bench(world.clock, [src], None, load=src)
-        panel = load_panel.LoadPanel(bench, src)
-        qtbot.addWidget(panel)
-        panel.show()  # (a hidden widget is not polished: no style change to count)
+        src, _bench, panel = await shown_panel(qtbot, closers)
         restyled: list[str] = []
 
         class Count(QObject):

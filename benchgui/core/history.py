@@ -70,6 +70,10 @@ class History:
             self._cache.clear()
             self.fetched += 1
 
+    def pending(self) -> bool:
+        """Whether a fetch from the store is in flight (its result needs a frame when it lands)."""
+        return any(not f.done() for f in self._pending.values())
+
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
 

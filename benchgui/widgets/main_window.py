@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import time
 from typing import TYPE_CHECKING
 
@@ -37,7 +38,15 @@ from benchgui.core.catalog import SessionCatalog
 from benchgui.core.history import History
 from benchgui.model import Event, SessionMeta
 from benchgui.widgets.bridge import Bridge
-from benchgui.widgets.frame_scheduler import RedrawMode, on_screen, pause_timers, snap_range, snap_session
+from benchgui.widgets.frame_scheduler import (
+    COLUMN_MARGIN_S,
+    RedrawMode,
+    on_screen,
+    pause_timers,
+    snap_range,
+    snap_session,
+    tick_wait_s,
+)
 from benchgui.widgets.plots import DEFAULT_PLOTS, PlotPanel, PlotSpec
 from benchgui.widgets.readouts import ReadoutPanel
 from benchgui.widgets.session_dialog import SessionDialog
@@ -90,7 +99,8 @@ class MainWindow(QMainWindow):
         self._connect()
         # Ask for a frame on a single-shot timer re-armed after each, so drawing never takes more
         # than half of the event loop's time: acquisition and the core share this loop (qasync).
-        # A tick with nothing new to show costs a few comparisons (no frame).
+        # It sleeps until something may need a frame (the next pixel column, the readouts' turn;
+        # frame_scheduler.tick_wait_s); what the operator does wakes it (request_frame).
         self.frame_period_s = 1.0 / redraw_hz
         self.last_frame_s = 0.0
         self.timer = QTimer(self)
@@ -98,6 +108,10 @@ class MainWindow(QMainWindow):
         self.timer.setTimerType(Qt.TimerType.PreciseTimer)
         self.timer.timeout.connect(self._frame)
         self.timer.start(int(1000 * self.frame_period_s))
+        self.plots.scheduler.on_invalidate = self.request_frame  # a new trace, a resize, an overlay
+        self.views.currentChanged.connect(lambda _: self.request_frame())
+        for p in self.plots.plots:  # the operator's pan and zoom
+            p.getViewBox().sigRangeChangedManually.connect(lambda *_: self.request_frame())
         self._restore()
 
     # -- layout ------------------------------------------------------------------------------
@@ -234,6 +248,7 @@ class MainWindow(QMainWindow):
     def _window_changed(self, index: int) -> None:
         self.window_s = WINDOWS[index][1]
         self.settings.setValue("window_s", self.window_s)
+        self.request_frame()
 
     def latest_time(self) -> float:
         """Newest sample time on the bench (the right edge of the live view)."""
@@ -242,9 +257,11 @@ class MainWindow(QMainWindow):
             return float(replay.position_s())
         return ns_to_s(self.bench.clock.now_ns())
 
-    def visible_range(self) -> tuple[float, float]:
-        """The live window; it scrolls in whole pixel columns (a frame at most once per column)."""
-        t1 = self.latest_time()
+    def visible_range(self, t1: float | None = None) -> tuple[float, float]:
+        """The live window (ending at ``t1``, by default now); it scrolls in whole pixel columns (a
+        frame at most once per column)."""
+        if t1 is None:
+            t1 = self.latest_time()
         if self.redraw_mode is RedrawMode.FIXED:  # as before issue 19: wherever the clock is
             if self.window_s > 0:
                 return (t1 - self.window_s, t1)
@@ -277,6 +294,7 @@ class MainWindow(QMainWindow):
         """Freeze the time axis; the operator can pan and zoom the frozen view."""
         self.paused = paused
         self.act_pause.setText("Resume" if paused else "Pause")
+        self.request_frame()
 
     def visible_range_or_frozen(self) -> tuple[float, float] | None:
         return None if self.paused else self.visible_range()
@@ -319,7 +337,34 @@ class MainWindow(QMainWindow):
                 self._refresh_readouts()
         finally:
             self.last_frame_s = time.perf_counter() - t0
-            self.timer.start(int(1000 * max(self.frame_period_s, 2.0 * self.last_frame_s)))
+            self.timer.start(math.ceil(1000 * max(self._next_tick_s(), 2.0 * self.last_frame_s)))
+
+    def _next_tick_s(self) -> float:
+        """How long the timer may sleep (:func:`tick_wait_s`). Never raises: a timer not re-armed
+        would freeze the screen."""
+        try:
+            if self.redraw_mode is RedrawMode.FIXED or self.bench.services.replay is not None:
+                return self.frame_period_s  # a replay moves at its own pace: at the rate cap
+            if self.history.pending():
+                return self.frame_period_s  # the store's part of the window lands any moment
+            waits = [self.readouts.due_in()]
+            if self.views.currentWidget() is self.plots:
+                if not self.paused:
+                    t1 = self.latest_time()
+                    scrolls_at = self.visible_range(t1)[1]
+                    waits.append((scrolls_at - t1) / self.bench.clock.speed + COLUMN_MARGIN_S)
+                waits.append(self.plots.scheduler.data_due_in(self.data_interval_s()))
+            return tick_wait_s(self.frame_period_s, *waits)
+        except Exception:
+            log.exception("working out the next frame's time failed; ticking at the rate cap")
+            return self.frame_period_s
+
+    def request_frame(self) -> None:
+        """The picture changed by the operator's hand (pause, window, zoom, a new trace): tick
+        within the rate cap rather than at the end of an idle sleep."""
+        cap_ms = math.ceil(1000 * self.frame_period_s)
+        if self.timer.isActive() and self.timer.remainingTime() > cap_ms:
+            self.timer.start(cap_ms)
 
     # -- sessions --------------------------------------------------------------------------------
     def _show_session(self, session: Session | None) -> None:

@@ -124,6 +124,10 @@ class ReadoutPanel(QWidget):
         wait = READOUT_WITH_FRAME_S if with_frame else READOUT_PERIOD_S
         return self.clock() - self._shown_at >= wait
 
+    def due_in(self) -> float:
+        """Seconds until the readouts are due without a frame (≤ 0: now)."""
+        return self._shown_at + READOUT_PERIOD_S - self.clock()
+
     def refresh(self, now_s: float, stale_after_s: float = 5.0) -> None:
         """Show every channel's latest value now (grey when older than ``stale_after_s``)."""
         self._shown_at = self.clock()

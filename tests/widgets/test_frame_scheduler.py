@@ -9,16 +9,25 @@ the code before issue 19 every tick drew a frame, so the first assertions fail t
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QEvent, QObject, QSettings, QTimer
+from PySide6.QtCore import QEvent, QObject, QPoint, QPointF, QSettings, Qt, QTimer
+from PySide6.QtGui import QWheelEvent
 from PySide6.QtWidgets import QApplication, QLabel
 
 from benchgui.core.bench import Bench
 from benchgui.model import Channel, Sample
-from benchgui.widgets.frame_scheduler import RedrawMode, on_screen, snap_range
+from benchgui.widgets.frame_scheduler import (
+    COLUMN_MARGIN_S,
+    IDLE_TICK_S,
+    RedrawMode,
+    on_screen,
+    snap_range,
+    tick_wait_s,
+)
 from benchgui.widgets.main_window import MainWindow
 from benchgui.widgets.readouts import READOUT_PERIOD_S, READOUT_WITH_FRAME_S
 
@@ -307,3 +316,107 @@ def test_readouts_show_with_a_frame_and_without_one_after_the_longer_period(
     wall.t += READOUT_PERIOD_S - READOUT_WITH_FRAME_S  # type: ignore[attr-defined]
     window._frame()
     assert label.text() == "13.000"
+
+
+# -- the timer sleeps until something may need a frame -------------------------------------------
+def test_tick_wait_lies_between_the_rate_cap_and_the_idle_tick() -> None:
+    assert tick_wait_s(0.05, 0.3, 0.4) == pytest.approx(0.3)  # the first thing due
+    assert tick_wait_s(0.05, -1.0, 0.4) == pytest.approx(0.05)  # overdue: at the rate cap
+    assert tick_wait_s(0.05, 7.0) == pytest.approx(IDLE_TICK_S)  # far off: the safety net
+    assert tick_wait_s(0.5, 0.1) == pytest.approx(0.5)  # --low-power's cap wins
+
+
+def _mid_column(window: MainWindow, clock: ManualClock) -> float:
+    """Put the bench clock half a column before the window scrolls; the column's length."""
+    window._frame()
+    t0, t1 = window.visible_range()
+    column = (t1 - t0) / window.plots.columns()
+    clock.advance(t1 - clock.now_ns() / 1e9 + column * 0.5)
+    return column
+
+
+def test_the_timer_sleeps_until_the_window_scrolls(
+    window: MainWindow, bench: Bench, clock: ManualClock
+) -> None:
+    """Issue 19: a tick at 20 Hz that found nothing to draw still cost CPU; in the 5-minute
+    window the picture changes only once per pixel column (~0.3–0.4 s)."""
+    publish(bench, 12.0)
+    column = _mid_column(window, clock)
+    assert window.frame_period_s < column / 2  # the test means something: a column > 2 caps
+    assert ticks(window, 1) == 1  # the window scrolled
+    t1 = clock.now_ns() / 1e9
+    scrolls_at = window.visible_range()[1]
+    assert window.timer.interval() == math.ceil(1000 * ((scrolls_at - t1) + COLUMN_MARGIN_S))
+    clock.advance(scrolls_at - t1 + COLUMN_MARGIN_S)  # when the timer fires
+    wall(window).t += column
+    assert ticks(window, 1) == 1  # … there is a frame to draw
+
+
+def test_behind_another_tab_the_timer_waits_for_the_readouts(window: MainWindow, bench: Bench) -> None:
+    publish(bench, 12.0)
+    window._frame()
+    window.add_view("Other", QLabel("another view"))
+    window.views.setCurrentIndex(window.views.count() - 1)
+    wall(window).t += READOUT_PERIOD_S
+    window._frame()  # the readouts show: due again in READOUT_PERIOD_S
+    assert window.timer.interval() == math.ceil(1000 * READOUT_PERIOD_S)
+
+
+def test_a_fetch_in_flight_keeps_the_rate_cap(window: MainWindow, clock: ManualClock, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    _mid_column(window, clock)
+    window._frame()
+    assert window.timer.interval() > math.ceil(1000 * window.frame_period_s)
+    monkeypatch.setattr(window.history, "pending", lambda: True)
+    window._frame()
+    assert window.timer.interval() == math.ceil(1000 * window.frame_period_s)
+
+
+def wheel(window: MainWindow) -> None:
+    """The operator's mouse wheel over the first plot."""
+    view = window.plots.view
+    vb = window.plots.plots[0].getViewBox()
+    pos = QPointF(view.mapFromScene(vb.mapToScene(vb.boundingRect().center())))
+    glob = QPointF(view.viewport().mapToGlobal(pos.toPoint()))
+    event = QWheelEvent(
+        pos,
+        glob,
+        QPoint(0, 0),
+        QPoint(0, 120),
+        Qt.MouseButton.NoButton,
+        Qt.KeyboardModifier.NoModifier,
+        Qt.ScrollPhase.NoScrollPhase,
+        False,
+    )
+    QApplication.sendEvent(view.viewport(), event)
+
+
+@pytest.mark.parametrize("action", ["pause", "window", "zoom", "new trace", "tab"])
+def test_what_the_operator_does_wakes_the_timer(window: MainWindow, action: str) -> None:
+    cap_ms = math.ceil(1000 * window.frame_period_s)
+    window.timer.start(5000)  # asleep
+    if action == "pause":
+        window.act_pause.setChecked(True)
+    elif action == "window":
+        combo = window.window_combo
+        combo.setCurrentIndex((combo.currentIndex() + 1) % combo.count())
+    elif action == "zoom":
+        wheel(window)
+    elif action == "new trace":
+        window.plots.add_channels([Channel.of("battery.power", "labjack", "W", rate_hz=10)])
+    else:
+        window.add_view("Other", QLabel("another view"))
+        window.views.setCurrentIndex(window.views.count() - 1)
+    assert window.timer.isActive()
+    assert window.timer.remainingTime() <= cap_ms
+
+
+def test_a_failing_wait_still_rearms_the_timer(window: MainWindow, monkeypatch, caplog) -> None:  # type: ignore[no-untyped-def]
+    def broken() -> float:
+        raise RuntimeError("clock gone")
+
+    monkeypatch.setattr(window.readouts, "due_in", broken)
+    window.timer.stop()
+    window._frame()
+    assert window.timer.isActive()
+    assert window.timer.interval() == math.ceil(1000 * window.frame_period_s)
+    assert "next frame" in caplog.text

@@ -1,9 +1,10 @@
 """The main window: live plots on one time axis, big readouts, instrument status, sessions.
 
-It observes the bench through a :class:`~benchgui.widgets.bridge.Bridge`; a timer at the rate
-cap (``display.redraw_hz``, 2 Hz with ``--low-power``) asks the plots whether anything visible
-changed and draws only then (:mod:`benchgui.widgets.frame_scheduler`); hidden tabs and docks
-are not drawn at all. Commands (start/stop session, annotate)
+It observes the bench through a :class:`~benchgui.widgets.bridge.Bridge`; a timer, never
+faster than the rate cap (``display.redraw_hz``, 2 Hz with ``--low-power``) and sleeping until
+the window scrolls or the readouts are due, asks the plots whether anything visible changed and
+draws only then (:mod:`benchgui.widgets.frame_scheduler`); hidden tabs and docks are not drawn
+at all. Commands (start/stop session, annotate, compare: :mod:`benchgui.widgets.session_window`)
 go to the bench. Instrument panels (load, charger, LabJack, SOC…) are added as docks with
 :meth:`MainWindow.add_panel`; the layout persists in QSettings.
 """
@@ -21,9 +22,7 @@ from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QComboBox,
     QDockWidget,
-    QInputDialog,
     QLabel,
-    QMainWindow,
     QMessageBox,
     QTabBar,
     QTabWidget,
@@ -36,7 +35,7 @@ from benchgui.clock import ns_to_s
 from benchgui.core.bench import Bench
 from benchgui.core.catalog import SessionCatalog
 from benchgui.core.history import History
-from benchgui.model import Event, SessionMeta
+from benchgui.model import SessionMeta
 from benchgui.widgets.bridge import Bridge
 from benchgui.widgets.frame_scheduler import (
     COLUMN_MARGIN_S,
@@ -49,22 +48,20 @@ from benchgui.widgets.frame_scheduler import (
 )
 from benchgui.widgets.plots import DEFAULT_PLOTS, PlotPanel, PlotSpec
 from benchgui.widgets.readouts import ReadoutPanel
-from benchgui.widgets.session_dialog import SessionDialog
-from benchgui.widgets.sessions_dialog import SessionsDialog, SessionViewer
+from benchgui.widgets.session_window import SessionWindow
+from benchgui.widgets.sessions_dialog import SessionViewer
 from benchgui.widgets.status_panel import StatusPanel
 from benchgui.widgets.window_parts import fix_width, scrolled, what_stops
 
 if TYPE_CHECKING:  # only named here
-    from benchgui.core.recorder import RecorderState
-    from benchgui.core.replay import ReplayService
-    from benchgui.core.session import Session
+    pass
 
 log = logging.getLogger(__name__)
 
 WINDOWS = [("1 min", 60.0), ("5 min", 300.0), ("15 min", 900.0), ("60 min", 3600.0), ("Whole session", 0.0)]
 
 
-class MainWindow(QMainWindow):
+class MainWindow(SessionWindow):
     closing = Signal()
 
     def __init__(
@@ -365,109 +362,6 @@ class MainWindow(QMainWindow):
         cap_ms = math.ceil(1000 * self.frame_period_s)
         if self.timer.isActive() and self.timer.remainingTime() > cap_ms:
             self.timer.start(cap_ms)
-
-    # -- sessions --------------------------------------------------------------------------------
-    def _show_session(self, session: Session | None) -> None:
-        if session is not None:
-            self.history.set_session(session.id, ns_to_s(session.started_ns))
-        else:
-            self.history.set_session(None)
-        if session is None:
-            self.session_label.setText("<b style='color:#d62728'>Not recording</b> — live view only")
-        else:
-            m = session.meta
-            who = ", ".join(x for x in (m.operator, m.battery_id) if x)
-            self.session_label.setText(f"Recording session <b>{session.id}</b> {('— ' + who) if who else ''}")
-        self.act_stop.setEnabled(session is not None)
-
-    def _show_recorder(self, state: RecorderState) -> None:
-        color = "#2ca02c" if state.ok else "#d62728"
-        self.recorder_label.setText(f"<span style='color:{color}'>store: {state.text}</span>")
-
-    def ask_start_session(self) -> None:
-        meta = self.bench.session.meta if self.bench.session else self.default_meta
-        dlg = SessionDialog(meta, self)
-        dlg.accepted.connect(lambda: self.bench.start_session(dlg.meta()))
-        dlg.open()  # not exec(): no nested event loop under qasync
-
-    def stop_session(self) -> None:
-        self.bench.stop_session()
-
-    def ask_annotation(self) -> None:
-        t_ns = self.bench.clock.now_ns()
-        dlg = QInputDialog(self)
-        dlg.setWindowTitle("Annotation")
-        dlg.setLabelText(f"Note at {time.strftime('%H:%M:%S', time.localtime(ns_to_s(t_ns)))}:")
-        dlg.textValueSelected.connect(lambda text: text.strip() and self.bench.annotate(text.strip(), t_ns))
-        dlg.open()
-
-    # -- replay, comparison, annotation markers ---------------------------------------------------
-    def set_replay(self, replay: ReplayService) -> None:
-        """Show a replay (``bench.services.replay``): its session's stored data and notes."""
-        info = replay.session
-        self.history.set_session(info.id, ns_to_s(replay.plan.first_ns))
-        who = ", ".join(x for x in (info.meta.operator, info.meta.battery_id) if x)
-        self.session_label.setText(
-            f"Replaying session <b>{info.id}</b> ({info.meta.kind}{', ' + who if who else ''}) "
-            f"at {replay.speed:g}× — notes are added to it"
-        )
-        self.setWindowTitle(f"benchgui — replay of {info.id}")
-        self.act_start.setEnabled(False)
-        self.act_stop.setEnabled(False)
-        self.load_markers(info.id)
-
-    def load_markers(self, session_id: str) -> None:
-        """Show a stored session's annotations as markers."""
-        if self.catalog is None:
-            return
-        events = self.catalog.events(session_id, "annotation")
-        self.plots.set_markers([(ns_to_s(e.t_ns), e.text) for e in events if e.kind == "annotation"])
-
-    def _on_event(self, event: Event) -> None:
-        if event.kind == "annotation":
-            self.plots.add_marker(ns_to_s(event.t_ns), event.text)
-
-    def ask_compare(self) -> None:
-        if self.catalog is None:
-            return
-        dlg = SessionsDialog(self.catalog.sessions(), self)
-        dlg.setWindowTitle("Compare with session")
-        dlg.open_session.connect(self.compare_with)
-        dlg.open()
-
-    def compare_with(self, session_id: str) -> None:
-        """Overlay a stored session, shifted so that its first sample lines up with our start."""
-        if self.catalog is None:
-            return
-        info = self.catalog.session(session_id)
-        span = self.catalog.span_s(info.id)
-        if span is None:
-            self.statusBar().showMessage(f"Session {info.id} has no samples", 5000)
-            return
-        history = History(None, self.catalog.store_path, info.id, max_gap_s=None)
-        offset = self.primary_start_s() - span[0]
-        self.plots.set_overlay(history, self.catalog.channels(info.id), offset, info.id)
-        self.act_clear_compare.setEnabled(True)
-        self.statusBar().showMessage(f"Comparing with session {info.id} (dashed), aligned at the start", 8000)
-
-    def clear_compare(self) -> None:
-        self.plots.set_overlay(None)
-        self.act_clear_compare.setEnabled(False)
-
-    def show_sessions(self) -> None:
-        if self.catalog is None:
-            return
-        dlg = SessionsDialog(self.catalog.sessions(), self)
-        dlg.open_session.connect(self.open_session_viewer)
-        dlg.open()
-
-    def open_session_viewer(self, session_id: str) -> SessionViewer | None:
-        if self.catalog is None:
-            return None
-        viewer = SessionViewer(self.catalog, session_id)
-        self._viewers.append(viewer)
-        viewer.show()
-        return viewer
 
     # -- persistence -----------------------------------------------------------------------------
     def _restore(self) -> None:

@@ -15,7 +15,6 @@ import contextlib
 import logging
 import math
 import time
-from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
@@ -52,9 +51,6 @@ from benchgui.widgets.session_window import SessionWindow
 from benchgui.widgets.sessions_dialog import SessionViewer
 from benchgui.widgets.status_panel import StatusPanel
 from benchgui.widgets.window_parts import fix_width, scrolled, what_stops
-
-if TYPE_CHECKING:  # only named here
-    pass
 
 log = logging.getLogger(__name__)
 

@@ -37,7 +37,7 @@ def tick_wait_s(rate_cap_s: float, *due_in_s: float) -> float:
     draw still cost ~0.25 ms of CPU (measured in the GUI with the simulators: ~0.4 % of a core
     for 18 of the 20 ticks a second in the 5-minute window); the window only scrolls ~2.4 times
     a second there."""
-    return max(rate_cap_s, min(IDLE_TICK_S, *due_in_s))
+    return max(rate_cap_s, min((IDLE_TICK_S, *due_in_s)))
 
 
 class RedrawMode(StrEnum):

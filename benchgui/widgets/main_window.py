@@ -340,7 +340,8 @@ class MainWindow(SessionWindow):
                 return self.frame_period_s  # a replay moves at its own pace: at the rate cap
             if self.history.pending():
                 return self.frame_period_s  # the store's part of the window lands any moment
-            waits = [self.readouts.due_in()]
+            # readouts that cannot be seen are not refreshed: their turn would stay overdue
+            waits = [self.readouts.due_in()] if on_screen(self.readouts) else []
             if self.views.currentWidget() is self.plots:
                 if not self.paused:
                     t1 = self.latest_time()

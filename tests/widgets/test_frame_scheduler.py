@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import QEvent, QObject, QPoint, QPointF, QSettings, Qt, QTimer
 from PySide6.QtGui import QWheelEvent
-from PySide6.QtWidgets import QApplication, QLabel
+from PySide6.QtWidgets import QApplication, QDockWidget, QLabel
 
 from benchgui.core.bench import Bench
 from benchgui.model import Channel, Sample
@@ -324,6 +324,13 @@ def test_tick_wait_lies_between_the_rate_cap_and_the_idle_tick() -> None:
     assert tick_wait_s(0.05, -1.0, 0.4) == pytest.approx(0.05)  # overdue: at the rate cap
     assert tick_wait_s(0.05, 7.0) == pytest.approx(IDLE_TICK_S)  # far off: the safety net
     assert tick_wait_s(0.5, 0.1) == pytest.approx(0.5)  # --low-power's cap wins
+    assert tick_wait_s(0.05) == pytest.approx(IDLE_TICK_S)  # nothing due at all
+
+
+def armed_for(window: MainWindow, wait_s: float) -> int:
+    """The timer's interval after a tick that found ``wait_s``: never less than twice the time
+    that tick took (drawing takes at most half of the loop), however fast the machine."""
+    return math.ceil(1000 * max(wait_s, 2.0 * window.last_frame_s))
 
 
 def _mid_column(window: MainWindow, clock: ManualClock) -> float:
@@ -346,7 +353,7 @@ def test_the_timer_sleeps_until_the_window_scrolls(
     assert ticks(window, 1) == 1  # the window scrolled
     t1 = clock.now_ns() / 1e9
     scrolls_at = window.visible_range()[1]
-    assert window.timer.interval() == math.ceil(1000 * ((scrolls_at - t1) + COLUMN_MARGIN_S))
+    assert window.timer.interval() == armed_for(window, (scrolls_at - t1) + COLUMN_MARGIN_S)
     clock.advance(scrolls_at - t1 + COLUMN_MARGIN_S)  # when the timer fires
     wall(window).t += column
     assert ticks(window, 1) == 1  # … there is a frame to draw
@@ -359,7 +366,23 @@ def test_behind_another_tab_the_timer_waits_for_the_readouts(window: MainWindow,
     window.views.setCurrentIndex(window.views.count() - 1)
     wall(window).t += READOUT_PERIOD_S
     window._frame()  # the readouts show: due again in READOUT_PERIOD_S
-    assert window.timer.interval() == math.ceil(1000 * READOUT_PERIOD_S)
+    assert window.timer.interval() == armed_for(window, READOUT_PERIOD_S)
+
+
+def test_closed_readouts_do_not_keep_the_timer_at_the_rate_cap(
+    window: MainWindow, bench: Bench, qtbot
+) -> None:  # type: ignore[no-untyped-def]
+    """Readouts that cannot be seen are never refreshed, so their turn is always overdue."""
+    publish(bench, 12.0)
+    window._frame()
+    window.add_view("Other", QLabel("another view"))
+    window.views.setCurrentIndex(window.views.count() - 1)
+    dock = next(d for d in window.findChildren(QDockWidget) if d.objectName() == "dock.Readouts")
+    dock.close()
+    qtbot.waitUntil(lambda: not on_screen(window.readouts))
+    wall(window).t += 10 * READOUT_PERIOD_S
+    window._frame()
+    assert window.timer.interval() == armed_for(window, IDLE_TICK_S)
 
 
 def test_a_fetch_in_flight_keeps_the_rate_cap(window: MainWindow, clock: ManualClock, monkeypatch) -> None:  # type: ignore[no-untyped-def]
@@ -368,7 +391,7 @@ def test_a_fetch_in_flight_keeps_the_rate_cap(window: MainWindow, clock: ManualC
     assert window.timer.interval() > math.ceil(1000 * window.frame_period_s)
     monkeypatch.setattr(window.history, "pending", lambda: True)
     window._frame()
-    assert window.timer.interval() == math.ceil(1000 * window.frame_period_s)
+    assert window.timer.interval() == armed_for(window, window.frame_period_s)
 
 
 def wheel(window: MainWindow) -> None:
@@ -414,9 +437,9 @@ def test_a_failing_wait_still_rearms_the_timer(window: MainWindow, monkeypatch, 
     def broken() -> float:
         raise RuntimeError("clock gone")
 
-    monkeypatch.setattr(window.readouts, "due_in", broken)
+    monkeypatch.setattr(window.history, "pending", broken)
     window.timer.stop()
     window._frame()
     assert window.timer.isActive()
-    assert window.timer.interval() == math.ceil(1000 * window.frame_period_s)
+    assert window.timer.interval() == armed_for(window, window.frame_period_s)
     assert "next frame" in caplog.text

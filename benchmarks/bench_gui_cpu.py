@@ -474,11 +474,12 @@ def run(
     views: tuple[str, ...] | None = None,
     offscreen: bool = True,
     extras: bool = True,
-    rounds: int = 3,
+    rounds: int | None = None,
 ) -> list[Result]:
     """Every view (or ``views``), under xcb and offscreen; ``extras``: low power and RSS;
-    ``rounds``: alternating measurements of the default view, the median reported."""
+    ``rounds``: alternating measurements of the default view, the median reported (3; quick: 1)."""
     warmup, measure = (3.0, 12.0) if quick else (10.0, 60.0)
+    rounds = max(1, rounds) if rounds is not None else (1 if quick else 3)
     results: list[Result] = []
     with tempfile.TemporaryDirectory(prefix="bench-gui-cpu-") as d, xvfb() as display:
         tmp = Path(d)
@@ -608,7 +609,7 @@ def main() -> int:
     ap.add_argument(
         "--rounds",
         type=int,
-        default=3,
+        default=None,
         metavar="N",
         help="alternating measurements of the default view, the median reported (3; --quick: 1)",
     )
@@ -620,7 +621,7 @@ def main() -> int:
         results = run_first_frame(args.first_frame)
     else:
         views = tuple(args.views.split(",")) if args.views else None
-        rounds = 1 if args.quick and "--rounds" not in sys.argv else max(1, args.rounds)
+        rounds = args.rounds
         results = run(
             args.quick, views, offscreen=not args.no_offscreen, extras=not args.no_extras, rounds=rounds
         )

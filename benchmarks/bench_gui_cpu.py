@@ -458,9 +458,11 @@ VIEWS = (  # name, view, window (QSettings), what
 )
 
 
-def median_run(runs: list[Run]) -> Run:
-    """The run of median CPU (of an even count, the upper of the middle two)."""
-    return sorted(runs, key=lambda r: r.cpu)[len(runs) // 2]
+def median_run(runs: list[Run], *, upper: bool = True) -> Run:
+    """The run of median CPU; of an even count the upper of the middle two (``upper``: for the
+    GUI, against the target) or the lower (for the baseline: against the ratio)."""
+    ordered = sorted(runs, key=lambda r: r.cpu)
+    return ordered[len(runs) // 2 if upper else (len(runs) - 1) // 2]
 
 
 def runs_text(nows: list[Run], olds: list[Run]) -> str:
@@ -533,7 +535,7 @@ def run(
                                     extra=extra,
                                 )
                             )
-                    now, old = median_run(nows), median_run(olds)
+                    now, old = median_run(nows), median_run(olds, upper=False)
                     target, ok = "", None
                     if name == "5min":
                         target, ok = "<= 5 %, >= 4x", now.cpu <= 0.05 and old.cpu >= 4 * now.cpu

@@ -516,7 +516,7 @@ def run(
                     extra = {"day_session": sid, "day_start_s": day_start}
                     # the default view, whose targets are tight, in alternating rounds (the
                     # machine's speed drifts by minutes: the same code measured 4.5–5.6 %, its
-                    # baseline 20–24.5 %, in three runs within 15 minutes); the median of each
+                    # baseline 20–24.5 %, in three runs within 35 minutes); the median of each
                     nows: list[Run] = []
                     olds: list[Run] = []
                     for r in range(rounds if name == "5min" else 1):

@@ -33,8 +33,10 @@ from benchgui.model import Channel, Sample
 from benchgui.soc.coulomb import CoulombCounter
 from benchgui.soc.model import SECONDS_PER_HOUR, CellModel
 from benchgui.soc.modelfile import load_model
+from benchgui.soc.rest_start import fit_rest_start
+from benchgui.soc.rest_window import RestWindow, Step
 from benchgui.soc.spkf import Spkf, SpkfTuning, initial_soc
-from benchgui.soc.start import soc_from_prior, soc_under_current
+from benchgui.soc.start import soc_from_prior, soc_from_rest_start, soc_under_current
 
 if TYPE_CHECKING:
     from benchgui.core.bench import Bench  # not at run time: the bench module imports the services
@@ -135,6 +137,9 @@ class SocService:
         self._i_smooth = 0.0
         self._temp: float | None = None
         self._how = ""
+        #: the first minutes of a start at rest, to start again from their relaxation
+        self._rest: RestWindow | None = None
+        self._start_args: tuple[float, float, str, float, float] = (0.5, 0.3, "", 25.0, 0.0)
         self.flagged: dict[str, int] = {}  # samples dropped as over range / suspect, per channel
         bench.add_channels(SOC_CHANNELS)
         bench.samples_published.connect(self.on_samples)
@@ -163,6 +168,7 @@ class SocService:
         self.filter = None
         self.coulomb = None
         self._t_filter = None
+        self._rest = None
         if soc_pct is not None:
             self.initial, self.initial_soc = "config", soc_pct / 100.0
         if sigma_pct is not None:
@@ -235,11 +241,55 @@ class SocService:
         else:
             z0, s0, how = self.initial_soc, self.initial_sigma, "configured"
         self._how = how
-        self.filter = Spkf(m, z0, s0, self.tuning, temperature_c=self._temp or 25.0, current0_a=self._i_cur)
+        temp = self._temp or 25.0
+        self.filter = Spkf(m, z0, s0, self.tuning, temperature_c=temp, current0_a=self._i_cur)
         self.coulomb = CoulombCounter(m.capacity_ah, z0, m.coulombic_efficiency)
         self._t_filter = t
         self._charge_as = 0.0
+        rest_a = m.rest_current_a()
+        self._rest = RestWindow(t, rest_a) if abs(self._i_cur) <= rest_a else None
+        self._start_args = (z0, s0, how, temp, self._i_cur)
         log.info("SOC estimator started at %.1f %% ± %.1f %% (%s)", 100 * z0, 300 * s0, how)
+
+    def _start_again_from_rest(self) -> None:
+        """Start again from the relaxation of the rest the estimator started in (what the
+        replay of the same readings does: :mod:`benchgui.soc.rest_window`) and run the kept
+        steps through the new filter."""
+        w, self._rest = self._rest, None
+        if w is None or not w.steps:
+            return
+        m = self.model
+        t, v = w.arrays()
+        rest = fit_rest_start(m, t, v, sensor_sigma_v=self.tuning.sensor_sigma_v)
+        if rest is None:
+            return
+        z0, s0, how, temp, i0 = self._start_args
+        if self.initial == "auto":
+            z0, s0, how = soc_from_rest_start(m, rest, temperature_c=temp)
+        f = Spkf(
+            m,
+            z0,
+            s0,
+            self.tuning,
+            temperature_c=temp,
+            current0_a=i0,
+            rc0_a=rest.rc_a,
+            rc0_sigma_a=rest.rc_sigma_a,
+        )
+        cc = CoulombCounter(m.capacity_ah, z0, m.coulombic_efficiency)
+        for st in w.steps:
+            if st.gap_variance > 0.0:
+                f.add_soc_variance(st.gap_variance)
+            f.step(st.dt_s, st.current_a, st.voltage_v, st.current_now_a, st.temperature_c)
+            cc.step(st.dt_s, st.current_a)
+        self.filter, self.coulomb, self._how = f, cc, how
+        log.info(
+            "SOC estimator started again from %.0f s of rest: %.1f %% ± %.1f %% at the start (%s)",
+            rest.span_s,
+            100 * z0,
+            300 * s0,
+            how,
+        )
 
     def _on_voltage(self, t_ns: int, v: float) -> list[Sample]:
         t = ns_to_s(t_ns)
@@ -256,9 +306,20 @@ class SocService:
         start = max(self._t_cur, self._t_filter)
         charge = self._charge_as + (self._i_cur * (t - start) if t > start else 0.0)
         i_avg = charge / dt if dt > 0 else self._i_cur
+        gap_var = 0.0
         if dt > self.max_current_age_s:  # a gap: what the current did in it is a guess
             q_as = SECONDS_PER_HOUR * self.model.capacity_ah
-            self.filter.add_soc_variance((0.5 * abs(self._i_cur - i_avg) * dt / q_as) ** 2)
+            gap_var = (0.5 * abs(self._i_cur - i_avg) * dt / q_as) ** 2
+        step = Step(dt, i_avg, v, self._i_cur, self._temp, gap_var)
+        w = self._rest
+        if w is not None and (w.beyond(t) or not w.at_rest(self._i_cur)):
+            self._start_again_from_rest()  # the window is over (or the rest): from what it showed
+        elif w is not None:
+            w.add(t, step)
+        assert self.filter is not None
+        assert self.coulomb is not None
+        if gap_var > 0.0:
+            self.filter.add_soc_variance(gap_var)
         soc = self.filter.step(dt, i_avg, v, self._i_cur, self._temp)
         cc = self.coulomb.step(dt, i_avg)
         self._t_filter = t

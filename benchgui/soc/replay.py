@@ -16,7 +16,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from benchgui.soc.model import SECONDS_PER_HOUR, CellModel
+from benchgui.soc.rest_start import fit_rest_start, leading_rest_rows
 from benchgui.soc.spkf import Spkf, SpkfTuning, initial_soc
+from benchgui.soc.start import soc_from_rest_start
 
 
 @dataclass
@@ -63,15 +65,22 @@ def replay(
     tuning: SpkfTuning | None = None,
     max_hold_s: float = 60.0,
 ) -> ReplayResult:
-    """Estimate SOC at every row. ``soc0`` None: from the first row's voltage when the battery
-    is resting there (else ``fallback_soc``); otherwise that SOC with σ ``soc0_sigma``."""
+    """Estimate SOC at every row. ``soc0`` None: from the voltage when the battery rests at the
+    first row — the OCV its relaxation over the first minutes extrapolates to
+    (:mod:`benchgui.soc.rest_start`) — else ``fallback_soc``; otherwise that SOC with σ
+    ``soc0_sigma``. Either way a rest at the start sets the RC branches' start from that fit."""
     n = len(run)
     if n == 0:
         raise ValueError("no rows to replay")
     t, i, v = run.t_s, run.current_a, run.voltage_v
     temps = run.temperature_c
     t0c = float(temps[0]) if temps is not None and math.isfinite(temps[0]) else 25.0
-    if soc0 is None:
+    sensor_v = (tuning or SpkfTuning()).sensor_sigma_v
+    rows = leading_rest_rows(t, i, model.rest_current_a())
+    rest = fit_rest_start(model, t[:rows], v[:rows], sensor_sigma_v=sensor_v) if rows else None
+    if soc0 is None and rest is not None:
+        z0, s0, how = soc_from_rest_start(model, rest, temperature_c=t0c)
+    elif soc0 is None:
         first_v = next((float(x) for x in v[: min(n, 10)] if math.isfinite(x)), None)
         z0, s0, how = initial_soc(
             model,
@@ -80,11 +89,20 @@ def replay(
             fallback_soc=fallback_soc,
             fallback_sigma=fallback_sigma,
             temperature_c=t0c,
-            sensor_sigma_v=(tuning or SpkfTuning()).sensor_sigma_v,
+            sensor_sigma_v=sensor_v,
         )
     else:
         z0, s0, how = soc0, soc0_sigma, "given"
-    f = Spkf(model, z0, s0, tuning, temperature_c=t0c, current0_a=float(i[0]))
+    f = Spkf(
+        model,
+        z0,
+        s0,
+        tuning,
+        temperature_c=t0c,
+        current0_a=float(i[0]),
+        rc0_a=rest.rc_a if rest is not None else None,
+        rc0_sigma_a=rest.rc_sigma_a if rest is not None else None,
+    )
     # intervals and the current held over each, worked out up front (vectorised)
     dt = np.diff(t, prepend=t[0])
     hold = np.concatenate([[i[0]], i[:-1]])

@@ -43,6 +43,8 @@ class SpkfState:
         current0_a: float = 0.0,
         hysteresis0: float = 0.0,
         hysteresis0_sigma: float = 0.5,
+        rc0_a: np.ndarray | None = None,
+        rc0_sigma_a: np.ndarray | None = None,
     ) -> None:
         self.model = model
         self._potrf = _lapack_cholesky()
@@ -113,8 +115,13 @@ class SpkfState:
             p0[self._gi] = t.gain_state_sigma**2
             self._x[self._gi] = 0.0
         p0[nx - 1] = soc0_sigma**2
-        self._p = np.diag(p0)
         self._x[: self.n_rc] = 0.0
+        if rc0_a is not None and rc0_sigma_a is not None and self.n_rc:
+            # what a rest's first minutes showed (benchgui.soc.rest_start), never narrower than
+            # the current's own noise
+            self._x[: self.n_rc] = rc0_a
+            p0[: self.n_rc] = np.maximum(np.asarray(rc0_sigma_a, np.float64), t.current_sigma_a) ** 2
+        self._p = np.diag(p0)
         self._s = 0.0  # sign of the last non-zero current (instantaneous hysteresis)
         self._temp = temperature_c
         self._curve: OcvCurve = model.curve(temperature_c)

@@ -21,6 +21,7 @@ from __future__ import annotations
 import math
 
 from benchgui.soc.model import CellModel
+from benchgui.soc.rest_start import RestStart
 
 # a prior from an instrument's own SOC (the MPPT's coulomb counter with its own resets): wide
 PRIOR_SIGMA = 0.15
@@ -108,3 +109,29 @@ def initial_soc(
     z_hi = float(curve.soc_from_ocv(v_cell + 2 * delta))
     sigma = min(max((z_hi - z_lo) / 4.0, 0.01), 0.4)
     return z, sigma, "from rested voltage"
+
+
+def soc_from_rest_start(
+    model: CellModel,
+    rest: RestStart,
+    *,
+    temperature_c: float = 25.0,
+) -> tuple[float, float, str]:
+    """(SOC, σ, how) from the OCV a rest's relaxation fit extrapolates to
+    (:func:`benchgui.soc.rest_start.fit_rest_start`): σ from the fit's own σ of V∞, the model's
+    rest error there and an unknown hysteresis state, as for a rested voltage."""
+    n = model.cells_in_series
+    curve = model.curve(temperature_c)
+    v_cell = rest.v_inf_v / n
+    z = float(curve.soc_from_ocv(v_cell))
+    delta = math.sqrt(
+        (rest.v_inf_sigma_v / n) ** 2
+        + model.uncertainty.rest_at(z) ** 2
+        + model.hysteresis_m_v**2
+        + model.hysteresis_m0_v**2
+    )
+    z_lo = float(curve.soc_from_ocv(v_cell - 2 * delta))
+    z_hi = float(curve.soc_from_ocv(v_cell + 2 * delta))
+    sigma = min(max((z_hi - z_lo) / 4.0, 0.01), 0.4)
+    how = f"from the first {rest.span_s / 60:.0f} min of rest, its relaxation fitted"
+    return z, sigma, how

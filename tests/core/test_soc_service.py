@@ -58,7 +58,8 @@ def test_publishes_estimate_band_and_coulomb_counting() -> None:
     assert names == {"soc.spkf", "soc.spkf.sigma3", "soc.coulomb"}
     est = svc.latest
     assert est is not None
-    assert est.initial_how == "from rested voltage"
+    # started from the rested voltage, then again from the 2-minute rest's relaxation fitted
+    assert est.initial_how == "from the first 2 min of rest, its relaxation fitted"
     assert est.soc_pct == pytest.approx(100 * z[-1], abs=1.0)
     assert est.coulomb_pct == pytest.approx(100 * z[-1], abs=1.0)
     assert 0 < est.sigma3_pct < 5
@@ -131,6 +132,7 @@ async def test_runs_live_on_the_simulated_bench(tmp_path: Path) -> None:
         est = svc.latest
         # the simulated battery starts at 80 % (simulation.initial_soc_pct) and rests
         assert est.soc_pct == pytest.approx(80.0, abs=8.0)
-        assert est.initial_how == "from rested voltage"
+        # from the rested voltage, and after 10 min of rest (or its end) from its relaxation
+        assert est.initial_how == "from rested voltage" or "relaxation fitted" in est.initial_how
     finally:
         await asm.aclose()

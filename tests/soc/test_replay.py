@@ -24,12 +24,12 @@ def test_align_channels_holds_the_current_and_marks_missing_voltages() -> None:
     assert len(empty) == 0
 
 
-def test_auto_start_uses_the_rested_voltage() -> None:
+def test_auto_start_uses_the_rest() -> None:
     m = nmc_like()
     t, i = profile(6, hours=0.5)
     run, _ = run_of(m, t, i, 0.35)
     res = replay(m, run)  # soc0=None: auto
-    assert res.soc0_how == "from rested voltage"
+    assert res.soc0_how == "from the first 10 min of rest, its relaxation fitted"
     assert res.soc0 == pytest.approx(0.35, abs=0.02)
     k = int(np.argmax(np.abs(i) > 0.5))
     loaded = run_of(m, t[k:], i[k:], 0.35)[0]  # starts under load

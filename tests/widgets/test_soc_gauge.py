@@ -71,7 +71,8 @@ def test_gauge_shows_waiting_then_live_values(qtbot) -> None:  # type: ignore[no
     t, _ = g.soc_curve.getData()
     assert t is not None
     assert len(t) > 100
-    assert "started from the rested battery voltage" in g.status.text()
+    # it started at rest, and started again from that rest's relaxation when the load came on
+    assert "started from the first 1 min of rest, its relaxation fitted" in g.status.text()
     g.grab()  # paints the bar without errors
 
 

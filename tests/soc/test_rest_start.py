@@ -7,7 +7,7 @@ import pytest
 from benchgui.clock import ScaledClock
 from benchgui.core.bench import Bench
 from benchgui.core.soc_service import SocService
-from benchgui.soc.model import CellModel, ModelUncertainty, OcvTable, RcBranch, simulate
+from benchgui.soc.model import CellModel, ModelUncertainty, OcvTable, RcBranch
 from benchgui.soc.recursions import rc_currents
 from benchgui.soc.replay import RunData, replay
 from benchgui.soc.rest_start import PRIOR_C_RATE, WINDOW_S, fit_rest_start, leading_rest_rows

@@ -83,7 +83,7 @@ def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser)
         "--initial-soc",
         default="auto",
         metavar="auto|PERCENT",
-        help="start SOC; auto: from the rested voltage of the first row, else [soc] initial_soc_pct",
+        help="start SOC; auto: from the rest at the first rows (its relaxation over up to 10 min fitted), else [soc] initial_soc_pct",
     )
     rp.add_argument(
         "--initial-sigma",

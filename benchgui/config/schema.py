@@ -183,7 +183,7 @@ class SocSection:
     voltage_channel: str = "battery.voltage.labjack"
     current_channel: str = "battery.current.labjack"
     temperature_channel: str = ""  # empty: 25 °C
-    initial: Literal["auto", "config"] = "auto"  # auto: from the rested voltage when resting
+    initial: Literal["auto", "config"] = "auto"  # auto: from the rest (its relaxation fitted) when resting
     initial_soc_pct: float = field(default=50.0, metadata={"min": 0, "max": 100})
     initial_sigma_pct: float = field(default=20.0, metadata={"min": 0.1, "max": 100})
     method: Literal["cdkf", "ukf"] = "cdkf"

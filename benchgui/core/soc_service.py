@@ -265,7 +265,7 @@ class SocService:
             return
         z0, s0, how, temp, i0 = self._start_args
         if self.initial == "auto":
-            z0, s0, how = soc_from_rest_start(m, rest, temperature_c=temp)
+            z0, s0, how = soc_from_rest_start(m, rest, temperature_c=temp, short_sigma=self.initial_sigma)
         f = Spkf(
             m,
             z0,

@@ -64,11 +64,14 @@ def replay(
     fallback_sigma: float = 0.3,
     tuning: SpkfTuning | None = None,
     max_hold_s: float = 60.0,
+    fit_rest: bool = True,
 ) -> ReplayResult:
     """Estimate SOC at every row. ``soc0`` None: from the voltage when the battery rests at the
     first row — the OCV its relaxation over the first minutes extrapolates to
     (:mod:`benchgui.soc.rest_start`) — else ``fallback_soc``; otherwise that SOC with σ
-    ``soc0_sigma``. Either way a rest at the start sets the RC branches' start from that fit."""
+    ``soc0_sigma``. Either way a rest at the start sets the RC branches' start from that fit.
+    ``fit_rest`` False: as before that fit (the voltage read as an OCV, the branches at 0 ± C/20;
+    for comparisons)."""
     n = len(run)
     if n == 0:
         raise ValueError("no rows to replay")
@@ -76,10 +79,10 @@ def replay(
     temps = run.temperature_c
     t0c = float(temps[0]) if temps is not None and math.isfinite(temps[0]) else 25.0
     sensor_v = (tuning or SpkfTuning()).sensor_sigma_v
-    rows = leading_rest_rows(t, i, model.rest_current_a())
+    rows = leading_rest_rows(t, i, model.rest_current_a()) if fit_rest else 0
     rest = fit_rest_start(model, t[:rows], v[:rows], sensor_sigma_v=sensor_v) if rows else None
     if soc0 is None and rest is not None:
-        z0, s0, how = soc_from_rest_start(model, rest, temperature_c=t0c)
+        z0, s0, how = soc_from_rest_start(model, rest, temperature_c=t0c, short_sigma=fallback_sigma)
     elif soc0 is None:
         first_v = next((float(x) for x in v[: min(n, 10)] if math.isfinite(x)), None)
         z0, s0, how = initial_soc(

@@ -116,10 +116,13 @@ def soc_from_rest_start(
     rest: RestStart,
     *,
     temperature_c: float = 25.0,
+    short_sigma: float = 0.3,
 ) -> tuple[float, float, str]:
     """(SOC, σ, how) from the OCV a rest's relaxation fit extrapolates to
     (:func:`benchgui.soc.rest_start.fit_rest_start`): σ from the fit's own σ of V∞, the model's
-    rest error there and an unknown hysteresis state, as for a rested voltage."""
+    rest error there and an unknown hysteresis state, as for a rested voltage. A rest shorter
+    than :data:`~benchgui.soc.rest_start.MIN_SPAN_S` gives its SOC a σ of at least
+    ``short_sigma`` (the configured start's)."""
     n = model.cells_in_series
     curve = model.curve(temperature_c)
     v_cell = rest.v_inf_v / n
@@ -130,8 +133,19 @@ def soc_from_rest_start(
         + model.hysteresis_m_v**2
         + model.hysteresis_m0_v**2
     )
-    z_lo = float(curve.soc_from_ocv(v_cell - 2 * delta))
-    z_hi = float(curve.soc_from_ocv(v_cell + 2 * delta))
-    sigma = min(max((z_hi - z_lo) / 4.0, 0.01), 0.4)
+    lo, hi = v_cell - 2 * delta, v_cell + 2 * delta
+    z_lo, z_hi = float(curve.soc_from_ocv(lo)), float(curve.soc_from_ocv(hi))
+    sigma = (z_hi - z_lo) / 4.0
+    v_min, v_max = float(curve.voltage.min()), float(curve.voltage.max())
+    if lo < v_min or hi > v_max:
+        # the band runs off the table (a rest too short to tell its OCV): the SOC is anywhere in
+        # what is left of it — its middle, σ of a uniform spread over it (measured: a 1-minute
+        # rest after a 2C pulse on LiFePO4 put V∞ off the plateau, 64 points from the truth)
+        z = 0.5 * (z_lo + z_hi)
+        sigma = (z_hi - z_lo) / math.sqrt(12.0)
+    sigma = min(max(sigma, 0.01), 0.4)
+    if not rest.tells_soc:
+        sigma = max(sigma, short_sigma)
+        return z, sigma, f"from {rest.span_s:.0f} s of rest, too short to be sure (σ widened)"
     how = f"from the first {rest.span_s / 60:.0f} min of rest, its relaxation fitted"
     return z, sigma, how

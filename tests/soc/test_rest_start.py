@@ -160,3 +160,31 @@ def test_live_estimator_starts_again_from_the_rest_and_then_matches_the_replay()
     assert est.soc_pct == pytest.approx(100 * offline.soc[-1], abs=0.05)
     assert est.sigma3_pct == pytest.approx(300 * offline.soc_sigma[-1], rel=0.02)
     assert est.soc_pct == pytest.approx(100 * z[k0 + 1799], abs=2.0)
+
+
+def test_a_rest_too_short_to_read_gets_the_configured_sigma() -> None:
+    """A minute of rest after a load shows the fastest relaxation only: its SOC gets the
+    configured start's wide σ — in the replay and live alike."""
+    m, run, _, k0 = discharge_then_rest()
+    t = run.t_s[k0 - 60 :].copy()
+    i = run.current_a[k0 - 60 :].copy()
+    i[:60] = 0.0  # a minute of rest (the discharge's end, relabelled), then the rest continues
+    i[60:] = -3.6
+    short = RunData(t, i, run.voltage_v[k0 - 60 :])
+    res = replay(m, short, fallback_soc=0.5, fallback_sigma=0.3)
+    assert res.soc0_how == "from 59 s of rest, too short to be sure (σ widened)"
+    assert res.soc0_sigma == 0.3
+    bench = Bench(ScaledClock(1.0), [])
+    svc = SocService(
+        bench,
+        m,
+        SpkfTuning(),
+        voltage_channel="battery.voltage.labjack",
+        current_channel="battery.current.labjack",
+        initial_soc_pct=50.0,
+        initial_sigma_pct=30.0,
+    )
+    feed(bench, t[:600] - t[0], i[:600], short.voltage_v[:600])
+    assert svc.latest is not None
+    assert svc.latest.initial_how == res.soc0_how
+    assert svc.latest.soc_pct == pytest.approx(100 * res.soc[599], abs=0.05)

@@ -48,6 +48,20 @@ def discharge_then_rest() -> tuple[CellModel, RunData, np.ndarray, int]:
     return m, run, z, 4800
 
 
+def live(model: CellModel, **options: float) -> tuple[Bench, SocService]:
+    """The live estimator on the LabJack's channels (``feed`` publishes them)."""
+    bench = Bench(ScaledClock(1.0), [])
+    svc = SocService(
+        bench,
+        model,
+        SpkfTuning(),
+        voltage_channel="battery.voltage.labjack",
+        current_channel="battery.current.labjack",
+        **options,  # type: ignore[arg-type]
+    )
+    return bench, svc
+
+
 def tail(run: RunData, k0: int) -> RunData:
     return RunData(run.t_s[k0:], run.current_a[k0:], run.voltage_v[k0:])
 
@@ -143,14 +157,7 @@ def test_a_given_start_takes_the_branches_from_the_rest() -> None:
 def test_live_estimator_starts_again_from_the_rest_and_then_matches_the_replay() -> None:
     m, run, z, k0 = discharge_then_rest()
     part = RunData(run.t_s[k0 : k0 + 1800], run.current_a[k0 : k0 + 1800], run.voltage_v[k0 : k0 + 1800])
-    bench = Bench(ScaledClock(1.0), [])
-    svc = SocService(
-        bench,
-        m,
-        SpkfTuning(),
-        voltage_channel="battery.voltage.labjack",
-        current_channel="battery.current.labjack",
-    )
+    bench, svc = live(m)
     feed(bench, part.t_s - part.t_s[0], part.current_a, part.voltage_v)
     est = svc.latest
     assert est is not None
@@ -168,22 +175,13 @@ def test_a_rest_too_short_to_read_gets_the_configured_sigma() -> None:
     m, run, _, k0 = discharge_then_rest()
     t = run.t_s[k0 - 60 :].copy()
     i = run.current_a[k0 - 60 :].copy()
-    i[:60] = 0.0  # a minute of rest (the discharge's end, relabelled), then the rest continues
+    i[:60] = 0.0  # a minute labelled as rest (the discharge's last minute), then the load
     i[60:] = -3.6
     short = RunData(t, i, run.voltage_v[k0 - 60 :])
     res = replay(m, short, fallback_soc=0.5, fallback_sigma=0.3)
     assert res.soc0_how == "from 59 s of rest, too short to be sure (σ widened)"
     assert res.soc0_sigma == 0.3
-    bench = Bench(ScaledClock(1.0), [])
-    svc = SocService(
-        bench,
-        m,
-        SpkfTuning(),
-        voltage_channel="battery.voltage.labjack",
-        current_channel="battery.current.labjack",
-        initial_soc_pct=50.0,
-        initial_sigma_pct=30.0,
-    )
+    bench, svc = live(m, initial_soc_pct=50.0, initial_sigma_pct=30.0)
     feed(bench, t[:600] - t[0], i[:600], short.voltage_v[:600])
     assert svc.latest is not None
     assert svc.latest.initial_how == res.soc0_how

@@ -90,10 +90,14 @@ def fit_rest_start(
     prior_c_rate: float = PRIOR_C_RATE,
     rel_error: float = REL_ERROR,
 ) -> RestStart | None:
-    """Fit V∞ + Σ A_j·e^(−t/τ_j) to rested pack voltages; None without a finite reading."""
+    """Fit V∞ + Σ A_j·e^(−t/τ_j) to rested pack voltages; None without a plausible reading
+    (finite, within the filter's bounds of half the model's lowest and 1.5× its highest pack
+    voltage — a dropout to 0 V is skipped, as the filter rejects it)."""
     t = np.asarray(t_s, np.float64)
     v = np.asarray(voltage_v, np.float64)
-    ok = np.isfinite(t) & np.isfinite(v)
+    # a dropout or a glitch is no relaxation: the filter's own plausibility bounds
+    v_lo, v_hi = model.pack_voltage_range()
+    ok = np.isfinite(t) & np.isfinite(v) & (v >= 0.5 * v_lo) & (v <= 1.5 * v_hi)
     t, v = t[ok], v[ok]
     if len(v) == 0:
         return None

@@ -101,7 +101,7 @@ def test_a_rested_battery_holds_nothing_and_a_single_reading_proves_nothing() ->
     assert one.v_inf_sigma_v > 0.5
 
 
-def test_missing_readings_are_skipped_and_a_branch_without_resistance_is_left_alone() -> None:
+def test_missing_and_implausible_readings_are_skipped_and_a_branch_without_resistance_is_left_alone() -> None:
     m = block(r_slow=0.0)
     t = np.arange(0.0, 120.0, 1.0)
     v = np.full(len(t), 12.3)
@@ -113,6 +113,13 @@ def test_missing_readings_are_skipped_and_a_branch_without_resistance_is_left_al
     assert rest.rc_a[1] == 0.0
     assert rest.rc_sigma_a[1] == PRIOR_C_RATE * m.capacity_ah
     assert fit_rest_start(m, t, np.full(len(t), np.nan)) is None
+    glitch = np.full(len(t), 12.3)
+    glitch[[5, 50]] = [0.0, 99.0]  # a dropout and garbage: skipped like the filter skips them
+    clean = fit_rest_start(m, t, glitch)
+    assert clean is not None
+    assert clean.rows == len(t) - 2
+    assert clean.v_inf_v == pytest.approx(12.3, abs=1e-3)
+    assert fit_rest_start(m, t, np.zeros(len(t))) is None
 
 
 def test_leading_rest_rows_stop_at_a_current_a_nan_or_the_window() -> None:

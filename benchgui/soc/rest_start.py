@@ -4,8 +4,8 @@ time constants.
 A battery whose current has just stopped is not at its OCV: its RC branches still hold what
 the last charge or discharge left in them, and on a lead-acid block the slow one (τ ≈ 50 min)
 holds hundreds of mV. Read as an OCV, such a voltage started the filter 40 points off with a σ
-of 2 % (a C/2 discharge just ended; measured on a synthetic block), and at the start of every
-rest of the lead-acid drives the start was 6–29 points off with 32 % of the rows inside ±3σ
+of 1 % (a C/2 discharge just ended; measured on a synthetic block), and started at the beginnings
+of the lead-acid drives' rests the median error was 8–11 % with a third of the rows inside ±3σ
 (docs/soc-accuracy.md, "Starts at a rest").
 
 What the first minutes of the rest show settles it. At rest the model's voltage is

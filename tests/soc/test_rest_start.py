@@ -136,7 +136,7 @@ def test_leading_rest_rows_stop_at_a_current_a_nan_or_the_window() -> None:
 
 def test_a_start_right_after_a_discharge_is_where_the_rest_heads_and_honest() -> None:
     """Read as an OCV, the voltage right after 1 h at C/2 started the filter 40 points low with
-    σ 2 % (0 % of the rows inside ±3σ); from the rest's relaxation it starts within its band."""
+    σ 1 % (0 % of the rows inside ±3σ); from the rest's relaxation it starts within its band."""
     m, run, z, k0 = discharge_then_rest()
     res = replay(m, tail(run, k0))
     e = 100 * (res.soc - z[k0:])

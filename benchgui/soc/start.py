@@ -27,6 +27,25 @@ from benchgui.soc.rest_start import RestStart
 PRIOR_SIGMA = 0.15
 
 
+def soc_of_rested_voltage(
+    model: CellModel, v_cell: float, sigma_v_cell: float, temperature_c: float = 25.0
+) -> tuple[float, float]:
+    """(SOC, σ) of a cell voltage taken as the OCV, its own σ ``sigma_v_cell``: σ is how much SOC
+    that voltage's uncertainty spans with the model's rest error there and an unknown hysteresis
+    state (±2σ of voltage → ±2σ of SOC) — small on a steep curve, large on LiFePO4's plateau."""
+    curve = model.curve(temperature_c)
+    z = float(curve.soc_from_ocv(v_cell))
+    delta = math.sqrt(
+        sigma_v_cell**2
+        + model.uncertainty.rest_at(z) ** 2
+        + model.hysteresis_m_v**2
+        + model.hysteresis_m0_v**2
+    )
+    z_lo = float(curve.soc_from_ocv(v_cell - 2 * delta))
+    z_hi = float(curve.soc_from_ocv(v_cell + 2 * delta))
+    return z, min(max((z_hi - z_lo) / 4.0, 0.01), 0.4)
+
+
 def soc_under_current(
     model: CellModel,
     voltage_v: float,
@@ -96,18 +115,7 @@ def initial_soc(
     if not rested or voltage_v is None or not math.isfinite(voltage_v):
         return fallback_soc, fallback_sigma, "configured"
     n = model.cells_in_series
-    curve = model.curve(temperature_c)
-    v_cell = voltage_v / n
-    z = float(curve.soc_from_ocv(v_cell))
-    delta = math.sqrt(
-        (sensor_sigma_v / n) ** 2
-        + model.uncertainty.rest_at(z) ** 2
-        + model.hysteresis_m_v**2
-        + model.hysteresis_m0_v**2
-    )
-    z_lo = float(curve.soc_from_ocv(v_cell - 2 * delta))
-    z_hi = float(curve.soc_from_ocv(v_cell + 2 * delta))
-    sigma = min(max((z_hi - z_lo) / 4.0, 0.01), 0.4)
+    z, sigma = soc_of_rested_voltage(model, voltage_v / n, sensor_sigma_v / n, temperature_c)
     return z, sigma, "from rested voltage"
 
 
@@ -124,26 +132,7 @@ def soc_from_rest_start(
     than :data:`~benchgui.soc.rest_start.MIN_SPAN_S` gives its SOC a σ of at least
     ``short_sigma`` (the configured start's)."""
     n = model.cells_in_series
-    curve = model.curve(temperature_c)
-    v_cell = rest.v_inf_v / n
-    z = float(curve.soc_from_ocv(v_cell))
-    delta = math.sqrt(
-        (rest.v_inf_sigma_v / n) ** 2
-        + model.uncertainty.rest_at(z) ** 2
-        + model.hysteresis_m_v**2
-        + model.hysteresis_m0_v**2
-    )
-    lo, hi = v_cell - 2 * delta, v_cell + 2 * delta
-    z_lo, z_hi = float(curve.soc_from_ocv(lo)), float(curve.soc_from_ocv(hi))
-    sigma = (z_hi - z_lo) / 4.0
-    v_min, v_max = float(curve.voltage.min()), float(curve.voltage.max())
-    if lo < v_min or hi > v_max:
-        # the band runs off the table (a rest too short to tell its OCV): the SOC is anywhere in
-        # what is left of it — its middle, σ of a uniform spread over it (measured: a 1-minute
-        # rest after a 2C pulse on LiFePO4 put V∞ off the plateau, 64 points from the truth)
-        z = 0.5 * (z_lo + z_hi)
-        sigma = (z_hi - z_lo) / math.sqrt(12.0)
-    sigma = min(max(sigma, 0.01), 0.4)
+    z, sigma = soc_of_rested_voltage(model, rest.v_inf_v / n, rest.v_inf_sigma_v / n, temperature_c)
     if not rest.tells_soc:
         sigma = max(sigma, short_sigma)
         return z, sigma, f"from {rest.span_s:.0f} s of rest, too short to be sure (σ widened)"

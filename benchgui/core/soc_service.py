@@ -310,12 +310,11 @@ class SocService:
         if dt > self.max_current_age_s:  # a gap: what the current did in it is a guess
             q_as = SECONDS_PER_HOUR * self.model.capacity_ah
             gap_var = (0.5 * abs(self._i_cur - i_avg) * dt / q_as) ** 2
-        step = Step(dt, i_avg, v, self._i_cur, self._temp, gap_var)
         w = self._rest
         if w is not None and (w.beyond(t) or not w.at_rest(self._i_cur)):
             self._start_again_from_rest()  # the window is over (or the rest): from what it showed
         elif w is not None:
-            w.add(t, step)
+            w.add(t, Step(dt, i_avg, v, self._i_cur, self._temp, gap_var))
         assert self.filter is not None
         assert self.coulomb is not None
         if gap_var > 0.0:

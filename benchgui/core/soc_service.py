@@ -36,7 +36,7 @@ from benchgui.soc.modelfile import load_model
 from benchgui.soc.rest_start import fit_rest_start
 from benchgui.soc.rest_window import RestWindow, Step
 from benchgui.soc.spkf import Spkf, SpkfTuning, initial_soc
-from benchgui.soc.start import soc_from_prior, soc_from_rest_start, soc_under_current
+from benchgui.soc.start import soc_from_prior, soc_under_current, start_from_rest
 
 if TYPE_CHECKING:
     from benchgui.core.bench import Bench  # not at run time: the bench module imports the services
@@ -264,8 +264,9 @@ class SocService:
         if rest is None:
             return
         z0, s0, how, temp, i0 = self._start_args
-        if self.initial == "auto":
-            z0, s0, how = soc_from_rest_start(m, rest, temperature_c=temp, short_sigma=self.initial_sigma)
+        given = None if self.initial == "auto" else (z0, s0)
+        point = start_from_rest(m, rest, given, temperature_c=temp, short_sigma=self.initial_sigma)
+        z0, s0, how = point.soc, point.sigma, point.how
         f = Spkf(
             m,
             z0,
@@ -280,7 +281,8 @@ class SocService:
         for st in w.steps:
             if st.gap_variance > 0.0:
                 f.add_soc_variance(st.gap_variance)
-            f.step(st.dt_s, st.current_a, st.voltage_v, st.current_now_a, st.temperature_c)
+            reading = None if point.readings_used else st.voltage_v  # the fit has read them
+            f.step(st.dt_s, st.current_a, reading, st.current_now_a, st.temperature_c)
             cc.step(st.dt_s, st.current_a)
         self.filter, self.coulomb, self._how = f, cc, how
         log.info(

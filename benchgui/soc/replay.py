@@ -18,7 +18,7 @@ import numpy as np
 from benchgui.soc.model import SECONDS_PER_HOUR, CellModel
 from benchgui.soc.rest_start import fit_rest_start, leading_rest_rows
 from benchgui.soc.spkf import Spkf, SpkfTuning, initial_soc
-from benchgui.soc.start import soc_from_rest_start
+from benchgui.soc.start import start_from_rest
 
 
 @dataclass
@@ -81,8 +81,14 @@ def replay(
     sensor_v = (tuning or SpkfTuning()).sensor_sigma_v
     rows = leading_rest_rows(t, i, model.rest_current_a()) if fit_rest else 0
     rest = fit_rest_start(model, t[:rows], v[:rows], sensor_sigma_v=sensor_v) if rows else None
-    if soc0 is None and rest is not None:
-        z0, s0, how = soc_from_rest_start(model, rest, temperature_c=t0c, short_sigma=fallback_sigma)
+    v_filter = v
+    if rest is not None:
+        given = None if soc0 is None else (soc0, soc0_sigma)
+        point = start_from_rest(model, rest, given, temperature_c=t0c, short_sigma=fallback_sigma)
+        z0, s0, how = point.soc, point.sigma, point.how
+        if point.readings_used:  # the fit has read them: the filter runs through without them
+            v_filter = v.copy()
+            v_filter[:rows] = np.nan
     elif soc0 is None:
         first_v = next((float(x) for x in v[: min(n, 10)] if math.isfinite(x)), None)
         z0, s0, how = initial_soc(
@@ -118,7 +124,7 @@ def replay(
     vp = np.empty(n)
     bias = np.empty(n)
     cc_only = np.empty(n, dtype=bool)
-    dtl, hl, il, vl = dt.tolist(), hold.tolist(), i.tolist(), v.tolist()
+    dtl, hl, il, vl = dt.tolist(), hold.tolist(), i.tolist(), v_filter.tolist()
     tc = temps.tolist() if temps is not None else [None] * n
     gaps = set(np.nonzero(gap)[0].tolist())
     step = f.step

@@ -2,8 +2,8 @@
 
 The model is identified from a characterisation run only (via ``benchgui soc identify``); drive
 profiles it never saw are replayed (via ``benchgui soc replay``) and compared with PyBaMM's
-true SOC. Targets from the issue: RMS ≤ 1 %, max ≤ 3 % after the first 10 minutes, ≥ 95 % of
-samples inside ±3σ — with the right start and with a start 20 points off. PyBaMM runs are
+true SOC. Targets from the issue: RMS ≤ 1 %, max ≤ 3 % after the first 10 minutes (a start 20
+points off: after 30 minutes, converged within them), ≥ 95 % of samples inside ±3σ. PyBaMM runs are
 cached in tests/.cache/pybamm (cold: about a minute of simulation). The full evaluation (two
 fidelities, two characterisation styles, sensor errors) is ``benchmarks/soc_accuracy.py``.
 """
@@ -49,17 +49,16 @@ def test_soc_within_targets(identified: tuple[str, Path, Path], profile: str) ->
         args = ["soc", "replay", str(csv), "--model", str(model), "--output", str(out)]
         assert main([*args, "--initial-soc", f"{100 * start:.2f}", "--initial-sigma", str(sigma)]) == 0
         t, soc, sig = soc_accuracy.read_out(out)
-        m = soc_accuracy.metrics(t, soc, run.soc_true, sig, wrong=start != z0)
-        where = f"{key} {profile} from {100 * start:.0f} % (true {100 * z0:.0f} %)"
+        wrong = start != z0
+        # the issue's targets: after the first 10 minutes, a wrong start's after 30
+        warmup = soc_accuracy.WRONG_WARMUP_S if wrong else soc_accuracy.WARMUP_S
+        m = soc_accuracy.metrics(t, soc, run.soc_true, sig, wrong=wrong, warmup_s=warmup)
+        where = f"{key} {profile} from {100 * start:.0f} % (true {100 * z0:.0f} %): {m}"
         assert m.inside_3sigma is not None
         assert m.inside_3sigma >= 0.95, where
-        if key == "lfp" and profile == "dynamic" and start != z0:
-            # LiFePO4's plateau at 85–90 %: the voltage barely tells SOC apart there, so a wrong
-            # start takes longer than 10 minutes to shake off (README: the accuracy table)
+        if wrong:
             assert m.converge_s is not None
-            assert 0 <= m.converge_s < 30 * 60, where
-            assert m.rms_pct <= 2.0, where
-        else:
-            assert m.rms_pct <= 1.0, where
-            assert m.max_pct <= 3.0, where
+            assert 0 <= m.converge_s < soc_accuracy.WRONG_WARMUP_S, where
+        assert m.rms_pct <= 1.0, where
+        assert m.max_pct <= 3.0, where
         assert np.all(np.diff(t) >= 0)

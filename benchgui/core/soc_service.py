@@ -265,7 +265,9 @@ class SocService:
             return
         z0, s0, how, temp, i0 = self._start_args
         given = None if self.initial == "auto" else (z0, s0)
-        point = start_from_rest(m, rest, given, temperature_c=temp, short_sigma=self.initial_sigma)
+        point = start_from_rest(
+            m, rest, given, temperature_c=temp, short_sigma=self.initial_sigma, given_as=how
+        )
         z0, s0, how = point.soc, point.sigma, point.how
         f = Spkf(
             m,

@@ -164,6 +164,7 @@ def start_from_rest(
     *,
     temperature_c: float = 25.0,
     short_sigma: float = 0.3,
+    given_as: str = "given",
 ) -> RestStartPoint:
     """The start from a rest at the start: from its fitted V∞ alone (``given`` None), or a
     given start (SOC, σ: the operator's) weighed with it.
@@ -174,14 +175,15 @@ def start_from_rest(
     uncertain start). On the lead-acid matrix a start 20 points low stayed 6 points off after
     30 minutes of a drive that starts full; weighed with its rest it starts 2 points off
     (docs/soc-accuracy.md). A rest too short to tell SOC (:attr:`RestStart.tells_soc` False)
-    leaves a given start as it is, and the filter reads that rest as any other."""
+    leaves a given start as it is, and the filter reads that rest as any other. ``given_as``
+    names the given start in ``how`` ("given" in a replay, "configured" live)."""
     z_r, s_r, how_r = soc_from_rest_start(model, rest, temperature_c=temperature_c, short_sigma=short_sigma)
     if given is None:
         return RestStartPoint(z_r, s_r, how_r, readings_used=rest.tells_soc)
     z_g, s_g = given
     if not rest.tells_soc or not s_g > 0.0:
-        return RestStartPoint(z_g, s_g, "given", readings_used=False)
-    given_how = f"{100 * z_g:.0f} % ± {300 * s_g:.0f} % given"
+        return RestStartPoint(z_g, s_g, given_as, readings_used=False)
+    given_how = f"{100 * z_g:.0f} % ± {300 * s_g:.0f} % {given_as}"
     gap = abs(z_g - z_r)
     if gap > DISAGREE_SIGMAS * math.hypot(s_g, s_r):
         # the given start and the rest disagree beyond chance: the given σ was too small (an

@@ -219,8 +219,8 @@ def test_live_estimator_weighs_a_configured_start_with_the_rest_as_the_replay_do
     est = svc.latest
     assert est is not None
     offline = replay(m, part, soc0=0.6, soc0_sigma=0.1)
-    assert "60 % ± 30 % given, weighed with the first 10 min of rest" in est.initial_how
-    assert offline.soc0_how == est.initial_how
+    assert "60 % ± 30 % configured, weighed with the first 10 min of rest" in est.initial_how
+    assert offline.soc0_how == est.initial_how.replace("configured", "given")
     assert est.soc_pct == pytest.approx(100 * offline.soc[-1], abs=0.05)
     assert est.sigma3_pct == pytest.approx(300 * offline.soc_sigma[-1], rel=0.02)
 
@@ -244,3 +244,8 @@ def test_a_rest_too_short_to_read_gets_the_configured_sigma() -> None:
     assert svc.latest is not None
     assert svc.latest.initial_how == res.soc0_how
     assert svc.latest.soc_pct == pytest.approx(100 * res.soc[599], abs=0.05)
+    bench, svc = live(m, initial="config", initial_soc_pct=40.0, initial_sigma_pct=10.0)
+    feed(bench, t[:600] - t[0], i[:600], short.voltage_v[:600])
+    assert svc.latest is not None
+    assert svc.latest.initial_how == "configured"  # as it was: nothing to weigh it with
+    assert svc.latest.soc_pct == pytest.approx(100 * given.soc[599], abs=0.05)

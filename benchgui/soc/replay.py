@@ -69,7 +69,9 @@ def replay(
     """Estimate SOC at every row. ``soc0`` None: from the voltage when the battery rests at the
     first row — the OCV its relaxation over the first minutes extrapolates to
     (:mod:`benchgui.soc.rest_start`) — else ``fallback_soc``; otherwise that SOC with σ
-    ``soc0_sigma``. Either way a rest at the start sets the RC branches' start from that fit.
+    ``soc0_sigma``, weighed with that fit where the rest tells SOC
+    (:func:`benchgui.soc.start.start_from_rest`; the filter then does not read the rest's
+    voltages again). Either way a rest at the start sets the RC branches' start from that fit.
     ``fit_rest`` False: as before that fit (the voltage read as an OCV, the branches at 0 ± C/20;
     for comparisons)."""
     n = len(run)

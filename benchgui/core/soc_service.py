@@ -266,7 +266,13 @@ class SocService:
         z0, s0, how, temp, i0 = self._start_args
         given = None if self.initial == "auto" else (z0, s0)
         point = start_from_rest(
-            m, rest, given, temperature_c=temp, short_sigma=self.initial_sigma, given_as=how
+            m,
+            rest,
+            given,
+            temperature_c=temp,
+            short_sigma=self.initial_sigma,
+            given_as=how,
+            disagree_sigmas=self.tuning.bump_sigmas,
         )
         z0, s0, how = point.soc, point.sigma, point.how
         f = Spkf(

@@ -80,13 +80,21 @@ def replay(
     t, i, v = run.t_s, run.current_a, run.voltage_v
     temps = run.temperature_c
     t0c = float(temps[0]) if temps is not None and math.isfinite(temps[0]) else 25.0
-    sensor_v = (tuning or SpkfTuning()).sensor_sigma_v
+    tun = tuning or SpkfTuning()
+    sensor_v = tun.sensor_sigma_v
     rows = leading_rest_rows(t, i, model.rest_current_a()) if fit_rest else 0
     rest = fit_rest_start(model, t[:rows], v[:rows], sensor_sigma_v=sensor_v) if rows else None
     v_filter = v
     if rest is not None:
         given = None if soc0 is None else (soc0, soc0_sigma)
-        point = start_from_rest(model, rest, given, temperature_c=t0c, short_sigma=fallback_sigma)
+        point = start_from_rest(
+            model,
+            rest,
+            given,
+            temperature_c=t0c,
+            short_sigma=fallback_sigma,
+            disagree_sigmas=tun.bump_sigmas,
+        )
         z0, s0, how = point.soc, point.sigma, point.how
         if point.readings_used:  # the fit has read them: the filter runs through without them
             v_filter = v.copy()

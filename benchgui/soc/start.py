@@ -24,10 +24,6 @@ from dataclasses import dataclass
 from benchgui.soc.model import CellModel
 from benchgui.soc.rest_start import RestStart
 
-#: a given start and a rest's SOC further apart than this many σ (both together) disagree: the
-#: given σ is widened until they agree (the filter's own ``SpkfTuning.bump_sigmas``)
-DISAGREE_SIGMAS = 3.0
-
 # a prior from an instrument's own SOC (the MPPT's coulomb counter with its own resets): wide
 PRIOR_SIGMA = 0.15
 
@@ -165,6 +161,7 @@ def start_from_rest(
     temperature_c: float = 25.0,
     short_sigma: float = 0.3,
     given_as: str = "given",
+    disagree_sigmas: float = 3.0,
 ) -> RestStartPoint:
     """The start from a rest at the start: from its fitted V∞ alone (``given`` None), or a
     given start (SOC, σ: the operator's) weighed with it.
@@ -176,7 +173,9 @@ def start_from_rest(
     30 minutes of a drive that starts full; weighed with its rest it starts 2 points off
     (docs/soc-accuracy.md). A rest too short to tell SOC (:attr:`RestStart.tells_soc` False)
     leaves a given start as it is, and the filter reads that rest as any other. ``given_as``
-    names the given start in ``how`` ("given" in a replay, "configured" live)."""
+    names the given start in ``how`` ("given" in a replay, "configured" live). A given start
+    and the rest's SOC further apart than ``disagree_sigmas`` σ (both together) disagree: the
+    callers pass the filter's own ``SpkfTuning.bump_sigmas``, so one setting decides both."""
     z_r, s_r, how_r = soc_from_rest_start(model, rest, temperature_c=temperature_c, short_sigma=short_sigma)
     if given is None:
         return RestStartPoint(z_r, s_r, how_r, readings_used=rest.tells_soc)
@@ -185,11 +184,11 @@ def start_from_rest(
         return RestStartPoint(z_g, s_g, given_as, readings_used=False)
     given_how = f"{100 * z_g:.0f} % ± {300 * s_g:.0f} % {given_as}"
     gap = abs(z_g - z_r)
-    if gap > DISAGREE_SIGMAS * math.hypot(s_g, s_r):
+    if gap > disagree_sigmas * math.hypot(s_g, s_r):
         # the given start and the rest disagree beyond chance: the given σ was too small (an
         # operator's confident guess); widened to where they just agree, as the filter's bump
         # widens its SOC variance on a reading that disagrees beyond its σ
-        s_g = math.sqrt((gap / DISAGREE_SIGMAS) ** 2 - s_r**2)
+        s_g = math.sqrt((gap / disagree_sigmas) ** 2 - s_r**2)
         given_how += f" (disagrees with the rest: widened to ± {300 * s_g:.0f} %)"
     w_g, w_r = 1.0 / s_g**2, 1.0 / s_r**2
     z = (w_g * z_g + w_r * z_r) / (w_g + w_r)

@@ -175,6 +175,10 @@ def test_a_confident_start_the_rest_contradicts_is_widened_not_kept() -> None:
     res = replay(m, run, soc0=0.8, soc0_sigma=0.002)
     assert "disagrees with the rest: widened to" in res.soc0_how
     assert abs(res.soc0 - z[0]) < 0.05
+    # the threshold is the filter's own bump setting: one setting decides both
+    lax = replay(m, run, soc0=0.8, soc0_sigma=0.002, tuning=SpkfTuning(bump_sigmas=1e3))
+    assert "disagrees" not in lax.soc0_how
+    assert abs(lax.soc0 - 0.8) < 0.01
     e = 100 * (res.soc - z)
     assert np.mean(np.abs(e) <= 300 * res.soc_sigma + 1e-9) >= 0.95
 

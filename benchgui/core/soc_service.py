@@ -29,7 +29,8 @@ from benchgui.clock import ns_to_s
 from benchgui.config.schema import Config
 from benchgui.core.readings import NOT_A_VALUE
 from benchgui.core.signals import Signal
-from benchgui.model import Channel, Sample
+from benchgui.errors import ValueOutOfRange
+from benchgui.model import Channel, Event, Sample
 from benchgui.soc.coulomb import CoulombCounter
 from benchgui.soc.model import SECONDS_PER_HOUR, CellModel
 from benchgui.soc.modelfile import load_model
@@ -48,6 +49,11 @@ SOC_CHANNELS = (
     Channel("soc.spkf.sigma3", "%", "spkf", "soc.sigma3", "SOC ±3σ (SPKF)"),
     Channel("soc.coulomb", "%", "coulomb", "soc", "SOC (coulomb counting)"),
 )
+#: how a start the operator set is named in the status line (and the gauge's words for it)
+OPERATOR_HOW = "set by the operator"
+#: the σ of an SOC the operator sets, unless they say (a reading of a full block after a charge:
+#: within a few points; the rest, if the estimate starts in one, weighs it anyway)
+OPERATOR_SIGMA_PCT = 5.0
 
 
 @dataclass(frozen=True)
@@ -137,6 +143,7 @@ class SocService:
         self._i_smooth = 0.0
         self._temp: float | None = None
         self._how = ""
+        self._given_how = "configured"  # where a given start came from (start_over: the operator)
         #: the first minutes of a start at rest, to start again from their relaxation
         self._rest: RestWindow | None = None
         self._start_args: tuple[float, float, str, float, float] = (0.5, 0.3, "", 25.0, 0.0)
@@ -163,16 +170,41 @@ class SocService:
     def close(self) -> None:
         self.bench.samples_published.disconnect(self.on_samples)
 
-    def reset(self, soc_pct: float | None = None, sigma_pct: float | None = None) -> None:
-        """Start over at the next voltage sample (from a given SOC, or by the start policy)."""
+    def reset(
+        self, soc_pct: float | None = None, sigma_pct: float | None = None, how: str = "configured"
+    ) -> None:
+        """Start over at the next voltage sample (from a given SOC, or by the start policy);
+        ``how`` names where a given SOC came from in the status line."""
         self.filter = None
         self.coulomb = None
+        self.latest = None  # the gauge shows "waiting" until the new start's first estimate
         self._t_filter = None
         self._rest = None
         if soc_pct is not None:
-            self.initial, self.initial_soc = "config", soc_pct / 100.0
+            self.initial, self.initial_soc, self._given_how = "config", soc_pct / 100.0, how
         if sigma_pct is not None:
             self.initial_sigma = sigma_pct / 100.0
+
+    def start_over(self, soc_pct: float | None, sigma_pct: float = OPERATOR_SIGMA_PCT) -> Event:
+        """The operator's "start the estimate over": from ``soc_pct`` ± ``sigma_pct`` (1σ, %)
+        — they know better (a full charge just ended, a block fresh from storage) — or, with
+        ``None``, from the battery's voltage as at start-up (``initial = "auto"``). Takes effect
+        at the next voltage reading; a rest there still weighs a given SOC (start.py). Recorded
+        as a ``soc.start_over`` event of the session, so whoever reads the recording sees why
+        the estimate jumped. Raises :class:`ValueOutOfRange` (nothing changed) on a bad value."""
+        if soc_pct is not None and not 0.0 <= soc_pct <= 100.0:
+            raise ValueOutOfRange(f"SOC must be within 0…100 %, got {soc_pct:g}")
+        if not 0.0 < sigma_pct <= 50.0:
+            raise ValueOutOfRange(f"the SOC's σ must be within 0…50 % (not 0), got {sigma_pct:g}")
+        if soc_pct is None:
+            self.initial = "auto"
+            self.reset(sigma_pct=sigma_pct)
+            text = "SOC estimate started over by the operator, from the battery's voltage"
+        else:
+            self.reset(soc_pct, sigma_pct, how=OPERATOR_HOW)
+            text = f"SOC estimate started over by the operator at {soc_pct:g} % ± {sigma_pct:g} % (1σ)"
+        log.info("%s", text)
+        return self.bench.record_event("soc.start_over", text, {"soc_pct": soc_pct, "sigma_pct": sigma_pct})
 
     # -- the listener ------------------------------------------------------------------------
     def on_samples(self, samples: Sequence[Sample]) -> None:
@@ -239,7 +271,7 @@ class SocService:
         if self.initial == "auto":
             z0, s0, how = self._start_point(v)
         else:
-            z0, s0, how = self.initial_soc, self.initial_sigma, "configured"
+            z0, s0, how = self.initial_soc, self.initial_sigma, self._given_how
         self._how = how
         temp = self._temp or 25.0
         self.filter = Spkf(m, z0, s0, self.tuning, temperature_c=temp, current0_a=self._i_cur)

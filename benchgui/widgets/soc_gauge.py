@@ -25,11 +25,13 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt, QTimer
 from PySide6.QtGui import QColor, QFont, QPainter, QPaintEvent, QPen
-from PySide6.QtWidgets import QGridLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from benchgui.core.bench import Bench
-from benchgui.core.soc_service import SocEstimate, SocService
+from benchgui.core.soc_service import OPERATOR_HOW, SocEstimate, SocService
+from benchgui.errors import ValueOutOfRange
 from benchgui.widgets.host import PanelHost
+from benchgui.widgets.soc_start_dialog import AskStart, StartChoice, ask_start_over
 
 TREND_S = 3600.0
 TREND_STEP_S = 5.0  # one trend point per 5 s of bench time: 720 points for the hour
@@ -39,6 +41,15 @@ HOW = {  # how the estimator started, in words
     "configured": "started from the configured guess ([soc] initial_soc_pct): the battery was not at rest",
     "from rested voltage": "started from the rested battery voltage",
 }
+
+
+def how_text(how: str) -> str:
+    """How the estimator started, in words for the status line."""
+    if how in HOW:
+        return HOW[how]
+    if how.startswith(OPERATOR_HOW):
+        return f"started at the SOC {how}"
+    return f"started {how}"
 
 
 def clamp_pct(value: float) -> float:
@@ -167,6 +178,8 @@ class SocGauge(QWidget):
     MPPT = QColor(214, 39, 40)
     COULOMB = QColor(44, 160, 44)
     pause_when_hidden = True  # its timer only redraws this dock (MainWindow._pause_timers)
+    #: how "Start over…" asks the operator (tests inject one that answers at once)
+    ask_start: AskStart = staticmethod(ask_start_over)  # type: ignore[assignment]
 
     def __init__(self, bench: Bench, service: SocService, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -250,7 +263,31 @@ class SocGauge(QWidget):
         self.status = QLabel("")
         self.status.setWordWrap(True)
         self.status.setStyleSheet("color: #666;")
-        lay.addWidget(self.status)
+        bottom = QHBoxLayout()
+        bottom.addWidget(self.status, 1)
+        self.start_over_button = QPushButton("Start over…")
+        self.start_over_button.setToolTip(
+            "Start the estimate again: from the battery's voltage, or at a SOC you know"
+        )
+        self.start_over_button.clicked.connect(self._ask_start_over)
+        bottom.addWidget(self.start_over_button, 0, Qt.AlignmentFlag.AlignBottom)
+        lay.addLayout(bottom)
+
+    # -- commands ----------------------------------------------------------------------------
+    def _ask_start_over(self) -> None:
+        est = self.service.latest
+        self.ask_start(self, None if est is None else clamp_pct(est.soc_pct), self.start_over)
+
+    def start_over(self, choice: StartChoice | None) -> None:
+        """Hand the operator's answer to the estimator (None: they cancelled)."""
+        if choice is None:
+            return
+        try:
+            self.service.start_over(choice.soc_pct, choice.sigma_pct)
+        except ValueOutOfRange as exc:  # the dialog's ranges prevent it; say so if not
+            self.status.setText(f"Not started over: {exc}")
+            return
+        self.refresh()
 
     # -- refresh -----------------------------------------------------------------------------
     def refresh(self) -> None:
@@ -301,7 +338,7 @@ class SocGauge(QWidget):
             f"; {f.rejected} readings rejected as sensor faults" if f is not None and f.rejected else ""
         )
         past = f"; the estimate is {est.soc_pct:.1f} %, shown as {soc:.0f} %" if soc != est.soc_pct else ""
-        how = HOW.get(est.initial_how, f"started {est.initial_how}")
+        how = how_text(est.initial_how)
         self.status.setText(
             f"{self.service.voltage_channel} + {self.service.current_channel}; model: {m.name}; "
             f"{how}{past}{rejected}"

@@ -12,7 +12,7 @@ from benchgui.config import load_config
 from benchgui.config.schema import BatterySection, Config, SocSection
 from benchgui.core.bench import Bench
 from benchgui.core.soc_service import SOC_CHANNELS, SocService, attach_soc, model_for
-from benchgui.errors import ConfigError
+from benchgui.errors import ConfigError, ValueOutOfRange
 from benchgui.model import Sample
 from benchgui.soc.model import simulate
 from benchgui.soc.spkf import SpkfTuning
@@ -137,3 +137,67 @@ async def test_runs_live_on_the_simulated_bench(tmp_path: Path) -> None:
         assert est.initial_how == "from rested voltage" or "of rest" in est.initial_how
     finally:
         await asm.aclose()
+
+
+def test_operator_starts_the_estimate_over_at_a_soc_they_know() -> None:
+    bench, svc = make()
+    events = []
+    bench.event_recorded.connect(events.append)
+    t = np.arange(0.0, 600.0, 1.0)
+    i = np.full(len(t), -2.5)  # discharging: no rest to weigh the operator's SOC with
+    v, z = simulate(svc.model, t, i, 0.8)
+    feed(bench, t[:300], i[:300], v[:300])
+    assert svc.latest is not None
+    event = svc.start_over(30.0, 2.0)
+    assert svc.latest is None  # the gauge waits for the new start's first estimate
+    assert svc.filter is None
+    assert (event.kind, event.data) == ("soc.start_over", {"soc_pct": 30.0, "sigma_pct": 2.0})
+    assert "at 30 % ± 2 % (1σ)" in event.text
+    assert events == [event]  # recorded with the session
+    feed(bench, t[300:], i[300:], v[300:])
+    est = svc.latest
+    assert est is not None
+    assert est.initial_how == "set by the operator"
+    assert est.coulomb_pct == pytest.approx(30.0 - 100 * (z[300] - z[-1]), abs=0.2)  # counted from 30 %
+
+
+def test_start_over_from_the_voltage_returns_to_the_auto_start() -> None:
+    bench = Bench(ScaledClock(1.0), [])
+    svc = SocService(
+        bench,
+        nmc_like(),
+        SpkfTuning(),
+        voltage_channel="battery.voltage.labjack",
+        current_channel="battery.current.labjack",
+        initial="config",
+        initial_soc_pct=20.0,
+    )
+    t = np.arange(0.0, 400.0, 1.0)
+    i = np.full(len(t), -2.5)
+    v, z = simulate(svc.model, t, i, 0.8)
+    feed(bench, t[:100], i[:100], v[:100])
+    assert svc.latest is not None
+    assert svc.latest.initial_how == "configured"
+    event = svc.start_over(None)
+    assert event.data["soc_pct"] is None
+    assert "from the battery's voltage" in event.text
+    feed(bench, t[100:], i[100:], v[100:])
+    assert svc.latest is not None
+    assert svc.latest.initial_how.startswith("from the voltage under")
+    assert svc.latest.soc_pct == pytest.approx(100 * z[-1], abs=3.0)  # not the configured 20 %
+
+
+@pytest.mark.parametrize(
+    ("soc", "sigma"), [(-1.0, 5.0), (101.0, 5.0), (50.0, 0.0), (50.0, 60.0), (None, -1.0)]
+)
+def test_start_over_refuses_values_out_of_range_and_changes_nothing(soc: float | None, sigma: float) -> None:
+    bench, svc = make()
+    t = np.arange(0.0, 100.0, 1.0)
+    i = np.full(len(t), -2.5)
+    v, _ = simulate(svc.model, t, i, 0.8)
+    feed(bench, t, i, v)
+    before = svc.filter
+    with pytest.raises(ValueOutOfRange):
+        svc.start_over(soc, sigma)
+    assert svc.filter is before
+    assert svc.latest is not None

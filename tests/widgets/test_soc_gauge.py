@@ -4,7 +4,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QSettings
+from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QDockWidget
 
 from benchgui.clock import ScaledClock
@@ -16,6 +16,7 @@ from benchgui.soc.spkf import SpkfTuning
 from benchgui.widgets import soc_gauge
 from benchgui.widgets.main_window import MainWindow
 from benchgui.widgets.soc_gauge import SocGauge, fmt_duration
+from benchgui.widgets.soc_start_dialog import StartChoice, ask_start_over
 from tests.soc.synthetic import nmc_like
 
 
@@ -255,3 +256,64 @@ def test_trend_is_redrawn_once_per_pixel_column_and_the_bar_only_when_it_moves(q
     assert painted == []
     g.bar.set_values(g.bar.soc, g.bar.sigma3 + 5.0, g.bar.marks)  # the band widened: repainted
     assert painted == [1]
+
+
+def test_start_over_hands_the_operators_soc_to_the_estimator(qtbot) -> None:  # type: ignore[no-untyped-def]
+    bench, svc = bench_with_soc()
+    events: list = []
+    bench.event_recorded.connect(events.append)
+    g = SocGauge(bench, svc)
+    qtbot.addWidget(g)
+    feed(bench, current=-5.0)
+    g.refresh()
+    shown = svc.latest.soc_pct
+    asked: list[float | None] = []
+
+    def answer_30(parent, shown_pct, answer):  # type: ignore[no-untyped-def]
+        asked.append(shown_pct)
+        answer(StartChoice(30.0, 2.0))
+
+    g.ask_start = answer_30
+    qtbot.mouseClick(g.start_over_button, Qt.MouseButton.LeftButton)
+    assert asked == [pytest.approx(shown)]  # the dialog offers what the gauge shows
+    assert [e.kind for e in events] == ["soc.start_over"]
+    assert g.percent.text() == "—"  # waiting for the new start's first estimate
+    feed(bench, current=-5.0, seconds=120.0, soc0=0.3)
+    g.refresh()
+    assert "started at the SOC set by the operator" in g.status.text()
+    assert svc.latest.coulomb_pct == pytest.approx(30.0 - 5.0 / 5.0 * 60 / 3600 * 100, abs=0.5)
+
+
+def test_cancelled_start_over_changes_nothing(qtbot) -> None:  # type: ignore[no-untyped-def]
+    bench, svc = bench_with_soc()
+    g = SocGauge(bench, svc)
+    qtbot.addWidget(g)
+    feed(bench, current=-5.0)
+    before = svc.filter
+    g.ask_start = lambda parent, shown, answer: answer(None)
+    qtbot.mouseClick(g.start_over_button, Qt.MouseButton.LeftButton)
+    assert svc.filter is before
+    g.start_over(StartChoice(120.0, 5.0))  # out of range (the dialog's spin box would not allow it)
+    assert svc.filter is before
+    assert g.status.text().startswith("Not started over: SOC must be within 0…100 %")
+
+
+def test_start_dialog_answers_what_the_operator_chose(qtbot) -> None:  # type: ignore[no-untyped-def]
+    got: list = []
+    dialog = ask_start_over(None, 62.34, got.append)  # type: ignore[arg-type]
+    qtbot.addWidget(dialog)
+    assert dialog.soc.value() == pytest.approx(62.3)  # starts at the value shown
+    dialog.soc.setValue(80.0)
+    dialog.sigma.setValue(3.0)
+    dialog.accept()
+    assert got == [StartChoice(80.0, 3.0)]
+    dialog2 = ask_start_over(None, None, got.append)  # type: ignore[arg-type]
+    qtbot.addWidget(dialog2)
+    dialog2.from_voltage.setChecked(True)
+    assert not dialog2.soc.isEnabled()
+    dialog2.accept()
+    assert got[-1] == StartChoice(None)
+    dialog3 = ask_start_over(None, None, got.append)  # type: ignore[arg-type]
+    qtbot.addWidget(dialog3)
+    dialog3.reject()
+    assert got[-1] is None

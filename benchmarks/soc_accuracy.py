@@ -17,6 +17,10 @@ Lead-acid (``--chem lead``): PyBaMM 26.10's lead-acid models cannot run a charac
 charge never reaches the upper limit; docs/soc-accuracy.md), so its truth is soc_leadacid.py and
 its charges are capped at the datasheet's 0.3C (``soc_truth.limit_charge``).
 
+Held out (``--chem nmc532 lco nca kokam``: PyBaMM's Mohtat2020, Ai2020, NCA_Kim2011 and
+Ecker2015 sets, ``Chemistry.held_out``): added after the estimator's settings were fixed and never
+tuned on — run them to check that a change holds on cells nobody looked at.
+
 Usage::
 
     python benchmarks/soc_accuracy.py [--quick] [--markdown] [--per-profile] [--chem lfp nmc]

@@ -43,6 +43,33 @@ def test_capacity_within_two_percent_without_cv_tails(key: str, rate: str, prech
     assert "±" in report.lines(model)[0]
 
 
+def test_the_limit_is_the_voltage_reached_not_the_last_logged_sample() -> None:
+    """A logger that missed the last minutes before each turn (its last sample sits short of
+    the cut-off) must not move the capacity: the limit is what the run reached near the end."""
+    run = _run("nmc", "C/10", cv=False)
+    v = run.voltage_v / soc_truth.CHEMISTRIES["nmc"].cells
+    full = estimate_capacity(run.t_s, run.current_a, v)
+    c = np.concatenate([[0.0], np.cumsum(run.current_a[:-1] * np.diff(run.t_s) / 3600)])
+    moving = np.abs(run.current_a) > 0.1  # C/50 (the rests carry 0.5 %-of-1C noise)
+    drop = np.zeros(len(c), bool)
+    for k in (int(np.argmin(c)), len(c) - 1 - int(np.argmax(c[::-1]))):  # the empty and full turns
+        while not moving[k - 1]:
+            k -= 1  # back to the last moving sample
+        first = k - 1
+        while first > 0 and moving[first - 1]:
+            first -= 1  # the first sample of that step
+        # the step's last 10 minutes are lost (its first sample stays: it holds the current)
+        lo = max(first + 1, int(np.searchsorted(run.t_s, run.t_s[k - 1] - 600.0)))
+        drop[lo:k] = True
+    keep = ~drop
+    # the dropped samples' charge stays counted: the held current before them spans the gap
+    t, i = run.t_s[keep], run.current_a[keep]
+    coarse = estimate_capacity(t, i, v[keep])
+    assert coarse.counted_ah == pytest.approx(full.counted_ah, rel=1e-3)  # same charge (C/10 held)
+    assert coarse.capacity_ah == pytest.approx(full.capacity_ah, rel=0.002)
+    assert abs(coarse.capacity_ah - run.capacity_ah) <= coarse.interval_ah
+
+
 def test_run_without_rest_at_the_end_or_too_shallow_is_flagged() -> None:
     run = _run("nmc", "C/10", cv=False)
     n = soc_truth.CHEMISTRIES["nmc"].cells

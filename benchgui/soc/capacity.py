@@ -9,8 +9,9 @@ cut-off) give the local OCV slope. Missing charge = voltage gap / slope, per end
 
 SOC 0 % and 100 % are where the open-circuit voltage equals the limits. That is the lithium-ion
 convention (and PyBaMM's: its SOC window ends where the OCV equals the cut-offs). The limits
-default to the loaded voltages where the run turned (the cut-offs it was charged and discharged
-to; a run that turns by time, not at a limit, should name its limits or ``None``). A
+default to the loaded voltages the run reached where it turned (the cut-offs it was charged and
+discharged to: the extreme of the steps' last samples near each end, :func:`_reached`; a run
+that turns by time, not at a limit, should name its limits or ``None``). A
 lead-acid-like run (per-cell maximum below 2.7 V) is corrected at the full end only, against
 the published 2.13 V/cell of a full, rested block: its relaxed voltage never comes near the
 1.75 V cut-off, so that is no SOC end (inference), and the empty end stays counted.

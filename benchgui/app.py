@@ -118,6 +118,8 @@ async def _main(args: argparse.Namespace, loaded: LoadedConfig, window_ref: list
     if replay is not None:
         window.set_replay(replay)
     add_panels(window, bench)
+    if getattr(args, "panel", None):
+        front_panel(window, args.panel)
     closed = asyncio.get_running_loop().create_future()
 
     def on_closing() -> None:
@@ -219,6 +221,15 @@ def add_panels(window: MainWindow, bench: Bench) -> None:
     for create_panel in PANELS:
         create_panel(window, bench)
     window.show_panel("Readouts")  # the big numbers first; the instrument panels are tabs beside them
+
+
+def front_panel(window: MainWindow, title: str) -> bool:
+    """``--panel``: bring that dock to the front; a title that names none is said (with the
+    titles there are) and the window starts as usual — no reason to leave the bench dark."""
+    if window.show_panel(title):
+        return True
+    log.warning("--panel %r: no such panel (there are: %s)", title, ", ".join(window.panel_titles()))
+    return False
 
 
 def save_screenshot(window: MainWindow, path: Path) -> bool:

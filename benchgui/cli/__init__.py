@@ -92,6 +92,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--fullscreen", action="store_true", help="start full screen (kiosk)")
     parser.add_argument(
+        "--panel",
+        metavar="TITLE",
+        help="bring this panel to the front at start, e.g. 'State of charge' (a kiosk, a screenshot)",
+    )
+    parser.add_argument(
         "--low-power",
         action="store_true",
         help="update the screen at most 2 times a second (display.low_power; the Pi kiosk's default)",

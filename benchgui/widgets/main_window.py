@@ -171,12 +171,22 @@ class MainWindow(SessionWindow):
         """Add a full-size view as a tab beside the live plots (it needs the room a dock lacks)."""
         self.views.addTab(scrolled(widget), title)
 
-    def show_panel(self, title: str) -> None:
-        """Bring a dock to the front of its tab group."""
+    def show_panel(self, title: str) -> bool:
+        """Bring a dock to the front of its tab group; False if there is no such dock."""
         for d in self.findChildren(QDockWidget):
             if d.objectName() == f"dock.{title}":
                 d.show()
                 d.raise_()
+                return True
+        return False
+
+    def panel_titles(self) -> list[str]:
+        """The titles of the docks, in the order they were added."""
+        return [
+            d.objectName().removeprefix("dock.")
+            for d in self.findChildren(QDockWidget)
+            if d.objectName().startswith("dock.")
+        ]
 
     def show_all_docks(self) -> None:
         """Every dock side by side (none hidden behind a tab): the GUI soak's worst case."""

@@ -216,6 +216,7 @@ class SocGauge(QWidget):
         bf = QFont()
         bf.setPointSize(14)
         self.band.setFont(bf)
+        self.band.setWordWrap(True)  # "± 28.1 % (3σ) · coulomb counting only" fits a narrow dock
         top.addWidget(self.percent, 0, 0, 2, 1)
         top.addWidget(self.arrow, 0, 1)
         top.addWidget(self.band, 1, 1)
@@ -229,7 +230,15 @@ class SocGauge(QWidget):
         ef.setPointSize(13)
         self.eta.setFont(ef)
         lay.addWidget(self.trend)
-        lay.addWidget(self.eta)
+        eta_row = QHBoxLayout()  # the command beside the numbers: visible without scrolling
+        eta_row.addWidget(self.eta, 1)
+        self.start_over_button = QPushButton("Start over…")
+        self.start_over_button.setToolTip(
+            "Start the estimate again: from the battery's voltage, or at a SOC you know"
+        )
+        self.start_over_button.clicked.connect(self._ask_start_over)
+        eta_row.addWidget(self.start_over_button)
+        lay.addLayout(eta_row)
         grid = QGridLayout()
         self.mppt = QLabel("—")
         self.coulomb = QLabel("—")
@@ -263,15 +272,7 @@ class SocGauge(QWidget):
         self.status = QLabel("")
         self.status.setWordWrap(True)
         self.status.setStyleSheet("color: #666;")
-        bottom = QHBoxLayout()
-        bottom.addWidget(self.status, 1)
-        self.start_over_button = QPushButton("Start over…")
-        self.start_over_button.setToolTip(
-            "Start the estimate again: from the battery's voltage, or at a SOC you know"
-        )
-        self.start_over_button.clicked.connect(self._ask_start_over)
-        bottom.addWidget(self.start_over_button, 0, Qt.AlignmentFlag.AlignBottom)
-        lay.addLayout(bottom)
+        lay.addWidget(self.status)
 
     # -- commands ----------------------------------------------------------------------------
     def _ask_start_over(self) -> None:

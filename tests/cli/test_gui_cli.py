@@ -36,6 +36,15 @@ def test_demo_screenshot_offscreen_shows_traces(tmp_path: Path) -> None:
     assert counts["mppt"] > 200, counts
 
 
+def test_panel_option_names_the_panels_when_the_title_is_wrong(tmp_path: Path) -> None:
+    png = tmp_path / "out.png"
+    r = run_cli(["--demo", "--panel", "No such", "--screenshot", str(png), "--quit-after", "2"], timeout=90)
+    assert r.returncode == 0, r.stderr  # a wrong title is no reason to leave the bench dark
+    assert "--panel 'No such': no such panel (there are: " in r.stderr
+    assert "State of charge" in r.stderr.split("there are: ")[1]
+    assert png.stat().st_size > 10_000
+
+
 def test_screenshot_without_any_display_falls_back_to_offscreen(tmp_path: Path) -> None:
     png = tmp_path / "out.png"
     env = {"QT_QPA_PLATFORM": "", "DISPLAY": "", "WAYLAND_DISPLAY": ""}

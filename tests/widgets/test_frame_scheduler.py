@@ -279,6 +279,22 @@ def test_a_dock_behind_another_has_its_refresh_timer_stopped(window: MainWindow,
     assert not on_screen(window.readouts)
 
 
+def test_panel_option_brings_that_dock_to_the_front(window: MainWindow, qtbot, caplog) -> None:  # type: ignore[no-untyped-def]
+    from benchgui.app import front_panel
+
+    panel = QLabel("a panel behind the readouts")
+    window.add_panel("Behind", panel)
+    window.show_panel("Readouts")
+    qtbot.waitUntil(lambda: not on_screen(panel))
+    assert front_panel(window, "Behind")  # --panel Behind
+    qtbot.waitUntil(lambda: on_screen(panel))
+    assert not on_screen(window.readouts)
+    assert not front_panel(window, "Nope")
+    assert "--panel 'Nope': no such panel (there are: " in caplog.text
+    assert {"Readouts", "Behind"} <= set(window.panel_titles())
+    assert on_screen(panel)  # a wrong title changes nothing
+
+
 def test_a_panel_that_does_not_opt_in_keeps_its_timer(window: MainWindow, qtbot) -> None:  # type: ignore[no-untyped-def]
     """The safety panel's timer also keeps the banner above the plots current: never paused."""
     panel = QLabel("a panel whose timer drives more than its dock")

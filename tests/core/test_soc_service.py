@@ -2,6 +2,7 @@
 
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -23,10 +24,12 @@ T0 = 1_700_000_000_000_000_000
 
 
 def make(
-    voltage: str = "battery.voltage.labjack", current: str = "battery.current.labjack"
+    voltage: str = "battery.voltage.labjack", current: str = "battery.current.labjack", **options: Any
 ) -> tuple[Bench, SocService]:
     bench = Bench(ScaledClock(1.0), [])
-    svc = SocService(bench, nmc_like(), SpkfTuning(), voltage_channel=voltage, current_channel=current)
+    svc = SocService(
+        bench, nmc_like(), SpkfTuning(), voltage_channel=voltage, current_channel=current, **options
+    )
     return bench, svc
 
 
@@ -162,16 +165,7 @@ def test_operator_starts_the_estimate_over_at_a_soc_they_know() -> None:
 
 
 def test_start_over_from_the_voltage_returns_to_the_auto_start() -> None:
-    bench = Bench(ScaledClock(1.0), [])
-    svc = SocService(
-        bench,
-        nmc_like(),
-        SpkfTuning(),
-        voltage_channel="battery.voltage.labjack",
-        current_channel="battery.current.labjack",
-        initial="config",
-        initial_soc_pct=20.0,
-    )
+    bench, svc = make(initial="config", initial_soc_pct=20.0)
     t = np.arange(0.0, 400.0, 1.0)
     i = np.full(len(t), -2.5)
     v, z = simulate(svc.model, t, i, 0.8)

@@ -196,15 +196,17 @@ class SocService:
             raise ValueOutOfRange(f"SOC must be within 0…100 %, got {soc_pct:g}")
         if not 0.0 < sigma_pct <= 50.0:
             raise ValueOutOfRange(f"the SOC's σ must be within 0…50 % (not 0), got {sigma_pct:g}")
-        if soc_pct is None:
+        if soc_pct is None:  # the configured σ stays the fallback of a start the voltage cannot pin
             self.initial = "auto"
-            self.reset(sigma_pct=sigma_pct)
+            self.reset()
             text = "SOC estimate started over by the operator, from the battery's voltage"
+            data: dict[str, float | None] = {"soc_pct": None, "sigma_pct": None}
         else:
             self.reset(soc_pct, sigma_pct, how=OPERATOR_HOW)
             text = f"SOC estimate started over by the operator at {soc_pct:g} % ± {sigma_pct:g} % (1σ)"
+            data = {"soc_pct": soc_pct, "sigma_pct": sigma_pct}
         log.info("%s", text)
-        return self.bench.record_event("soc.start_over", text, {"soc_pct": soc_pct, "sigma_pct": sigma_pct})
+        return self.bench.record_event("soc.start_over", text, data)
 
     # -- the listener ------------------------------------------------------------------------
     def on_samples(self, samples: Sequence[Sample]) -> None:

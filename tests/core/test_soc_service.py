@@ -172,8 +172,9 @@ def test_start_over_from_the_voltage_returns_to_the_auto_start() -> None:
     feed(bench, t[:100], i[:100], v[:100])
     assert svc.latest is not None
     assert svc.latest.initial_how == "configured"
-    event = svc.start_over(None)
-    assert event.data["soc_pct"] is None
+    event = svc.start_over(None, 5.0)
+    assert event.data == {"soc_pct": None, "sigma_pct": None}
+    assert svc.initial_sigma == 0.2  # the configured fallback σ is not the operator's
     assert "from the battery's voltage" in event.text
     feed(bench, t[100:], i[100:], v[100:])
     assert svc.latest is not None

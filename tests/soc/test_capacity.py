@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from benchgui.soc.capacity import estimate_capacity
+from benchgui.soc.capacity import coulomb, estimate_capacity
 from benchgui.soc.identify import IdentificationError, identify
 from benchgui.soc.modelfile import load_model
 from benchgui.soc.replay import RunData, align_channels
@@ -49,7 +49,7 @@ def test_the_limit_is_the_voltage_reached_not_the_last_logged_sample() -> None:
     run = _run("nmc", "C/10", cv=False)
     v = run.voltage_v / soc_truth.CHEMISTRIES["nmc"].cells
     full = estimate_capacity(run.t_s, run.current_a, v)
-    c = np.concatenate([[0.0], np.cumsum(run.current_a[:-1] * np.diff(run.t_s) / 3600)])
+    c = coulomb(run.t_s, run.current_a)
     moving = np.abs(run.current_a) > 0.1  # C/50 (the rests carry 0.5 %-of-1C noise)
     drop = np.zeros(len(c), bool)
     for k in (int(np.argmin(c)), len(c) - 1 - int(np.argmax(c[::-1]))):  # the empty and full turns
